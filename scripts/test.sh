@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# The whole test suite: type-check, then every test file on SQLite, then again on PostgreSQL.
+# Needs Node 24 first on PATH (npm scripts put node_modules/.bin there) and, for the PostgreSQL pass and the
+# client tests, the packages that scripts/ci-deps.sh installs.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+node -e 'const [a]=process.versions.node.split(".").map(Number); if (a<24) { console.error("Node >= 24 required, got "+process.version+" (run through npm so node_modules/.bin/node is used)"); process.exit(1) }'
+echo "== typecheck"
+npx --no-install tsc -p tsconfig.json
+export BERTH_TEST_PG_URL=${BERTH_TEST_PG_URL:-$(bash scripts/pg.sh start)}
+set -f
+FILES=${BERTH_TEST_FILES:-"src/**/*.test.ts test/**/*.test.ts"}
+status=0
+for db in ${BERTH_TEST_DATABASES:-sqlite postgres}; do
+  echo "== tests on $db"
+  # shellcheck disable=SC2086
+  BERTH_TEST_DATABASE=$db node --test --test-concurrency=2 --test-timeout=900000 $FILES || status=1
+done
+exit $status

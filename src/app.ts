@@ -1,0 +1,91 @@
+// Composition root: builds every service from the validated config. Nothing here is global; tests build as
+// many independent apps as they like.
+import type { Config } from './config/config.ts';
+import type { Db } from './db/db.ts';
+import { openDatabase } from './db/open.ts';
+import { FsBlobStore } from './storage/fs-store.ts';
+import type { BlobStore } from './storage/blob-store.ts';
+import { BlobRepository } from './repositories/blob-repository.ts';
+import { ManifestRepository } from './repositories/manifest-repository.ts';
+import { ProjectRepository } from './repositories/project-repository.ts';
+import { RepositoryRepository } from './repositories/repository-repository.ts';
+import { SettingsRepository } from './repositories/settings-repository.ts';
+import { UploadRepository } from './repositories/upload-repository.ts';
+import { UserRepository } from './repositories/user-repository.ts';
+import { AccessPolicy } from './services/auth/access-policy.ts';
+import { AuthService } from './services/auth/auth-service.ts';
+import { generatePassword, hashPassword } from './services/auth/password.ts';
+import { TokenService } from './services/auth/token-service.ts';
+import { BlobService } from './services/registry/blob-service.ts';
+import { ManifestService } from './services/registry/manifest-service.ts';
+import { UploadService } from './services/registry/upload-service.ts';
+
+export interface Services {
+  db: Db;
+  store: BlobStore;
+  policy: AccessPolicy;
+  auth: AuthService;
+  blobs: BlobService;
+  uploads: UploadService;
+  manifests: ManifestService;
+  repositories: { projects: ProjectRepository; users: UserRepository };
+}
+
+export interface Bootstrap {
+  /** Set only on the very first start, when the admin password was generated. */
+  generatedAdminPassword: string | null;
+}
+
+export async function buildServices(config: Config): Promise<{ services: Services; bootstrap: Bootstrap }> {
+  const db = await openDatabase(config.database);
+  const store = new FsBlobStore(config.storage.filesystemRoot);
+  await store.check();
+  const projects = new ProjectRepository(db);
+  const users = new UserRepository(db);
+  const repositories = new RepositoryRepository(db);
+  const blobRows = new BlobRepository(db);
+  const manifests = new ManifestRepository(db);
+  const settings = new SettingsRepository(db);
+  const policy = new AccessPolicy(projects);
+  const tokens = await TokenService.create(settings, config.auth.tokenExpiration);
+  const auth = new AuthService(users, policy, tokens);
+  const bootstrap = await ensureDefaults(config, db, users, projects);
+  return {
+    services: {
+      db,
+      store,
+      policy,
+      auth,
+      blobs: new BlobService({ db, store, blobs: blobRows, repositories }),
+      uploads: new UploadService({ db, store, uploads: new UploadRepository(db), blobs: blobRows, repositories }),
+      manifests: new ManifestService({ db, manifests, blobs: blobRows, repositories }),
+      repositories: { projects, users },
+    },
+    bootstrap,
+  };
+}
+
+/** First start: the built-in admin (password from config, or generated once) and the public `library` project. */
+async function ensureDefaults(config: Config, db: Db, users: UserRepository, projects: ProjectRepository): Promise<Bootstrap> {
+  let generated: string | null = null;
+  if (!(await users.findUserByName('admin'))) {
+    const password = config.auth.adminInitialPassword || (generated = generatePassword());
+    const hash = await hashPassword(password);
+    const created = await db.tx(async (q) => {
+      // Another process may have won the race; only the winner reports a generated password.
+      const exists = await q.get('SELECT id FROM users WHERE username = ?', ['admin']);
+      if (exists) return false;
+      await users.saveUser({ username: 'admin', email: 'admin@example.com', realname: 'system admin', passwordHash: hash, sysadmin: true }, q);
+      return true;
+    });
+    if (!created) generated = null;
+  }
+  if (!(await projects.findProjectByName('library'))) {
+    await db.tx(async (q) => {
+      const admin = await users.findUserByName('admin');
+      if (!(await q.get('SELECT id FROM projects WHERE name = ?', ['library'])))
+        await projects.saveProject({ name: 'library', public: true, ownerId: admin?.id ?? null }, q);
+    });
+  }
+  return { generatedAdminPassword: generated };
+}

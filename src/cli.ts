@@ -1,0 +1,64 @@
+#!/usr/bin/env node
+// The `berth` command line: `berth serve` starts the registry; `berth config` prints the effective config keys.
+import { parseArgs } from 'node:util';
+import { ConfigError, describeKeys, loadConfig } from './config/config.ts';
+import { startServer } from './server-main.ts';
+
+const HELP = `Berth — an enterprise container registry (Harbor-compatible API) in one process.
+
+Usage:
+  berth serve [--config FILE]    start the registry (default: embedded SQLite + ./data, port 5000)
+  berth config [--config FILE]   validate the configuration and print it
+  berth --help                   this help
+
+Configuration comes from a YAML file (--config or BERTH_CONFIG) with BERTH_* environment overrides:
+${describeKeys()
+  .map((l) => '  ' + l)
+  .join('\n')}
+`;
+
+async function main(argv: string[]): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({ args: argv, allowPositionals: true, options: { config: { type: 'string', short: 'c' }, help: { type: 'boolean', short: 'h' } } });
+  } catch (e) {
+    process.stderr.write(`berth: ${(e as Error).message}\n\n${HELP}`);
+    return 2;
+  }
+  const cmd = parsed.positionals[0];
+  if (parsed.values.help || cmd === 'help' || cmd === undefined) {
+    process.stdout.write(HELP);
+    return cmd === undefined && !parsed.values.help ? 2 : 0;
+  }
+  const file = parsed.values.config ?? process.env.BERTH_CONFIG;
+  let config;
+  try {
+    config = loadConfig({ file, env: process.env });
+  } catch (e) {
+    if (e instanceof ConfigError) {
+      process.stderr.write(`berth: ${e.message}\n`);
+      return 78;
+    }
+    throw e;
+  }
+  if (cmd === 'config') {
+    process.stdout.write(JSON.stringify({ ...config, auth: { ...config.auth, adminInitialPassword: config.auth.adminInitialPassword ? '<set>' : '' } }, null, 2) + '\n');
+    return 0;
+  }
+  if (cmd === 'serve') {
+    await startServer(config);
+    return -1; // keep running
+  }
+  process.stderr.write(`berth: unknown command ${cmd}\n\n${HELP}`);
+  return 2;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    if (code >= 0) process.exit(code);
+  },
+  (e) => {
+    process.stderr.write(`berth: ${(e as Error).stack ?? e}\n`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,72 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ConfigError, loadConfig, envName } from './config.ts';
+
+const tmp = () => mkdtempSync(join(tmpdir(), 'berth-config-'));
+
+test('defaults: embedded SQLite under ./data on port 5000', () => {
+  const dir = tmp();
+  const c = loadConfig({ cwd: dir, env: {} });
+  assert.equal(c.http.port, 5000);
+  assert.equal(c.database.type, 'sqlite');
+  assert.equal(c.dataDir, join(dir, 'data'));
+  assert.equal(c.database.sqlitePath, join(dir, 'data', 'berth.db'));
+  assert.equal(c.storage.filesystemRoot, join(dir, 'data', 'storage'));
+  assert.equal(c.registry.maxManifestSize, 4 * 1024 * 1024);
+  assert.ok(Object.isFrozen(c) && Object.isFrozen(c.http));
+});
+
+test('YAML file with environment overrides on top', () => {
+  const dir = tmp();
+  const f = join(dir, 'berth.yml');
+  writeFileSync(f, 'http:\n  port: 6000\n  host: 127.0.0.1\ndatabase:\n  type: postgres\n  postgres:\n    url: postgres://u@h/db\n');
+  const c = loadConfig({ cwd: dir, file: f, env: { BERTH_HTTP_PORT: '7000' } });
+  assert.equal(c.http.port, 7000);
+  assert.equal(c.http.host, '127.0.0.1');
+  assert.equal(c.database.type, 'postgres');
+  assert.equal(c.database.postgresUrl, 'postgres://u@h/db');
+  assert.equal(envName('database.postgres.url'), 'BERTH_DATABASE_POSTGRES_URL');
+});
+
+test('every bad value is reported at once, with its key', () => {
+  const dir = tmp();
+  const f = join(dir, 'bad.yml');
+  writeFileSync(f, 'http:\n  port: 70000\n  colour: blue\ndatabase:\n  type: mysql\n');
+  try {
+    loadConfig({ cwd: dir, file: f, env: { BERTH_LOG_LEVEL: 'loud', BERTH_NOPE: '1', BERTH_HTTP_EXTERNAL_URL: 'ftp://x' } });
+    assert.fail('expected ConfigError');
+  } catch (e) {
+    assert.ok(e instanceof ConfigError);
+    const text = e.problems.join('\n');
+    assert.match(text, /http\.port: 70000 is out of range/);
+    assert.match(text, /http\.colour: unknown key/);
+    assert.match(text, /database\.type: must be one of sqlite, postgres/);
+    assert.match(text, /log\.level: must be one of/);
+    assert.match(text, /BERTH_NOPE: unknown environment variable/);
+    assert.match(text, /http\.external_url: not an http\(s\) URL/);
+  }
+});
+
+test('non-integer port and missing postgres url are refused', () => {
+  assert.throws(() => loadConfig({ cwd: tmp(), env: { BERTH_HTTP_PORT: '50a' } }), /http\.port: expected an integer/);
+  assert.throws(() => loadConfig({ cwd: tmp(), env: { BERTH_DATABASE_TYPE: 'postgres' } }), /database\.postgres\.url: required/);
+});
+
+test('invalid YAML and unreadable files give a clear message', () => {
+  const dir = tmp();
+  const f = join(dir, 'x.yml');
+  writeFileSync(f, 'http: [unclosed');
+  assert.throws(() => loadConfig({ cwd: dir, file: f, env: {} }), /not valid YAML/);
+  assert.throws(() => loadConfig({ cwd: dir, file: join(dir, 'missing.yml'), env: {} }), /cannot read config file/);
+});
+
+test('an unwritable data directory is refused at start', () => {
+  const dir = tmp();
+  // A regular file where a directory is expected cannot be created even by root.
+  const blocker = join(dir, 'file');
+  writeFileSync(blocker, 'x');
+  assert.throws(() => loadConfig({ cwd: dir, env: { BERTH_DATA_DIR: join(blocker, 'data') } }), /directory is not writable/);
+});

@@ -1,0 +1,235 @@
+// Configuration: one YAML file plus BERTH_* environment overrides, validated once into a frozen object.
+// The object is passed down explicitly; nothing reads process.env after start.
+import { readFileSync, mkdirSync, accessSync, constants } from 'node:fs';
+import { resolve, join } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+
+export interface Config {
+  readonly dataDir: string;
+  readonly http: {
+    readonly host: string;
+    readonly port: number;
+    /** Public base URL (scheme://host[:port]); when empty it is derived from each request's Host header. */
+    readonly externalUrl: string;
+  };
+  readonly database: {
+    readonly type: 'sqlite' | 'postgres';
+    readonly sqlitePath: string;
+    readonly postgresUrl: string;
+    readonly postgresMaxConnections: number;
+  };
+  readonly storage: {
+    readonly type: 'filesystem';
+    readonly filesystemRoot: string;
+  };
+  readonly auth: {
+    /** Registry token lifetime in minutes (Harbor: token_expiration, default 30). */
+    readonly tokenExpiration: number;
+    /** Password for the built-in admin on first start; generated and printed when empty. */
+    readonly adminInitialPassword: string;
+  };
+  readonly registry: {
+    readonly maxManifestSize: number;
+    /** Idle upload sessions older than this many seconds are purged. */
+    readonly uploadIdleTimeout: number;
+    /** How often (seconds) the purge runs. */
+    readonly uploadPurgeInterval: number;
+    readonly catalogMaxEntries: number;
+    readonly tagsMaxEntries: number;
+  };
+  readonly log: { readonly level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent' };
+}
+
+export class ConfigError extends Error {
+  readonly problems: string[];
+  constructor(problems: string[]) {
+    super(`invalid configuration:\n  - ${problems.join('\n  - ')}`);
+    this.name = 'ConfigError';
+    this.problems = problems;
+  }
+}
+
+type Kind = 'string' | 'int' | 'enum';
+interface KeySpec {
+  kind: Kind;
+  values?: readonly string[];
+  min?: number;
+  max?: number;
+  default: string | number | ((raw: Raw) => string | number);
+}
+type Raw = Record<string, string | number>;
+
+// Every accepted key, as its dotted YAML path. The env name is BERTH_ + path with dots as underscores, upper-cased.
+const KEYS: Record<string, KeySpec> = {
+  data_dir: { kind: 'string', default: './data' },
+  'http.host': { kind: 'string', default: '0.0.0.0' },
+  'http.port': { kind: 'int', min: 0, max: 65535, default: 5000 },
+  'http.external_url': { kind: 'string', default: '' },
+  'database.type': { kind: 'enum', values: ['sqlite', 'postgres'], default: 'sqlite' },
+  'database.sqlite.path': { kind: 'string', default: (r) => join(String(r.data_dir), 'berth.db') },
+  'database.postgres.url': { kind: 'string', default: '' },
+  'database.postgres.max_connections': { kind: 'int', min: 1, max: 1000, default: 20 },
+  'storage.type': { kind: 'enum', values: ['filesystem'], default: 'filesystem' },
+  'storage.filesystem.root': { kind: 'string', default: (r) => join(String(r.data_dir), 'storage') },
+  'auth.token_expiration': { kind: 'int', min: 1, max: 1440, default: 30 },
+  'auth.admin_initial_password': { kind: 'string', default: '' },
+  'registry.max_manifest_size': { kind: 'int', min: 1024, max: 64 * 1024 * 1024, default: 4 * 1024 * 1024 },
+  'registry.upload_idle_timeout': { kind: 'int', min: 1, max: 30 * 86400, default: 86400 },
+  'registry.upload_purge_interval': { kind: 'int', min: 1, max: 86400, default: 3600 },
+  'registry.catalog_max_entries': { kind: 'int', min: 1, max: 100000, default: 1000 },
+  'registry.tags_max_entries': { kind: 'int', min: 1, max: 1000000, default: 10000 },
+  'log.level': { kind: 'enum', values: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], default: 'info' },
+};
+
+export const envName = (key: string): string => 'BERTH_' + key.replace(/\./g, '_').toUpperCase();
+
+function flatten(obj: unknown, prefix: string, out: Record<string, unknown>, problems: string[]): void {
+  if (obj === null || obj === undefined) return;
+  if (typeof obj !== 'object' || Array.isArray(obj)) {
+    problems.push(`${prefix || '(root)'}: expected a mapping`);
+    return;
+  }
+  for (const [k, v] of Object.entries(obj as Record<string, unknown>)) {
+    const path = prefix ? `${prefix}.${k}` : k;
+    if (v !== null && typeof v === 'object' && !Array.isArray(v)) flatten(v, path, out, problems);
+    else out[path] = v;
+  }
+}
+
+export interface LoadOptions {
+  /** Path of a YAML file; optional. */
+  file?: string;
+  env?: Record<string, string | undefined>;
+  /** Directory that relative paths resolve against (default: process.cwd()). */
+  cwd?: string;
+  /** Skip the filesystem checks (used by tests of pure validation). */
+  skipFsChecks?: boolean;
+}
+
+export function loadConfig(opts: LoadOptions = {}): Config {
+  const env = opts.env ?? {};
+  const cwd = opts.cwd ?? process.cwd();
+  const problems: string[] = [];
+  const given: Record<string, unknown> = {};
+  if (opts.file) {
+    let text: string;
+    try {
+      text = readFileSync(opts.file, 'utf8');
+    } catch (e) {
+      throw new ConfigError([`cannot read config file ${opts.file}: ${(e as Error).message}`]);
+    }
+    let doc: unknown;
+    try {
+      doc = parseYaml(text);
+    } catch (e) {
+      throw new ConfigError([`config file ${opts.file} is not valid YAML: ${(e as Error).message}`]);
+    }
+    flatten(doc, '', given, problems);
+  }
+  for (const k of Object.keys(given)) if (!(k in KEYS)) problems.push(`${k}: unknown key`);
+  for (const [name, value] of Object.entries(env)) {
+    if (!name.startsWith('BERTH_') || value === undefined) continue;
+    const key = Object.keys(KEYS).find((k) => envName(k) === name);
+    if (key) given[key] = value;
+    else if (!['BERTH_CONFIG', 'BERTH_TEST_DATABASE', 'BERTH_TEST_PG_URL'].includes(name) && !name.startsWith('BERTH_TEST_'))
+      problems.push(`${name}: unknown environment variable`);
+  }
+
+  const raw: Raw = {};
+  for (const [key, spec] of Object.entries(KEYS)) {
+    if (!(key in given) || given[key] === undefined || given[key] === null) continue;
+    const v = given[key];
+    if (spec.kind === 'int') {
+      const n = typeof v === 'number' ? v : typeof v === 'string' && /^-?\d+$/.test(v.trim()) ? Number(v.trim()) : NaN;
+      if (!Number.isInteger(n)) problems.push(`${key}: expected an integer, got ${JSON.stringify(v)}`);
+      else if ((spec.min !== undefined && n < spec.min) || (spec.max !== undefined && n > spec.max))
+        problems.push(`${key}: ${n} is out of range ${spec.min}..${spec.max}`);
+      else raw[key] = n;
+    } else {
+      if (typeof v !== 'string' && typeof v !== 'number') {
+        problems.push(`${key}: expected a string, got ${JSON.stringify(v)}`);
+        continue;
+      }
+      const s = String(v);
+      if (spec.kind === 'enum' && !spec.values!.includes(s))
+        problems.push(`${key}: must be one of ${spec.values!.join(', ')}, got ${JSON.stringify(s)}`);
+      else raw[key] = s;
+    }
+  }
+  // Defaults, in declaration order so derived defaults see data_dir.
+  for (const [key, spec] of Object.entries(KEYS)) {
+    if (!(key in raw)) raw[key] = typeof spec.default === 'function' ? spec.default(raw) : spec.default;
+  }
+  const str = (k: string) => String(raw[k]);
+  const num = (k: string) => Number(raw[k]);
+
+  if (str('database.type') === 'postgres' && !str('database.postgres.url'))
+    problems.push('database.postgres.url: required when database.type is postgres');
+  if (str('database.postgres.url') && !/^postgres(ql)?:\/\//.test(str('database.postgres.url')))
+    problems.push('database.postgres.url: must start with postgres:// or postgresql://');
+  const ext = str('http.external_url');
+  if (ext) {
+    try {
+      const u = new URL(ext);
+      if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error('scheme');
+    } catch {
+      problems.push(`http.external_url: not an http(s) URL: ${JSON.stringify(ext)}`);
+    }
+  }
+  const pw = str('auth.admin_initial_password');
+  if (pw && pw.length < 8) problems.push('auth.admin_initial_password: must be at least 8 characters');
+  if (problems.length) throw new ConfigError(problems);
+
+  const dataDir = resolve(cwd, str('data_dir'));
+  const config: Config = {
+    dataDir,
+    http: { host: str('http.host'), port: num('http.port'), externalUrl: ext.replace(/\/+$/, '') },
+    database: {
+      type: str('database.type') as 'sqlite' | 'postgres',
+      sqlitePath: resolve(cwd, str('database.sqlite.path')),
+      postgresUrl: str('database.postgres.url'),
+      postgresMaxConnections: num('database.postgres.max_connections'),
+    },
+    storage: { type: 'filesystem', filesystemRoot: resolve(cwd, str('storage.filesystem.root')) },
+    auth: { tokenExpiration: num('auth.token_expiration'), adminInitialPassword: pw },
+    registry: {
+      maxManifestSize: num('registry.max_manifest_size'),
+      uploadIdleTimeout: num('registry.upload_idle_timeout'),
+      uploadPurgeInterval: num('registry.upload_purge_interval'),
+      catalogMaxEntries: num('registry.catalog_max_entries'),
+      tagsMaxEntries: num('registry.tags_max_entries'),
+    },
+    log: { level: str('log.level') as Config['log']['level'] },
+  };
+  if (!opts.skipFsChecks) checkWritable([config.dataDir, config.storage.filesystemRoot]);
+  return deepFreeze(config);
+}
+
+function checkWritable(dirs: string[]): void {
+  const problems: string[] = [];
+  for (const d of dirs) {
+    try {
+      mkdirSync(d, { recursive: true });
+      accessSync(d, constants.W_OK);
+    } catch (e) {
+      problems.push(`${d}: directory is not writable (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+    }
+  }
+  if (problems.length) throw new ConfigError(problems);
+}
+
+function deepFreeze<T>(o: T): T {
+  if (o && typeof o === 'object') {
+    for (const v of Object.values(o)) deepFreeze(v);
+    Object.freeze(o);
+  }
+  return o;
+}
+
+/** The documented keys with their env names, for `berth --help` and the operator's guide. */
+export function describeKeys(): string[] {
+  return Object.entries(KEYS).map(([k, s]) => {
+    const def = typeof s.default === 'function' ? '(derived)' : JSON.stringify(s.default);
+    return `${k.padEnd(36)} ${envName(k).padEnd(44)} default ${def}`;
+  });
+}

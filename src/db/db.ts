@@ -1,0 +1,25 @@
+// The one query layer: plain SQL with `?` placeholders that runs on SQLite (embedded default) and PostgreSQL.
+// Portable subset: integers for timestamps (epoch ms) and booleans, TEXT for JSON, BLOB/BYTEA for bytes,
+// ON CONFLICT and RETURNING (both dialects support them).
+
+export type Dialect = 'sqlite' | 'postgres';
+export type Param = string | number | bigint | null | Buffer | Uint8Array | boolean;
+export type Row = Record<string, unknown>;
+
+export interface Queryable {
+  readonly dialect: Dialect;
+  all<T = Row>(sql: string, params?: readonly Param[]): Promise<T[]>;
+  get<T = Row>(sql: string, params?: readonly Param[]): Promise<T | undefined>;
+  run(sql: string, params?: readonly Param[]): Promise<{ changes: number }>;
+}
+
+export interface Db extends Queryable {
+  /** Runs fn in one transaction; commits when it resolves, rolls back when it throws. */
+  tx<T>(fn: (q: Queryable) => Promise<T>): Promise<T>;
+  /** Runs a multi-statement script (migrations only). */
+  exec(sql: string): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Placeholders for an IN (...) list. */
+export const inList = (n: number): string => Array.from({ length: n }, () => '?').join(',');

@@ -1,0 +1,125 @@
+// Versioned schema migrations, one list for both dialects. Each step is SQL with two tokens that differ by
+// dialect ({{id}} for an auto-increment primary key, {{bytes}} for binary); anything else must be portable.
+// Never edit a released step: add a new one.
+import type { Db } from './db.ts';
+
+export interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'registry core',
+    sql: `
+CREATE TABLE users (
+  id {{id}},
+  username TEXT NOT NULL UNIQUE,
+  email TEXT UNIQUE,
+  realname TEXT NOT NULL DEFAULT '',
+  password_hash TEXT NOT NULL,
+  sysadmin INTEGER NOT NULL DEFAULT 0,
+  created_at BIGINT NOT NULL,
+  updated_at BIGINT NOT NULL
+);
+CREATE TABLE projects (
+  id {{id}},
+  name TEXT NOT NULL UNIQUE,
+  public INTEGER NOT NULL DEFAULT 0,
+  owner_id BIGINT,
+  created_at BIGINT NOT NULL,
+  updated_at BIGINT NOT NULL
+);
+CREATE TABLE repositories (
+  id {{id}},
+  project_id BIGINT NOT NULL REFERENCES projects(id),
+  name TEXT NOT NULL UNIQUE,
+  created_at BIGINT NOT NULL,
+  updated_at BIGINT NOT NULL
+);
+CREATE INDEX repositories_project ON repositories(project_id);
+CREATE TABLE blobs (
+  digest TEXT PRIMARY KEY,
+  size BIGINT NOT NULL,
+  created_at BIGINT NOT NULL
+);
+CREATE TABLE repository_blobs (
+  repository_id BIGINT NOT NULL REFERENCES repositories(id) ON DELETE CASCADE,
+  digest TEXT NOT NULL REFERENCES blobs(digest),
+  created_at BIGINT NOT NULL,
+  PRIMARY KEY (repository_id, digest)
+);
+CREATE INDEX repository_blobs_digest ON repository_blobs(digest);
+CREATE TABLE manifests (
+  id {{id}},
+  repository_id BIGINT NOT NULL REFERENCES repositories(id) ON DELETE CASCADE,
+  digest TEXT NOT NULL,
+  media_type TEXT NOT NULL,
+  artifact_type TEXT,
+  config_media_type TEXT,
+  size BIGINT NOT NULL,
+  content {{bytes}} NOT NULL,
+  subject_digest TEXT,
+  annotations TEXT,
+  created_at BIGINT NOT NULL,
+  UNIQUE (repository_id, digest)
+);
+CREATE INDEX manifests_subject ON manifests(repository_id, subject_digest);
+CREATE TABLE manifest_references (
+  manifest_id BIGINT NOT NULL REFERENCES manifests(id) ON DELETE CASCADE,
+  digest TEXT NOT NULL,
+  kind TEXT NOT NULL,
+  PRIMARY KEY (manifest_id, digest, kind)
+);
+CREATE INDEX manifest_references_digest ON manifest_references(digest);
+CREATE TABLE tags (
+  repository_id BIGINT NOT NULL REFERENCES repositories(id) ON DELETE CASCADE,
+  name TEXT NOT NULL,
+  manifest_id BIGINT NOT NULL REFERENCES manifests(id) ON DELETE CASCADE,
+  created_at BIGINT NOT NULL,
+  updated_at BIGINT NOT NULL,
+  PRIMARY KEY (repository_id, name)
+);
+CREATE INDEX tags_manifest ON tags(manifest_id);
+CREATE TABLE uploads (
+  id TEXT PRIMARY KEY,
+  repository_name TEXT NOT NULL,
+  principal TEXT NOT NULL,
+  algorithm TEXT NOT NULL,
+  size BIGINT NOT NULL DEFAULT 0,
+  started_at BIGINT NOT NULL,
+  updated_at BIGINT NOT NULL
+);
+CREATE INDEX uploads_updated ON uploads(updated_at);
+CREATE TABLE settings (
+  key TEXT PRIMARY KEY,
+  value TEXT NOT NULL
+);
+`,
+  },
+];
+
+function render(sql: string, dialect: Db['dialect']): string {
+  return sql
+    .replaceAll('{{id}}', dialect === 'sqlite' ? 'INTEGER PRIMARY KEY AUTOINCREMENT' : 'BIGSERIAL PRIMARY KEY')
+    .replaceAll('{{bytes}}', dialect === 'sqlite' ? 'BLOB' : 'BYTEA');
+}
+
+/** Applies pending migrations; safe to call from several processes at once on PostgreSQL (advisory lock). */
+export async function migrate(db: Db): Promise<number[]> {
+  await db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)');
+  const applied: number[] = [];
+  for (const m of MIGRATIONS) {
+    const done = await db.tx(async (q) => {
+      if (q.dialect === 'postgres') await q.get('SELECT pg_advisory_xact_lock(4242001)');
+      if (await q.get('SELECT version FROM schema_migrations WHERE version = ?', [m.version])) return false;
+      for (const stmt of render(m.sql, q.dialect).split(/;\s*\n/).map((s) => s.trim()).filter(Boolean)) await q.run(stmt);
+      await q.run('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)', [m.version, m.name, Date.now()]);
+      return true;
+    });
+    if (done) applied.push(m.version);
+  }
+  return applied;
+}

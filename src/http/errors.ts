@@ -1,0 +1,47 @@
+// The one place that turns errors into HTTP responses: OCI error bodies on /v2, Harbor's envelope elsewhere.
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { RegistryError } from '../errors.ts';
+
+export interface HttpErrorLike {
+  status: number;
+  code: string;
+  message: string;
+  detail?: unknown;
+  headers: Record<string, string>;
+}
+
+/** Normalises anything thrown (typed errors, Fastify's own errors, bugs) into status/code/message. */
+export function normalizeError(err: unknown): HttpErrorLike {
+  if (err instanceof RegistryError) return { status: err.status, code: err.code, message: err.message, detail: err.detail, headers: err.headers };
+  const e = err as { statusCode?: number; code?: string; message?: string };
+  const status = typeof e?.statusCode === 'number' && e.statusCode >= 400 && e.statusCode < 600 ? e.statusCode : 500;
+  if (status === 500) return { status, code: 'UNKNOWN', message: 'internal server error', headers: {} };
+  const code = status === 413 ? 'SIZE_INVALID' : status === 404 ? 'NOT_FOUND' : status === 415 ? 'UNSUPPORTED' : 'BAD_REQUEST';
+  return { status, code, message: e?.message ?? 'bad request', headers: {} };
+}
+
+export function sendOciError(reply: FastifyReply, err: unknown): FastifyReply {
+  const n = normalizeError(err);
+  for (const [k, v] of Object.entries(n.headers)) reply.header(k, v);
+  const body: { code: string; message: string; detail?: unknown } = { code: n.code, message: n.message };
+  if (n.detail !== undefined) body.detail = n.detail;
+  return reply
+    .code(n.status)
+    .header('Content-Type', 'application/json; charset=utf-8')
+    .header('Docker-Distribution-API-Version', 'registry/2.0')
+    .send(JSON.stringify({ errors: [body] }));
+}
+
+export function sendHarborError(reply: FastifyReply, err: unknown): FastifyReply {
+  const n = normalizeError(err);
+  for (const [k, v] of Object.entries(n.headers)) reply.header(k, v);
+  return reply
+    .code(n.status)
+    .header('Content-Type', 'application/json; charset=utf-8')
+    .send(JSON.stringify({ errors: [{ code: n.code, message: n.message }] }));
+}
+
+/** Logs what the client will not see: only unexpected (5xx) errors. */
+export function logIfUnexpected(req: FastifyRequest, err: unknown): void {
+  if (normalizeError(err).status >= 500) req.log.error({ err }, 'request failed');
+}

@@ -1,0 +1,39 @@
+// The Fastify instance: /v2 (registry protocol) and /service/token. The management API and portal mount here too.
+import Fastify, { LogController, type FastifyInstance } from 'fastify';
+import type { Config } from '../config/config.ts';
+import type { Services } from '../app.ts';
+import { Errors } from '../errors.ts';
+import { sendHarborError, sendOciError } from './errors.ts';
+import { tokenRoutes } from './token.ts';
+import { V2Auth } from './v2/auth.ts';
+import { v2Routes } from './v2/index.ts';
+
+export function buildHttpServer(config: Config, services: Services): FastifyInstance {
+  const app = Fastify({
+    logger: config.log.level === 'silent' ? false : { level: config.log.level },
+    // Blob uploads may take long: no request timeout; idle sockets are still closed by keepAliveTimeout.
+    requestTimeout: 0,
+    connectionTimeout: 0,
+    keepAliveTimeout: 65_000,
+    bodyLimit: 1024 * 1024,
+    exposeHeadRoutes: false,
+    return503OnClosing: true,
+    logController: new LogController({ disableRequestLogging: true }),
+    frameworkErrors: (err, req, reply) => {
+      const url = req.raw.url ?? '';
+      const e = Errors.nameInvalid(url.slice(0, 200), `malformed request: ${err.message}`);
+      return url.startsWith('/v2') ? sendOciError(reply, e) : sendHarborError(reply, e);
+    },
+  });
+  const v2Auth = new V2Auth(services.auth, services.policy, config.http.externalUrl);
+  app.register(async (scope) =>
+    v2Routes(scope, { config, auth: v2Auth, blobs: services.blobs, uploads: services.uploads, manifests: services.manifests }),
+  );
+  app.register(async (scope) => tokenRoutes(scope, services.auth));
+  app.setNotFoundHandler((req, reply) =>
+    req.url.startsWith('/v2')
+      ? sendOciError(reply, Errors.unsupported('not found'))
+      : sendHarborError(reply, Object.assign(new Error('not found'), { statusCode: 404 })),
+  );
+  return app;
+}

@@ -1,0 +1,91 @@
+// Authentication and authorization of /v2 requests, with Harbor's challenges: anonymous requests get a
+// Bearer challenge pointing at /service/token; credentials that are not enough get insufficient_scope.
+import type { FastifyRequest } from 'fastify';
+import { Errors, RegistryError } from '../../errors.ts';
+import type { AuthService } from '../../services/auth/auth-service.ts';
+import type { AccessPolicy } from '../../services/auth/access-policy.ts';
+import { ANONYMOUS, type Principal, type RepositoryAction } from '../../services/auth/principal.ts';
+import { TokenService, TOKEN_SERVICE, type TokenClaims } from '../../services/auth/token-service.ts';
+import type { Project } from '../../repositories/project-repository.ts';
+
+export interface Caller {
+  principal: Principal;
+  scheme: 'none' | 'basic' | 'bearer';
+  claims: TokenClaims | null;
+}
+
+export class V2Auth {
+  private readonly auth: AuthService;
+  private readonly policy: AccessPolicy;
+  private readonly externalUrl: string;
+  constructor(auth: AuthService, policy: AccessPolicy, externalUrl: string) {
+    this.auth = auth;
+    this.policy = policy;
+    this.externalUrl = externalUrl;
+  }
+
+  baseUrl(req: FastifyRequest): string {
+    if (this.externalUrl) return this.externalUrl;
+    const proto = (req.headers['x-forwarded-proto'] as string | undefined)?.split(',')[0].trim() || req.protocol;
+    return `${proto === 'https' ? 'https' : 'http'}://${req.headers.host ?? 'localhost'}`;
+  }
+
+  challenge(req: FastifyRequest, scope?: string, error?: string, message = 'authentication required'): RegistryError {
+    let h = `Bearer realm="${this.baseUrl(req)}/service/token",service="${TOKEN_SERVICE}"`;
+    if (scope) h += `,scope="${scope}"`;
+    if (error) h += `,error="${error}"`;
+    return new RegistryError('UNAUTHORIZED', message, { headers: { 'WWW-Authenticate': h } });
+  }
+
+  async identify(req: FastifyRequest): Promise<Caller> {
+    const header = req.headers.authorization;
+    if (!header) return { principal: ANONYMOUS, scheme: 'none', claims: null };
+    if (/^bearer /i.test(header)) {
+      const claims = this.auth.tokens.verify(header.slice(7).trim());
+      if (!claims) throw this.challenge(req, undefined, 'invalid_token', 'invalid or expired token');
+      return { principal: await this.auth.principalFromToken(claims.sub), scheme: 'bearer', claims };
+    }
+    const p = await this.auth.authenticateBasicHeader(header);
+    if (!p) {
+      throw new RegistryError('UNAUTHORIZED', 'invalid username or password', {
+        headers: { 'WWW-Authenticate': `Basic realm="harbor"` },
+      });
+    }
+    return { principal: p, scheme: 'basic', claims: null };
+  }
+
+  /** `GET /v2/` needs an authenticated identity (that is what `docker login` checks). */
+  requireIdentity(req: FastifyRequest, caller: Caller): void {
+    if (caller.principal.kind === 'anonymous') throw this.challenge(req);
+  }
+
+  async actions(caller: Caller, repositoryName: string): Promise<{ actions: Set<RepositoryAction>; project: Project | null }> {
+    const project = await this.policy.projectFor(repositoryName);
+    if (caller.claims) {
+      // Tokens issued before the project was (re)created are void for it (Harbor's iat check).
+      if (!project || caller.claims.iat < Math.floor(project.createdAt / 1000)) return { actions: new Set(), project };
+      return { actions: TokenService.grantedActions(caller.claims, repositoryName), project };
+    }
+    return { actions: await this.policy.repositoryActions(caller.principal, repositoryName), project };
+  }
+
+  /**
+   * Throws the right 401/403 unless the caller may perform every one of `needed` on the repository.
+   * Anonymous callers are always challenged first, even for public projects (docker needs the round trip).
+   */
+  async authorize(req: FastifyRequest, caller: Caller, repositoryName: string, needed: RepositoryAction[]): Promise<Project> {
+    const scope = `repository:${repositoryName}:${needed.includes('push') ? 'pull,push' : needed.join(',')}`;
+    if (caller.scheme === 'none') throw this.challenge(req, scope);
+    const { actions, project } = await this.actions(caller, repositoryName);
+    if (needed.every((a) => actions.has(a)) && project) return project;
+    const what = project ? `action ${needed.join(',')} on ${repositoryName}` : `project ${repositoryName.split('/')[0]} not found`;
+    if (caller.scheme === 'bearer') throw this.challenge(req, scope, 'insufficient_scope', `unauthorized to access repository: ${repositoryName}: ${what}`);
+    if (caller.principal.kind === 'anonymous') throw this.challenge(req, scope);
+    throw Errors.denied(`requested access to the resource is denied: ${what}`);
+  }
+
+  async canListCatalog(caller: Caller): Promise<boolean> {
+    if (caller.claims) return caller.claims.access.some((a) => a.type === 'registry' && a.name === 'catalog' && a.actions.includes('*'));
+    return this.policy.canListCatalog(caller.principal);
+  }
+}

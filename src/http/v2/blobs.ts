@@ -1,0 +1,71 @@
+// GET/HEAD/DELETE /v2/<name>/blobs/<digest>, with single and multi-range GETs.
+import { randomBytes } from 'node:crypto';
+import { PassThrough } from 'node:stream';
+import { parseDigest } from '../../oci/digest.ts';
+import { parseRangeHeader } from '../range.ts';
+import type { V2Handler } from './context.ts';
+
+export const headBlob: V2Handler = async (d, r) => {
+  parseDigest(r.ref);
+  await d.auth.authorize(r.req, r.caller, r.name, ['pull']);
+  const size = await d.blobs.stat(r.name, r.ref);
+  return r.reply
+    .code(200)
+    .header('Content-Length', String(size))
+    .header('Docker-Content-Digest', r.ref)
+    .header('Accept-Ranges', 'bytes')
+    .header('Content-Type', 'application/octet-stream')
+    .header('ETag', `"${r.ref}"`)
+    .send();
+};
+
+export const getBlob: V2Handler = async (d, r) => {
+  parseDigest(r.ref);
+  await d.auth.authorize(r.req, r.caller, r.name, ['pull']);
+  const size = await d.blobs.stat(r.name, r.ref);
+  const reply = r.reply.header('Docker-Content-Digest', r.ref).header('Accept-Ranges', 'bytes').header('ETag', `"${r.ref}"`);
+  const ranges = parseRangeHeader(r.req.headers.range, size);
+  if (!ranges) {
+    return reply.code(200).header('Content-Type', 'application/octet-stream').header('Content-Length', String(size)).send(d.blobs.open(r.ref));
+  }
+  if (ranges.length === 1) {
+    const [{ start, end }] = ranges;
+    return reply
+      .code(206)
+      .header('Content-Type', 'application/octet-stream')
+      .header('Content-Range', `bytes ${start}-${end}/${size}`)
+      .header('Content-Length', String(end - start + 1))
+      .send(d.blobs.open(r.ref, { start, end }));
+  }
+  // multipart/byteranges: each part streamed from storage in turn.
+  const boundary = randomBytes(12).toString('hex');
+  const heads = ranges.map(
+    (x) => `\r\n--${boundary}\r\nContent-Type: application/octet-stream\r\nContent-Range: bytes ${x.start}-${x.end}/${size}\r\n\r\n`,
+  );
+  const tail = `\r\n--${boundary}--\r\n`;
+  const total = ranges.reduce((n, x, i) => n + Buffer.byteLength(heads[i]) + (x.end - x.start + 1), 0) + Buffer.byteLength(tail);
+  const out = new PassThrough({ highWaterMark: 1024 * 1024 });
+  (async () => {
+    try {
+      for (let i = 0; i < ranges.length; i++) {
+        if (!out.write(heads[i])) await new Promise((res) => out.once('drain', res));
+        for await (const chunk of d.blobs.open(r.ref, ranges[i])) if (!out.write(chunk)) await new Promise((res) => out.once('drain', res));
+      }
+      out.end(tail);
+    } catch (e) {
+      out.destroy(e as Error);
+    }
+  })();
+  return reply
+    .code(206)
+    .header('Content-Type', `multipart/byteranges; boundary=${boundary}`)
+    .header('Content-Length', String(total))
+    .send(out);
+};
+
+export const deleteBlob: V2Handler = async (d, r) => {
+  parseDigest(r.ref);
+  await d.auth.authorize(r.req, r.caller, r.name, ['delete']);
+  await d.blobs.remove(r.name, r.ref);
+  return r.reply.code(202).header('Content-Length', '0').send();
+};

@@ -1,0 +1,81 @@
+// The /v2 registry protocol. Repository names contain slashes, so one wildcard route dispatches on the path
+// suffix. Bodies are never parsed by Fastify here: handlers stream request.raw.
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { Errors } from '../../errors.ts';
+import { validateName } from '../../oci/digest.ts';
+import { logIfUnexpected, sendOciError } from '../errors.ts';
+import { deleteBlob, getBlob, headBlob } from './blobs.ts';
+import type { V2Deps, V2Handler } from './context.ts';
+import { catalog, listTags, referrers } from './listing.ts';
+import { deleteManifest, getManifest, headManifest, putManifest } from './manifests.ts';
+import { cancelUpload, finishUpload, patchUpload, startUpload, uploadStatus } from './uploads.ts';
+
+type Method = 'GET' | 'HEAD' | 'PUT' | 'PATCH' | 'POST' | 'DELETE';
+interface Route {
+  re: RegExp;
+  methods: Partial<Record<Method, V2Handler>>;
+}
+
+// Order matters: upload paths before blob paths. `(.+)` is the repository name, validated afterwards.
+const ROUTES: Route[] = [
+  { re: /^(.+)\/blobs\/uploads\/?$/, methods: { POST: startUpload } },
+  { re: /^(.+)\/blobs\/uploads\/([^/]+)$/, methods: { PATCH: patchUpload, PUT: finishUpload, GET: uploadStatus, DELETE: cancelUpload } },
+  { re: /^(.+)\/blobs\/([^/]+)$/, methods: { GET: getBlob, HEAD: headBlob, DELETE: deleteBlob } },
+  { re: /^(.+)\/manifests\/([^/]+)$/, methods: { GET: getManifest, HEAD: headManifest, PUT: putManifest, DELETE: deleteManifest } },
+  { re: /^(.+)\/tags\/list$/, methods: { GET: listTags } },
+  { re: /^(.+)\/referrers\/([^/]+)$/, methods: { GET: referrers } },
+];
+
+export async function v2Routes(app: FastifyInstance, deps: V2Deps): Promise<void> {
+  // Leave every body unread: blobs stream, manifests are read with a byte limit.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', (_req, _payload, done) => done(null));
+
+  app.addHook('onSend', async (_req, reply) => {
+    reply.header('Docker-Distribution-API-Version', 'registry/2.0');
+  });
+
+  app.setErrorHandler((err, req, reply) => {
+    logIfUnexpected(req, err);
+    // An unread request body would otherwise be drained after the response: close instead.
+    const hasBody = Number(req.headers['content-length'] ?? 0) > 0 || req.headers['transfer-encoding'] !== undefined;
+    if (hasBody && !req.raw.readableEnded) reply.header('Connection', 'close');
+    return sendOciError(reply, err);
+  });
+
+  const handle = async (req: FastifyRequest, reply: FastifyReply) => {
+    const url = req.raw.url ?? '/';
+    const q = url.indexOf('?');
+    const rawPath = q < 0 ? url : url.slice(0, q);
+    const query = new URLSearchParams(q < 0 ? '' : url.slice(q + 1));
+    let path: string;
+    try {
+      path = decodeURIComponent(rawPath);
+    } catch {
+      throw Errors.nameInvalid(rawPath, 'malformed URL encoding');
+    }
+    const caller = await deps.auth.identify(req);
+    const rest = path.slice('/v2/'.length);
+    const method = req.method as Method;
+    if (rest === '') {
+      if (method !== 'GET' && method !== 'HEAD') throw Errors.unsupported();
+      deps.auth.requireIdentity(req, caller);
+      return reply.code(200).header('Content-Type', 'application/json').send('{}');
+    }
+    if (rest === '_catalog') {
+      if (method !== 'GET') throw Errors.unsupported();
+      return catalog(deps, { req, reply, caller, name: '', ref: '', query });
+    }
+    for (const route of ROUTES) {
+      const m = route.re.exec(rest);
+      if (!m) continue;
+      const handler = route.methods[method];
+      if (!handler) throw Errors.unsupported(`${method} is not supported here`);
+      validateName(m[1]);
+      return handler(deps, { req, reply, caller, name: m[1], ref: m[2] ?? '', query });
+    }
+    throw Errors.nameInvalid(rest, 'unknown registry endpoint');
+  };
+  app.route({ method: ['GET', 'HEAD', 'PUT', 'PATCH', 'POST', 'DELETE'], url: '/v2/*', handler: handle });
+  app.route({ method: ['GET', 'HEAD'], url: '/v2', handler: handle });
+}

@@ -1,0 +1,64 @@
+// GET/HEAD/PUT/DELETE /v2/<name>/manifests/<reference>.
+import { RegistryError } from '../../errors.ts';
+import type { Manifest } from '../../repositories/manifest-repository.ts';
+import { ManifestService } from '../../services/registry/manifest-service.ts';
+import { contentLength, type V2Handler, type V2Request } from './context.ts';
+
+function manifestHeaders(r: V2Request, m: Manifest) {
+  return r.reply
+    .code(200)
+    .header('Content-Type', m.mediaType)
+    .header('Content-Length', String(m.size))
+    .header('Docker-Content-Digest', m.digest)
+    .header('ETag', `"${m.digest}"`);
+}
+
+export const headManifest: V2Handler = async (d, r) => {
+  ManifestService.checkReference(r.ref);
+  await d.auth.authorize(r.req, r.caller, r.name, ['pull']);
+  const m = await d.manifests.get(r.name, r.ref, false);
+  return manifestHeaders(r, m).send();
+};
+
+export const getManifest: V2Handler = async (d, r) => {
+  ManifestService.checkReference(r.ref);
+  await d.auth.authorize(r.req, r.caller, r.name, ['pull']);
+  const m = await d.manifests.get(r.name, r.ref, true);
+  return manifestHeaders(r, m).send(m.content);
+};
+
+/** Reads a manifest body, counting bytes as they arrive: nothing over the limit is ever buffered. */
+async function readLimited(r: V2Request, limit: number): Promise<Buffer> {
+  const tooLarge = () => new RegistryError('SIZE_INVALID', `manifest exceeds the ${limit} byte limit`, { status: 413 });
+  const declared = contentLength(r.req);
+  if (declared !== null && declared > limit) throw tooLarge();
+  const chunks: Buffer[] = [];
+  let n = 0;
+  for await (const c of r.req.raw as AsyncIterable<Buffer>) {
+    n += c.length;
+    if (n > limit) throw tooLarge();
+    chunks.push(c);
+  }
+  return Buffer.concat(chunks, n);
+}
+
+export const putManifest: V2Handler = async (d, r) => {
+  ManifestService.checkReference(r.ref);
+  const project = await d.auth.authorize(r.req, r.caller, r.name, ['pull', 'push']);
+  const body = await readLimited(r, d.config.registry.maxManifestSize);
+  const res = await d.manifests.put(r.name, project.id, r.ref, body, r.req.headers['content-type'], r.query.getAll('tag'));
+  r.reply
+    .code(201)
+    .header('Location', `/v2/${r.name}/manifests/${res.digest}`)
+    .header('Docker-Content-Digest', res.digest)
+    .header('Content-Length', '0');
+  if (res.subject) r.reply.header('OCI-Subject', res.subject);
+  return r.reply.send();
+};
+
+export const deleteManifest: V2Handler = async (d, r) => {
+  ManifestService.checkReference(r.ref);
+  await d.auth.authorize(r.req, r.caller, r.name, ['delete']);
+  await d.manifests.remove(r.name, r.ref);
+  return r.reply.code(202).header('Content-Length', '0').send();
+};

@@ -1,0 +1,152 @@
+import type { Queryable } from '../db/db.ts';
+
+export interface ManifestMeta {
+  id: number;
+  repositoryId: number;
+  digest: string;
+  mediaType: string;
+  size: number;
+  subjectDigest: string | null;
+}
+export interface Manifest extends ManifestMeta {
+  content: Buffer;
+}
+export interface Referrer {
+  digest: string;
+  mediaType: string;
+  size: number;
+  artifactType: string | null;
+  annotations: Record<string, string> | null;
+}
+interface ManifestRow {
+  id: number;
+  repository_id: number;
+  digest: string;
+  media_type: string;
+  size: number;
+  subject_digest: string | null;
+  content?: Buffer;
+}
+const META_COLS = 'm.id, m.repository_id, m.digest, m.media_type, m.size, m.subject_digest';
+const toManifest = (r: ManifestRow): Manifest => ({
+  id: r.id,
+  repositoryId: r.repository_id,
+  digest: r.digest,
+  mediaType: r.media_type,
+  size: Number(r.size),
+  subjectDigest: r.subject_digest,
+  content: r.content as Buffer,
+});
+
+export interface NewManifest {
+  repositoryId: number;
+  digest: string;
+  mediaType: string;
+  artifactType: string | null;
+  configMediaType: string | null;
+  content: Buffer;
+  subjectDigest: string | null;
+  annotations: Record<string, string> | null;
+}
+
+/** Manifests, their references and tags: one aggregate, changed together in one transaction. */
+export class ManifestRepository {
+  private readonly db: Queryable;
+  constructor(db: Queryable) {
+    this.db = db;
+  }
+
+  async findManifestByDigest(repositoryName: string, digest: string, withContent: boolean): Promise<Manifest | null> {
+    const r = await this.db.get<ManifestRow>(
+      `SELECT ${META_COLS}${withContent ? ', m.content' : ''} FROM manifests m JOIN repositories r ON r.id = m.repository_id
+       WHERE r.name = ? AND m.digest = ?`,
+      [repositoryName, digest],
+    );
+    return r ? toManifest(r) : null;
+  }
+  async findManifestByTag(repositoryName: string, tag: string, withContent: boolean): Promise<Manifest | null> {
+    const r = await this.db.get<ManifestRow>(
+      `SELECT ${META_COLS}${withContent ? ', m.content' : ''} FROM tags t JOIN repositories r ON r.id = t.repository_id
+       JOIN manifests m ON m.id = t.manifest_id WHERE r.name = ? AND t.name = ?`,
+      [repositoryName, tag],
+    );
+    return r ? toManifest(r) : null;
+  }
+  /** Inserts the manifest unless the repository has it already; returns its id. */
+  async saveManifest(m: NewManifest, q: Queryable): Promise<{ id: number; created: boolean }> {
+    const ins = await q.get<{ id: number }>(
+      `INSERT INTO manifests (repository_id, digest, media_type, artifact_type, config_media_type, size, content, subject_digest, annotations, created_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (repository_id, digest) DO NOTHING RETURNING id`,
+      [
+        m.repositoryId,
+        m.digest,
+        m.mediaType,
+        m.artifactType,
+        m.configMediaType,
+        m.content.length,
+        m.content,
+        m.subjectDigest,
+        m.annotations ? JSON.stringify(m.annotations) : null,
+        Date.now(),
+      ],
+    );
+    if (ins) return { id: ins.id, created: true };
+    const r = await q.get<{ id: number }>('SELECT id FROM manifests WHERE repository_id = ? AND digest = ?', [m.repositoryId, m.digest]);
+    return { id: r!.id, created: false };
+  }
+  async saveManifestReferences(manifestId: number, refs: { digest: string; kind: 'blob' | 'manifest' }[], q: Queryable): Promise<void> {
+    for (const ref of refs)
+      await q.run('INSERT INTO manifest_references (manifest_id, digest, kind) VALUES (?, ?, ?) ON CONFLICT DO NOTHING', [manifestId, ref.digest, ref.kind]);
+  }
+  /** Which of `digests` are manifests of the repository. */
+  async listExistingDigests(repositoryId: number, digests: string[], q: Queryable): Promise<Set<string>> {
+    const out = new Set<string>();
+    for (let i = 0; i < digests.length; i += 500) {
+      const part = digests.slice(i, i + 500);
+      const rows = await q.all<{ digest: string }>(
+        `SELECT digest FROM manifests WHERE repository_id = ? AND digest IN (${part.map(() => '?').join(',')})`,
+        [repositoryId, ...part],
+      );
+      for (const r of rows) out.add(r.digest);
+    }
+    return out;
+  }
+  async saveTag(repositoryId: number, name: string, manifestId: number, q: Queryable): Promise<void> {
+    const now = Date.now();
+    await q.run(
+      `INSERT INTO tags (repository_id, name, manifest_id, created_at, updated_at) VALUES (?, ?, ?, ?, ?)
+       ON CONFLICT (repository_id, name) DO UPDATE SET manifest_id = excluded.manifest_id, updated_at = excluded.updated_at`,
+      [repositoryId, name, manifestId, now, now],
+    );
+  }
+  async removeTag(repositoryId: number, name: string, q: Queryable = this.db): Promise<boolean> {
+    return (await q.run('DELETE FROM tags WHERE repository_id = ? AND name = ?', [repositoryId, name])).changes > 0;
+  }
+  /** Deletes a manifest; its tags and reference rows go with it (ON DELETE CASCADE). */
+  async removeManifest(repositoryId: number, digest: string, q: Queryable = this.db): Promise<boolean> {
+    return (await q.run('DELETE FROM manifests WHERE repository_id = ? AND digest = ?', [repositoryId, digest])).changes > 0;
+  }
+  /** Tags in ASCII order, after `last`, at most `limit`. */
+  async listTags(repositoryName: string, limit: number, last: string | null): Promise<string[]> {
+    const rows = await this.db.all<{ name: string }>(
+      `SELECT t.name FROM tags t JOIN repositories r ON r.id = t.repository_id WHERE r.name = ?${last !== null ? ' AND t.name > ?' : ''}
+       ORDER BY t.name LIMIT ?`,
+      last !== null ? [repositoryName, last, limit] : [repositoryName, limit],
+    );
+    return rows.map((r) => r.name);
+  }
+  async listReferrers(repositoryName: string, subject: string, artifactType: string | null): Promise<Referrer[]> {
+    const rows = await this.db.all<{ digest: string; media_type: string; size: number; artifact_type: string | null; annotations: string | null }>(
+      `SELECT m.digest, m.media_type, m.size, m.artifact_type, m.annotations FROM manifests m JOIN repositories r ON r.id = m.repository_id
+       WHERE r.name = ? AND m.subject_digest = ?${artifactType !== null ? ' AND m.artifact_type = ?' : ''} ORDER BY m.id`,
+      artifactType !== null ? [repositoryName, subject, artifactType] : [repositoryName, subject],
+    );
+    return rows.map((r) => ({
+      digest: r.digest,
+      mediaType: r.media_type,
+      size: Number(r.size),
+      artifactType: r.artifact_type,
+      annotations: r.annotations ? (JSON.parse(r.annotations) as Record<string, string>) : null,
+    }));
+  }
+}

@@ -1,0 +1,38 @@
+// Starts the HTTP server and the background upload purge, and stops both cleanly on SIGTERM/SIGINT.
+import type { Config } from './config/config.ts';
+import { buildServices } from './app.ts';
+import { buildHttpServer } from './http/server.ts';
+
+export async function startServer(config: Config): Promise<{ close(): Promise<void>; port: number }> {
+  const started = Date.now();
+  const { services, bootstrap } = await buildServices(config);
+  const app = buildHttpServer(config, services);
+  await app.listen({ host: config.http.host, port: config.http.port });
+  const addr = app.server.address();
+  const port = typeof addr === 'object' && addr ? addr.port : config.http.port;
+  const shown = config.http.host === '0.0.0.0' || config.http.host === '::' ? '127.0.0.1' : config.http.host;
+  process.stdout.write(`Berth listening on http://${shown}:${port} (database ${config.database.type}, data ${config.dataDir}) in ${Date.now() - started} ms\n`);
+  if (bootstrap.generatedAdminPassword)
+    process.stdout.write(`Generated the initial password for user "admin" (shown once, change it after login): ${bootstrap.generatedAdminPassword}\n`);
+
+  const purge = setInterval(() => {
+    services.uploads.purge(Date.now() - config.registry.uploadIdleTimeout * 1000).catch((e) => app.log.error({ err: e }, 'upload purge failed'));
+  }, config.registry.uploadPurgeInterval * 1000);
+  purge.unref();
+
+  let closing: Promise<void> | null = null;
+  const close = () =>
+    (closing ??= (async () => {
+      clearInterval(purge);
+      await app.close();
+      await services.db.close();
+    })());
+  for (const sig of ['SIGTERM', 'SIGINT'] as const)
+    process.once(sig, () => {
+      close().then(
+        () => process.exit(0),
+        () => process.exit(1),
+      );
+    });
+  return { close, port };
+}

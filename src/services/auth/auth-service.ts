@@ -1,0 +1,77 @@
+// Authentication (who is calling) and token issuing (what they may do), shared by /v2 and /service/token.
+import { createHash } from 'node:crypto';
+import type { UserRepository } from '../../repositories/user-repository.ts';
+import { verifyPassword } from './password.ts';
+import { ANONYMOUS, type Principal } from './principal.ts';
+import type { AccessPolicy } from './access-policy.ts';
+import { TokenService, type AccessEntry } from './token-service.ts';
+import { parseScopes } from './scope.ts';
+
+const CACHE_TTL_MS = 60_000;
+
+export class AuthService {
+  private readonly users: UserRepository;
+  private readonly policy: AccessPolicy;
+  readonly tokens: TokenService;
+  // Successful Basic logins, keyed by a hash of the credentials, so /v2 with Basic auth does not run argon2
+  // on every request. Entries expire quickly so a password change takes effect within a minute.
+  private readonly basicCache = new Map<string, { principal: Principal; until: number }>();
+
+  constructor(users: UserRepository, policy: AccessPolicy, tokens: TokenService) {
+    this.users = users;
+    this.policy = policy;
+    this.tokens = tokens;
+  }
+
+  /** Checks a username/password; null when wrong. */
+  async authenticate(username: string, password: string): Promise<Principal | null> {
+    if (!username || !password || username.length > 255 || password.length > 1024) return null;
+    const key = createHash('sha256').update(`${username}\0${password}`).digest('base64');
+    const hit = this.basicCache.get(key);
+    if (hit && hit.until > Date.now()) return hit.principal;
+    const user = await this.users.findUserByName(username);
+    if (!user || !(await verifyPassword(password, user.passwordHash))) return null;
+    const principal: Principal = { kind: 'user', id: user.id, username: user.username, sysadmin: user.sysadmin };
+    if (this.basicCache.size > 10000) this.basicCache.clear();
+    this.basicCache.set(key, { principal, until: Date.now() + CACHE_TTL_MS });
+    return principal;
+  }
+
+  /** Parses an `Authorization: Basic` header value; undefined when absent, null when present but wrong. */
+  async authenticateBasicHeader(header: string | undefined): Promise<Principal | null | undefined> {
+    if (!header || !/^basic /i.test(header)) return undefined;
+    let decoded: string;
+    try {
+      decoded = Buffer.from(header.slice(6).trim(), 'base64').toString('utf8');
+    } catch {
+      return null;
+    }
+    const i = decoded.indexOf(':');
+    if (i < 0) return null;
+    return this.authenticate(decoded.slice(0, i), decoded.slice(i + 1));
+  }
+
+  /**
+   * Issues a token for the requested scopes. As Harbor does, each repository scope is answered with every
+   * action the caller may perform there (not only the ones asked for); unknown types and projects get none.
+   */
+  async issueToken(principal: Principal, scopeParams: string[]): Promise<ReturnType<TokenService['issue']>> {
+    const access: AccessEntry[] = [];
+    for (const s of parseScopes(scopeParams)) {
+      if (s.type === 'repository') {
+        const actions = await this.policy.repositoryActions(principal, s.name);
+        access.push({ type: 'repository', name: s.name, actions: [...actions] });
+      } else if (s.type === 'registry' && s.name === 'catalog') {
+        access.push({ type: 'registry', name: 'catalog', actions: this.policy.canListCatalog(principal) ? s.actions : [] });
+      } else access.push({ type: s.type, name: s.name, actions: [] });
+    }
+    return this.tokens.issue(principal.kind === 'user' ? principal.username : '', access);
+  }
+
+  /** Principal behind a verified token. */
+  async principalFromToken(sub: string): Promise<Principal> {
+    if (!sub) return ANONYMOUS;
+    const user = await this.users.findUserByName(sub);
+    return user ? { kind: 'user', id: user.id, username: user.username, sysadmin: user.sysadmin } : ANONYMOUS;
+  }
+}

@@ -1,0 +1,161 @@
+// Blob uploads: monolithic, streamed and chunked, with the digest computed while the bytes stream in.
+// Hash state lives in this process's memory; a session continued on another process (or after a failed
+// PATCH) is re-hashed from the stored part, so any process of a deployment can finish any upload.
+import { randomUUID } from 'node:crypto';
+import type { Hash } from 'node:crypto';
+import type { Db } from '../../db/db.ts';
+import { Errors } from '../../errors.ts';
+import { newHash, parseDigest, type Algorithm } from '../../oci/digest.ts';
+import type { BlobStore } from '../../storage/blob-store.ts';
+import type { BlobRepository } from '../../repositories/blob-repository.ts';
+import type { RepositoryRepository } from '../../repositories/repository-repository.ts';
+import type { UploadRepository, Upload } from '../../repositories/upload-repository.ts';
+
+interface HashState {
+  hash: Hash;
+  alg: Algorithm;
+  size: number;
+}
+
+export interface UploadServiceDeps {
+  db: Db;
+  store: BlobStore;
+  uploads: UploadRepository;
+  blobs: BlobRepository;
+  repositories: RepositoryRepository;
+}
+
+export class UploadService {
+  private readonly deps: UploadServiceDeps;
+  private readonly states = new Map<string, HashState>();
+  constructor(deps: UploadServiceDeps) {
+    this.deps = deps;
+  }
+
+  async start(repositoryName: string, principal: string, algorithm: Algorithm): Promise<Upload> {
+    const id = randomUUID();
+    await this.deps.store.createUpload(id);
+    await this.deps.uploads.saveUpload({ id, repositoryName, principal, algorithm });
+    this.states.set(id, { hash: newHash(algorithm), alg: algorithm, size: 0 });
+    return (await this.deps.uploads.findUpload(id))!;
+  }
+
+  /** A session is only visible to the repository and principal that opened it (Quay CVE-2026-32589). */
+  async find(repositoryName: string, id: string, principal: string): Promise<Upload> {
+    if (!/^[a-f0-9-]{36}$/.test(id)) throw Errors.uploadUnknown();
+    const u = await this.deps.uploads.findUpload(id);
+    if (!u || u.repositoryName !== repositoryName || u.principal !== principal) throw Errors.uploadUnknown();
+    return u;
+  }
+
+  /**
+   * Appends a chunk. `range` is the parsed Content-Range (inclusive), when the client sent one; it must start
+   * exactly at the current size (else 416 with the current Range). Returns the new size.
+   */
+  async append(u: Upload, body: AsyncIterable<Buffer>, range: { start: number; end: number } | null, contentLength: number | null): Promise<number> {
+    if (range) {
+      if (range.start !== u.size) throw this.rangeError(u, 'chunk does not start at the end of the upload');
+      if (contentLength !== null && contentLength !== range.end - range.start + 1) throw this.rangeError(u, 'Content-Range does not match Content-Length');
+    }
+    const state = await this.stateFor(u);
+    // Invalidate while writing: a failed write leaves the hash ahead of the stored size.
+    this.states.delete(u.id);
+    let received = 0;
+    const maxBytes = range ? range.end - range.start + 1 : contentLength ?? Infinity;
+    async function* hashing(): AsyncGenerator<Buffer> {
+      for await (const chunk of body) {
+        received += chunk.length;
+        if (received > maxBytes) throw Errors.sizeInvalid('body is longer than declared');
+        state.hash.update(chunk);
+        yield chunk;
+      }
+    }
+    const size = await this.deps.store.writeUpload(u.id, u.size, hashing());
+    if (range && received !== maxBytes) throw this.rangeError(u, 'body is shorter than Content-Range');
+    if (contentLength !== null && received !== contentLength) throw Errors.sizeInvalid('body is shorter than Content-Length');
+    if (!(await this.deps.uploads.saveUploadSize(u.id, u.size, size))) throw Errors.uploadInvalid('concurrent write to the same upload', 409);
+    state.size = size;
+    this.states.set(u.id, state);
+    u.size = size;
+    return size;
+  }
+
+  /** Verifies the digest over everything uploaded, makes the blob durable and links it to the repository. */
+  async complete(u: Upload, digestParam: string | undefined, projectId: number): Promise<{ digest: string; size: number }> {
+    const want = parseDigest(digestParam);
+    let actual: string;
+    const state = this.states.get(u.id);
+    if (state && state.size === u.size && state.alg === want.algorithm) actual = `${state.alg}:${state.hash.copy().digest('hex')}`;
+    else actual = `${want.algorithm}:${(await this.rehash(u.id, want.algorithm, u.size)).digest('hex')}`;
+    if (actual !== want.value) {
+      // A failed commit leaves no trace: the session and its bytes go away.
+      await this.cancel(u);
+      throw Errors.digestInvalid('provided digest did not match uploaded content', { expected: want.value, actual });
+    }
+    // Drop bytes a failed PATCH may have left past the acknowledged size.
+    if ((await this.deps.store.uploadSize(u.id)) !== u.size) await this.deps.store.writeUpload(u.id, u.size, (async function* () {})());
+    const size = u.size;
+    await this.deps.store.commitUpload(u.id, want.value);
+    await this.deps.db.tx(async (q) => {
+      const repo = await this.deps.repositories.saveRepositoryIfAbsent(u.repositoryName, projectId, q);
+      await this.deps.blobs.saveBlob(want.value, size, q);
+      await this.deps.blobs.saveBlobLink(repo.id, want.value, q);
+      await this.deps.uploads.removeUpload(u.id, q);
+    });
+    this.states.delete(u.id);
+    return { digest: want.value, size };
+  }
+
+  async cancel(u: Upload): Promise<void> {
+    this.states.delete(u.id);
+    await this.deps.uploads.removeUpload(u.id);
+    await this.deps.store.removeUpload(u.id);
+  }
+
+  /** Removes sessions idle since before `cutoff` (epoch ms), and stray upload files with no session. */
+  async purge(cutoff: number): Promise<number> {
+    let n = 0;
+    for (;;) {
+      const idle = await this.deps.uploads.listIdleUploads(cutoff, 100);
+      for (const u of idle) {
+        await this.cancel(u);
+        n++;
+      }
+      if (idle.length < 100) break;
+    }
+    const stray: string[] = [];
+    for await (const f of this.deps.store.listUploads()) if (f.modifiedAt < cutoff) stray.push(f.id);
+    for (let i = 0; i < stray.length; i += 200) {
+      const part = stray.slice(i, i + 200);
+      const live = await this.deps.uploads.findUploadIds(part);
+      for (const id of part)
+        if (!live.has(id)) {
+          await this.deps.store.removeUpload(id);
+          n++;
+        }
+    }
+    return n;
+  }
+
+  private rangeError(u: Upload, msg: string) {
+    return Errors.rangeInvalid(msg, {
+      Range: u.size > 0 ? `0-${u.size - 1}` : '0-0',
+      Location: `/v2/${u.repositoryName}/blobs/uploads/${u.id}`,
+      'Docker-Upload-UUID': u.id,
+    });
+  }
+
+  private async stateFor(u: Upload): Promise<HashState> {
+    const s = this.states.get(u.id);
+    if (s && s.size === u.size) return s;
+    return { hash: await this.rehash(u.id, u.algorithm, u.size), alg: u.algorithm, size: u.size };
+  }
+
+  private async rehash(id: string, alg: Algorithm, length: number): Promise<Hash> {
+    const h = newHash(alg);
+    const stored = await this.deps.store.uploadSize(id);
+    if (stored === null || stored < length) throw Errors.uploadUnknown();
+    for await (const chunk of this.deps.store.readUpload(id, length)) h.update(chunk as Buffer);
+    return h;
+  }
+}

@@ -1,0 +1,141 @@
+// Starts a real Berth process for end-to-end and client tests: a fresh data directory, and on PostgreSQL a
+// fresh database. Selected by BERTH_TEST_DATABASE (sqlite, the default, or postgres with BERTH_TEST_PG_URL).
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+
+export const ROOT = resolve(import.meta.dirname, '..', '..');
+export const NODE = process.execPath;
+
+export interface StartOptions {
+  database?: 'sqlite' | 'postgres';
+  /** Extra BERTH_* environment. */
+  env?: Record<string, string>;
+  /** Reuse a data dir / database (restart after a crash). */
+  dataDir?: string;
+  pgDatabase?: string;
+  port?: number;
+}
+
+export interface Berth {
+  url: string;
+  host: string;
+  port: number;
+  adminUser: 'admin';
+  adminPassword: string;
+  dataDir: string;
+  database: 'sqlite' | 'postgres';
+  pgDatabase: string | null;
+  pgUrl: string | null;
+  process: ChildProcess;
+  output(): string;
+  /** SIGTERM and wait. Removes the data dir and database unless keepData. */
+  stop(opts?: { keepData?: boolean }): Promise<void>;
+  /** SIGKILL (a crash); keeps the data. */
+  kill9(): Promise<void>;
+  /** Starts a new process on the same data (and the same port). */
+  restart(): Promise<Berth>;
+}
+
+export const testDatabase = (): 'sqlite' | 'postgres' => (process.env.BERTH_TEST_DATABASE === 'postgres' ? 'postgres' : 'sqlite');
+const pgAdminUrl = () => process.env.BERTH_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:55432/postgres';
+
+function dbUrl(admin: string, name: string): string {
+  const u = new URL(admin);
+  u.pathname = '/' + name;
+  return u.toString();
+}
+
+async function pgAdmin(sql: string): Promise<void> {
+  const c = new pg.Client({ connectionString: pgAdminUrl() });
+  await c.connect();
+  try {
+    await c.query(sql);
+  } finally {
+    await c.end();
+  }
+}
+
+export const ADMIN_PASSWORD = 'Berth-Test-Admin-1';
+
+export async function startBerth(opts: StartOptions = {}): Promise<Berth> {
+  const database = opts.database ?? testDatabase();
+  const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'berth-test-'));
+  let pgDatabase: string | null = null;
+  let pgUrl: string | null = null;
+  if (database === 'postgres') {
+    pgDatabase = opts.pgDatabase ?? `berth_test_${randomBytes(6).toString('hex')}`;
+    if (!opts.pgDatabase) await pgAdmin(`CREATE DATABASE ${pgDatabase}`);
+    pgUrl = dbUrl(pgAdminUrl(), pgDatabase);
+  }
+  const env: Record<string, string> = {
+    PATH: process.env.PATH ?? '',
+    HOME: process.env.HOME ?? '/root',
+    BERTH_DATA_DIR: dataDir,
+    BERTH_HTTP_HOST: '127.0.0.1',
+    BERTH_HTTP_PORT: String(opts.port ?? 0),
+    BERTH_LOG_LEVEL: 'warn',
+    BERTH_AUTH_ADMIN_INITIAL_PASSWORD: ADMIN_PASSWORD,
+    BERTH_DATABASE_TYPE: database,
+    ...(pgUrl ? { BERTH_DATABASE_POSTGRES_URL: pgUrl } : {}),
+    ...opts.env,
+  };
+  const child = spawn(NODE, [join(ROOT, 'src', 'cli.ts'), 'serve'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout!.on('data', (d) => (out += d));
+  child.stderr!.on('data', (d) => (out += d));
+  const port = await new Promise<number>((res, rej) => {
+    const timer = setTimeout(() => rej(new Error(`Berth did not start in 30 s:\n${out}`)), 30_000);
+    const onData = () => {
+      const m = /listening on http:\/\/[^:]+:(\d+)/.exec(out);
+      if (m) {
+        clearTimeout(timer);
+        child.stdout!.off('data', onData);
+        res(Number(m[1]));
+      }
+    };
+    child.stdout!.on('data', onData);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      rej(new Error(`Berth exited with ${code} before listening:\n${out}`));
+    });
+  });
+  const exited = new Promise<void>((res) => child.once('exit', () => res()));
+  const cleanup = async () => {
+    if (pgDatabase) await pgAdmin(`DROP DATABASE IF EXISTS ${pgDatabase} WITH (FORCE)`).catch(() => {});
+    rmSync(dataDir, { recursive: true, force: true });
+  };
+  const b: Berth = {
+    url: `http://127.0.0.1:${port}`,
+    host: `127.0.0.1:${port}`,
+    port,
+    adminUser: 'admin',
+    adminPassword: ADMIN_PASSWORD,
+    dataDir,
+    database,
+    pgDatabase,
+    pgUrl,
+    process: child,
+    output: () => out,
+    async stop(o = {}) {
+      if (child.exitCode === null && child.signalCode === null) {
+        child.kill('SIGTERM');
+        const t = setTimeout(() => child.kill('SIGKILL'), 10_000);
+        await exited;
+        clearTimeout(t);
+      }
+      if (!o.keepData) await cleanup();
+    },
+    async kill9() {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      await exited;
+    },
+    restart() {
+      return startBerth({ ...opts, database, dataDir, pgDatabase: pgDatabase ?? undefined, port });
+    },
+  };
+  return b;
+}
