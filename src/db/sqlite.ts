@@ -2,6 +2,7 @@
 // transactions span awaits; a second connection serves reads, which under WAL see only committed data and
 // never wait for a writer.
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Db, Param, Queryable, Row } from './db.ts';
@@ -16,6 +17,9 @@ class Mutex {
     return prev.then(() => release);
   }
 }
+
+// Statements the read-only reader connection can serve; anything else (INSERT ... RETURNING) goes to the writer.
+const READ_ONLY = /^\s*(?:select|values)\b/i;
 
 function norm(params: readonly Param[]): (string | number | bigint | null | Uint8Array)[] {
   return params.map((p) => (typeof p === 'boolean' ? (p ? 1 : 0) : p));
@@ -73,6 +77,9 @@ export class SqliteDb implements Db {
   private readonly writer: Conn;
   private readonly reader: Conn;
   private readonly mutex = new Mutex();
+  // Set while this Db's transaction callback runs, so a read through the Db itself does not wait for the lock
+  // that callback holds (it would deadlock on :memory:, where reads share the writer connection).
+  private readonly inTx = new AsyncLocalStorage<SqliteDb>();
 
   constructor(path: string) {
     if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
@@ -87,11 +94,24 @@ export class SqliteDb implements Db {
     }
   }
 
+  // Reads go to the reader, which sees committed data only. A write with RETURNING, and any read on :memory:
+  // (one connection, shared with an open transaction), waits for the writer lock instead.
+  private async query<T>(sql: string, f: (c: Conn) => T): Promise<T> {
+    const readOnly = READ_ONLY.test(sql);
+    if (readOnly && this.reader !== this.writer) return f(this.reader);
+    if (readOnly && this.inTx.getStore() === this) return f(this.writer);
+    const release = await this.mutex.lock();
+    try {
+      return f(this.writer);
+    } finally {
+      release();
+    }
+  }
   async all<T = Row>(sql: string, params?: readonly Param[]): Promise<T[]> {
-    return this.reader.allSync<T>(sql, params);
+    return this.query(sql, (c) => c.allSync<T>(sql, params));
   }
   async get<T = Row>(sql: string, params?: readonly Param[]): Promise<T | undefined> {
-    return this.reader.getSync<T>(sql, params);
+    return this.query(sql, (c) => c.getSync<T>(sql, params));
   }
   async run(sql: string, params?: readonly Param[]): Promise<{ changes: number }> {
     const release = await this.mutex.lock();
@@ -106,7 +126,7 @@ export class SqliteDb implements Db {
     try {
       this.writer.raw.exec('BEGIN IMMEDIATE');
       try {
-        const out = await fn(this.writer);
+        const out = await this.inTx.run(this, () => fn(this.writer));
         this.writer.raw.exec('COMMIT');
         return out;
       } catch (e) {
