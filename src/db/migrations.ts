@@ -109,7 +109,11 @@ function render(sql: string, dialect: Db['dialect']): string {
 
 /** Applies pending migrations; safe to call from several processes at once on PostgreSQL (advisory lock). */
 export async function migrate(db: Db): Promise<number[]> {
-  await db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)');
+  // Under the lock too: concurrent CREATE TABLE IF NOT EXISTS races on PostgreSQL's catalog (duplicate pg_type).
+  await db.tx(async (q) => {
+    if (q.dialect === 'postgres') await q.get('SELECT pg_advisory_xact_lock(4242001)');
+    await q.run('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)');
+  });
   const applied: number[] = [];
   for (const m of MIGRATIONS) {
     const done = await db.tx(async (q) => {
