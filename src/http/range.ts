@@ -20,15 +20,18 @@ export function parseRangeHeader(header: string | undefined, size: number): Byte
     if (!r || (r[1] === '' && r[2] === '')) throw unsatisfiable();
     if (r[1] === '') {
       const n = Number(r[2]);
-      if (n === 0 || size === 0) throw unsatisfiable();
+      // RFC 9110 §14.1.1: a range set is satisfiable when at least one of its ranges is; skip the others.
+      if (n === 0 || size === 0) continue;
       ranges.push({ start: Math.max(0, size - n), end: size - 1 });
     } else {
       const start = Number(r[1]);
       const end = r[2] === '' ? size - 1 : Math.min(Number(r[2]), size - 1);
-      if (start >= size || (r[2] !== '' && Number(r[2]) < start)) throw unsatisfiable();
+      if (r[2] !== '' && Number(r[2]) < start) throw unsatisfiable();
+      if (start >= size) continue;
       ranges.push({ start, end });
     }
   }
+  if (ranges.length === 0) throw unsatisfiable();
   return ranges;
 }
 
