@@ -90,12 +90,9 @@ export class FsBlobStore implements BlobStore {
     }
     for (const id of names) {
       if (!UPLOAD_ID.test(id)) continue;
-      try {
-        const st = await stat(join(this.root, 'uploads', id));
-        yield { id, modifiedAt: st.mtimeMs };
-      } catch {
-        /* removed meanwhile */
-      }
+      // The data file's mtime moves with every write; the directory's only when entries change.
+      const st = (await stat(join(this.root, 'uploads', id, 'data')).catch(() => null)) ?? (await stat(join(this.root, 'uploads', id)).catch(() => null));
+      if (st) yield { id, modifiedAt: st.mtimeMs }; // else removed meanwhile
     }
   }
 
