@@ -1,0 +1,321 @@
+// The BlobStore driver conformance suite: every storage driver runs these same tests. `make` returns a fresh,
+// empty store and its cleanup; drivers that keep data on a local filesystem may also name a directory outside
+// the store (`outside`) where the suite plants canary files that no call may ever touch.
+import { suite, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { readFileSync, statSync, writeFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Readable } from 'node:stream';
+import type { BlobStore } from './blob-store.ts';
+
+export interface BlobStoreFixture {
+  store: BlobStore;
+  cleanup(): Promise<void>;
+  /** A directory outside the store's root (filesystem-backed drivers), for canary files. */
+  outside?: string;
+}
+
+const sha256 = (b: Uint8Array) => `sha256:${createHash('sha256').update(b).digest('hex')}`;
+
+async function* chunks(...parts: (string | Buffer)[]): AsyncIterable<Buffer> {
+  for (const p of parts) yield Buffer.from(p);
+}
+
+async function collect(r: Readable): Promise<Buffer> {
+  const out: Buffer[] = [];
+  for await (const c of r) out.push(Buffer.from(c));
+  return Buffer.concat(out);
+}
+
+/** A stream-returning call on bad input must fail: by throwing, or with a stream that errors. */
+async function assertReadFails(f: () => Readable): Promise<void> {
+  let r: Readable;
+  try {
+    r = f();
+  } catch {
+    return;
+  }
+  await assert.rejects(collect(r));
+}
+
+async function upload(store: BlobStore, data: Buffer): Promise<string> {
+  const id = randomUUID();
+  await store.createUpload(id);
+  assert.equal(await store.writeUpload(id, 0, chunks(data)), data.length);
+  return id;
+}
+
+async function put(store: BlobStore, data: Buffer): Promise<string> {
+  const digest = sha256(data);
+  await store.commitUpload(await upload(store, data), digest);
+  return digest;
+}
+
+async function listIds(store: BlobStore): Promise<string[]> {
+  const ids: string[] = [];
+  for await (const u of store.listUploads()) ids.push(u.id);
+  return ids.sort();
+}
+
+export function runBlobStoreConformance(name: string, make: () => Promise<BlobStoreFixture>): void {
+  const withStore = (fn: (f: BlobStoreFixture) => Promise<void>) => async () => {
+    const f = await make();
+    try {
+      await fn(f);
+    } finally {
+      await f.cleanup();
+    }
+  };
+
+  suite(`BlobStore conformance: ${name}`, () => {
+    test('check() succeeds on a fresh store', withStore(async ({ store }) => {
+      await store.check();
+    }));
+
+    test('createUpload starts empty; writeUpload appends at the given offset and returns the new size', withStore(async ({ store }) => {
+      const id = randomUUID();
+      assert.equal(await store.uploadSize(id), null);
+      await store.createUpload(id);
+      assert.equal(await store.uploadSize(id), 0);
+      assert.equal(await store.writeUpload(id, 0, chunks('hello', ' ')), 6);
+      assert.equal(await store.uploadSize(id), 6);
+      assert.equal(await store.writeUpload(id, 6, chunks('world')), 11);
+      // An empty chunk changes nothing.
+      assert.equal(await store.writeUpload(id, 11, chunks()), 11);
+      assert.equal(await store.uploadSize(id), 11);
+      assert.equal((await collect(store.readUpload(id, 11))).toString(), 'hello world');
+      assert.equal((await collect(store.readUpload(id, 5))).toString(), 'hello');
+      assert.equal((await collect(store.readUpload(id, 0))).length, 0);
+    }));
+
+    test('writeUpload at an offset below the size discards the bytes past it (left by a failed write)', withStore(async ({ store }) => {
+      const id = randomUUID();
+      await store.createUpload(id);
+      assert.equal(await store.writeUpload(id, 0, chunks('abcdef')), 6);
+      // A write that fails part way through (the client went away): some bytes may have landed.
+      async function* failing(): AsyncIterable<Buffer> {
+        yield Buffer.from('GARBAGE');
+        throw new Error('client disconnected');
+      }
+      await assert.rejects(store.writeUpload(id, 6, failing()), /client disconnected/);
+      const after = await store.uploadSize(id);
+      assert.ok(after !== null && after >= 6 && after <= 13, `size after failed write: ${after}`);
+      // The caller resumes from its last known good offset: the partial bytes go.
+      assert.equal(await store.writeUpload(id, 6, chunks('ghi')), 9);
+      assert.equal((await collect(store.readUpload(id, 9))).toString(), 'abcdefghi');
+      // Rewriting further back is allowed too.
+      assert.equal(await store.writeUpload(id, 3, chunks('XYZ')), 6);
+      assert.equal(await store.uploadSize(id), 6);
+      assert.equal((await collect(store.readUpload(id, 6))).toString(), 'abcXYZ');
+      assert.equal(await store.writeUpload(id, 0, chunks('')), 0);
+      assert.equal(await store.uploadSize(id), 0);
+    }));
+
+    test('writeUpload past the end of the upload, or to an unknown upload, fails and changes nothing', withStore(async ({ store }) => {
+      const id = randomUUID();
+      await store.createUpload(id);
+      await store.writeUpload(id, 0, chunks('abc'));
+      await assert.rejects(store.writeUpload(id, 4, chunks('x')));
+      await assert.rejects(store.writeUpload(id, 100, chunks('x')));
+      assert.equal(await store.uploadSize(id), 3);
+      assert.equal((await collect(store.readUpload(id, 3))).toString(), 'abc');
+      const unknown = randomUUID();
+      await assert.rejects(store.writeUpload(unknown, 0, chunks('x')));
+      assert.equal(await store.uploadSize(unknown), null);
+    }));
+
+    test('a large upload in many chunks is stored byte-exact', withStore(async ({ store }) => {
+      const data = randomBytes(3 * 1024 * 1024 + 17);
+      const id = randomUUID();
+      await store.createUpload(id);
+      let off = 0;
+      for (const size of [1, 65536, 1024 * 1024 + 3, 2 * 1024 * 1024]) {
+        const part = data.subarray(off, Math.min(data.length, off + size));
+        // Each PATCH arrives as many small chunks.
+        async function* split(): AsyncIterable<Buffer> {
+          for (let i = 0; i < part.length; i += 16384) yield part.subarray(i, i + 16384);
+        }
+        off = await store.writeUpload(id, off, split());
+      }
+      assert.equal(off, data.length);
+      assert.ok((await collect(store.readUpload(id, data.length))).equals(data));
+      const digest = sha256(data);
+      await store.commitUpload(id, digest);
+      assert.deepEqual(await store.stat(digest), { size: data.length });
+      const back = await collect(store.read(digest));
+      assert.equal(sha256(back), digest);
+    }));
+
+    test('commitUpload makes the content readable by digest and removes the upload', withStore(async ({ store }) => {
+      const data = Buffer.from('blob content\n');
+      const digest = sha256(data);
+      assert.equal(await store.stat(digest), null);
+      const id = await upload(store, data);
+      await store.commitUpload(id, digest);
+      assert.deepEqual(await store.stat(digest), { size: data.length });
+      assert.ok((await collect(store.read(digest))).equals(data));
+      assert.equal(await store.uploadSize(id), null);
+      assert.ok(!(await listIds(store)).includes(id));
+      // An empty blob is a blob too.
+      const empty = await put(store, Buffer.alloc(0));
+      assert.deepEqual(await store.stat(empty), { size: 0 });
+      assert.equal((await collect(store.read(empty))).length, 0);
+      // sha512 digests are addressable as well.
+      const d512 = `sha512:${createHash('sha512').update(data).digest('hex')}`;
+      await store.commitUpload(await upload(store, data), d512);
+      assert.deepEqual(await store.stat(d512), { size: data.length });
+      assert.ok((await collect(store.read(d512))).equals(data));
+    }));
+
+    test('committing a digest that already exists keeps one blob and drops the second upload', withStore(async ({ store }) => {
+      const data = randomBytes(1000);
+      const digest = await put(store, data);
+      const second = await upload(store, data);
+      await store.commitUpload(second, digest);
+      assert.equal(await store.uploadSize(second), null);
+      assert.deepEqual(await store.stat(digest), { size: 1000 });
+      assert.ok((await collect(store.read(digest))).equals(data));
+      // Concurrent commits of the same content both succeed.
+      const more = randomBytes(5000);
+      const d = sha256(more);
+      const ids = await Promise.all([upload(store, more), upload(store, more), upload(store, more)]);
+      await Promise.all(ids.map((id) => store.commitUpload(id, d)));
+      assert.ok((await collect(store.read(d))).equals(more));
+      for (const id of ids) assert.equal(await store.uploadSize(id), null);
+      assert.deepEqual(await listIds(store), []);
+    }));
+
+    test('read with byte ranges (inclusive end)', withStore(async ({ store }) => {
+      const data = Buffer.from(Array.from({ length: 200 }, (_, i) => i));
+      const digest = await put(store, data);
+      const cases: [number, number][] = [
+        [0, 0],
+        [0, 199],
+        [10, 19],
+        [199, 199],
+        [150, 199],
+      ];
+      for (const [start, end] of cases) {
+        const got = await collect(store.read(digest, { start, end }));
+        assert.ok(got.equals(data.subarray(start, end + 1)), `range ${start}-${end}`);
+      }
+    }));
+
+    test('reading or stat-ing a blob that does not exist', withStore(async ({ store }) => {
+      const missing = sha256(Buffer.from('never stored'));
+      assert.equal(await store.stat(missing), null);
+      await assertReadFails(() => store.read(missing));
+      await assertReadFails(() => store.read(missing, { start: 0, end: 1 }));
+    }));
+
+    test('remove deletes a blob; removing again or removing a missing blob is fine', withStore(async ({ store }) => {
+      const keep = await put(store, Buffer.from('keep'));
+      const gone = await put(store, Buffer.from('gone'));
+      await store.remove(gone);
+      assert.equal(await store.stat(gone), null);
+      await assertReadFails(() => store.read(gone));
+      await store.remove(gone);
+      await store.remove(sha256(Buffer.from('never stored')));
+      assert.deepEqual(await store.stat(keep), { size: 4 });
+      assert.equal((await collect(store.read(keep))).toString(), 'keep');
+      // The same content can be stored again after removal.
+      await put(store, Buffer.from('gone'));
+      assert.equal((await collect(store.read(gone))).toString(), 'gone');
+    }));
+
+    test('removeUpload and listUploads', withStore(async ({ store }) => {
+      assert.deepEqual(await listIds(store), []);
+      const a = randomUUID();
+      const b = randomUUID();
+      await store.createUpload(a);
+      await sleep(50);
+      await store.createUpload(b);
+      const before = Date.now();
+      await store.writeUpload(a, 0, chunks('x'));
+      assert.deepEqual(await listIds(store), [a, b].sort());
+      const listed: { id: string; modifiedAt: number }[] = [];
+      for await (const u of store.listUploads()) listed.push(u);
+      for (const u of listed) {
+        assert.equal(typeof u.modifiedAt, 'number');
+        assert.ok(Math.abs(u.modifiedAt - Date.now()) < 60_000, 'modifiedAt is epoch ms');
+      }
+      // A write counts as a modification (purging must not take an upload still being written).
+      const ma = listed.find((u) => u.id === a)!.modifiedAt;
+      assert.ok(ma >= before - 20, `modifiedAt ${ma} is at or after the last write ${before}`);
+      await store.removeUpload(a);
+      assert.equal(await store.uploadSize(a), null);
+      assert.deepEqual(await listIds(store), [b]);
+      await store.removeUpload(a); // idempotent
+      await store.removeUpload(randomUUID());
+      await store.removeUpload(b);
+      assert.deepEqual(await listIds(store), []);
+    }));
+
+    test('invalid digests and upload ids are rejected before touching storage', withStore(async ({ store, outside }) => {
+      const canaryNames = ['x', 'canary', 'data'];
+      const canaries = outside ? canaryNames.map((n) => join(outside, n)) : [];
+      for (const c of canaries) writeFileSync(c, 'canary');
+      const stamp = () => canaries.map((c) => [readFileSync(c, 'utf8'), statSync(c).mtimeMs]);
+      const entries = () => (outside ? readdirSync(outside).sort() : []);
+      const before = stamp();
+      const beforeEntries = entries();
+
+      const hex = 'a'.repeat(64);
+      const badDigests = [
+        '',
+        'sha256:' + hex.toUpperCase(),
+        'SHA256:' + hex,
+        'sha256:' + 'a'.repeat(63),
+        'sha256:' + 'a'.repeat(65),
+        'sha256:../' + 'a'.repeat(61),
+        'sha256:../../../x',
+        '../x',
+        '../../canary',
+        'sha256/../../x',
+        'md5:' + 'a'.repeat(32),
+        'sha256:' + 'g'.repeat(64),
+        'sha256:' + hex + '\n',
+        'sha256:' + hex + '/../../x',
+        'sha512:' + 'a'.repeat(64),
+      ];
+      const goodId = await upload(store, Buffer.from('payload'));
+      for (const d of badDigests) {
+        await assert.rejects(async () => store.stat(d), `stat ${JSON.stringify(d)}`);
+        await assertReadFails(() => store.read(d));
+        await assert.rejects(async () => store.remove(d), `remove ${JSON.stringify(d)}`);
+        await assert.rejects(async () => store.commitUpload(goodId, d), `commit ${JSON.stringify(d)}`);
+      }
+      // The upload survived every refused commit.
+      assert.equal(await store.uploadSize(goodId), 7);
+
+      const badIds = [
+        '',
+        '../x',
+        '../../canary',
+        '../../../canary',
+        '..',
+        '.',
+        '/etc/passwd',
+        randomUUID().toUpperCase(),
+        randomUUID() + '/../x',
+        randomUUID().slice(0, 35),
+        randomUUID() + 'a',
+        'x'.repeat(36),
+      ];
+      for (const id of badIds) {
+        const what = JSON.stringify(id);
+        await assert.rejects(async () => store.createUpload(id), `createUpload ${what}`);
+        await assert.rejects(async () => store.writeUpload(id, 0, chunks('evil')), `writeUpload ${what}`);
+        await assert.rejects(async () => store.uploadSize(id), `uploadSize ${what}`);
+        await assertReadFails(() => store.readUpload(id, 1));
+        await assert.rejects(async () => store.commitUpload(id, sha256(Buffer.from('evil'))), `commitUpload ${what}`);
+        await assert.rejects(async () => store.removeUpload(id), `removeUpload ${what}`);
+      }
+      assert.deepEqual(await listIds(store), [goodId]);
+      assert.deepEqual(stamp(), before, 'canaries untouched');
+      assert.deepEqual(entries(), beforeEntries, 'nothing created outside the store');
+    }));
+  });
+}
