@@ -54,5 +54,6 @@ export const referrers: V2Handler = async (d, r) => {
   return r.reply
     .code(200)
     .header('Content-Type', MediaType.OciIndex)
-    .send(JSON.stringify({ schemaVersion: 2, mediaType: MediaType.OciIndex, manifests }));
+    // A Buffer keeps Fastify from appending `; charset=utf-8`: clients compare the media type exactly.
+    .send(Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: MediaType.OciIndex, manifests })));
 };

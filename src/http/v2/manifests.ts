@@ -46,13 +46,16 @@ export const putManifest: V2Handler = async (d, r) => {
   ManifestService.checkReference(r.ref);
   const project = await d.auth.authorize(r.req, r.caller, r.name, ['pull', 'push']);
   const body = await readLimited(r, d.config.registry.maxManifestSize);
-  const res = await d.manifests.put(r.name, project.id, r.ref, body, r.req.headers['content-type'], r.query.getAll('tag'));
+  const extraTags = r.query.getAll('tag');
+  const res = await d.manifests.put(r.name, project.id, r.ref, body, r.req.headers['content-type'], extraTags);
   r.reply
     .code(201)
     .header('Location', `/v2/${r.name}/manifests/${res.digest}`)
     .header('Docker-Content-Digest', res.digest)
     .header('Content-Length', '0');
   if (res.subject) r.reply.header('OCI-Subject', res.subject);
+  // distribution-spec (main): echo the tags applied through `?tag=`.
+  if (extraTags.length) r.reply.header('OCI-Tag', [...new Set(extraTags)].join(', '));
   return r.reply.send();
 };
 

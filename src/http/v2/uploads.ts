@@ -41,7 +41,7 @@ export const startUpload: V2Handler = async (d, r) => {
     // Mount only from repositories the caller may pull (no cross-repo leakage by digest).
     const candidates = from ? [from] : await d.blobs.listRepositoriesWithBlob(mount);
     const sources: string[] = [];
-    for (const c of candidates) if ((await d.auth.actions(r.caller, c)).actions.has('pull')) sources.push(c);
+    for (const c of candidates) if (await d.auth.canPullMountSource(r.caller, c)) sources.push(c);
     if ((await d.blobs.mount(r.name, project.id, mount, sources)) !== null) return blobCreated(r, mount);
   }
   const digest = r.query.get('digest');
