@@ -19,6 +19,7 @@ import { TokenService } from './services/auth/token-service.ts';
 import { BlobService } from './services/registry/blob-service.ts';
 import { ManifestService } from './services/registry/manifest-service.ts';
 import { UploadService } from './services/registry/upload-service.ts';
+import { parseCrashPoint, type Faults } from './services/registry/faults.ts';
 
 export interface Services {
   db: Db;
@@ -50,6 +51,8 @@ export async function buildServices(config: Config): Promise<{ services: Service
   const tokens = await TokenService.create(settings, config.auth.tokenExpiration);
   const auth = new AuthService(users, policy, tokens);
   const bootstrap = await ensureDefaults(config, db, users, projects);
+  // Test-only crash injection (see services/registry/faults.ts); read once, here, and passed down.
+  const faults: Faults = { crashAt: parseCrashPoint(process.env.BERTH_TEST_CRASH_AT) };
   return {
     services: {
       db,
@@ -57,8 +60,8 @@ export async function buildServices(config: Config): Promise<{ services: Service
       policy,
       auth,
       blobs: new BlobService({ db, store, blobs: blobRows, repositories }),
-      uploads: new UploadService({ db, store, uploads: new UploadRepository(db), blobs: blobRows, repositories }),
-      manifests: new ManifestService({ db, manifests, blobs: blobRows, repositories }),
+      uploads: new UploadService({ db, store, uploads: new UploadRepository(db), blobs: blobRows, repositories, faults }),
+      manifests: new ManifestService({ db, manifests, blobs: blobRows, repositories, faults }),
       repositories: { projects, users },
     },
     bootstrap,

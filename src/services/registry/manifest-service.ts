@@ -7,6 +7,7 @@ import { parseManifest } from '../../oci/manifest.ts';
 import type { BlobRepository } from '../../repositories/blob-repository.ts';
 import type { ManifestRepository, Manifest, Referrer } from '../../repositories/manifest-repository.ts';
 import type { RepositoryRepository } from '../../repositories/repository-repository.ts';
+import { crashPoint, type Faults } from './faults.ts';
 
 export interface PutResult {
   digest: string;
@@ -20,8 +21,10 @@ export class ManifestService {
   private readonly manifests: ManifestRepository;
   private readonly blobs: BlobRepository;
   private readonly repositories: RepositoryRepository;
-  constructor(deps: { db: Db; manifests: ManifestRepository; blobs: BlobRepository; repositories: RepositoryRepository }) {
+  private readonly faults: Faults | undefined;
+  constructor(deps: { db: Db; manifests: ManifestRepository; blobs: BlobRepository; repositories: RepositoryRepository; faults?: Faults }) {
     this.db = deps.db;
+    this.faults = deps.faults;
     this.manifests = deps.manifests;
     this.blobs = deps.blobs;
     this.repositories = deps.repositories;
@@ -87,7 +90,9 @@ export class ManifestService {
         );
       for (const t of tags) await this.manifests.saveTag(repo.id, t, id, q);
       await this.repositories.touchRepository(repo.id, q);
+      crashPoint(this.faults, 'manifest-before-commit');
     });
+    crashPoint(this.faults, 'manifest-after-commit');
     return { digest, subject: parsed.subject };
   }
 

@@ -10,6 +10,7 @@ import type { BlobStore } from '../../storage/blob-store.ts';
 import type { BlobRepository } from '../../repositories/blob-repository.ts';
 import type { RepositoryRepository } from '../../repositories/repository-repository.ts';
 import type { UploadRepository, Upload } from '../../repositories/upload-repository.ts';
+import { crashPoint, type Faults } from './faults.ts';
 
 interface HashState {
   hash: Hash;
@@ -23,6 +24,8 @@ export interface UploadServiceDeps {
   uploads: UploadRepository;
   blobs: BlobRepository;
   repositories: RepositoryRepository;
+  /** Test-only crash injection. */
+  faults?: Faults;
 }
 
 export class UploadService {
@@ -96,6 +99,7 @@ export class UploadService {
     if ((await this.deps.store.uploadSize(u.id)) !== u.size) await this.deps.store.writeUpload(u.id, u.size, (async function* () {})());
     const size = u.size;
     await this.deps.store.commitUpload(u.id, want.value);
+    crashPoint(this.deps.faults, 'blob-after-store-commit');
     await this.deps.db.tx(async (q) => {
       const repo = await this.deps.repositories.saveRepositoryIfAbsent(u.repositoryName, projectId, q);
       await this.deps.blobs.saveBlob(want.value, size, q);
