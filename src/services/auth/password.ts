@@ -22,12 +22,17 @@ export async function verifyPassword(password: string, phc: string): Promise<boo
   const m = /^\$argon2id\$v=19\$m=(\d+),t=(\d+),p=(\d+)\$([A-Za-z0-9+/]+)\$([A-Za-z0-9+/]+)$/.exec(phc);
   if (!m) return false;
   const expected = Buffer.from(m[5], 'base64');
-  const key = await derive(password, Buffer.from(m[4], 'base64'), {
-    memory: Number(m[1]),
-    passes: Number(m[2]),
-    parallelism: Number(m[3]),
-    tagLength: expected.length,
-  });
+  let key: Buffer;
+  try {
+    key = await derive(password, Buffer.from(m[4], 'base64'), {
+      memory: Number(m[1]),
+      passes: Number(m[2]),
+      parallelism: Number(m[3]),
+      tagLength: expected.length,
+    });
+  } catch {
+    return false; // parameters argon2 refuses (m=1, t=0, a short salt or key): a malformed hash
+  }
   return key.length === expected.length && timingSafeEqual(key, expected);
 }
 
