@@ -89,8 +89,11 @@ export class TokenService {
   verify(token: string, now = Math.floor(Date.now() / 1000)): TokenClaims | null {
     const cached = this.verified.get(token);
     if (cached) return cached.exp + LEEWAY_S >= now ? cached : (this.verified.delete(token), null);
+    if (token.length > 64 * 1024 || !/^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/.test(token)) return null;
     const parts = token.split('.');
-    if (parts.length !== 3 || token.length > 64 * 1024) return null;
+    // Only the canonical encoding of the signature: no trailing bits or characters, so one token has one spelling.
+    const signature = Buffer.from(parts[2], 'base64url');
+    if (signature.toString('base64url') !== parts[2]) return null;
     let header: Record<string, unknown>;
     let claims: TokenClaims;
     try {
@@ -100,7 +103,7 @@ export class TokenService {
       return null;
     }
     if (!header || header.alg !== 'RS256' || (header.kid !== undefined && header.kid !== this.kid)) return null;
-    if (!verify('sha256', Buffer.from(`${parts[0]}.${parts[1]}`), this.publicKey, Buffer.from(parts[2], 'base64url'))) return null;
+    if (!verify('sha256', Buffer.from(`${parts[0]}.${parts[1]}`), this.publicKey, signature)) return null;
     if (!claims || typeof claims !== 'object') return null;
     if (claims.iss !== TOKEN_ISSUER || claims.aud !== TOKEN_SERVICE) return null;
     if (typeof claims.iat !== 'number' || typeof claims.exp !== 'number' || typeof claims.sub !== 'string') return null;
