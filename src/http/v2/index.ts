@@ -1,5 +1,6 @@
 // The /v2 registry protocol. Repository names contain slashes, so one wildcard route dispatches on the path
 // suffix. Bodies are never parsed by Fastify here: handlers stream request.raw.
+import type { IncomingMessage } from 'node:http';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Errors } from '../../errors.ts';
 import { validateName } from '../../oci/digest.ts';
@@ -9,6 +10,34 @@ import type { V2Deps, V2Handler } from './context.ts';
 import { catalog, listTags, referrers } from './listing.ts';
 import { deleteManifest, getManifest, headManifest, putManifest } from './manifests.ts';
 import { cancelUpload, finishUpload, patchUpload, startUpload, uploadStatus } from './uploads.ts';
+
+// Unread request bodies up to this size (and this time) are discarded before an error response is sent.
+const DRAIN_MAX_BYTES = 16 * 1024 * 1024;
+const DRAIN_MAX_MS = 5_000;
+
+/** Reads and discards the rest of a request body; false when it is too large, too slow or already broken. */
+function discardBody(req: IncomingMessage): Promise<boolean> {
+  const declared = Number(req.headers['content-length'] ?? 0);
+  if (req.destroyed || declared > DRAIN_MAX_BYTES) return Promise.resolve(false);
+  return new Promise((resolve) => {
+    let n = 0;
+    const done = (ok: boolean) => {
+      clearTimeout(timer);
+      req.off('data', onData).off('end', onEnd).off('error', onFail).off('close', onFail);
+      if (!ok) req.pause();
+      resolve(ok);
+    };
+    const onData = (c: Buffer) => {
+      n += c.length;
+      if (n > DRAIN_MAX_BYTES) done(false);
+    };
+    const onEnd = () => done(true);
+    const onFail = () => done(false);
+    const timer = setTimeout(onFail, DRAIN_MAX_MS);
+    req.on('data', onData).once('end', onEnd).once('error', onFail).once('close', onFail);
+    req.resume();
+  });
+}
 
 type Method = 'GET' | 'HEAD' | 'PUT' | 'PATCH' | 'POST' | 'DELETE';
 interface Route {
@@ -35,11 +64,13 @@ export async function v2Routes(app: FastifyInstance, deps: V2Deps): Promise<void
     reply.header('Docker-Distribution-API-Version', 'registry/2.0');
   });
 
-  app.setErrorHandler((err, req, reply) => {
+  app.setErrorHandler(async (err, req, reply) => {
     logIfUnexpected(req, err);
-    // An unread request body would otherwise be drained after the response: close instead.
+    // An unread request body would otherwise be drained without bound after the response. A small rest is read
+    // and discarded first, so a client still sending can read this error (401, 413, 416) instead of a reset;
+    // anything larger or slower gets the connection closed.
     const hasBody = Number(req.headers['content-length'] ?? 0) > 0 || req.headers['transfer-encoding'] !== undefined;
-    if (hasBody && !req.raw.readableEnded) reply.header('Connection', 'close');
+    if (hasBody && !req.raw.readableEnded && !(await discardBody(req.raw))) reply.header('Connection', 'close');
     return sendOciError(reply, err);
   });
 
