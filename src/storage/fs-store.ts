@@ -2,7 +2,7 @@
 // write → fsync → rename → fsync(dir), so a crash leaves either no blob or a complete one.
 import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, open, rename, rm, stat, truncate, readdir, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { Readable } from 'node:stream';
 import type { BlobStore, ByteRange } from './blob-store.ts';
@@ -71,9 +71,12 @@ export class FsBlobStore implements BlobStore {
       await rm(dir, { recursive: true, force: true });
       return;
     }
-    await mkdir(dstDir, { recursive: true });
+    const firstCreated = await mkdir(dstDir, { recursive: true });
     await rename(src, dst);
     await fsyncDir(dstDir);
+    // A new directory's own entry is durable only once its parent is synced: after a power cut the database
+    // could otherwise name a blob whose <xx>/<hex> directory is gone.
+    if (firstCreated) for (let d = dstDir; d !== dirname(firstCreated); d = dirname(d)) await fsyncDir(dirname(d));
     await rm(dir, { recursive: true, force: true });
   }
 
