@@ -27,12 +27,16 @@ export interface ParsedManifest {
   annotations: Record<string, string> | null;
 }
 
+// Media types are stored and compared as text; control characters (NUL breaks PostgreSQL text) are never valid.
+const CONTROL_CHARS = /[\u0000-\u001f\u007f]/;
+
 const bareType = (ct: string | undefined): string => (ct ?? '').split(';')[0].trim().toLowerCase();
 
 function descriptor(v: unknown, where: string): Descriptor {
   if (!v || typeof v !== 'object' || Array.isArray(v)) throw Errors.manifestInvalid(`${where}: descriptor must be an object`);
   const d = v as Record<string, unknown>;
   if (typeof d.mediaType !== 'string' || d.mediaType === '') throw Errors.manifestInvalid(`${where}: mediaType is required`);
+  if (CONTROL_CHARS.test(d.mediaType)) throw Errors.manifestInvalid(`${where}: mediaType contains control characters`);
   if (typeof d.digest !== 'string') throw Errors.manifestInvalid(`${where}: digest is required`);
   try {
     parseDigest(d.digest);
@@ -78,7 +82,8 @@ export function parseManifest(body: Buffer, contentType: string | undefined): Pa
   const isIndex = INDEX_TYPES.has(mediaType);
   if (isIndex && hasImageFields) throw Errors.manifestInvalid('an index must not have config or layers');
   if (!isIndex && hasManifests) throw Errors.manifestInvalid('an image manifest must not have manifests');
-  if (m.artifactType !== undefined && typeof m.artifactType !== 'string') throw Errors.manifestInvalid('artifactType must be a string');
+  if (m.artifactType !== undefined && (typeof m.artifactType !== 'string' || CONTROL_CHARS.test(m.artifactType)))
+    throw Errors.manifestInvalid('artifactType must be a string without control characters');
   if (m.annotations !== undefined && !isStringMap(m.annotations)) throw Errors.manifestInvalid('annotations must map strings to strings');
 
   const subject = m.subject === undefined ? null : descriptor(m.subject, 'subject').digest;

@@ -11,6 +11,13 @@ function pageSize(r: V2Request, max: number, dflt: number): number {
   return Math.min(Number(n), max);
 }
 
+/** `last`: names and tags never contain NUL (which PostgreSQL also refuses in text parameters). */
+function lastParam(r: V2Request): string | null {
+  const last = r.query.get('last');
+  if (last !== null && last.includes('\0')) throw Errors.paginationInvalid('last must not contain NUL');
+  return last;
+}
+
 function link(path: string, n: number, last: string): string {
   return `<${path}?n=${n}&last=${encodeURIComponent(last)}>; rel="next"`;
 }
@@ -20,7 +27,7 @@ export const listTags: V2Handler = async (d, r) => {
   const max = d.config.registry.tagsMaxEntries;
   const n = pageSize(r, max, max);
   if (!(await d.manifests.repositoryExists(r.name))) throw Errors.nameUnknown(r.name);
-  const last = r.query.get('last');
+  const last = lastParam(r);
   const tags = n === 0 ? [] : await d.manifests.listTags(r.name, n, last);
   if (n > 0 && tags.length === n) r.reply.header('Link', link(`/v2/${r.name}/tags/list`, n, tags[tags.length - 1]));
   return r.reply.code(200).header('Content-Type', 'application/json').send(JSON.stringify({ name: r.name, tags }));
@@ -34,7 +41,7 @@ export const catalog: V2Handler = async (d, r) => {
   }
   const max = d.config.registry.catalogMaxEntries;
   const n = pageSize(r, max, Math.min(100, max));
-  const names = n === 0 ? [] : await d.manifests.listRepositoryNames(n, r.query.get('last'));
+  const names = n === 0 ? [] : await d.manifests.listRepositoryNames(n, lastParam(r));
   if (n > 0 && names.length === n) r.reply.header('Link', link('/v2/_catalog', n, names[names.length - 1]));
   return r.reply.code(200).header('Content-Type', 'application/json').send(JSON.stringify({ repositories: names }));
 };
@@ -43,7 +50,8 @@ export const referrers: V2Handler = async (d, r) => {
   parseDigest(r.ref);
   await d.auth.authorize(r.req, r.caller, r.name, ['pull']);
   const artifactType = r.query.get('artifactType');
-  const list = await d.manifests.listReferrers(r.name, r.ref, artifactType);
+  // No manifest has an artifactType with NUL in it (see oci/manifest.ts): nothing matches such a filter.
+  const list = artifactType?.includes('\0') ? [] : await d.manifests.listReferrers(r.name, r.ref, artifactType);
   if (artifactType !== null) r.reply.header('OCI-Filters-Applied', 'artifactType');
   const manifests = list.map((m) => {
     const desc: Record<string, unknown> = { mediaType: m.mediaType, digest: m.digest, size: m.size };

@@ -6,6 +6,16 @@ import { ANONYMOUS, type Principal } from './principal.ts';
 import type { AccessPolicy } from './access-policy.ts';
 import { TokenService, type AccessEntry } from './token-service.ts';
 import { parseScopes } from './scope.ts';
+import { validateName } from '../../oci/digest.ts';
+
+function isValidRepositoryName(name: string): boolean {
+  try {
+    validateName(name);
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 const CACHE_TTL_MS = 60_000;
 
@@ -25,7 +35,8 @@ export class AuthService {
 
   /** Checks a username/password; null when wrong. */
   async authenticate(username: string, password: string): Promise<Principal | null> {
-    if (!username || !password || username.length > 255 || password.length > 1024) return null;
+    // NUL can never be in a stored name (and PostgreSQL refuses it in text parameters).
+    if (!username || !password || username.length > 255 || password.length > 1024 || username.includes('\0')) return null;
     const key = createHash('sha256').update(`${username}\0${password}`).digest('base64');
     const hit = this.basicCache.get(key);
     if (hit && hit.until > Date.now()) return hit.principal;
@@ -59,7 +70,8 @@ export class AuthService {
     const access: AccessEntry[] = [];
     for (const s of parseScopes(scopeParams)) {
       if (s.type === 'repository') {
-        const actions = await this.policy.repositoryActions(principal, s.name);
+        // An invalid name (NUL, traversal, upper case) names no repository: no actions, and no database lookup.
+        const actions = isValidRepositoryName(s.name) ? await this.policy.repositoryActions(principal, s.name) : [];
         access.push({ type: 'repository', name: s.name, actions: [...actions] });
       } else if (s.type === 'registry' && s.name === 'catalog') {
         access.push({ type: 'registry', name: 'catalog', actions: this.policy.canListCatalog(principal) ? s.actions : [] });
