@@ -2,7 +2,6 @@
 // The `berth` command line: `berth serve` starts the registry; `berth config` prints the effective config keys.
 import { parseArgs } from 'node:util';
 import { ConfigError, describeKeys, loadConfig } from './config/config.ts';
-import { startServer } from './server-main.ts';
 
 const HELP = `Berth — an enterprise container registry (Harbor-compatible API) in one process.
 
@@ -46,6 +45,8 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   if (cmd === 'serve') {
+    // Loaded only here, so --help and config answer without loading the server stack.
+    const { startServer } = await import('./server-main.ts');
     await startServer(config);
     return -1; // keep running
   }
