@@ -1,0 +1,152 @@
+#!/usr/bin/env bash
+# Install every real registry client (and PostgreSQL) that Berth's test suite drives.
+#
+# Usable on a fresh Debian 12 machine (Debian + Go + Node + npm, run as root) and
+# idempotent: a re-run on a machine that already has everything takes about a second.
+#
+#   1. apt: one `apt-get update` + `apt-get install --no-install-recommends`, skipped
+#      entirely when dpkg-query says every package is already installed.
+#   2. Go clients (crane, oras, regctl, helm) built with `go install` into the
+#      git-ignored .tools/bin, pinned to exact versions; a tool is rebuilt only when the
+#      module version embedded in the binary (`go version -m`) differs from the pin.
+#
+# Environment knobs:
+#   CI_DEPS_SKIP_APT=1        don't touch apt (e.g. no root)
+#   CI_DEPS_SKIP_GO=1         don't build the Go clients
+#   CI_DEPS_EXTRA_APT="a b"   extra apt packages (e.g. "nginx slapd ldap-utils")
+#   CI_DEPS_JOBS=N            parallel go installs (default 2)
+#   CI_DEPS_TOOLS_BIN=DIR     where to put the Go clients (default .tools/bin)
+#   GO=/path/to/go            Go toolchain (default: `go` on PATH, else /usr/local/go/bin/go)
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+TOOLS_BIN="${CI_DEPS_TOOLS_BIN:-$ROOT/.tools/bin}"
+
+# ---- pinned Go client versions (module path | package | version) --------------------
+# helm v4 is the current major; `helm push oci://` and `helm registry login` are built in.
+GO_TOOLS=(
+  "crane|github.com/google/go-containerregistry|github.com/google/go-containerregistry/cmd/crane|v0.22.1"
+  "oras|oras.land/oras|oras.land/oras/cmd/oras|v1.3.6"
+  "regctl|github.com/regclient/regclient|github.com/regclient/regclient/cmd/regctl|v0.11.7"
+  "helm|helm.sh/helm/v4|helm.sh/helm/v4/cmd/helm|v4.3.1"
+)
+
+# ---- apt packages --------------------------------------------------------------------
+APT_PACKAGES=(
+  ca-certificates curl jq openssl apache2-utils
+  postgresql
+  skopeo umoci podman buildah runc conmon uidmap iptables
+  containerd docker.io docker-registry
+)
+# shellcheck disable=SC2206
+APT_PACKAGES+=(${CI_DEPS_EXTRA_APT:-})
+
+log() { printf '[ci-deps] %s\n' "$*" >&2; }
+now() { date +%s.%N; }
+elapsed() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1fs", b - a }'; }
+
+missing_apt_packages() {
+  local p status
+  for p in "${APT_PACKAGES[@]}"; do
+    status="$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null || true)"
+    [[ "$status" == "installed" ]] || printf '%s\n' "$p"
+  done
+}
+
+install_apt() {
+  local missing t0 created_policy=0
+  mapfile -t missing < <(missing_apt_packages)
+  if ((${#missing[@]} == 0)); then
+    log "apt: all ${#APT_PACKAGES[@]} packages already installed"
+    return
+  fi
+  log "apt: installing ${missing[*]}"
+  local SUDO=""
+  if [[ $(id -u) -ne 0 ]]; then SUDO="sudo"; fi
+  # Never let package maintainer scripts start daemons (postgresql, containerd, docker):
+  # tests start private instances by hand. Debian container images already ship this.
+  if [[ ! -e /usr/sbin/policy-rc.d ]]; then
+    printf '#!/bin/sh\nexit 101\n' | $SUDO tee /usr/sbin/policy-rc.d >/dev/null
+    $SUDO chmod 755 /usr/sbin/policy-rc.d
+    created_policy=1
+  fi
+  t0="$(now)"
+  $SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+  log "apt: update took $(elapsed "$t0")"
+  t0="$(now)"
+  $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+    -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold "${missing[@]}" >/dev/null
+  log "apt: install took $(elapsed "$t0")"
+  if ((created_policy)); then $SUDO rm -f /usr/sbin/policy-rc.d; fi
+}
+
+find_go() {
+  if [[ -n "${GO:-}" ]]; then printf '%s\n' "$GO"; return; fi
+  if command -v go >/dev/null 2>&1; then command -v go; return; fi
+  if [[ -x /usr/local/go/bin/go ]]; then printf '%s\n' /usr/local/go/bin/go; return; fi
+  log "Go toolchain not found (set GO=/path/to/go)"
+  exit 1
+}
+
+# Prints the module version embedded in a Go binary, or nothing.
+built_version() {
+  local bin="$1" mod="$2"
+  [[ -x "$bin" ]] || return 0
+  "$GOBIN_TOOL" version -m "$bin" 2>/dev/null | awk -v m="$mod" '$1 == "mod" && $2 == m { print $3 }'
+}
+
+build_one() {
+  local name="$1" mod="$2" pkg="$3" ver="$4" t0 ldflags="-s -w"
+  if [[ "$name" == helm ]]; then
+    # helm's version string normally comes from its Makefile
+    ldflags+=" -X helm.sh/helm/v4/internal/version.version=$ver -X helm.sh/helm/v4/internal/version.gitTreeState=clean"
+  fi
+  t0="$(now)"
+  if GOBIN="$TOOLS_BIN" CGO_ENABLED=0 GOFLAGS=-buildvcs=false \
+    "$GOBIN_TOOL" install -trimpath -ldflags "$ldflags" "$pkg@$ver" >"$TOOLS_BIN/.build-$name.log" 2>&1; then
+    log "go: built $name $ver in $(elapsed "$t0")"
+    rm -f "$TOOLS_BIN/.build-$name.log"
+  else
+    log "go: FAILED to build $name $ver; log follows"
+    cat "$TOOLS_BIN/.build-$name.log" >&2
+    return 1
+  fi
+}
+
+install_go_tools() {
+  GOBIN_TOOL="$(find_go)"
+  mkdir -p "$TOOLS_BIN"
+  local entry name mod pkg ver have jobs="${CI_DEPS_JOBS:-2}" rc=0
+  for entry in "${GO_TOOLS[@]}"; do
+    IFS='|' read -r name mod pkg ver <<<"$entry"
+    have="$(built_version "$TOOLS_BIN/$name" "$mod")"
+    if [[ "$have" == "$ver" ]]; then
+      log "go: $name $ver already built"
+      continue
+    fi
+    log "go: building $name $ver${have:+ (have $have)}"
+    build_one "$name" "$mod" "$pkg" "$ver" &
+    while (($(jobs -rp | wc -l) >= jobs)); do wait -n || true; done
+  done
+  wait || true
+  # verify (a failed build leaves no binary at the pinned version)
+  for entry in "${GO_TOOLS[@]}"; do
+    IFS='|' read -r name mod pkg ver <<<"$entry"
+    have="$(built_version "$TOOLS_BIN/$name" "$mod")"
+    if [[ "$have" != "$ver" ]]; then
+      log "go: $name is not at $ver after build (have '${have:-none}')"
+      rc=1
+    fi
+  done
+  return "$rc"
+}
+
+main() {
+  local t0
+  t0="$(now)"
+  if [[ "${CI_DEPS_SKIP_APT:-0}" != 1 ]]; then install_apt; fi
+  if [[ "${CI_DEPS_SKIP_GO:-0}" != 1 ]]; then install_go_tools; fi
+  log "done in $(elapsed "$t0"); Go clients in $TOOLS_BIN"
+}
+
+main "$@"
