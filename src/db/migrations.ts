@@ -99,6 +99,12 @@ CREATE TABLE settings (
 );
 `,
   },
+  {
+    version: 2,
+    name: 'upload parts',
+    // Each PATCH writes its own immutable part; the session row lists the acknowledged ones, in order.
+    sql: `ALTER TABLE uploads ADD COLUMN parts TEXT NOT NULL DEFAULT '[]'`,
+  },
 ];
 
 function render(sql: string, dialect: Db['dialect']): string {

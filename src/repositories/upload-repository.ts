@@ -7,6 +7,8 @@ export interface Upload {
   principal: string;
   algorithm: Algorithm;
   size: number;
+  /** Acknowledged storage parts, in order; their sizes add up to `size`. */
+  parts: string[];
   startedAt: number;
   updatedAt: number;
 }
@@ -16,6 +18,7 @@ interface UploadRow {
   principal: string;
   algorithm: string;
   size: number;
+  parts: string;
   started_at: number;
   updated_at: number;
 }
@@ -25,6 +28,7 @@ const toUpload = (r: UploadRow): Upload => ({
   principal: r.principal,
   algorithm: r.algorithm as Algorithm,
   size: Number(r.size),
+  parts: JSON.parse(r.parts) as string[],
   startedAt: r.started_at,
   updatedAt: r.updated_at,
 });
@@ -50,9 +54,15 @@ export class UploadRepository {
     const r = await this.db.get<UploadRow>('SELECT * FROM uploads WHERE id = ?', [id]);
     return r ? toUpload(r) : null;
   }
-  /** Advances the recorded size only if it is still `from` (a concurrent PATCH loses). */
-  async saveUploadSize(id: string, from: number, to: number): Promise<boolean> {
-    const r = await this.db.run('UPDATE uploads SET size = ?, updated_at = ? WHERE id = ? AND size = ?', [to, Date.now(), id, from]);
+  /** Acknowledges one more part, only if the size is still `from` (a concurrent PATCH loses). */
+  async saveUploadPart(id: string, from: number, to: number, parts: readonly string[]): Promise<boolean> {
+    const r = await this.db.run('UPDATE uploads SET size = ?, parts = ?, updated_at = ? WHERE id = ? AND size = ?', [
+      to,
+      JSON.stringify(parts),
+      Date.now(),
+      id,
+      from,
+    ]);
     return r.changes > 0;
   }
   async removeUpload(id: string, q: Queryable = this.db): Promise<void> {

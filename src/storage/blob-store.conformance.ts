@@ -40,16 +40,23 @@ async function assertReadFails(f: () => Readable): Promise<void> {
   await assert.rejects(collect(r));
 }
 
-async function upload(store: BlobStore, data: Buffer): Promise<string> {
+interface Staged {
+  id: string;
+  parts: string[];
+}
+
+async function upload(store: BlobStore, data: Buffer): Promise<Staged> {
   const id = randomUUID();
   await store.createUpload(id);
-  assert.equal(await store.writeUpload(id, 0, chunks(data)), data.length);
-  return id;
+  const w = await store.writeUploadPart(id, chunks(data));
+  assert.equal(w.size, data.length);
+  return { id, parts: [w.part] };
 }
 
 async function put(store: BlobStore, data: Buffer): Promise<string> {
   const digest = sha256(data);
-  await store.commitUpload(await upload(store, data), digest);
+  const u = await upload(store, data);
+  await store.commitUpload(u.id, u.parts, digest);
   return digest;
 }
 
@@ -74,62 +81,63 @@ export function runBlobStoreConformance(name: string, make: () => Promise<BlobSt
       await store.check();
     }));
 
-    test('createUpload starts empty; writeUpload appends at the given offset and returns the new size', withStore(async ({ store }) => {
+    test('writeUploadPart stores each chunk as its own part; readUploadParts concatenates them in the order given', withStore(async ({ store }) => {
       const id = randomUUID();
-      assert.equal(await store.uploadSize(id), null);
       await store.createUpload(id);
-      assert.equal(await store.uploadSize(id), 0);
-      assert.equal(await store.writeUpload(id, 0, chunks('hello', ' ')), 6);
-      assert.equal(await store.uploadSize(id), 6);
-      assert.equal(await store.writeUpload(id, 6, chunks('world')), 11);
-      // An empty chunk changes nothing.
-      assert.equal(await store.writeUpload(id, 11, chunks()), 11);
-      assert.equal(await store.uploadSize(id), 11);
-      assert.equal((await collect(store.readUpload(id, 11))).toString(), 'hello world');
-      assert.equal((await collect(store.readUpload(id, 5))).toString(), 'hello');
-      assert.equal((await collect(store.readUpload(id, 0))).length, 0);
+      const a = await store.writeUploadPart(id, chunks('hello', ' '));
+      const b = await store.writeUploadPart(id, chunks('world'));
+      assert.equal(a.size, 6);
+      assert.equal(b.size, 5);
+      assert.notEqual(a.part, b.part);
+      assert.equal((await collect(store.readUploadParts(id, [a.part, b.part]))).toString(), 'hello world');
+      assert.equal((await collect(store.readUploadParts(id, [b.part, a.part]))).toString(), 'worldhello ');
+      assert.equal((await collect(store.readUploadParts(id, [a.part]))).toString(), 'hello ');
+      assert.equal((await collect(store.readUploadParts(id, []))).length, 0);
+      const empty = await store.writeUploadPart(id, chunks());
+      assert.equal(empty.size, 0);
     }));
 
-    test('writeUpload at an offset below the size discards the bytes past it (left by a failed write)', withStore(async ({ store }) => {
+    test('a failed part write leaves no part behind and never alters other parts', withStore(async ({ store }) => {
       const id = randomUUID();
       await store.createUpload(id);
-      assert.equal(await store.writeUpload(id, 0, chunks('abcdef')), 6);
-      // A write that fails part way through (the client went away): some bytes may have landed.
+      const good = await store.writeUploadPart(id, chunks('abcdef'));
       async function* failing(): AsyncIterable<Buffer> {
         yield Buffer.from('GARBAGE');
         throw new Error('client disconnected');
       }
-      await assert.rejects(store.writeUpload(id, 6, failing()), /client disconnected/);
-      const after = await store.uploadSize(id);
-      assert.ok(after !== null && after >= 6 && after <= 13, `size after failed write: ${after}`);
-      // The caller resumes from its last known good offset: the partial bytes go.
-      assert.equal(await store.writeUpload(id, 6, chunks('ghi')), 9);
-      assert.equal((await collect(store.readUpload(id, 9))).toString(), 'abcdefghi');
-      // Rewriting further back is allowed too.
-      assert.equal(await store.writeUpload(id, 3, chunks('XYZ')), 6);
-      assert.equal(await store.uploadSize(id), 6);
-      assert.equal((await collect(store.readUpload(id, 6))).toString(), 'abcXYZ');
-      assert.equal(await store.writeUpload(id, 0, chunks('')), 0);
-      assert.equal(await store.uploadSize(id), 0);
+      await assert.rejects(store.writeUploadPart(id, failing()), /client disconnected/);
+      assert.equal((await collect(store.readUploadParts(id, [good.part]))).toString(), 'abcdef');
+      const next = await store.writeUploadPart(id, chunks('ghi'));
+      assert.equal((await collect(store.readUploadParts(id, [good.part, next.part]))).toString(), 'abcdefghi');
+      await store.removeUploadPart(id, next.part);
+      await assertReadFails(() => store.readUploadParts(id, [good.part, next.part]));
+      assert.equal((await collect(store.readUploadParts(id, [good.part]))).toString(), 'abcdef');
     }));
 
-    test('writeUpload past the end of the upload, or to an unknown upload, fails and changes nothing', withStore(async ({ store }) => {
+    test('concurrent part writes to one upload never mix their bytes', withStore(async ({ store }) => {
       const id = randomUUID();
       await store.createUpload(id);
-      await store.writeUpload(id, 0, chunks('abc'));
-      await assert.rejects(store.writeUpload(id, 4, chunks('x')));
-      await assert.rejects(store.writeUpload(id, 100, chunks('x')));
-      assert.equal(await store.uploadSize(id), 3);
-      assert.equal((await collect(store.readUpload(id, 3))).toString(), 'abc');
-      const unknown = randomUUID();
-      await assert.rejects(store.writeUpload(unknown, 0, chunks('x')));
-      assert.equal(await store.uploadSize(unknown), null);
+      const datas = [randomBytes(300_000), randomBytes(300_000), randomBytes(300_000)];
+      async function* slow(b: Buffer): AsyncIterable<Buffer> {
+        for (let i = 0; i < b.length; i += 10_000) {
+          yield b.subarray(i, i + 10_000);
+          await sleep(0);
+        }
+      }
+      const written = await Promise.all(datas.map((d) => store.writeUploadPart(id, slow(d))));
+      for (let i = 0; i < datas.length; i++) assert.ok((await collect(store.readUploadParts(id, [written[i].part]))).equals(datas[i]));
     }));
 
-    test('a large upload in many chunks is stored byte-exact', withStore(async ({ store }) => {
+    test('writing to an unknown upload fails', withStore(async ({ store }) => {
+      await assert.rejects(store.writeUploadPart(randomUUID(), chunks('x')));
+      assert.deepEqual(await listIds(store), []);
+    }));
+
+    test('a large upload in many parts is committed byte-exact', withStore(async ({ store }) => {
       const data = randomBytes(3 * 1024 * 1024 + 17);
       const id = randomUUID();
       await store.createUpload(id);
+      const parts: string[] = [];
       let off = 0;
       for (const size of [1, 65536, 1024 * 1024 + 3, 2 * 1024 * 1024]) {
         const part = data.subarray(off, Math.min(data.length, off + size));
@@ -137,34 +145,41 @@ export function runBlobStoreConformance(name: string, make: () => Promise<BlobSt
         async function* split(): AsyncIterable<Buffer> {
           for (let i = 0; i < part.length; i += 16384) yield part.subarray(i, i + 16384);
         }
-        off = await store.writeUpload(id, off, split());
+        const w = await store.writeUploadPart(id, split());
+        parts.push(w.part);
+        off += w.size;
       }
       assert.equal(off, data.length);
-      assert.ok((await collect(store.readUpload(id, data.length))).equals(data));
+      assert.ok((await collect(store.readUploadParts(id, parts))).equals(data));
       const digest = sha256(data);
-      await store.commitUpload(id, digest);
+      await store.commitUpload(id, parts, digest);
       assert.deepEqual(await store.stat(digest), { size: data.length });
-      const back = await collect(store.read(digest));
-      assert.equal(sha256(back), digest);
+      assert.equal(sha256(await collect(store.read(digest))), digest);
+      assert.deepEqual(await listIds(store), []);
     }));
 
-    test('commitUpload makes the content readable by digest and removes the upload', withStore(async ({ store }) => {
+    test('commitUpload makes the given parts readable by digest and removes the upload, unlisted parts ignored', withStore(async ({ store }) => {
       const data = Buffer.from('blob content\n');
       const digest = sha256(data);
       assert.equal(await store.stat(digest), null);
-      const id = await upload(store, data);
-      await store.commitUpload(id, digest);
+      const u = await upload(store, data);
+      // A part the session never acknowledged (a losing concurrent write) is not part of the blob.
+      await store.writeUploadPart(u.id, chunks('stray bytes'));
+      await store.commitUpload(u.id, u.parts, digest);
       assert.deepEqual(await store.stat(digest), { size: data.length });
       assert.ok((await collect(store.read(digest))).equals(data));
-      assert.equal(await store.uploadSize(id), null);
-      assert.ok(!(await listIds(store)).includes(id));
-      // An empty blob is a blob too.
-      const empty = await put(store, Buffer.alloc(0));
-      assert.deepEqual(await store.stat(empty), { size: 0 });
-      assert.equal((await collect(store.read(empty))).length, 0);
+      assert.ok(!(await listIds(store)).includes(u.id));
+      // An empty blob (no parts at all) is a blob too.
+      const e = randomUUID();
+      await store.createUpload(e);
+      const emptyDigest = sha256(Buffer.alloc(0));
+      await store.commitUpload(e, [], emptyDigest);
+      assert.deepEqual(await store.stat(emptyDigest), { size: 0 });
+      assert.equal((await collect(store.read(emptyDigest))).length, 0);
       // sha512 digests are addressable as well.
       const d512 = `sha512:${createHash('sha512').update(data).digest('hex')}`;
-      await store.commitUpload(await upload(store, data), d512);
+      const v = await upload(store, data);
+      await store.commitUpload(v.id, v.parts, d512);
       assert.deepEqual(await store.stat(d512), { size: data.length });
       assert.ok((await collect(store.read(d512))).equals(data));
     }));
@@ -173,17 +188,15 @@ export function runBlobStoreConformance(name: string, make: () => Promise<BlobSt
       const data = randomBytes(1000);
       const digest = await put(store, data);
       const second = await upload(store, data);
-      await store.commitUpload(second, digest);
-      assert.equal(await store.uploadSize(second), null);
+      await store.commitUpload(second.id, second.parts, digest);
       assert.deepEqual(await store.stat(digest), { size: 1000 });
       assert.ok((await collect(store.read(digest))).equals(data));
       // Concurrent commits of the same content both succeed.
       const more = randomBytes(5000);
       const d = sha256(more);
-      const ids = await Promise.all([upload(store, more), upload(store, more), upload(store, more)]);
-      await Promise.all(ids.map((id) => store.commitUpload(id, d)));
+      const ups = await Promise.all([upload(store, more), upload(store, more), upload(store, more)]);
+      await Promise.all(ups.map((u) => store.commitUpload(u.id, u.parts, d)));
       assert.ok((await collect(store.read(d))).equals(more));
-      for (const id of ids) assert.equal(await store.uploadSize(id), null);
       assert.deepEqual(await listIds(store), []);
     }));
 
@@ -233,7 +246,7 @@ export function runBlobStoreConformance(name: string, make: () => Promise<BlobSt
       await sleep(50);
       await store.createUpload(b);
       const before = Date.now();
-      await store.writeUpload(a, 0, chunks('x'));
+      await store.writeUploadPart(a, chunks('x'));
       assert.deepEqual(await listIds(store), [a, b].sort());
       const listed: { id: string; modifiedAt: number }[] = [];
       for await (const u of store.listUploads()) listed.push(u);
@@ -241,11 +254,11 @@ export function runBlobStoreConformance(name: string, make: () => Promise<BlobSt
         assert.equal(typeof u.modifiedAt, 'number');
         assert.ok(Math.abs(u.modifiedAt - Date.now()) < 60_000, 'modifiedAt is epoch ms');
       }
-      // A write counts as a modification (purging must not take an upload still being written).
+      // A new part counts as a modification (purging must not take an upload that is being written).
       const ma = listed.find((u) => u.id === a)!.modifiedAt;
       assert.ok(ma >= before - 20, `modifiedAt ${ma} is at or after the last write ${before}`);
       await store.removeUpload(a);
-      assert.equal(await store.uploadSize(a), null);
+      await assert.rejects(store.writeUploadPart(a, chunks('y')));
       assert.deepEqual(await listIds(store), [b]);
       await store.removeUpload(a); // idempotent
       await store.removeUpload(randomUUID());
@@ -280,15 +293,22 @@ export function runBlobStoreConformance(name: string, make: () => Promise<BlobSt
         'sha256:' + hex + '/../../x',
         'sha512:' + 'a'.repeat(64),
       ];
-      const goodId = await upload(store, Buffer.from('payload'));
+      const good = await upload(store, Buffer.from('payload'));
+      const goodId = good.id;
       for (const d of badDigests) {
         await assert.rejects(async () => store.stat(d), `stat ${JSON.stringify(d)}`);
         await assertReadFails(() => store.read(d));
         await assert.rejects(async () => store.remove(d), `remove ${JSON.stringify(d)}`);
-        await assert.rejects(async () => store.commitUpload(goodId, d), `commit ${JSON.stringify(d)}`);
+        await assert.rejects(async () => store.commitUpload(goodId, good.parts, d), `commit ${JSON.stringify(d)}`);
       }
       // The upload survived every refused commit.
-      assert.equal(await store.uploadSize(goodId), 7);
+      assert.equal((await collect(store.readUploadParts(goodId, good.parts))).toString(), 'payload');
+      // Part names are validated too: no traversal through them.
+      for (const part of ['../x', '../../canary', '', 'part-../../x', 'part-ZZZZ', good.parts[0] + '/../x']) {
+        await assertReadFails(() => store.readUploadParts(goodId, [part]));
+        await assert.rejects(async () => store.commitUpload(goodId, [part], sha256(Buffer.from('payload'))), `commit part ${part}`);
+        await assert.rejects(async () => store.removeUploadPart(goodId, part), `removeUploadPart ${part}`);
+      }
 
       const badIds = [
         '',
@@ -307,10 +327,9 @@ export function runBlobStoreConformance(name: string, make: () => Promise<BlobSt
       for (const id of badIds) {
         const what = JSON.stringify(id);
         await assert.rejects(async () => store.createUpload(id), `createUpload ${what}`);
-        await assert.rejects(async () => store.writeUpload(id, 0, chunks('evil')), `writeUpload ${what}`);
-        await assert.rejects(async () => store.uploadSize(id), `uploadSize ${what}`);
-        await assertReadFails(() => store.readUpload(id, 1));
-        await assert.rejects(async () => store.commitUpload(id, sha256(Buffer.from('evil'))), `commitUpload ${what}`);
+        await assert.rejects(async () => store.writeUploadPart(id, chunks('evil')), `writeUploadPart ${what}`);
+        await assertReadFails(() => store.readUploadParts(id, good.parts));
+        await assert.rejects(async () => store.commitUpload(id, good.parts, sha256(Buffer.from('evil'))), `commitUpload ${what}`);
         await assert.rejects(async () => store.removeUpload(id), `removeUpload ${what}`);
       }
       assert.deepEqual(await listIds(store), [goodId]);

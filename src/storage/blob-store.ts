@@ -16,20 +16,22 @@ export interface BlobStore {
   /** Prepares an empty upload. */
   createUpload(id: string): Promise<void>;
   /**
-   * Appends `data` to the upload at `offset`; bytes past `offset` from an earlier failed write are discarded first.
-   * Resolves with the upload's new size. Nothing is durable until commitUpload.
+   * Stores one chunk of an upload as a new, immutable part and resolves with the part's name and size. Parts
+   * are never modified afterwards, and which parts count (in which order) is decided by the caller's session
+   * record, not by the store: two concurrent writers can never mix their bytes, and a failed or losing write
+   * leaves only an unused part behind. Nothing is durable until commitUpload.
    */
-  writeUpload(id: string, offset: number, data: AsyncIterable<Buffer>): Promise<number>;
-  /** Current size of an upload, or null if it does not exist. */
-  uploadSize(id: string): Promise<number | null>;
-  /** Reads the first `length` bytes of an upload (used to re-hash a session continued on another process). */
-  readUpload(id: string, length: number): Readable;
+  writeUploadPart(id: string, data: AsyncIterable<Buffer>): Promise<{ part: string; size: number }>;
+  /** Reads the concatenation of `parts` (the acknowledged content of a session), e.g. to re-hash it. */
+  readUploadParts(id: string, parts: readonly string[]): Readable;
+  /** Drops one part (a write that failed or lost the race). */
+  removeUploadPart(id: string, part: string): Promise<void>;
   /**
-   * Turns the upload into the blob `digest` (already verified by the caller). When it resolves, the blob is
-   * durable; if the blob already exists the upload is simply dropped. Drivers must not rely on rename semantics
-   * of other drivers: each makes its own durable, atomic placement (fs: fsync + rename + fsync dir).
+   * Makes the concatenation of `parts` the blob `digest` (already verified by the caller) and removes the upload.
+   * When it resolves the blob is durable; if the blob already exists the upload is simply dropped. Each driver
+   * makes its own durable, atomic placement (fs: fsync + rename + fsync dir; S3: complete a multipart upload).
    */
-  commitUpload(id: string, digest: string): Promise<void>;
+  commitUpload(id: string, parts: readonly string[], digest: string): Promise<void>;
   removeUpload(id: string): Promise<void>;
   /** Upload ids with their last modification time (epoch ms), for purging. */
   listUploads(): AsyncIterable<{ id: string; modifiedAt: number }>;

@@ -45,9 +45,10 @@ test('FsBlobStore: layout blobs/<alg>/<xx>/<hex>/data, and no temporary files le
     const hex = createHash('sha256').update(data).digest('hex');
     const id = randomUUID();
     await store.createUpload(id);
-    assert.deepEqual(files(root), [`uploads/${id}/data`]);
-    await store.writeUpload(id, 0, once(data));
-    await store.commitUpload(id, `sha256:${hex}`);
+    assert.deepEqual(files(root), []);
+    const { part } = await store.writeUploadPart(id, once(data));
+    assert.deepEqual(files(root), [`uploads/${id}/${part}`]);
+    await store.commitUpload(id, [part], `sha256:${hex}`);
     assert.deepEqual(files(root), [`blobs/sha256/${hex.slice(0, 2)}/${hex}/data`]);
     assert.deepEqual(readdirSync(join(root, 'uploads')), []);
     assert.ok(readFileSync(join(root, 'blobs', 'sha256', hex.slice(0, 2), hex, 'data')).equals(data));
@@ -55,8 +56,8 @@ test('FsBlobStore: layout blobs/<alg>/<xx>/<hex>/data, and no temporary files le
     // A second commit of the same digest leaves the tree as it was.
     const id2 = randomUUID();
     await store.createUpload(id2);
-    await store.writeUpload(id2, 0, once(data));
-    await store.commitUpload(id2, `sha256:${hex}`);
+    const p2 = await store.writeUploadPart(id2, once(data));
+    await store.commitUpload(id2, [p2.part], `sha256:${hex}`);
     assert.deepEqual(files(root), [`blobs/sha256/${hex.slice(0, 2)}/${hex}/data`]);
 
     // remove takes the blob's directory away.

@@ -1,7 +1,9 @@
-// Filesystem driver: uploads/<id>/data while writing; blobs/<alg>/<xx>/<hex>/data once committed, placed by
-// write → fsync → rename → fsync(dir), so a crash leaves either no blob or a complete one.
+// Filesystem driver: uploads/<id>/part-<random> while writing (one file per chunk, never rewritten);
+// blobs/<alg>/<xx>/<hex>/data once committed, placed by write → fsync → rename → fsync(dir), so a crash leaves
+// either no blob or a complete one.
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, open, rename, rm, stat, truncate, readdir, writeFile } from 'node:fs/promises';
+import { mkdir, open, rename, rm, stat, readdir } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { Readable } from 'node:stream';
@@ -9,6 +11,7 @@ import type { BlobStore, ByteRange } from './blob-store.ts';
 import { parseDigest } from '../oci/digest.ts';
 
 const UPLOAD_ID = /^[a-f0-9-]{36}$/;
+const PART = /^part-[a-f0-9]{16}$/;
 const HWM = 1024 * 1024;
 
 export class FsBlobStore implements BlobStore {
@@ -26,50 +29,64 @@ export class FsBlobStore implements BlobStore {
     return join(this.root, 'blobs', d.algorithm, d.hex.slice(0, 2), d.hex, 'data');
   }
 
+  private partPath(id: string, part: string): string {
+    if (!PART.test(part)) throw new Error(`invalid upload part ${part}`);
+    return join(this.uploadDir(id), part);
+  }
+
   async createUpload(id: string): Promise<void> {
+    await mkdir(this.uploadDir(id), { recursive: true });
+  }
+
+  async writeUploadPart(id: string, data: AsyncIterable<Buffer>): Promise<{ part: string; size: number }> {
     const dir = this.uploadDir(id);
-    await mkdir(dir, { recursive: true });
-    await writeFile(join(dir, 'data'), '');
-  }
-
-  async writeUpload(id: string, offset: number, data: AsyncIterable<Buffer>): Promise<number> {
-    const file = join(this.uploadDir(id), 'data');
-    const st = await stat(file);
-    if (st.size > offset) await truncate(file, offset);
-    else if (st.size < offset) throw new Error(`upload ${id} has ${st.size} bytes, expected ${offset}`);
-    const ws = createWriteStream(file, { flags: 'a', highWaterMark: HWM });
-    await pipeline(data, ws);
-    return offset + ws.bytesWritten;
-  }
-
-  async uploadSize(id: string): Promise<number | null> {
+    await stat(dir); // an unknown upload fails here instead of being created
+    const part = `part-${randomBytes(8).toString('hex')}`;
+    const ws = createWriteStream(join(dir, part), { flags: 'wx', highWaterMark: HWM });
     try {
-      return (await stat(join(this.uploadDir(id), 'data'))).size;
+      await pipeline(data, ws);
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      await rm(join(dir, part), { force: true });
       throw e;
     }
+    return { part, size: ws.bytesWritten };
   }
 
-  readUpload(id: string, length: number): Readable {
-    if (length === 0) return Readable.from([]);
-    return createReadStream(join(this.uploadDir(id), 'data'), { highWaterMark: HWM, start: 0, end: length - 1 });
+  readUploadParts(id: string, parts: readonly string[]): Readable {
+    const paths = parts.map((p) => this.partPath(id, p));
+    return Readable.from(
+      (async function* () {
+        for (const p of paths) yield* createReadStream(p, { highWaterMark: HWM });
+      })(),
+      { objectMode: false },
+    );
   }
 
-  async commitUpload(id: string, digest: string): Promise<void> {
+  async removeUploadPart(id: string, part: string): Promise<void> {
+    await rm(this.partPath(id, part), { force: true });
+  }
+
+  async commitUpload(id: string, parts: readonly string[], digest: string): Promise<void> {
     const dir = this.uploadDir(id);
-    const src = join(dir, 'data');
     const dst = this.blobPath(digest);
+    const paths = parts.map((p) => this.partPath(id, p));
+    const dstDir = join(dst, '..');
+    if (await exists(dst)) {
+      await rm(dir, { recursive: true, force: true });
+      return;
+    }
+    let src: string;
+    if (paths.length === 1) src = paths[0];
+    else {
+      // Several chunks (or none): assemble into a new file that only this call writes.
+      src = join(dir, `assembled-${randomBytes(8).toString('hex')}`);
+      await pipeline(this.readUploadParts(id, parts), createWriteStream(src, { flags: 'wx', highWaterMark: HWM }));
+    }
     const fh = await open(src, 'r+');
     try {
       await fh.sync();
     } finally {
       await fh.close();
-    }
-    const dstDir = join(dst, '..');
-    if (await exists(dst)) {
-      await rm(dir, { recursive: true, force: true });
-      return;
     }
     const firstCreated = await mkdir(dstDir, { recursive: true });
     await rename(src, dst);
@@ -93,8 +110,8 @@ export class FsBlobStore implements BlobStore {
     }
     for (const id of names) {
       if (!UPLOAD_ID.test(id)) continue;
-      // The data file's mtime moves with every write; the directory's only when entries change.
-      const st = (await stat(join(this.root, 'uploads', id, 'data')).catch(() => null)) ?? (await stat(join(this.root, 'uploads', id)).catch(() => null));
+      // The directory's mtime moves whenever a part is added.
+      const st = await stat(join(this.root, 'uploads', id)).catch(() => null);
       if (st) yield { id, modifiedAt: st.mtimeMs }; // else removed meanwhile
     }
   }

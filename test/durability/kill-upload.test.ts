@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes, randomInt } from 'node:crypto';
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, statSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { startBerth, type Berth } from '../helpers/berth.ts';
 import {
@@ -92,7 +92,9 @@ test('kill -9 during a streamed blob upload, at random offsets', { timeout: 120_
       const s = await openSession(b, repo);
       assert.equal(await patchChunk(b, s.location, 0, blob.slice(0, first)), `0-${first - 1}`);
 
-      const dataFile = join(uploadsDir(b), s.id, 'data');
+      const sessionDir = join(uploadsDir(b), s.id);
+      // Bytes on disk for the session: every part file (one per PATCH).
+      const onDisk = () => (existsSync(sessionDir) ? readdirSync(sessionDir).reduce((n, f) => n + statSync(join(sessionDir, f)).size, 0) : 0);
       let sentTotal = first;
       let trigger!: () => void;
       const reached = new Promise<void>((r) => (trigger = r));
@@ -108,8 +110,8 @@ test('kill -9 during a streamed blob upload, at random offsets', { timeout: 120_
       );
       await reached;
       // The server must really be in the middle of writing: more on disk than the acknowledged first chunk.
-      await waitFor('the server to write streamed bytes', () => existsSync(dataFile) && statSync(dataFile).size > first);
-      const onDiskAtKill = statSync(dataFile).size;
+      await waitFor('the server to write streamed bytes', () => onDisk() > first);
+      const onDiskAtKill = onDisk();
       await b.kill9();
       assert.equal(await patch, 'failed', 'the interrupted PATCH must not succeed');
       assert.ok(onDiskAtKill < BLOB, `the kill came too late (${onDiskAtKill} bytes on disk)`);

@@ -81,12 +81,9 @@ test('a manifest pushed via one process is readable via the other immediately', 
   });
 });
 
-// KNOWN BUG (todo, not counted as passing): writers of one session are serialised only inside a process. Two
-// PATCHes of the same range on two processes both truncate and append to the one upload file; the winner
-// commits its in-memory digest over the interleaved bytes, so the store serves content that does not match
-// its digest (and, since the CAS is shared, could poison that digest for other repositories).
-// Fixing it needs a cross-process writer claim on the session (a DB lease), see the durability report.
-test('two PATCHes racing on one session through two processes', { todo: 'needs a cross-process writer claim on upload sessions' }, async () => {
+// Two PATCHes of the same range on two processes: each streams into its own part and only one wins the
+// compare-and-set on the session row, so the committed blob always matches its digest (no CAS poisoning).
+test('two PATCHes racing on one session through two processes', async () => {
   await twoProcesses(async (a, b) => {
     for (let i = 0; i < 3; i++) await racingPatches(a, b, 'library/two-procs-race');
   });

@@ -3,7 +3,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { startBerth } from '../helpers/berth.ts';
 import { errorCode, openSession, patchChunk, req, sha256, sleep, uploadsDir, waitFor, expectStatus } from './lib.ts';
@@ -17,7 +17,7 @@ describe('upload purge', { concurrency: 2 }, () => {
       const idle = await openSession(b, repo);
       await patchChunk(b, idle.location, 0, randomBytes(64 * 1024));
       const idleDir = join(uploadsDir(b), idle.id);
-      assert.ok(existsSync(join(idleDir, 'data')));
+      assert.ok(existsSync(idleDir) && readdirSync(idleDir).length === 1, 'the acknowledged chunk is stored as one part');
 
       // Bytes left by a crashed process: a directory with no session row.
       const strayId = randomUUID();
@@ -25,7 +25,7 @@ describe('upload purge', { concurrency: 2 }, () => {
       mkdirSync(strayDir);
       writeFileSync(join(strayDir, 'data'), randomBytes(1000));
 
-      await waitFor('the purge of the idle session and the stray directory', () => !existsSync(idleDir) && !existsSync(strayDir), 10_000);
+      await waitFor('the purge of the idle session and the stray directory', () => !existsSync(idleDir) && !existsSync(strayDir), 30_000);
       const st = await req(b, 'GET', idle.location);
       assert.equal(st.status, 404);
       assert.equal(await errorCode(st), 'BLOB_UPLOAD_UNKNOWN');

@@ -1,6 +1,8 @@
 // Blob uploads: monolithic, streamed and chunked, with the digest computed while the bytes stream in.
+// Every PATCH streams into a part of its own; the session row (compare-and-set on its size) decides which
+// parts are acknowledged, so concurrent writers on any processes can never mix bytes under one digest.
 // Hash state lives in this process's memory; a session continued on another process (or after a failed
-// PATCH) is re-hashed from the stored part, so any process of a deployment can finish any upload.
+// PATCH) is re-hashed from its acknowledged parts, so any process of a deployment can finish any upload.
 import { randomUUID } from 'node:crypto';
 import type { Hash } from 'node:crypto';
 import type { Db } from '../../db/db.ts';
@@ -83,10 +85,24 @@ export class UploadService {
         yield chunk;
       }
     }
-    const size = await this.deps.store.writeUpload(u.id, u.size, hashing());
-    if (range && received !== maxBytes) throw this.rangeError(u, 'body is shorter than Content-Range');
-    if (contentLength !== null && received !== contentLength) throw Errors.sizeInvalid('body is shorter than Content-Length');
-    if (!(await this.deps.uploads.saveUploadSize(u.id, u.size, size))) throw Errors.uploadInvalid('concurrent write to the same upload', 409);
+    const { part, size: written } = await this.deps.store.writeUploadPart(u.id, hashing());
+    const dropPart = () => this.deps.store.removeUploadPart(u.id, part).catch(() => {});
+    if ((range && received !== maxBytes) || (contentLength !== null && received !== contentLength)) {
+      await dropPart();
+      throw range && received !== maxBytes ? this.rangeError(u, 'body is shorter than Content-Range') : Errors.sizeInvalid('body is shorter than Content-Length');
+    }
+    if (written === 0) {
+      await dropPart();
+      this.states.set(u.id, state);
+      return u.size;
+    }
+    const size = u.size + written;
+    const parts = [...u.parts, part];
+    if (!(await this.deps.uploads.saveUploadPart(u.id, u.size, size, parts))) {
+      await dropPart();
+      throw Errors.uploadInvalid('concurrent write to the same upload', 409);
+    }
+    u.parts = parts;
     state.size = size;
     this.states.set(u.id, state);
     u.size = size;
@@ -103,16 +119,15 @@ export class UploadService {
     let actual: string;
     const state = this.states.get(u.id);
     if (state && state.size === u.size && state.alg === want.algorithm) actual = `${state.alg}:${state.hash.copy().digest('hex')}`;
-    else actual = `${want.algorithm}:${(await this.rehash(u.id, want.algorithm, u.size)).digest('hex')}`;
+    else actual = `${want.algorithm}:${(await this.rehash(u, want.algorithm)).digest('hex')}`;
     if (actual !== want.value) {
       // A failed commit leaves no trace: the session and its bytes go away.
       await this.cancel(u);
       throw Errors.digestInvalid('provided digest did not match uploaded content', { expected: want.value, actual });
     }
-    // Drop bytes a failed PATCH may have left past the acknowledged size.
-    if ((await this.deps.store.uploadSize(u.id)) !== u.size) await this.deps.store.writeUpload(u.id, u.size, (async function* () {})());
     const size = u.size;
-    await this.deps.store.commitUpload(u.id, want.value);
+    // Acknowledged parts are immutable, so the bytes verified above are the bytes placed here.
+    await this.deps.store.commitUpload(u.id, u.parts, want.value);
     crashPoint(this.deps.faults, 'blob-after-store-commit');
     await this.deps.db.tx(async (q) => {
       const repo = await this.deps.repositories.saveRepositoryIfAbsent(u.repositoryName, projectId, q);
@@ -162,7 +177,7 @@ export class UploadService {
   /**
    * Runs fn as the only writer of the session in this process (409 for a concurrent request), on the size
    * recorded now: `u` may have been read before another request's chunk was acknowledged.
-   * Not enforced across processes of one deployment (see the todo test in test/durability/multi-process.test.ts).
+   * Across processes, the compare-and-set on the session row and immutable parts keep writers apart.
    */
   private async exclusive<T>(u: Upload, fn: () => Promise<T>): Promise<T> {
     if (this.busy.has(u.id)) throw Errors.uploadInvalid('concurrent write to the same upload', 409);
@@ -171,6 +186,7 @@ export class UploadService {
       const now = await this.deps.uploads.findUpload(u.id);
       if (!now) throw Errors.uploadUnknown();
       u.size = now.size;
+      u.parts = now.parts;
       return await fn();
     } finally {
       this.busy.delete(u.id);
@@ -188,14 +204,22 @@ export class UploadService {
   private async stateFor(u: Upload): Promise<HashState> {
     const s = this.states.get(u.id);
     if (s && s.size === u.size) return s;
-    return { hash: await this.rehash(u.id, u.algorithm, u.size), alg: u.algorithm, size: u.size };
+    return { hash: await this.rehash(u, u.algorithm), alg: u.algorithm, size: u.size };
   }
 
-  private async rehash(id: string, alg: Algorithm, length: number): Promise<Hash> {
+  private async rehash(u: Upload, alg: Algorithm): Promise<Hash> {
     const h = newHash(alg);
-    const stored = await this.deps.store.uploadSize(id);
-    if (stored === null || stored < length) throw Errors.uploadUnknown();
-    for await (const chunk of this.deps.store.readUpload(id, length)) h.update(chunk as Buffer);
+    let n = 0;
+    try {
+      for await (const chunk of this.deps.store.readUploadParts(u.id, u.parts)) {
+        h.update(chunk as Buffer);
+        n += (chunk as Buffer).length;
+      }
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw Errors.uploadUnknown();
+      throw e;
+    }
+    if (n !== u.size) throw Errors.uploadUnknown();
     return h;
   }
 }
