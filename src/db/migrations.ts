@@ -1,5 +1,7 @@
-// Versioned schema migrations, one list for both dialects. Each step is SQL with two tokens that differ by
-// dialect ({{id}} for an auto-increment primary key, {{bytes}} for binary); anything else must be portable.
+// Versioned schema migrations, one list for both dialects. Each step is SQL with tokens that differ by
+// dialect ({{id}} for an auto-increment primary key, {{bytes}} for binary, {{name}} for names listed in
+// byte order — tags and catalog pages must be ASCII-sorted whatever the database's default collation);
+// anything else must be portable.
 // Never edit a released step: add a new one.
 import type { Db } from './db.ts';
 
@@ -35,7 +37,7 @@ CREATE TABLE projects (
 CREATE TABLE repositories (
   id {{id}},
   project_id BIGINT NOT NULL REFERENCES projects(id),
-  name TEXT NOT NULL UNIQUE,
+  name {{name}} NOT NULL UNIQUE,
   created_at BIGINT NOT NULL,
   updated_at BIGINT NOT NULL
 );
@@ -76,7 +78,7 @@ CREATE TABLE manifest_references (
 CREATE INDEX manifest_references_digest ON manifest_references(digest);
 CREATE TABLE tags (
   repository_id BIGINT NOT NULL REFERENCES repositories(id) ON DELETE CASCADE,
-  name TEXT NOT NULL,
+  name {{name}} NOT NULL,
   manifest_id BIGINT NOT NULL REFERENCES manifests(id) ON DELETE CASCADE,
   created_at BIGINT NOT NULL,
   updated_at BIGINT NOT NULL,
@@ -110,7 +112,8 @@ CREATE TABLE settings (
 function render(sql: string, dialect: Db['dialect']): string {
   return sql
     .replaceAll('{{id}}', dialect === 'sqlite' ? 'INTEGER PRIMARY KEY AUTOINCREMENT' : 'BIGSERIAL PRIMARY KEY')
-    .replaceAll('{{bytes}}', dialect === 'sqlite' ? 'BLOB' : 'BYTEA');
+    .replaceAll('{{bytes}}', dialect === 'sqlite' ? 'BLOB' : 'BYTEA')
+    .replaceAll('{{name}}', dialect === 'sqlite' ? 'TEXT' : 'TEXT COLLATE "C"');
 }
 
 /** Applies pending migrations; safe to call from several processes at once on PostgreSQL (advisory lock). */
