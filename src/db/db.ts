@@ -23,3 +23,20 @@ export interface Db extends Queryable {
 
 /** Placeholders for an IN (...) list. */
 export const inList = (n: number): string => Array.from({ length: n }, () => '?').join(',');
+
+/**
+ * Which of `digests` appear in `table.digest` for one repository, queried in IN-lists of bounded length
+ * (SQLite and PostgreSQL both cap bound parameters).
+ */
+export async function selectDigestsIn(q: Queryable, table: 'repository_blobs' | 'manifests', repositoryId: number, digests: readonly string[]): Promise<Set<string>> {
+  const out = new Set<string>();
+  for (let i = 0; i < digests.length; i += 500) {
+    const part = digests.slice(i, i + 500);
+    const rows = await q.all<{ digest: string }>(`SELECT digest FROM ${table} WHERE repository_id = ? AND digest IN (${inList(part.length)})`, [
+      repositoryId,
+      ...part,
+    ]);
+    for (const r of rows) out.add(r.digest);
+  }
+  return out;
+}

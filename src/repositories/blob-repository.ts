@@ -1,4 +1,4 @@
-import type { Queryable } from '../db/db.ts';
+import { selectDigestsIn, type Queryable } from '../db/db.ts';
 
 /** Global blob rows (deduplicated by digest) and their per-repository links. */
 export class BlobRepository {
@@ -35,16 +35,7 @@ export class BlobRepository {
   }
   /** Which of `digests` are linked to the repository. */
   async listLinkedDigests(repositoryId: number, digests: string[], q: Queryable): Promise<Set<string>> {
-    const out = new Set<string>();
-    for (let i = 0; i < digests.length; i += 500) {
-      const part = digests.slice(i, i + 500);
-      const rows = await q.all<{ digest: string }>(
-        `SELECT digest FROM repository_blobs WHERE repository_id = ? AND digest IN (${part.map(() => '?').join(',')})`,
-        [repositoryId, ...part],
-      );
-      for (const r of rows) out.add(r.digest);
-    }
-    return out;
+    return selectDigestsIn(q, 'repository_blobs', repositoryId, digests);
   }
   async listRepositoryNamesWithBlob(digest: string, limit: number): Promise<string[]> {
     const rows = await this.db.all<{ name: string }>(

@@ -1,4 +1,4 @@
-import type { Queryable } from '../db/db.ts';
+import { selectDigestsIn, type Queryable } from '../db/db.ts';
 
 export interface ManifestMeta {
   id: number;
@@ -100,16 +100,7 @@ export class ManifestRepository {
   }
   /** Which of `digests` are manifests of the repository. */
   async listExistingDigests(repositoryId: number, digests: string[], q: Queryable): Promise<Set<string>> {
-    const out = new Set<string>();
-    for (let i = 0; i < digests.length; i += 500) {
-      const part = digests.slice(i, i + 500);
-      const rows = await q.all<{ digest: string }>(
-        `SELECT digest FROM manifests WHERE repository_id = ? AND digest IN (${part.map(() => '?').join(',')})`,
-        [repositoryId, ...part],
-      );
-      for (const r of rows) out.add(r.digest);
-    }
-    return out;
+    return selectDigestsIn(q, 'manifests', repositoryId, digests);
   }
   async saveTag(repositoryId: number, name: string, manifestId: number, q: Queryable): Promise<void> {
     const now = Date.now();
