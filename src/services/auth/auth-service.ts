@@ -18,6 +18,7 @@ function isValidRepositoryName(name: string): boolean {
 }
 
 const CACHE_TTL_MS = 60_000;
+const SUBJECT_TTL_MS = 5_000;
 
 export class AuthService {
   private readonly users: UserRepository;
@@ -26,6 +27,7 @@ export class AuthService {
   // Successful Basic logins, keyed by a hash of the credentials, so /v2 with Basic auth does not run argon2
   // on every request. Entries expire quickly so a password change takes effect within a minute.
   private readonly basicCache = new Map<string, { principal: Principal; until: number }>();
+  private readonly subjectCache = new Map<string, { principal: Principal; until: number }>();
 
   constructor(users: UserRepository, policy: AccessPolicy, tokens: TokenService) {
     this.users = users;
@@ -83,7 +85,13 @@ export class AuthService {
   /** Principal behind a verified token. */
   async principalFromToken(sub: string): Promise<Principal> {
     if (!sub) return ANONYMOUS;
+    // A pull of many layers presents one token many times: look the user up once every few seconds.
+    const hit = this.subjectCache.get(sub);
+    if (hit && hit.until > Date.now()) return hit.principal;
     const user = await this.users.findUserByName(sub);
-    return user ? { kind: 'user', id: user.id, username: user.username, sysadmin: user.sysadmin } : ANONYMOUS;
+    const principal: Principal = user ? { kind: 'user', id: user.id, username: user.username, sysadmin: user.sysadmin } : ANONYMOUS;
+    if (this.subjectCache.size > 10000) this.subjectCache.clear();
+    this.subjectCache.set(sub, { principal, until: Date.now() + SUBJECT_TTL_MS });
+    return principal;
   }
 }
