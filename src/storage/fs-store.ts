@@ -13,6 +13,7 @@ import { parseDigest } from '../oci/digest.ts';
 const UPLOAD_ID = /^[a-f0-9-]{36}$/;
 const PART = /^part-[a-f0-9]{16}$/;
 const HWM = 1024 * 1024;
+const SYNC_EVERY = 64 * 1024 * 1024;
 
 export class FsBlobStore implements BlobStore {
   private readonly root: string;
@@ -42,14 +43,48 @@ export class FsBlobStore implements BlobStore {
     const dir = this.uploadDir(id);
     await stat(dir); // an unknown upload fails here instead of being created
     const part = `part-${randomBytes(8).toString('hex')}`;
-    const ws = createWriteStream(join(dir, part), { flags: 'wx', highWaterMark: HWM });
+    const path = join(dir, part);
+    const fh = await open(path, 'wx');
+    let size = 0;
+    let flushedAt = 0;
+    let syncing: Promise<void> | null = null;
+    let batch: Buffer[] = [];
+    let batchBytes = 0;
+    const writeBatch = async () => {
+      if (batchBytes === 0) return;
+      const bufs = batch;
+      const n = batchBytes;
+      batch = [];
+      batchBytes = 0;
+      const { bytesWritten } = await fh.writev(bufs);
+      if (bytesWritten !== n) {
+        // Short write: finish the rest byte-exactly.
+        const rest = Buffer.concat(bufs).subarray(bytesWritten);
+        for (let off = 0; off < rest.length; ) off += (await fh.write(rest, off)).bytesWritten;
+      }
+      size += n;
+      // Write back while more arrives, so the fsync before the blob is acknowledged finds little left to do.
+      if (size - flushedAt >= SYNC_EVERY && !syncing) {
+        flushedAt = size;
+        syncing = fh.datasync().finally(() => (syncing = null));
+      }
+    };
     try {
-      await pipeline(data, ws);
+      for await (const chunk of data) {
+        batch.push(chunk);
+        batchBytes += chunk.length;
+        if (batchBytes >= HWM) await writeBatch();
+      }
+      await writeBatch();
+      if (syncing) await syncing;
     } catch (e) {
-      await rm(join(dir, part), { force: true });
+      await (syncing as Promise<void> | null)?.catch(() => {});
+      await fh.close().catch(() => {});
+      await rm(path, { force: true });
       throw e;
     }
-    return { part, size: ws.bytesWritten };
+    await fh.close();
+    return { part, size };
   }
 
   readUploadParts(id: string, parts: readonly string[]): Readable {
