@@ -13,6 +13,11 @@ export interface ByteRange {
 }
 
 export interface BlobStore {
+  /**
+   * Smallest chunk (other than the last) the driver handles efficiently, advertised to clients as
+   * `OCI-Chunk-Min-Length` when an upload session opens (an S3 driver needs 5 MiB multipart parts).
+   */
+  readonly minChunkLength: number;
   /** Prepares an empty upload. */
   createUpload(id: string): Promise<void>;
   /**

@@ -16,6 +16,8 @@ const HWM = 1024 * 1024;
 const SYNC_EVERY = 64 * 1024 * 1024;
 
 export class FsBlobStore implements BlobStore {
+  // Any chunk size works on a filesystem; every PATCH becomes one part file.
+  readonly minChunkLength = 1;
   private readonly root: string;
   constructor(root: string) {
     this.root = root;

@@ -57,6 +57,7 @@ export const startUpload: V2Handler = async (d, r) => {
       throw e;
     }
   }
+  r.reply.header('OCI-Chunk-Min-Length', String(d.uploads.minChunkLength));
   return sessionAccepted(r, u, 202);
 };
 

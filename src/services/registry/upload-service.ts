@@ -43,6 +43,11 @@ export class UploadService {
     this.deps = deps;
   }
 
+  /** Advertised to clients when a session opens. */
+  get minChunkLength(): number {
+    return this.deps.store.minChunkLength;
+  }
+
   async start(repositoryName: string, principal: string, algorithm: Algorithm): Promise<Upload> {
     const id = randomUUID();
     await this.deps.store.createUpload(id);
