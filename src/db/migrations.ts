@@ -107,6 +107,71 @@ CREATE TABLE settings (
     // Each PATCH writes its own immutable part; the session row lists the acknowledged ones, in order.
     sql: `ALTER TABLE uploads ADD COLUMN parts TEXT NOT NULL DEFAULT '[]'`,
   },
+  {
+    version: 3,
+    name: 'job service: executions, tasks, task logs, schedules',
+    // Harbor's execution/task model on the shared database. Tasks are the queue: claimed with a lease
+    // (locked_by, lease_until), retried at run_at, re-run by any process once a lease expires.
+    sql: `
+CREATE TABLE executions (
+  id {{id}},
+  vendor_type TEXT NOT NULL,
+  vendor_id BIGINT NOT NULL DEFAULT -1,
+  status TEXT NOT NULL,
+  status_message TEXT NOT NULL DEFAULT '',
+  trigger TEXT NOT NULL,
+  extra_attrs TEXT NOT NULL DEFAULT '{}',
+  start_time BIGINT NOT NULL,
+  end_time BIGINT,
+  update_time BIGINT NOT NULL
+);
+CREATE INDEX executions_vendor ON executions(vendor_type, vendor_id, id);
+CREATE TABLE tasks (
+  id {{id}},
+  execution_id BIGINT NOT NULL REFERENCES executions(id) ON DELETE CASCADE,
+  job_type TEXT NOT NULL,
+  status TEXT NOT NULL,
+  status_code INTEGER NOT NULL DEFAULT 0,
+  status_message TEXT NOT NULL DEFAULT '',
+  params TEXT NOT NULL DEFAULT '{}',
+  progress DOUBLE PRECISION NOT NULL DEFAULT 0,
+  run_count INTEGER NOT NULL DEFAULT 0,
+  max_attempts INTEGER NOT NULL DEFAULT 1,
+  run_at BIGINT NOT NULL,
+  locked_by TEXT,
+  lease_until BIGINT,
+  stop_requested INTEGER NOT NULL DEFAULT 0,
+  last_error TEXT,
+  creation_time BIGINT NOT NULL,
+  start_time BIGINT,
+  end_time BIGINT,
+  update_time BIGINT NOT NULL
+);
+CREATE INDEX tasks_execution ON tasks(execution_id);
+CREATE INDEX tasks_due ON tasks(status, run_at);
+CREATE INDEX tasks_lease ON tasks(status, lease_until);
+CREATE TABLE task_logs (
+  id {{id}},
+  task_id BIGINT NOT NULL REFERENCES tasks(id) ON DELETE CASCADE,
+  created_at BIGINT NOT NULL,
+  line TEXT NOT NULL
+);
+CREATE INDEX task_logs_task ON task_logs(task_id, id);
+CREATE TABLE schedules (
+  id {{id}},
+  vendor_type TEXT NOT NULL,
+  vendor_id BIGINT NOT NULL DEFAULT -1,
+  cron TEXT NOT NULL,
+  params TEXT NOT NULL DEFAULT '{}',
+  enabled INTEGER NOT NULL DEFAULT 1,
+  next_run_at BIGINT,
+  creation_time BIGINT NOT NULL,
+  update_time BIGINT NOT NULL,
+  UNIQUE (vendor_type, vendor_id)
+);
+CREATE INDEX schedules_due ON schedules(enabled, next_run_at);
+`,
+  },
 ];
 
 function render(sql: string, dialect: Db['dialect']): string {

@@ -1,0 +1,397 @@
+// Job service tables: executions (one per submitted job), tasks (the queue: claimed under a lease), task
+// logs and cron schedules. Every status change of a task recomputes its execution's status in the same
+// transaction. Claims are atomic across processes: FOR UPDATE SKIP LOCKED on PostgreSQL, the single-writer
+// transaction (BEGIN IMMEDIATE) on SQLite.
+import type { Db, Param, Queryable } from '../db/db.ts';
+import { inList } from '../db/db.ts';
+
+export type JobStatus = 'Pending' | 'Running' | 'Stopped' | 'Error' | 'Success';
+export type JobTrigger = 'manual' | 'schedule' | 'event';
+export type JobParams = Record<string, unknown>;
+
+export interface Execution {
+  id: number;
+  vendorType: string;
+  vendorId: number;
+  status: JobStatus;
+  statusMessage: string;
+  trigger: JobTrigger;
+  extraAttrs: JobParams;
+  startTime: number;
+  endTime: number | null;
+  updateTime: number;
+}
+
+export interface Task {
+  id: number;
+  executionId: number;
+  jobType: string;
+  status: JobStatus;
+  statusCode: number;
+  statusMessage: string;
+  params: JobParams;
+  progress: number;
+  runCount: number;
+  maxAttempts: number;
+  runAt: number;
+  lockedBy: string | null;
+  leaseUntil: number | null;
+  stopRequested: boolean;
+  lastError: string | null;
+  creationTime: number;
+  startTime: number | null;
+  endTime: number | null;
+  updateTime: number;
+}
+
+export interface Schedule {
+  id: number;
+  vendorType: string;
+  vendorId: number;
+  cron: string;
+  params: JobParams;
+  enabled: boolean;
+  nextRunAt: number | null;
+  creationTime: number;
+  updateTime: number;
+}
+
+export interface TaskLogLine {
+  id: number;
+  createdAt: number;
+  line: string;
+}
+
+type R = Record<string, unknown>;
+const num = (v: unknown): number => Number(v);
+const numOrNull = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
+const json = (v: unknown): JobParams => (typeof v === 'string' && v ? (JSON.parse(v) as JobParams) : {});
+
+const toExecution = (r: R): Execution => ({
+  id: num(r.id),
+  vendorType: String(r.vendor_type),
+  vendorId: num(r.vendor_id),
+  status: r.status as JobStatus,
+  statusMessage: String(r.status_message ?? ''),
+  trigger: r.trigger as JobTrigger,
+  extraAttrs: json(r.extra_attrs),
+  startTime: num(r.start_time),
+  endTime: numOrNull(r.end_time),
+  updateTime: num(r.update_time),
+});
+
+const toTask = (r: R): Task => ({
+  id: num(r.id),
+  executionId: num(r.execution_id),
+  jobType: String(r.job_type),
+  status: r.status as JobStatus,
+  statusCode: num(r.status_code),
+  statusMessage: String(r.status_message ?? ''),
+  params: json(r.params),
+  progress: num(r.progress),
+  runCount: num(r.run_count),
+  maxAttempts: num(r.max_attempts),
+  runAt: num(r.run_at),
+  lockedBy: (r.locked_by as string | null) ?? null,
+  leaseUntil: numOrNull(r.lease_until),
+  stopRequested: num(r.stop_requested) === 1,
+  lastError: (r.last_error as string | null) ?? null,
+  creationTime: num(r.creation_time),
+  startTime: numOrNull(r.start_time),
+  endTime: numOrNull(r.end_time),
+  updateTime: num(r.update_time),
+});
+
+const toSchedule = (r: R): Schedule => ({
+  id: num(r.id),
+  vendorType: String(r.vendor_type),
+  vendorId: num(r.vendor_id),
+  cron: String(r.cron),
+  params: json(r.params),
+  enabled: num(r.enabled) === 1,
+  nextRunAt: numOrNull(r.next_run_at),
+  creationTime: num(r.creation_time),
+  updateTime: num(r.update_time),
+});
+
+const FINAL: readonly JobStatus[] = ['Stopped', 'Error', 'Success'];
+export const isFinal = (s: JobStatus): boolean => FINAL.includes(s);
+
+export class JobRepository {
+  private readonly db: Db;
+  constructor(db: Db) {
+    this.db = db;
+  }
+
+  // ---- executions and tasks --------------------------------------------------------------------------
+
+  /** One execution with one Pending task, in the caller's transaction when `q` is given. */
+  async saveExecution(
+    e: { vendorType: string; vendorId: number; trigger: JobTrigger; extraAttrs: JobParams; params: JobParams; maxAttempts: number; runAt?: number },
+    q?: Queryable,
+  ): Promise<Execution> {
+    const go = async (t: Queryable) => {
+      const now = Date.now();
+      const row = await t.get<R>(
+        `INSERT INTO executions (vendor_type, vendor_id, status, trigger, extra_attrs, start_time, update_time)
+         VALUES (?, ?, 'Pending', ?, ?, ?, ?) RETURNING *`,
+        [e.vendorType, e.vendorId, e.trigger, JSON.stringify(e.extraAttrs), now, now],
+      );
+      const ex = toExecution(row!);
+      await t.run(
+        `INSERT INTO tasks (execution_id, job_type, status, params, max_attempts, run_at, creation_time, update_time)
+         VALUES (?, ?, 'Pending', ?, ?, ?, ?, ?)`,
+        [ex.id, e.vendorType, JSON.stringify(e.params), e.maxAttempts, e.runAt ?? now, now, now],
+      );
+      return ex;
+    };
+    return q ? go(q) : this.db.tx(go);
+  }
+
+  async findExecution(id: number): Promise<Execution | null> {
+    const r = await this.db.get<R>('SELECT * FROM executions WHERE id = ?', [id]);
+    return r ? toExecution(r) : null;
+  }
+
+  /** Newest first. */
+  async listExecutions(f: { vendorType?: string; vendorId?: number; limit?: number; offset?: number } = {}): Promise<Execution[]> {
+    const where: string[] = [];
+    const params: Param[] = [];
+    if (f.vendorType !== undefined) (where.push('vendor_type = ?'), params.push(f.vendorType));
+    if (f.vendorId !== undefined) (where.push('vendor_id = ?'), params.push(f.vendorId));
+    const rows = await this.db.all<R>(
+      `SELECT * FROM executions ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY id DESC LIMIT ? OFFSET ?`,
+      [...params, f.limit ?? 100, f.offset ?? 0],
+    );
+    return rows.map(toExecution);
+  }
+
+  async countExecutions(f: { vendorType?: string; vendorId?: number } = {}): Promise<number> {
+    const where: string[] = [];
+    const params: Param[] = [];
+    if (f.vendorType !== undefined) (where.push('vendor_type = ?'), params.push(f.vendorType));
+    if (f.vendorId !== undefined) (where.push('vendor_id = ?'), params.push(f.vendorId));
+    const r = await this.db.get<{ n: number }>(`SELECT COUNT(*) AS n FROM executions ${where.length ? 'WHERE ' + where.join(' AND ') : ''}`, params);
+    return Number(r?.n ?? 0);
+  }
+
+  async saveExecutionAttrs(id: number, extraAttrs: JobParams): Promise<void> {
+    await this.db.run('UPDATE executions SET extra_attrs = ?, update_time = ? WHERE id = ?', [JSON.stringify(extraAttrs), Date.now(), id]);
+  }
+
+  async findTask(id: number): Promise<Task | null> {
+    const r = await this.db.get<R>('SELECT * FROM tasks WHERE id = ?', [id]);
+    return r ? toTask(r) : null;
+  }
+
+  async listTasks(executionId: number): Promise<Task[]> {
+    return (await this.db.all<R>('SELECT * FROM tasks WHERE execution_id = ? ORDER BY id', [executionId])).map(toTask);
+  }
+
+  /**
+   * Claims up to `limit` runnable tasks of the given types for `lockPrefix`: Pending ones that are due, and
+   * Running ones whose lease expired (their process died). Each claimed task gets its own lock token
+   * (`lockPrefix/<id>/<run>`), a fresh lease and run_count + 1; its execution turns Running.
+   */
+  async claimTasks(types: readonly string[], lockPrefix: string, limit: number, leaseMs: number): Promise<Task[]> {
+    if (!types.length || limit <= 0) return [];
+    const now = Date.now();
+    return this.db.tx(async (q) => {
+      const due = `((status = 'Pending' AND run_at <= ?) OR (status = 'Running' AND lease_until < ?)) AND job_type IN (${inList(types.length)})`;
+      const lock = q.dialect === 'postgres' ? 'FOR UPDATE SKIP LOCKED' : '';
+      const rows = await q.all<R>(
+        `UPDATE tasks SET status = 'Running', locked_by = CAST(? AS TEXT) || '/' || CAST(id AS TEXT) || '/' || CAST(run_count + 1 AS TEXT),
+           lease_until = ?, run_count = run_count + 1, start_time = ?, end_time = NULL, update_time = ?
+         WHERE id IN (SELECT id FROM tasks WHERE ${due} ORDER BY run_at, id LIMIT ? ${lock})
+         RETURNING *`,
+        [lockPrefix, now + leaseMs, now, now, now, now, ...types, limit],
+      );
+      const tasks = rows.map(toTask).sort((a, b) => a.id - b.id);
+      for (const t of tasks) await this.refreshExecution(q, t.executionId);
+      return tasks;
+    });
+  }
+
+  /** Extends the lease while `lockedBy` still holds it; null when the lease was lost, else whether a stop was asked. */
+  async renewLease(taskId: number, lockedBy: string, leaseMs: number): Promise<{ stopRequested: boolean } | null> {
+    const now = Date.now();
+    const r = await this.db.get<{ stop_requested: number }>(
+      `UPDATE tasks SET lease_until = ?, update_time = ? WHERE id = ? AND locked_by = ? AND status = 'Running' RETURNING stop_requested`,
+      [now + leaseMs, now, taskId, lockedBy],
+    );
+    return r ? { stopRequested: Number(r.stop_requested) === 1 } : null;
+  }
+
+  async saveTaskProgress(taskId: number, lockedBy: string, progress: number): Promise<void> {
+    await this.db.run(`UPDATE tasks SET progress = ?, update_time = ? WHERE id = ? AND locked_by = ? AND status = 'Running'`, [progress, Date.now(), taskId, lockedBy]);
+  }
+
+  /**
+   * Ends one run of a task held by `lockedBy`: a final status, or Pending again at `retryAt`. False when the
+   * lease was lost meanwhile (another process owns the task now; nothing is written).
+   */
+  async finishTask(
+    taskId: number,
+    lockedBy: string,
+    out: { status: JobStatus; statusCode?: number; message?: string; error?: string | null; retryAt?: number; progress?: number },
+  ): Promise<boolean> {
+    return this.db.tx(async (q) => {
+      const now = Date.now();
+      const pending = out.status === 'Pending';
+      const r = await q.get<R>(
+        `UPDATE tasks SET status = ?, status_code = ?, status_message = ?, last_error = COALESCE(?, last_error), run_at = ?,
+           locked_by = NULL, lease_until = NULL, end_time = ?, update_time = ?, progress = COALESCE(?, progress)
+         WHERE id = ? AND locked_by = ? AND status = 'Running' RETURNING execution_id`,
+        [
+          out.status,
+          out.statusCode ?? 0,
+          out.message ?? '',
+          out.error ?? null,
+          out.retryAt ?? now,
+          pending ? null : now,
+          now,
+          out.progress ?? null,
+          taskId,
+          lockedBy,
+        ],
+      );
+      if (!r) return false;
+      await this.refreshExecution(q, num(r.execution_id));
+      return true;
+    });
+  }
+
+  /** Hands a task back to the queue without counting the run (clean shutdown with the handler still busy). */
+  async releaseTask(taskId: number, lockedBy: string): Promise<boolean> {
+    const now = Date.now();
+    const r = await this.db.run(
+      `UPDATE tasks SET status = 'Pending', run_count = run_count - 1, locked_by = NULL, lease_until = NULL, run_at = ?, update_time = ?
+       WHERE id = ? AND locked_by = ? AND status = 'Running'`,
+      [now, now, taskId, lockedBy],
+    );
+    return r.changes === 1;
+  }
+
+  /** Stop: Pending tasks end Stopped at once; Running ones are flagged for their owner. Returns the Running task ids. */
+  async requestStop(executionId: number): Promise<number[]> {
+    return this.db.tx(async (q) => {
+      const now = Date.now();
+      await q.run(
+        `UPDATE tasks SET status = 'Stopped', status_message = 'stopped', locked_by = NULL, lease_until = NULL, end_time = ?, update_time = ?
+         WHERE execution_id = ? AND status = 'Pending'`,
+        [now, now, executionId],
+      );
+      const running = await q.all<{ id: number }>(
+        `UPDATE tasks SET stop_requested = 1, update_time = ? WHERE execution_id = ? AND status = 'Running' RETURNING id`,
+        [now, executionId],
+      );
+      await this.refreshExecution(q, executionId);
+      return running.map((r) => num(r.id));
+    });
+  }
+
+  /**
+   * The execution's status from its tasks (Harbor's rule): any Running → Running; else any Pending (a retry
+   * waiting) → Running if it started, Pending otherwise; else Error > Stopped > Success.
+   */
+  private async refreshExecution(q: Queryable, executionId: number): Promise<void> {
+    const rows = await q.all<{ status: JobStatus; n: number; msg: string | null }>(
+      'SELECT status, COUNT(*) AS n, MAX(status_message) AS msg FROM tasks WHERE execution_id = ? GROUP BY status',
+      [executionId],
+    );
+    const has = (s: JobStatus) => rows.some((r) => r.status === s && Number(r.n) > 0);
+    const ex = await q.get<R>('SELECT status FROM executions WHERE id = ?', [executionId]);
+    if (!ex) return;
+    let status: JobStatus;
+    if (has('Running')) status = 'Running';
+    else if (has('Pending')) status = ex.status === 'Pending' ? 'Pending' : 'Running';
+    else if (has('Error')) status = 'Error';
+    else if (has('Stopped')) status = 'Stopped';
+    else status = 'Success';
+    const msg = status === 'Error' ? (rows.find((r) => r.status === 'Error')?.msg ?? '') : '';
+    const now = Date.now();
+    await q.run('UPDATE executions SET status = ?, status_message = ?, end_time = ?, update_time = ? WHERE id = ?', [
+      status,
+      msg,
+      isFinal(status) ? now : null,
+      now,
+      executionId,
+    ]);
+  }
+
+  /** Keeps the newest `keep` finished executions of a type (with their tasks and logs); returns how many went. */
+  async removeOldExecutions(vendorType: string, keep: number): Promise<number> {
+    const cut = await this.db.get<{ id: number }>('SELECT id FROM executions WHERE vendor_type = ? ORDER BY id DESC LIMIT 1 OFFSET ?', [vendorType, keep]);
+    if (!cut) return 0;
+    const r = await this.db.run(`DELETE FROM executions WHERE vendor_type = ? AND id <= ? AND status IN ('Stopped', 'Error', 'Success')`, [vendorType, num(cut.id)]);
+    return r.changes;
+  }
+
+  // ---- logs --------------------------------------------------------------------------------------------
+
+  async saveTaskLog(taskId: number, lines: readonly string[]): Promise<void> {
+    if (!lines.length) return;
+    const now = Date.now();
+    await this.db.tx(async (q) => {
+      for (let i = 0; i < lines.length; i += 200) {
+        const part = lines.slice(i, i + 200);
+        await q.run(`INSERT INTO task_logs (task_id, created_at, line) VALUES ${part.map(() => '(?, ?, ?)').join(', ')}`, part.flatMap((l) => [taskId, now, l]));
+      }
+    });
+  }
+
+  async listTaskLog(taskId: number): Promise<TaskLogLine[]> {
+    const rows = await this.db.all<R>('SELECT id, created_at, line FROM task_logs WHERE task_id = ? ORDER BY id', [taskId]);
+    return rows.map((r) => ({ id: num(r.id), createdAt: num(r.created_at), line: String(r.line) }));
+  }
+
+  async countTaskLog(taskId: number): Promise<number> {
+    const r = await this.db.get<{ n: number }>('SELECT COUNT(*) AS n FROM task_logs WHERE task_id = ?', [taskId]);
+    return Number(r?.n ?? 0);
+  }
+
+  // ---- schedules ---------------------------------------------------------------------------------------
+
+  /** Creates or replaces the schedule of (vendorType, vendorId). */
+  async saveSchedule(s: { vendorType: string; vendorId: number; cron: string; params: JobParams; enabled: boolean; nextRunAt: number | null }): Promise<Schedule> {
+    const now = Date.now();
+    const row = await this.db.get<R>(
+      `INSERT INTO schedules (vendor_type, vendor_id, cron, params, enabled, next_run_at, creation_time, update_time)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (vendor_type, vendor_id) DO UPDATE SET cron = excluded.cron, params = excluded.params, enabled = excluded.enabled,
+         next_run_at = excluded.next_run_at, update_time = excluded.update_time
+       RETURNING *`,
+      [s.vendorType, s.vendorId, s.cron, JSON.stringify(s.params), s.enabled ? 1 : 0, s.nextRunAt, now, now],
+    );
+    return toSchedule(row!);
+  }
+
+  async findSchedule(vendorType: string, vendorId: number): Promise<Schedule | null> {
+    const r = await this.db.get<R>('SELECT * FROM schedules WHERE vendor_type = ? AND vendor_id = ?', [vendorType, vendorId]);
+    return r ? toSchedule(r) : null;
+  }
+
+  async listSchedules(): Promise<Schedule[]> {
+    return (await this.db.all<R>('SELECT * FROM schedules ORDER BY id')).map(toSchedule);
+  }
+
+  async removeSchedule(vendorType: string, vendorId: number): Promise<boolean> {
+    return (await this.db.run('DELETE FROM schedules WHERE vendor_type = ? AND vendor_id = ?', [vendorType, vendorId])).changes === 1;
+  }
+
+  async listDueSchedules(now: number, limit = 100): Promise<Schedule[]> {
+    return (await this.db.all<R>('SELECT * FROM schedules WHERE enabled = 1 AND next_run_at <= ? ORDER BY next_run_at LIMIT ?', [now, limit])).map(toSchedule);
+  }
+
+  /**
+   * Fires one occurrence: moves next_run_at from `expected` to `next` and, only if this process won that
+   * compare-and-set, runs `then` in the same transaction (so an occurrence is submitted exactly once).
+   */
+  async fireSchedule<T>(id: number, expected: number, next: number | null, then: (q: Queryable) => Promise<T>): Promise<T | null> {
+    return this.db.tx(async (q) => {
+      const r = await q.run('UPDATE schedules SET next_run_at = ?, update_time = ? WHERE id = ? AND next_run_at = ? AND enabled = 1', [next, Date.now(), id, expected]);
+      if (r.changes !== 1) return null;
+      return then(q);
+    });
+  }
+}

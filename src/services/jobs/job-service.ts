@@ -1,0 +1,464 @@
+// The job service: a persistent queue of executions and tasks on the shared database (Harbor's
+// execution/task model), a pool of workers in this process, retries with exponential backoff, stop, per-task
+// logs and progress, and cron/interval schedules. Several processes may share one database: a task is
+// claimed under a lease (SKIP LOCKED on PostgreSQL) that its worker renews while it runs; once a lease
+// expires (the process died) any process claims the task again, and a schedule occurrence is fired by exactly
+// one process (compare-and-set on next_run_at).
+import { hostname } from 'node:os';
+import { randomBytes } from 'node:crypto';
+import type { Queryable } from '../../db/db.ts';
+import {
+  isFinal,
+  type Execution,
+  type JobParams,
+  type JobRepository,
+  type JobTrigger,
+  type Schedule,
+  type Task,
+  type TaskLogLine,
+} from '../../repositories/job-repository.ts';
+import { nextOccurrence, validateSchedule } from './schedule-spec.ts';
+
+export type { Execution, JobParams, JobTrigger, Schedule, Task, TaskLogLine };
+export { InvalidScheduleError } from './schedule-spec.ts';
+
+/** Job types Harbor knows (vendor_type); any string works. */
+export const JobType = {
+  GARBAGE_COLLECTION: 'GARBAGE_COLLECTION',
+  PURGE_UPLOAD: 'PURGE_UPLOAD',
+  PURGE_AUDIT_LOG: 'PURGE_AUDIT_LOG',
+} as const;
+
+/** Vendor id of system-wide jobs (GC, purges), as Harbor uses it. */
+export const SYSTEM_VENDOR_ID = -1;
+
+export interface JobContext {
+  readonly executionId: number;
+  readonly taskId: number;
+  /** 1 for the first run, 2 for the first retry, ... */
+  readonly attempt: number;
+  readonly params: JobParams;
+  /** Aborted when the execution is stopped, the lease is lost, or the service shuts down. */
+  readonly signal: AbortSignal;
+  /** Appends a line to the task's log (buffered, written in order). */
+  log(line: string): void;
+  /** Progress in percent (0–100), shown with the task. */
+  progress(percent: number): void;
+  /** Renews the lease now (it is also renewed on a timer); rejects when the lease was lost. */
+  heartbeat(): Promise<void>;
+}
+
+/** The handler's resolved object, if any, is merged into the execution's extra_attrs (e.g. GC results). */
+export type JobHandler = (ctx: JobContext) => Promise<JobParams | void>;
+
+export interface JobTypeOptions {
+  /** Runs before the task ends in Error (default 1: no retry). */
+  maxAttempts?: number;
+  /** First retry delay; doubles per attempt (default from the service). */
+  backoffMs?: number;
+  maxBackoffMs?: number;
+  /** Finished executions kept per type (older ones are deleted with their tasks and logs). */
+  retainExecutions?: number;
+}
+
+/** Thrown by a handler for a failure that retrying cannot fix: the task ends in Error at once. */
+export class PermanentJobError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'PermanentJobError';
+  }
+}
+
+export class JobNotFoundError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'JobNotFoundError';
+  }
+}
+
+export interface JobServiceOptions {
+  repo: JobRepository;
+  /** Concurrently running tasks in this process (config jobservice.max_job_workers). */
+  maxWorkers: number;
+  /** How often the queue and the schedules are polled (default 1000 ms). */
+  pollMs?: number;
+  /** Lease of a claimed task; renewed every third of it while the handler runs (default 30 s). */
+  leaseMs?: number;
+  /** Default first retry delay (default 10 s). */
+  backoffMs?: number;
+  /** Log lines kept per run of a task (default 10,000). */
+  maxLogLines?: number;
+  /** Identifies this process in locked_by (default host:pid:random). */
+  workerId?: string;
+  /** Background failures (database unreachable, ...); default: stderr. */
+  onError?: (message: string, err: unknown) => void;
+}
+
+interface Registered {
+  handler: JobHandler;
+  opts: Required<Omit<JobTypeOptions, 'retainExecutions'>> & { retainExecutions: number | null };
+}
+
+interface Running {
+  task: Task;
+  ac: AbortController;
+  /** Why the signal was aborted. */
+  reason: 'stop' | 'lost' | 'shutdown' | null;
+  done: Promise<void>;
+}
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms).unref());
+const message = (e: unknown): string => (e instanceof Error ? e.message : String(e));
+
+export class JobService {
+  private readonly repo: JobRepository;
+  private readonly maxWorkers: number;
+  private readonly pollMs: number;
+  private readonly leaseMs: number;
+  private readonly backoffMs: number;
+  private readonly maxLogLines: number;
+  readonly workerId: string;
+  private readonly onError: (message: string, err: unknown) => void;
+  private readonly types = new Map<string, Registered>();
+  private readonly running = new Map<number, Running>();
+  private timer: NodeJS.Timeout | null = null;
+  private ticking: Promise<void> | null = null;
+  private again = false;
+  private started = false;
+  private closed = false;
+
+  constructor(o: JobServiceOptions) {
+    this.repo = o.repo;
+    this.maxWorkers = Math.max(1, o.maxWorkers);
+    this.pollMs = o.pollMs ?? 1000;
+    this.leaseMs = o.leaseMs ?? 30_000;
+    this.backoffMs = o.backoffMs ?? 10_000;
+    this.maxLogLines = o.maxLogLines ?? 10_000;
+    this.workerId = o.workerId ?? `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
+    this.onError = o.onError ?? ((m, e) => process.stderr.write(`jobservice: ${m}: ${message(e)}\n`));
+  }
+
+  /** Registers the handler of a job type; this process then runs tasks of that type. */
+  register(type: string, handler: JobHandler, opts: JobTypeOptions = {}): void {
+    if (this.types.has(type)) throw new Error(`job type ${type} is already registered`);
+    this.types.set(type, {
+      handler,
+      opts: {
+        maxAttempts: Math.max(1, opts.maxAttempts ?? 1),
+        backoffMs: opts.backoffMs ?? this.backoffMs,
+        maxBackoffMs: opts.maxBackoffMs ?? 3_600_000,
+        retainExecutions: opts.retainExecutions ?? null,
+      },
+    });
+    this.wake();
+  }
+
+  /** Starts polling the queue and the schedules. */
+  start(): void {
+    if (this.started || this.closed) return;
+    this.started = true;
+    this.wake();
+  }
+
+  /**
+   * Queues one execution (with one task) of `type`. Pass `q` to submit inside the caller's transaction: the
+   * job then exists exactly when the caller's change commits.
+   */
+  async submit(
+    type: string,
+    params: JobParams = {},
+    trigger: JobTrigger = 'manual',
+    opts: { vendorId?: number; extraAttrs?: JobParams; q?: Queryable } = {},
+  ): Promise<Execution> {
+    const reg = this.types.get(type);
+    const ex = await this.repo.saveExecution(
+      { vendorType: type, vendorId: opts.vendorId ?? SYSTEM_VENDOR_ID, trigger, extraAttrs: opts.extraAttrs ?? {}, params, maxAttempts: reg?.opts.maxAttempts ?? 1 },
+      opts.q,
+    );
+    if (!opts.q) this.wake();
+    return ex;
+  }
+
+  /**
+   * Stops an execution: queued tasks end Stopped now; running ones see their signal aborted (here at once,
+   * in another process at its next lease renewal) and end Stopped when their handler returns.
+   */
+  async stop(executionId: number): Promise<Execution> {
+    const ex = await this.repo.findExecution(executionId);
+    if (!ex) throw new JobNotFoundError(`execution ${executionId} not found`);
+    if (isFinal(ex.status)) return ex;
+    const ids = await this.repo.requestStop(executionId);
+    for (const id of ids) this.abortLocal(id, 'stop');
+    return (await this.repo.findExecution(executionId))!;
+  }
+
+  getExecution(id: number): Promise<Execution | null> {
+    return this.repo.findExecution(id);
+  }
+  listExecutions(f: { vendorType?: string; vendorId?: number; limit?: number; offset?: number } = {}): Promise<Execution[]> {
+    return this.repo.listExecutions(f);
+  }
+  countExecutions(f: { vendorType?: string; vendorId?: number } = {}): Promise<number> {
+    return this.repo.countExecutions(f);
+  }
+  listTasks(executionId: number): Promise<Task[]> {
+    return this.repo.listTasks(executionId);
+  }
+  getTask(id: number): Promise<Task | null> {
+    return this.repo.findTask(id);
+  }
+  getTaskLog(taskId: number): Promise<TaskLogLine[]> {
+    return this.repo.listTaskLog(taskId);
+  }
+  /** The log as Harbor serves it: one `<ISO time> [INFO] <line>` per line. */
+  async getTaskLogText(taskId: number): Promise<string> {
+    return (await this.repo.listTaskLog(taskId)).map((l) => `${new Date(l.createdAt).toISOString()} [INFO] ${l.line}\n`).join('');
+  }
+
+  /** Creates or replaces the schedule of (type, vendorId); `spec` is cron (5 or 6 fields, UTC) or `@every <n>s|m|h`. */
+  async schedule(type: string, spec: string, params: JobParams = {}, opts: { vendorId?: number; enabled?: boolean } = {}): Promise<Schedule> {
+    validateSchedule(spec);
+    const vendorId = opts.vendorId ?? SYSTEM_VENDOR_ID;
+    const enabled = opts.enabled ?? true;
+    const existing = await this.repo.findSchedule(type, vendorId);
+    // Re-saving the same expression (every process does so at start) keeps the pending occurrence.
+    const keep = existing && existing.cron === spec && existing.enabled && enabled && existing.nextRunAt !== null;
+    const nextRunAt = keep ? existing.nextRunAt : enabled ? nextOccurrence(spec, Date.now()) : null;
+    const s = await this.repo.saveSchedule({ vendorType: type, vendorId, cron: spec, params, enabled, nextRunAt });
+    this.wake();
+    return s;
+  }
+  getSchedule(type: string, vendorId = SYSTEM_VENDOR_ID): Promise<Schedule | null> {
+    return this.repo.findSchedule(type, vendorId);
+  }
+  listSchedules(): Promise<Schedule[]> {
+    return this.repo.listSchedules();
+  }
+  unschedule(type: string, vendorId = SYSTEM_VENDOR_ID): Promise<boolean> {
+    return this.repo.removeSchedule(type, vendorId);
+  }
+
+  /** Number of tasks this process is running now. */
+  get runningCount(): number {
+    return this.running.size;
+  }
+
+  /**
+   * Stops polling, waits up to `timeoutMs` for running handlers, then aborts the rest and hands their tasks
+   * back to the queue (without counting the run) for the next process.
+   */
+  async close(timeoutMs = 10_000): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    await this.ticking?.catch(() => {});
+    const all = () => Promise.all([...this.running.values()].map((r) => r.done));
+    await Promise.race([all(), sleep(timeoutMs)]);
+    for (const r of [...this.running.values()]) {
+      r.reason ??= 'shutdown';
+      r.ac.abort(new Error('job service shutting down'));
+      await this.repo.releaseTask(r.task.id, r.task.lockedBy!).catch((e) => this.onError(`releasing task ${r.task.id}`, e));
+    }
+    // Give aborted handlers a moment to return; their results are no longer written (the lock is gone).
+    await Promise.race([all(), sleep(200)]);
+  }
+
+  // ---- polling ------------------------------------------------------------------------------------------
+
+  /** Polls now (after the current poll, if one is under way). */
+  private wake(): void {
+    if (!this.started || this.closed) return;
+    if (this.ticking) {
+      this.again = true;
+      return;
+    }
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    this.ticking = this.tick().finally(() => {
+      this.ticking = null;
+      if (this.closed) return;
+      if (this.again) {
+        this.again = false;
+        this.wake();
+      } else {
+        this.timer = setTimeout(() => this.wake(), this.pollMs);
+        this.timer.unref();
+      }
+    });
+  }
+
+  private async tick(): Promise<void> {
+    try {
+      await this.fireSchedules();
+    } catch (e) {
+      this.onError('firing schedules', e);
+    }
+    if (this.closed) return;
+    const free = this.maxWorkers - this.running.size;
+    if (free <= 0 || !this.types.size) return;
+    let tasks: Task[];
+    try {
+      tasks = await this.repo.claimTasks([...this.types.keys()], this.workerId, free, this.leaseMs);
+    } catch (e) {
+      this.onError('claiming tasks', e);
+      return;
+    }
+    for (const t of tasks) this.run(t);
+  }
+
+  private async fireSchedules(): Promise<void> {
+    const now = Date.now();
+    for (const s of await this.repo.listDueSchedules(now)) {
+      if (this.closed) return;
+      let next: number | null;
+      try {
+        next = nextOccurrence(s.cron, now);
+      } catch (e) {
+        this.onError(`schedule ${s.id} (${s.vendorType}) has an invalid expression`, e);
+        next = null;
+      }
+      const ex = await this.repo.fireSchedule(s.id, s.nextRunAt!, next, (q) =>
+        this.submit(s.vendorType, s.params, 'schedule', { vendorId: s.vendorId, q, extraAttrs: { schedule_id: s.id } }),
+      );
+      if (ex) this.again = true;
+    }
+  }
+
+  // ---- running one task ---------------------------------------------------------------------------------
+
+  private abortLocal(taskId: number, reason: 'stop' | 'lost'): void {
+    const r = this.running.get(taskId);
+    if (!r || r.ac.signal.aborted) return;
+    r.reason ??= reason;
+    r.ac.abort(new Error(reason === 'stop' ? 'job stopped' : 'job lease lost'));
+  }
+
+  private run(task: Task): void {
+    const entry: Running = { task, ac: new AbortController(), reason: null, done: Promise.resolve() };
+    this.running.set(task.id, entry);
+    entry.done = this.execute(entry)
+      .catch((e) => this.onError(`task ${task.id}`, e))
+      .finally(() => {
+        this.running.delete(task.id);
+        this.wake();
+      });
+  }
+
+  private async execute(entry: Running): Promise<void> {
+    const { task, ac } = entry;
+    const lock = task.lockedBy!;
+    const reg = this.types.get(task.jobType)!;
+    if (task.stopRequested) {
+      await this.repo.finishTask(task.id, lock, { status: 'Stopped', message: 'stopped' });
+      return;
+    }
+
+    // Logs: buffered and written in order by one chain, so a handler's log() never blocks it.
+    let buffer: string[] = [];
+    let lines = 0;
+    let chain: Promise<void> = Promise.resolve();
+    let flushTimer: NodeJS.Timeout | null = null;
+    const flush = () => {
+      if (flushTimer) clearTimeout(flushTimer);
+      flushTimer = null;
+      const batch = buffer;
+      buffer = [];
+      if (batch.length) chain = chain.then(() => this.repo.saveTaskLog(task.id, batch)).catch((e) => this.onError(`task ${task.id} log`, e));
+      return chain;
+    };
+    const log = (line: string) => {
+      if (lines > this.maxLogLines) return;
+      lines++;
+      buffer.push(lines > this.maxLogLines ? `... log truncated after ${this.maxLogLines} lines` : String(line));
+      if (buffer.length >= 200) void flush();
+      else if (!flushTimer) {
+        flushTimer = setTimeout(() => void flush(), 100);
+        flushTimer.unref();
+      }
+    };
+    let progressValue: number | null = null;
+    let progressWrite: Promise<void> | null = null;
+    const progress = (p: number) => {
+      progressValue = Math.min(100, Math.max(0, Number(p) || 0));
+      // At most one write in flight; the latest value wins.
+      progressWrite ??= (async () => {
+        while (progressValue !== null) {
+          const v = progressValue;
+          progressValue = null;
+          await this.repo.saveTaskProgress(task.id, lock, v).catch((e) => this.onError(`task ${task.id} progress`, e));
+        }
+        progressWrite = null;
+      })();
+    };
+    const renew = async () => {
+      const r = await this.repo.renewLease(task.id, lock, this.leaseMs);
+      if (!r) {
+        this.abortLocal(task.id, 'lost');
+        throw new Error('job lease lost');
+      }
+      if (r.stopRequested) this.abortLocal(task.id, 'stop');
+    };
+    const leaseTimer = setInterval(() => renew().catch(() => {}), Math.max(10, Math.floor(this.leaseMs / 3)));
+    leaseTimer.unref();
+
+    if (task.runCount > 1) log(`attempt ${task.runCount} of ${task.maxAttempts}`);
+    let result: JobParams | void = undefined;
+    let failure: unknown = null;
+    try {
+      result = await reg.handler({
+        executionId: task.executionId,
+        taskId: task.id,
+        attempt: task.runCount,
+        params: task.params,
+        signal: ac.signal,
+        log,
+        progress,
+        heartbeat: renew,
+      });
+    } catch (e) {
+      failure = e;
+    } finally {
+      clearInterval(leaseTimer);
+    }
+    if (entry.reason === 'shutdown' || entry.reason === 'lost') {
+      await flush();
+      return; // the task was handed back, or another process owns it now
+    }
+    if (entry.reason === 'stop') {
+      log('stopped');
+      await flush();
+      await this.repo.finishTask(task.id, lock, { status: 'Stopped', message: 'stopped' });
+      return this.retain(task.jobType, reg);
+    }
+    if (failure === null) {
+      await flush();
+      await progressWrite;
+      if (result && typeof result === 'object') {
+        const ex = await this.repo.findExecution(task.executionId);
+        if (ex) await this.repo.saveExecutionAttrs(ex.id, { ...ex.extraAttrs, ...result });
+      }
+      await this.repo.finishTask(task.id, lock, { status: 'Success', progress: 100 });
+      return this.retain(task.jobType, reg);
+    }
+    const msg = message(failure);
+    const retry = !(failure instanceof PermanentJobError) && task.runCount < task.maxAttempts;
+    if (retry) {
+      const delay = Math.min(reg.opts.maxBackoffMs, reg.opts.backoffMs * 2 ** (task.runCount - 1));
+      log(`attempt ${task.runCount} failed: ${msg}; retrying in ${delay} ms`);
+      await flush();
+      await progressWrite;
+      await this.repo.finishTask(task.id, lock, { status: 'Pending', error: msg, retryAt: Date.now() + delay });
+      return;
+    }
+    log(`failed: ${msg}`);
+    await flush();
+    await progressWrite;
+    await this.repo.finishTask(task.id, lock, { status: 'Error', statusCode: 1, message: msg, error: msg });
+    return this.retain(task.jobType, reg);
+  }
+
+  private async retain(type: string, reg: Registered): Promise<void> {
+    if (reg.opts.retainExecutions !== null) await this.repo.removeOldExecutions(type, reg.opts.retainExecutions);
+  }
+}

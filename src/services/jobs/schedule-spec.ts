@@ -1,0 +1,37 @@
+// Schedule expressions: cron with 5 fields (minute precision) or 6 (Harbor's form, seconds first), evaluated
+// in UTC by croner; `@hourly`-style nicknames; and `@every <n>s` for fixed intervals (the upload purge).
+import { Cron } from 'croner';
+
+export class InvalidScheduleError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'InvalidScheduleError';
+  }
+}
+
+const EVERY = /^@every\s+(\d+)(ms|s|m|h)$/;
+const UNIT: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+
+/** Throws InvalidScheduleError unless `spec` is a usable schedule expression. */
+export function validateSchedule(spec: string): void {
+  nextOccurrence(spec, Date.now());
+}
+
+/** The first occurrence strictly after `after` (epoch ms), or null when the expression has none left. */
+export function nextOccurrence(spec: string, after: number): number | null {
+  const s = spec.trim();
+  const every = EVERY.exec(s);
+  if (every) {
+    const ms = Number(every[1]) * UNIT[every[2]];
+    if (!(ms >= 1)) throw new InvalidScheduleError(`invalid interval: ${JSON.stringify(spec)}`);
+    return after + ms;
+  }
+  let cron: Cron;
+  try {
+    cron = new Cron(s, { paused: true, timezone: 'UTC' });
+  } catch (e) {
+    throw new InvalidScheduleError(`invalid cron expression ${JSON.stringify(spec)}: ${(e as Error).message}`);
+  }
+  const next = cron.nextRun(new Date(after));
+  return next ? next.getTime() : null;
+}
