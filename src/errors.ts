@@ -87,3 +87,37 @@ export const Errors = {
   tooManyRequests: (msg: string, retryAfter = 1) =>
     new RegistryError('TOOMANYREQUESTS', msg, { headers: { 'Retry-After': String(retryAfter) } }),
 };
+
+/** Harbor's management-API error codes (`src/lib/errors/const.go`), rendered as {"errors":[{code,message}]}. */
+export type ApiCode = 'NOT_FOUND' | 'CONFLICT' | 'UNAUTHORIZED' | 'BAD_REQUEST' | 'FORBIDDEN' | 'PRECONDITION' | 'UNKNOWN';
+const API_STATUS: Record<ApiCode, number> = {
+  NOT_FOUND: 404,
+  CONFLICT: 409,
+  UNAUTHORIZED: 401,
+  BAD_REQUEST: 400,
+  FORBIDDEN: 403,
+  PRECONDITION: 412,
+  UNKNOWN: 500,
+};
+
+export class ApiError extends Error {
+  readonly code: ApiCode;
+  readonly status: number;
+  readonly headers: Record<string, string>;
+  constructor(code: ApiCode, message: string, headers: Record<string, string> = {}) {
+    super(message);
+    this.name = 'ApiError';
+    this.code = code;
+    this.status = API_STATUS[code];
+    this.headers = headers;
+  }
+}
+
+export const ApiErrors = {
+  notFound: (msg = 'not found') => new ApiError('NOT_FOUND', msg),
+  conflict: (msg: string) => new ApiError('CONFLICT', msg),
+  badRequest: (msg: string) => new ApiError('BAD_REQUEST', msg),
+  forbidden: (msg = 'forbidden') => new ApiError('FORBIDDEN', msg),
+  unauthorized: (msg = 'unauthorized') => new ApiError('UNAUTHORIZED', msg),
+  precondition: (msg: string) => new ApiError('PRECONDITION', msg),
+};

@@ -172,6 +172,42 @@ CREATE TABLE schedules (
 CREATE INDEX schedules_due ON schedules(enabled, next_run_at);
 `,
   },
+  {
+    version: 5,
+    name: 'identity: members, project metadata, audit log',
+    // Members are users ('u') or groups ('g', later); one role per entity and project, the union across entities.
+    sql: `
+ALTER TABLE users ADD COLUMN comment TEXT NOT NULL DEFAULT '';
+CREATE TABLE project_members (
+  id {{id}},
+  project_id BIGINT NOT NULL REFERENCES projects(id) ON DELETE CASCADE,
+  entity_type TEXT NOT NULL,
+  entity_id BIGINT NOT NULL,
+  role_id INTEGER NOT NULL,
+  created_at BIGINT NOT NULL,
+  updated_at BIGINT NOT NULL,
+  UNIQUE (project_id, entity_type, entity_id)
+);
+CREATE INDEX project_members_entity ON project_members(entity_type, entity_id);
+CREATE TABLE project_metadata (
+  project_id BIGINT NOT NULL REFERENCES projects(id) ON DELETE CASCADE,
+  name TEXT NOT NULL,
+  value TEXT NOT NULL,
+  PRIMARY KEY (project_id, name)
+);
+CREATE TABLE audit_logs (
+  id {{id}},
+  username TEXT NOT NULL,
+  operation TEXT NOT NULL,
+  resource_type TEXT NOT NULL,
+  resource TEXT NOT NULL,
+  project_id BIGINT,
+  detail TEXT,
+  op_time BIGINT NOT NULL
+);
+CREATE INDEX audit_logs_time ON audit_logs(op_time);
+`,
+  },
 ];
 
 function render(sql: string, dialect: Db['dialect']): string {

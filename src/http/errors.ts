@@ -1,6 +1,6 @@
 // The one place that turns errors into HTTP responses: OCI error bodies on /v2, Harbor's envelope elsewhere.
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { RegistryError } from '../errors.ts';
+import { ApiError, RegistryError } from '../errors.ts';
 
 export interface HttpErrorLike {
   status: number;
@@ -13,6 +13,7 @@ export interface HttpErrorLike {
 /** Normalises anything thrown (typed errors, Fastify's own errors, bugs) into status/code/message. */
 export function normalizeError(err: unknown): HttpErrorLike {
   if (err instanceof RegistryError) return { status: err.status, code: err.code, message: err.message, detail: err.detail, headers: err.headers };
+  if (err instanceof ApiError) return { status: err.status, code: err.code, message: err.message, headers: err.headers };
   const e = err as { statusCode?: number; code?: string; message?: string };
   const status = typeof e?.statusCode === 'number' && e.statusCode >= 400 && e.statusCode < 600 ? e.statusCode : 500;
   if (status === 500) return { status, code: 'UNKNOWN', message: 'internal server error', headers: {} };

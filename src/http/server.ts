@@ -7,6 +7,7 @@ import { sendHarborError, sendOciError } from './errors.ts';
 import { tokenRoutes } from './token.ts';
 import { V2Auth } from './v2/auth.ts';
 import { v2Routes } from './v2/index.ts';
+import { apiRoutes } from './api/index.ts';
 
 export function buildHttpServer(config: Config, services: Services): FastifyInstance {
   const app = Fastify({
@@ -30,6 +31,9 @@ export function buildHttpServer(config: Config, services: Services): FastifyInst
     v2Routes(scope, { config, auth: v2Auth, blobs: services.blobs, uploads: services.uploads, manifests: services.manifests }),
   );
   app.register(async (scope) => tokenRoutes(scope, services.auth));
+  app.register(async (scope) =>
+    apiRoutes(scope, { config, auth: services.auth, policy: services.policy, users: services.users, projects: services.projects }),
+  );
   app.setNotFoundHandler((req, reply) =>
     req.url.startsWith('/v2')
       ? sendOciError(reply, Errors.unsupported('not found'))

@@ -1,4 +1,5 @@
 import type { Queryable } from '../db/db.ts';
+import { orderSql, whereSql, type ListQuery } from './list-query.ts';
 
 export interface Project {
   id: number;
@@ -18,13 +19,27 @@ interface ProjectRow {
   updated_at: number;
 }
 const toProject = (r: ProjectRow): Project => ({
-  id: r.id,
+  id: Number(r.id),
   name: r.name,
   public: !!r.public,
-  ownerId: r.owner_id,
-  createdAt: r.created_at,
-  updatedAt: r.updated_at,
+  ownerId: r.owner_id === null ? null : Number(r.owner_id),
+  createdAt: Number(r.created_at),
+  updatedAt: Number(r.updated_at),
 });
+
+/** Fields the project list may be filtered and sorted on. */
+export type ProjectField = 'name' | 'public' | 'project_id' | 'owner_id' | 'creation_time' | 'update_time';
+const PROJECT_COLUMNS: Readonly<Record<ProjectField, string>> = {
+  name: 'name',
+  public: 'public',
+  project_id: 'id',
+  owner_id: 'owner_id',
+  creation_time: 'created_at',
+  update_time: 'updated_at',
+};
+
+/** Which projects a caller may see in lists: all (sysadmin), or public ones plus `memberOf`. */
+export type Visibility = { all: true } | { all: false; memberOf: readonly number[] };
 
 export class ProjectRepository {
   private readonly db: Queryable;
@@ -35,6 +50,10 @@ export class ProjectRepository {
     const r = await this.db.get<ProjectRow>('SELECT * FROM projects WHERE name = ?', [name]);
     return r ? toProject(r) : null;
   }
+  async findProjectById(id: number): Promise<Project | null> {
+    const r = await this.db.get<ProjectRow>('SELECT * FROM projects WHERE id = ?', [id]);
+    return r ? toProject(r) : null;
+  }
   async saveProject(p: { name: string; public: boolean; ownerId: number | null }, q: Queryable = this.db): Promise<Project> {
     const now = Date.now();
     const r = await q.get<ProjectRow>(
@@ -43,5 +62,62 @@ export class ProjectRepository {
       [p.name, p.public ? 1 : 0, p.ownerId, now, now],
     );
     return toProject(r!);
+  }
+  /** Inserts a new project; null when the name is taken. */
+  async saveNewProject(p: { name: string; public: boolean; ownerId: number | null }, q: Queryable = this.db): Promise<Project | null> {
+    const now = Date.now();
+    const r = await q.get<ProjectRow>(
+      `INSERT INTO projects (name, public, owner_id, created_at, updated_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT (name) DO NOTHING RETURNING *`,
+      [p.name, p.public ? 1 : 0, p.ownerId, now, now],
+    );
+    return r ? toProject(r) : null;
+  }
+  private visibleSql(v: Visibility): [string, number[]] {
+    if (v.all) return ['', []];
+    if (!v.memberOf.length) return [' AND public = 1', []];
+    return [` AND (public = 1 OR id IN (${v.memberOf.map(() => '?').join(',')}))`, [...v.memberOf]];
+  }
+  async countProjects(v: Visibility, where: ListQuery<ProjectField>['where']): Promise<number> {
+    const [vs, vp] = this.visibleSql(v);
+    const [w, p] = whereSql(PROJECT_COLUMNS, where);
+    const r = await this.db.get<{ n: number }>(`SELECT COUNT(*) AS n FROM projects WHERE 1 = 1${vs}${w}`, [...vp, ...p]);
+    return Number(r?.n ?? 0);
+  }
+  async listProjects(v: Visibility, q: ListQuery<ProjectField>): Promise<Project[]> {
+    const [vs, vp] = this.visibleSql(v);
+    const [w, p] = whereSql(PROJECT_COLUMNS, q.where);
+    const rows = await this.db.all<ProjectRow>(
+      `SELECT * FROM projects WHERE 1 = 1${vs}${w}${orderSql(PROJECT_COLUMNS, q.sort, 'name')} LIMIT ? OFFSET ?`,
+      [...vp, ...p, q.limit, q.offset],
+    );
+    return rows.map(toProject);
+  }
+  async updateProjectPublic(id: number, isPublic: boolean): Promise<void> {
+    await this.db.run('UPDATE projects SET public = ?, updated_at = ? WHERE id = ?', [isPublic ? 1 : 0, Date.now(), id]);
+  }
+  async countProjectRepositories(id: number, q: Queryable = this.db): Promise<number> {
+    const r = await q.get<{ n: number }>('SELECT COUNT(*) AS n FROM repositories WHERE project_id = ?', [id]);
+    return Number(r?.n ?? 0);
+  }
+  /** Deletes a project that has no repositories (members and metadata go with it); false when it has some. */
+  async removeEmptyProject(id: number, q: Queryable): Promise<boolean> {
+    if ((await this.countProjectRepositories(id, q)) > 0) return false;
+    await q.run('DELETE FROM projects WHERE id = ?', [id]);
+    return true;
+  }
+  /** Metadata other than `public` (which is the projects.public column). */
+  async findProjectMetadata(id: number): Promise<Record<string, string>> {
+    const rows = await this.db.all<{ name: string; value: string }>('SELECT name, value FROM project_metadata WHERE project_id = ? ORDER BY name', [id]);
+    return Object.fromEntries(rows.map((r) => [r.name, r.value]));
+  }
+  async saveProjectMetadata(id: number, name: string, value: string, q: Queryable = this.db): Promise<void> {
+    await q.run('INSERT INTO project_metadata (project_id, name, value) VALUES (?, ?, ?) ON CONFLICT (project_id, name) DO UPDATE SET value = excluded.value', [
+      id,
+      name,
+      value,
+    ]);
+  }
+  async removeProjectMetadata(id: number, name: string): Promise<boolean> {
+    return (await this.db.run('DELETE FROM project_metadata WHERE project_id = ? AND name = ?', [id, name])).changes > 0;
   }
 }

@@ -79,6 +79,9 @@ export async function startBerth(opts: StartOptions = {}): Promise<Berth> {
     BERTH_HTTP_PORT: String(opts.port ?? 0),
     BERTH_LOG_LEVEL: 'warn',
     BERTH_AUTH_ADMIN_INITIAL_PASSWORD: ADMIN_PASSWORD,
+    // Client tests log in with wrong passwords on purpose (several tries per client): a higher lockout
+    // threshold than the default 5 keeps admin usable there. test/api/lockout.test.ts tests the default.
+    BERTH_AUTH_LOCKOUT_THRESHOLD: '50',
     BERTH_DATABASE_TYPE: database,
     ...(pgUrl ? { BERTH_DATABASE_POSTGRES_URL: pgUrl } : {}),
     ...opts.env,

@@ -1,14 +1,17 @@
-// What a principal may do on a repository. This is the minimal policy of the registry core: system admins may
-// do everything; everyone may pull from public projects. The identity issue replaces the body of
-// repositoryActions with the role matrix, behind the same signature.
+// What a principal may do on a project and its repositories: Harbor's role matrix (rbac.ts) applied to the
+// caller's memberships. System admins may do everything; everyone may pull from public projects.
 import { projectOf } from '../../oci/digest.ts';
 import type { ProjectRepository, Project } from '../../repositories/project-repository.ts';
-import { ALL_REPOSITORY_ACTIONS, type Principal, type RepositoryAction } from './principal.ts';
+import type { MemberRepository } from '../../repositories/member-repository.ts';
+import type { Principal, RepositoryAction } from './principal.ts';
+import { projectPolicies, repositoryActionsOf, type Policy, type RoleId } from './rbac.ts';
 
 export class AccessPolicy {
   private readonly projects: ProjectRepository;
-  constructor(projects: ProjectRepository) {
+  private readonly members: MemberRepository;
+  constructor(projects: ProjectRepository, members: MemberRepository) {
     this.projects = projects;
+    this.members = members;
   }
 
   /** The project a repository name lives in, or null (no project component, or no such project). */
@@ -17,12 +20,32 @@ export class AccessPolicy {
     return p ? this.projects.findProjectByName(p) : null;
   }
 
+  /** The roles the principal holds in the project (empty for anonymous and non-members). */
+  async rolesIn(principal: Principal, project: Project): Promise<RoleId[]> {
+    if (principal.kind !== 'user') return [];
+    return this.members.findRoleIds(project.id, principal.id);
+  }
+
+  /** Ids of the projects the principal is a member of. */
+  async projectIdsOf(principal: Principal): Promise<number[]> {
+    return principal.kind === 'user' ? this.members.listProjectIdsOfUser(principal.id) : [];
+  }
+
+  /** Every `resource:action` policy the principal holds on the project. */
+  async policiesOn(principal: Principal, project: Project): Promise<Set<Policy>> {
+    const sysadmin = principal.kind === 'user' && principal.sysadmin;
+    const roles = sysadmin ? [] : await this.rolesIn(principal, project);
+    return projectPolicies({ sysadmin, roles, isPublic: project.public });
+  }
+
+  async can(principal: Principal, project: Project, policy: Policy): Promise<boolean> {
+    return (await this.policiesOn(principal, project)).has(policy);
+  }
+
   async repositoryActions(principal: Principal, repositoryName: string): Promise<Set<RepositoryAction>> {
     const project = await this.projectFor(repositoryName);
     if (!project) return new Set();
-    if (principal.kind === 'user' && principal.sysadmin) return new Set(ALL_REPOSITORY_ACTIONS);
-    if (project.public) return new Set(['pull']);
-    return new Set();
+    return repositoryActionsOf(await this.policiesOn(principal, project));
   }
 
   canListCatalog(principal: Principal): boolean {

@@ -7,6 +7,14 @@ import type { AccessPolicy } from './access-policy.ts';
 import { TokenService, type AccessEntry } from './token-service.ts';
 import { parseScopes } from './scope.ts';
 import { validateName } from '../../oci/digest.ts';
+import type { AuditSink } from '../audit/audit.ts';
+
+export interface LockoutOptions {
+  /** Failed logins in a row that lock a username (0 disables the lockout). */
+  threshold: number;
+  /** How long a locked username refuses every password, ms. */
+  durationMs: number;
+}
 
 function isValidRepositoryName(name: string): boolean {
   try {
@@ -28,25 +36,65 @@ export class AuthService {
   // on every request. Entries expire quickly so a password change takes effect within a minute.
   private readonly basicCache = new Map<string, { principal: Principal; until: number }>();
   private readonly subjectCache = new Map<string, { principal: Principal; until: number }>();
+  // Failed logins per username (this process): `count` failures in a row; locked while `until` is ahead.
+  private readonly failures = new Map<string, { count: number; until: number }>();
+  private readonly lockout: LockoutOptions;
+  private readonly audit: AuditSink | null;
 
-  constructor(users: UserRepository, policy: AccessPolicy, tokens: TokenService) {
+  constructor(users: UserRepository, policy: AccessPolicy, tokens: TokenService, opts: { lockout?: LockoutOptions; audit?: AuditSink } = {}) {
     this.users = users;
     this.policy = policy;
     this.tokens = tokens;
+    this.lockout = opts.lockout ?? { threshold: 5, durationMs: 5 * 60_000 };
+    this.audit = opts.audit ?? null;
   }
 
-  /** Checks a username/password; null when wrong. */
+  /** Whether the username is locked out now (too many failed logins). */
+  isLocked(username: string, now = Date.now()): boolean {
+    const f = this.failures.get(username);
+    return !!f && f.until > now;
+  }
+
+  private async recordFailure(username: string): Promise<void> {
+    if (this.lockout.threshold > 0) {
+      const now = Date.now();
+      const f = this.failures.get(username) ?? { count: 0, until: 0 };
+      if (f.until && f.until <= now) f.count = 0; // an expired lock starts a new series
+      f.count++;
+      f.until = f.count >= this.lockout.threshold ? now + this.lockout.durationMs : 0;
+      if (this.failures.size > 100_000) this.failures.clear();
+      this.failures.set(username, f);
+    }
+    await this.audit?.record({ username, operation: 'login_failed', resourceType: 'user', resource: username });
+  }
+
+  /** Forgets cached logins and token subjects of a user (after a password, role or account change). */
+  invalidateUser(username: string): void {
+    for (const [k, v] of this.basicCache) if (v.principal.kind === 'user' && v.principal.username === username) this.basicCache.delete(k);
+    this.subjectCache.delete(username);
+  }
+
+  /**
+   * Checks a username/password; null when wrong. After `lockout.threshold` failures in a row the username is
+   * locked for `lockout.durationMs`: every password, the right one included, is refused meanwhile.
+   */
   async authenticate(username: string, password: string): Promise<Principal | null> {
     // NUL can never be in a stored name (and PostgreSQL refuses it in text parameters).
     if (!username || !password || username.length > 255 || password.length > 1024 || username.includes('\0')) return null;
+    if (this.isLocked(username)) return null;
     const key = createHash('sha256').update(`${username}\0${password}`).digest('base64');
     const hit = this.basicCache.get(key);
     if (hit && hit.until > Date.now()) return hit.principal;
     const user = await this.users.findUserByName(username);
-    if (!user || !(await verifyPassword(password, user.passwordHash))) return null;
+    if (!user || !(await verifyPassword(password, user.passwordHash))) {
+      await this.recordFailure(username);
+      return null;
+    }
+    this.failures.delete(username);
     const principal: Principal = { kind: 'user', id: user.id, username: user.username, sysadmin: user.sysadmin };
     if (this.basicCache.size > 10000) this.basicCache.clear();
     this.basicCache.set(key, { principal, until: Date.now() + CACHE_TTL_MS });
+    await this.audit?.record({ username: user.username, operation: 'login', resourceType: 'user', resource: user.username });
     return principal;
   }
 

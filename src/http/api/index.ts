@@ -1,0 +1,94 @@
+// /api/v2.0: Harbor's management API. JSON bodies, Harbor's error envelope, X-Request-Id, and HTTP Basic
+// authentication (portal sessions come later). Handlers parse, authorize with AccessPolicy and call services.
+import { randomUUID } from 'node:crypto';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { Config } from '../../config/config.ts';
+import { ApiErrors } from '../../errors.ts';
+import type { AccessPolicy } from '../../services/auth/access-policy.ts';
+import type { AuthService } from '../../services/auth/auth-service.ts';
+import { ANONYMOUS, type Principal } from '../../services/auth/principal.ts';
+import type { UserService } from '../../services/auth/user-service.ts';
+import type { ProjectService } from '../../services/project/project-service.ts';
+import { logIfUnexpected, sendHarborError } from '../errors.ts';
+import { userRoutes } from './users.ts';
+import { projectRoutes } from './projects.ts';
+
+export const API_PREFIX = '/api/v2.0';
+
+export interface ApiDeps {
+  config: Config;
+  auth: AuthService;
+  policy: AccessPolicy;
+  users: UserService;
+  projects: ProjectService;
+}
+
+/** The authenticated caller of one API request (memoized per request). */
+export class ApiAuth {
+  private readonly auth: AuthService;
+  private readonly cache = new WeakMap<FastifyRequest, Promise<Principal>>();
+  constructor(auth: AuthService) {
+    this.auth = auth;
+  }
+  principal(req: FastifyRequest): Promise<Principal> {
+    let p = this.cache.get(req);
+    if (!p) {
+      p = (async () => {
+        const r = await this.auth.authenticateBasicHeader(req.headers.authorization);
+        if (r === null) throw ApiErrors.unauthorized('invalid username or password');
+        return r ?? ANONYMOUS;
+      })();
+      this.cache.set(req, p);
+    }
+    return p;
+  }
+  /** The caller, who must be logged in (401 otherwise). */
+  async user(req: FastifyRequest): Promise<Extract<Principal, { kind: 'user' }>> {
+    const p = await this.principal(req);
+    if (p.kind !== 'user') throw ApiErrors.unauthorized('authentication required');
+    return p;
+  }
+  /** The caller, who must be a system admin (401 anonymous, 403 others). */
+  async sysadmin(req: FastifyRequest): Promise<Extract<Principal, { kind: 'user' }>> {
+    const p = await this.user(req);
+    if (!p.sysadmin) throw ApiErrors.forbidden('system admin required');
+    return p;
+  }
+}
+
+/** A numeric path id, or 400. */
+export function pathId(v: string | undefined, name = 'id'): number {
+  if (!v || !/^[0-9]{1,15}$/.test(v) || Number(v) < 1) throw ApiErrors.badRequest(`invalid ${name}`);
+  return Number(v);
+}
+
+/** Request query as URLSearchParams (Fastify's parsed query flattens repeated keys differently). */
+export function queryOf(req: FastifyRequest): URLSearchParams {
+  const url = req.raw.url ?? '';
+  const i = url.indexOf('?');
+  return new URLSearchParams(i < 0 ? '' : url.slice(i + 1));
+}
+
+/** A JSON object body, or 400. */
+export function bodyObject(req: FastifyRequest): Record<string, unknown> {
+  const b = req.body;
+  if (!b || typeof b !== 'object' || Array.isArray(b)) throw ApiErrors.badRequest('a JSON object body is required');
+  return b as Record<string, unknown>;
+}
+
+export const isoTime = (ms: number): string => new Date(ms).toISOString();
+
+export async function apiRoutes(app: FastifyInstance, deps: ApiDeps): Promise<void> {
+  const auth = new ApiAuth(deps.auth);
+  app.addHook('onRequest', async (req, reply) => {
+    const given = req.headers['x-request-id'];
+    const id = typeof given === 'string' && /^[\x21-\x7e]{1,128}$/.test(given) ? given : randomUUID();
+    reply.header('X-Request-Id', id);
+  });
+  app.setErrorHandler(async (err, req, reply) => {
+    logIfUnexpected(req, err);
+    return sendHarborError(reply, err);
+  });
+  await app.register(async (scope) => userRoutes(scope, deps, auth), { prefix: API_PREFIX });
+  await app.register(async (scope) => projectRoutes(scope, deps, auth), { prefix: API_PREFIX });
+}

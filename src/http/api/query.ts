@@ -1,0 +1,166 @@
+// Harbor's list conventions: page/page_size, X-Total-Count and Link headers (`src/lib/link.go`,
+// `src/server/v2.0/handler/base.go`), and the `q`/`sort` query syntax limited to allow-listed fields.
+import type { FastifyReply } from 'fastify';
+import { ApiErrors } from '../../errors.ts';
+import type { Condition } from '../../repositories/list-query.ts';
+
+export const MAX_PAGE_SIZE = 100;
+export const DEFAULT_PAGE_SIZE = 10;
+
+export interface Page {
+  page: number;
+  pageSize: number;
+  limit: number;
+  offset: number;
+}
+
+function positiveInt(v: string | null, name: string, dflt: number, max: number): number {
+  if (v === null || v === '') return dflt;
+  if (!/^[0-9]{1,9}$/.test(v)) throw ApiErrors.badRequest(`${name} must be a positive integer`);
+  const n = Number(v);
+  if (n < 1 || n > max) throw ApiErrors.badRequest(`${name} must be between 1 and ${max}`);
+  return n;
+}
+
+export function parsePage(query: URLSearchParams): Page {
+  const page = positiveInt(query.get('page'), 'page', 1, 1_000_000_000);
+  const pageSize = positiveInt(query.get('page_size'), 'page_size', DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE);
+  return { page, pageSize, limit: pageSize, offset: (page - 1) * pageSize };
+}
+
+/** Go's url.QueryEscape: unreserved characters stay, space becomes '+', everything else is %XX. */
+function goQueryEscape(s: string): string {
+  let out = '';
+  for (const b of Buffer.from(s, 'utf8')) {
+    const c = String.fromCharCode(b);
+    if (/[A-Za-z0-9\-_.~]/.test(c)) out += c;
+    else if (c === ' ') out += '+';
+    else out += '%' + b.toString(16).toUpperCase().padStart(2, '0');
+  }
+  return out;
+}
+
+/** Go's url.Values.Encode: keys sorted, each value in order. */
+function goEncode(params: URLSearchParams): string {
+  const keys = [...new Set(params.keys())].sort();
+  return keys.flatMap((k) => params.getAll(k).map((v) => `${goQueryEscape(k)}=${goQueryEscape(v)}`)).join('&');
+}
+
+/** Harbor's Link header for a page: `<path?query>; rel="prev" , <path?query>; rel="next"`, or null. */
+export function linkHeader(path: string, query: URLSearchParams, total: number, page: number, pageSize: number): string | null {
+  const links: string[] = [];
+  const at = (n: number, rel: string) => {
+    const q = new URLSearchParams(query);
+    q.set('page', String(n));
+    q.set('page_size', String(pageSize));
+    links.push(`<${path}?${goEncode(q)}>; rel="${rel}"`);
+  };
+  if (page > 1 && (page - 1) * pageSize < total) at(page - 1, 'prev');
+  if (pageSize * page < total) at(page + 1, 'next');
+  return links.length ? links.join(' , ') : null;
+}
+
+export function setPageHeaders(reply: FastifyReply, rawUrl: string, total: number, p: Page): void {
+  const i = rawUrl.indexOf('?');
+  const path = i < 0 ? rawUrl : rawUrl.slice(0, i);
+  const query = new URLSearchParams(i < 0 ? '' : rawUrl.slice(i + 1));
+  reply.header('X-Total-Count', String(total));
+  const link = linkHeader(path, query, total, p.page, p.pageSize);
+  if (link) reply.header('Link', link);
+}
+
+/** How a `q` field may be matched, and how its text values are read. */
+export interface FieldSpec {
+  type: 'string' | 'int' | 'bool';
+  /** Operators the field accepts (exact `k=v` is always accepted). */
+  fuzzy?: boolean;
+  range?: boolean;
+  union?: boolean;
+}
+
+function value(raw: string, spec: FieldSpec, field: string): string | number {
+  let s = raw.trim();
+  if (s.length >= 2 && s.startsWith('"') && s.endsWith('"')) s = s.slice(1, -1);
+  if (s.includes('\0')) throw ApiErrors.badRequest(`invalid value for ${field}`);
+  if (spec.type === 'int') {
+    if (!/^-?[0-9]{1,15}$/.test(s)) throw ApiErrors.badRequest(`${field} must be an integer`);
+    return Number(s);
+  }
+  if (spec.type === 'bool') {
+    if (s !== 'true' && s !== 'false' && s !== '1' && s !== '0') throw ApiErrors.badRequest(`${field} must be a boolean`);
+    return s === 'true' || s === '1' ? 1 : 0;
+  }
+  if (s.length > 255) throw ApiErrors.badRequest(`${field} is too long`);
+  return s;
+}
+
+/**
+ * Parses Harbor's `q=k1=v1,k2=~v2,k3=[min~max],k4={v1 v2}`. Only fields in `allowed` are accepted, each with
+ * the operators its spec allows; anything else (unknown fields, `__` relations, other operators) is a 400.
+ */
+export function parseQ<F extends string>(q: string | null, allowed: Readonly<Record<F, FieldSpec>>): Partial<Record<F, Condition>> {
+  const out: Partial<Record<F, Condition>> = {};
+  if (q === null || q.trim() === '') return out;
+  if (q.length > 2048) throw ApiErrors.badRequest('q is too long');
+  for (const part of splitTopLevel(q)) {
+    const eq = part.indexOf('=');
+    if (eq <= 0) throw ApiErrors.badRequest(`invalid query: ${part.slice(0, 64)}`);
+    const key = part.slice(0, eq).trim();
+    if (!Object.hasOwn(allowed, key)) throw ApiErrors.badRequest(`filtering on ${key.slice(0, 64)} is not supported`);
+    const field = key as F;
+    const spec = allowed[field];
+    const rest = part.slice(eq + 1);
+    if (out[field]) throw ApiErrors.badRequest(`${key} is given twice`);
+    if (rest.startsWith('~')) {
+      if (!spec.fuzzy || spec.type !== 'string') throw ApiErrors.badRequest(`fuzzy match is not supported on ${key}`);
+      out[field] = { op: 'like', value: String(value(rest.slice(1), spec, key)) };
+    } else if (rest.startsWith('[') && rest.endsWith(']')) {
+      if (!spec.range) throw ApiErrors.badRequest(`range match is not supported on ${key}`);
+      const [a, b, ...extra] = rest.slice(1, -1).split('~');
+      if (b === undefined || extra.length) throw ApiErrors.badRequest(`invalid range for ${key}`);
+      out[field] = { op: 'range', min: a.trim() ? value(a, spec, key) : null, max: b.trim() ? value(b, spec, key) : null };
+    } else if ((rest.startsWith('{') && rest.endsWith('}')) || (rest.startsWith('(') && rest.endsWith(')'))) {
+      if (!spec.union || rest.startsWith('(')) throw ApiErrors.badRequest(`list match is not supported on ${key}`);
+      const values = rest.slice(1, -1).split(' ').filter(Boolean);
+      if (values.length > 100) throw ApiErrors.badRequest(`too many values for ${key}`);
+      out[field] = { op: 'in', values: values.map((v) => value(v, spec, key)) };
+    } else {
+      out[field] = { op: 'eq', value: value(rest, spec, key) };
+    }
+  }
+  return out;
+}
+
+/** Splits on commas outside quotes, brackets and braces. */
+function splitTopLevel(q: string): string[] {
+  const parts: string[] = [];
+  let depth = 0;
+  let quoted = false;
+  let cur = '';
+  for (const c of q) {
+    if (c === '"') quoted = !quoted;
+    else if (!quoted && (c === '[' || c === '{' || c === '(')) depth++;
+    else if (!quoted && (c === ']' || c === '}' || c === ')')) depth--;
+    if (c === ',' && depth === 0 && !quoted) {
+      if (cur.trim()) parts.push(cur.trim());
+      cur = '';
+    } else cur += c;
+  }
+  if (cur.trim()) parts.push(cur.trim());
+  return parts;
+}
+
+/** Parses `sort=field1,-field2` against an allow-list; anything else is a 400. */
+export function parseSort<F extends string>(sort: string | null, allowed: readonly F[]): { field: F; desc: boolean }[] {
+  if (sort === null || sort.trim() === '') return [];
+  const out: { field: F; desc: boolean }[] = [];
+  for (const raw of sort.split(',')) {
+    const s = raw.trim();
+    const desc = s.startsWith('-');
+    const name = desc ? s.slice(1) : s;
+    if (!(allowed as readonly string[]).includes(name)) throw ApiErrors.badRequest(`sorting by ${name.slice(0, 64)} is not supported`);
+    out.push({ field: name as F, desc });
+  }
+  if (out.length > 5) throw ApiErrors.badRequest('too many sort fields');
+  return out;
+}

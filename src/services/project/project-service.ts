@@ -1,0 +1,171 @@
+// Projects (the first path component of every repository), their metadata and members. Callers authorize
+// with AccessPolicy first (src/http/api/projects.ts); this service enforces the domain rules.
+import { ApiErrors } from '../../errors.ts';
+import type { Db } from '../../db/db.ts';
+import type { Member, MemberRepository } from '../../repositories/member-repository.ts';
+import type { Project, ProjectField, ProjectRepository, Visibility } from '../../repositories/project-repository.ts';
+import type { UserRepository } from '../../repositories/user-repository.ts';
+import type { ListQuery } from '../../repositories/list-query.ts';
+import type { AuditSink } from '../audit/audit.ts';
+import { isRoleId, Roles, type RoleId } from '../auth/rbac.ts';
+
+/** Harbor's project name rule. */
+export const PROJECT_NAME_RE = /^[a-z0-9]+(?:[._-][a-z0-9]+)*$/;
+
+// Metadata keys Harbor stores per project, with their allowed values (`public` is the projects.public column).
+const BOOL = ['true', 'false'];
+const METADATA_VALUES: Readonly<Record<string, readonly string[] | null>> = {
+  public: BOOL,
+  enable_content_trust: BOOL,
+  enable_content_trust_cosign: BOOL,
+  prevent_vul: BOOL,
+  severity: ['none', 'low', 'medium', 'high', 'critical'],
+  auto_scan: BOOL,
+  auto_sbom_generation: BOOL,
+  reuse_sys_cve_allowlist: BOOL,
+  retention_id: null,
+};
+
+/** Validates a metadata map: known keys only, string values from each key's set ("true"/"false" for flags). */
+export function checkMetadata(input: unknown): Record<string, string> {
+  if (input === undefined || input === null) return {};
+  if (typeof input !== 'object' || Array.isArray(input)) throw ApiErrors.badRequest('metadata must be an object');
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(input as Record<string, unknown>)) {
+    if (!Object.hasOwn(METADATA_VALUES, k)) throw ApiErrors.badRequest(`unknown metadata key: ${k.slice(0, 64)}`);
+    // Harbor's clients send "true"/"false"; a JSON boolean is accepted as the same.
+    const s = typeof v === 'boolean' ? String(v) : v;
+    const allowed = METADATA_VALUES[k];
+    if (typeof s !== 'string' || s.length > 255 || (allowed && !allowed.includes(s.toLowerCase())))
+      throw ApiErrors.badRequest(`invalid value for metadata ${k}`);
+    out[k] = allowed ? s.toLowerCase() : s;
+  }
+  return out;
+}
+
+export class ProjectService {
+  private readonly db: Db;
+  private readonly projects: ProjectRepository;
+  private readonly members: MemberRepository;
+  private readonly users: UserRepository;
+  private readonly audit: AuditSink;
+  constructor(deps: { db: Db; projects: ProjectRepository; members: MemberRepository; users: UserRepository; audit: AuditSink }) {
+    this.db = deps.db;
+    this.projects = deps.projects;
+    this.members = deps.members;
+    this.users = deps.users;
+    this.audit = deps.audit;
+  }
+
+  /** `{project_name_or_id}`: an id when it parses as an integer, unless the caller says it is a name. */
+  async find(ref: string, isName: boolean): Promise<Project | null> {
+    if (!isName && /^[0-9]{1,15}$/.test(ref)) return this.projects.findProjectById(Number(ref));
+    return this.projects.findProjectByName(ref);
+  }
+
+  async exists(name: string): Promise<boolean> {
+    return !!(await this.projects.findProjectByName(name));
+  }
+
+  async list(v: Visibility, q: ListQuery<ProjectField>): Promise<{ total: number; items: Project[] }> {
+    return { total: await this.projects.countProjects(v, q.where), items: await this.projects.listProjects(v, q) };
+  }
+
+  async repositoryCount(p: Project): Promise<number> {
+    return this.projects.countProjectRepositories(p.id);
+  }
+
+  /** All metadata, `public` included, as Harbor returns it (string values). */
+  async metadata(p: Project): Promise<Record<string, string>> {
+    return { ...(await this.projects.findProjectMetadata(p.id)), public: String(p.public) };
+  }
+
+  /** Creates a project; its creator becomes its ProjectAdmin. */
+  async create(actor: { id: number; username: string }, input: { project_name?: unknown; public?: unknown; metadata?: unknown }): Promise<Project> {
+    const name = input.project_name;
+    if (typeof name !== 'string' || name.length > 255 || !PROJECT_NAME_RE.test(name)) throw ApiErrors.badRequest('invalid project name');
+    const meta = checkMetadata(input.metadata);
+    if (input.public !== undefined && input.public !== null && typeof input.public !== 'boolean') throw ApiErrors.badRequest('public must be a boolean');
+    const isPublic = meta.public !== undefined ? meta.public === 'true' : input.public === true;
+    delete meta.public;
+    const project = await this.db.tx(async (q) => {
+      const p = await this.projects.saveNewProject({ name, public: isPublic, ownerId: actor.id }, q);
+      if (!p) return null;
+      for (const [k, v] of Object.entries(meta)) await this.projects.saveProjectMetadata(p.id, k, v, q);
+      await this.members.saveMember({ projectId: p.id, entityType: 'u', entityId: actor.id, roleId: Roles.ProjectAdmin }, q);
+      return p;
+    });
+    if (!project) throw ApiErrors.conflict(`the project named ${name} already exists`);
+    await this.audit.record({ username: actor.username, operation: 'create', resourceType: 'project', resource: name, projectId: project.id });
+    return project;
+  }
+
+  async updateMetadata(actor: string, p: Project, input: unknown): Promise<void> {
+    const meta = checkMetadata(input);
+    if (meta.public !== undefined) await this.projects.updateProjectPublic(p.id, meta.public === 'true');
+    delete meta.public;
+    await this.db.tx(async (q) => {
+      for (const [k, v] of Object.entries(meta)) await this.projects.saveProjectMetadata(p.id, k, v, q);
+    });
+    await this.audit.record({ username: actor, operation: 'update', resourceType: 'project', resource: p.name, projectId: p.id, detail: JSON.stringify(Object.keys(checkMetadata(input))) });
+  }
+
+  async removeMetadata(actor: string, p: Project, key: string): Promise<void> {
+    if (!Object.hasOwn(METADATA_VALUES, key)) throw ApiErrors.notFound(`metadata ${key.slice(0, 64)} not found`);
+    if (key === 'public') throw ApiErrors.badRequest('public cannot be deleted');
+    if (!(await this.projects.removeProjectMetadata(p.id, key))) throw ApiErrors.notFound(`metadata ${key} not found`);
+    await this.audit.record({ username: actor, operation: 'delete', resourceType: 'metadata', resource: `${p.name}:${key}`, projectId: p.id });
+  }
+
+  /** Deletes an empty project; 412 when it still has repositories. */
+  async remove(actor: string, p: Project): Promise<void> {
+    const ok = await this.db.tx((q) => this.projects.removeEmptyProject(p.id, q));
+    if (!ok) throw ApiErrors.precondition(`the project ${p.name} still has repositories and cannot be deleted`);
+    await this.audit.record({ username: actor, operation: 'delete', resourceType: 'project', resource: p.name, projectId: p.id });
+  }
+
+  // ---- members
+
+  async listMembers(p: Project, entityName: string | null, limit: number, offset: number): Promise<{ total: number; items: Member[] }> {
+    return { total: await this.members.countMembers(p.id, entityName), items: await this.members.listMembers(p.id, entityName, limit, offset) };
+  }
+
+  /** A member of this project; 404 for an id that belongs to another project. */
+  async getMember(p: Project, memberId: number): Promise<Member> {
+    const m = await this.members.findMember(p.id, memberId);
+    if (!m) throw ApiErrors.notFound(`member ${memberId} not found in project ${p.name}`);
+    return m;
+  }
+
+  /** Adds a user member (`member_user: {username | user_id}`); groups arrive with LDAP. */
+  async addMember(actor: string, p: Project, input: { role_id?: unknown; member_user?: unknown; member_group?: unknown }): Promise<number> {
+    if (!isRoleId(input.role_id)) throw ApiErrors.badRequest('invalid role_id');
+    if (input.member_group !== undefined && input.member_group !== null) throw ApiErrors.badRequest('group members are not supported yet');
+    const mu = input.member_user as { username?: unknown; user_id?: unknown } | undefined;
+    if (!mu || typeof mu !== 'object') throw ApiErrors.badRequest('member_user is required');
+    const user =
+      typeof mu.user_id === 'number' && mu.user_id > 0
+        ? await this.users.findUserById(mu.user_id)
+        : typeof mu.username === 'string' && mu.username.length <= 255 && !mu.username.includes('\0')
+          ? await this.users.findUserByName(mu.username)
+          : null;
+    if (!user) throw ApiErrors.notFound('user not found');
+    const id = await this.members.saveMember({ projectId: p.id, entityType: 'u', entityId: user.id, roleId: input.role_id });
+    if (id === null) throw ApiErrors.conflict(`${user.username} is already a member of ${p.name}`);
+    await this.audit.record({ username: actor, operation: 'create', resourceType: 'member', resource: user.username, projectId: p.id, detail: `role=${input.role_id}` });
+    return id;
+  }
+
+  async updateMemberRole(actor: string, p: Project, memberId: number, roleId: unknown): Promise<void> {
+    if (!isRoleId(roleId)) throw ApiErrors.badRequest('invalid role_id');
+    const m = await this.getMember(p, memberId);
+    await this.members.updateMemberRole(p.id, memberId, roleId as RoleId);
+    await this.audit.record({ username: actor, operation: 'update', resourceType: 'member', resource: m.entityName, projectId: p.id, detail: `role=${roleId}` });
+  }
+
+  async removeMember(actor: string, p: Project, memberId: number): Promise<void> {
+    const m = await this.getMember(p, memberId);
+    await this.members.removeMember(p.id, memberId);
+    await this.audit.record({ username: actor, operation: 'delete', resourceType: 'member', resource: m.entityName, projectId: p.id });
+  }
+}
