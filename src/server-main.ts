@@ -1,7 +1,9 @@
-// Starts the HTTP server and the background upload purge, and stops both cleanly on SIGTERM/SIGINT.
+// Starts the HTTP server and the job service (with the scheduled upload purge), and stops both cleanly on
+// SIGTERM/SIGINT.
 import type { Config } from './config/config.ts';
 import { buildServices } from './app.ts';
 import { buildHttpServer } from './http/server.ts';
+import { JobType } from './services/jobs/job-service.ts';
 
 export async function startServer(config: Config): Promise<{ close(): Promise<void>; port: number }> {
   const started = Date.now();
@@ -15,16 +17,25 @@ export async function startServer(config: Config): Promise<{ close(): Promise<vo
   if (bootstrap.generatedAdminPassword)
     process.stdout.write(`Generated the initial password for user "admin" (shown once, change it after login): ${bootstrap.generatedAdminPassword}\n`);
 
-  const purge = setInterval(() => {
-    services.uploads.purge(Date.now() - config.registry.uploadIdleTimeout * 1000).catch((e) => app.log.error({ err: e }, 'upload purge failed'));
-  }, config.registry.uploadPurgeInterval * 1000);
-  purge.unref();
+  // Background work runs on the job service; the upload purge is a scheduled PURGE_UPLOAD job (fired by one
+  // process per occurrence when several share the database).
+  const { jobs } = services;
+  jobs.register(
+    JobType.PURGE_UPLOAD,
+    async (ctx) => {
+      const removed = await services.uploads.purge(Date.now() - config.registry.uploadIdleTimeout * 1000);
+      ctx.log(`removed ${removed} idle upload sessions and stray upload directories`);
+      return { purged: removed };
+    },
+    { retainExecutions: 50 },
+  );
+  await jobs.schedule(JobType.PURGE_UPLOAD, `@every ${config.registry.uploadPurgeInterval}s`);
+  jobs.start();
 
   let closing: Promise<void> | null = null;
   const close = () =>
     (closing ??= (async () => {
-      clearInterval(purge);
-      await app.close();
+      await Promise.all([app.close(), jobs.close(10_000)]);
       await services.db.close();
     })());
   for (const sig of ['SIGTERM', 'SIGINT'] as const)
