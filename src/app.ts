@@ -12,6 +12,11 @@ import { RepositoryRepository } from './repositories/repository-repository.ts';
 import { SettingsRepository } from './repositories/settings-repository.ts';
 import { UploadRepository } from './repositories/upload-repository.ts';
 import { UserRepository } from './repositories/user-repository.ts';
+import { MemberRepository } from './repositories/member-repository.ts';
+import { AuditLogRepository } from './repositories/audit-log-repository.ts';
+import { DbAuditSink, type AuditSink } from './services/audit/audit.ts';
+import { UserService } from './services/auth/user-service.ts';
+import { ProjectService } from './services/project/project-service.ts';
 import { AccessPolicy } from './services/auth/access-policy.ts';
 import { AuthService } from './services/auth/auth-service.ts';
 import { generatePassword, hashPassword } from './services/auth/password.ts';
@@ -34,6 +39,9 @@ export interface Services {
   /** Persistent job queue and schedules; server-main registers handlers and starts it. */
   jobs: JobService;
   repositories: { projects: ProjectRepository; users: UserRepository };
+  audit: AuditSink;
+  users: UserService;
+  projects: ProjectService;
 }
 
 export interface Bootstrap {
@@ -51,9 +59,14 @@ export async function buildServices(config: Config): Promise<{ services: Service
   const blobRows = new BlobRepository(db);
   const manifests = new ManifestRepository(db);
   const settings = new SettingsRepository(db);
-  const policy = new AccessPolicy(projects);
+  const members = new MemberRepository(db);
+  const policy = new AccessPolicy(projects, members);
   const tokens = await TokenService.create(settings, config.auth.tokenExpiration);
-  const auth = new AuthService(users, policy, tokens);
+  const audit = new DbAuditSink(new AuditLogRepository(db), (err) => process.emitWarning(`audit log write failed: ${(err as Error).message}`));
+  const auth = new AuthService(users, policy, tokens, {
+    lockout: { threshold: config.auth.lockoutThreshold, durationMs: config.auth.lockoutDuration * 1000 },
+    audit,
+  });
   const bootstrap = await ensureDefaults(config, db, users, projects);
   // Test-only crash injection (see services/registry/faults.ts); read once, here, and passed down.
   const faults: Faults = { crashAt: parseCrashPoint(process.env.BERTH_TEST_CRASH_AT) };
@@ -69,6 +82,9 @@ export async function buildServices(config: Config): Promise<{ services: Service
       manifests: new ManifestService({ db, manifests, blobs: blobRows, repositories, faults }),
       jobs,
       repositories: { projects, users },
+      audit,
+      users: new UserService({ db, users, members, auth, audit }),
+      projects: new ProjectService({ db, projects, members, users, audit }),
     },
     bootstrap,
   };

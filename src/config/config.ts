@@ -27,6 +27,16 @@ export interface Config {
     readonly tokenExpiration: number;
     /** Password for the built-in admin on first start; generated and printed when empty. */
     readonly adminInitialPassword: string;
+    /** Whether anyone may create a local account with POST /api/v2.0/users (Harbor: self_registration). */
+    readonly selfRegistration: boolean;
+    /** Failed logins in a row that lock a username (0 = never). */
+    readonly lockoutThreshold: number;
+    /** How long a locked username stays locked, seconds. */
+    readonly lockoutDuration: number;
+  };
+  readonly project: {
+    /** Who may create projects (Harbor: project_creation_restriction). */
+    readonly creationRestriction: 'everyone' | 'adminonly';
   };
   readonly registry: {
     readonly maxManifestSize: number;
@@ -34,8 +44,14 @@ export interface Config {
     readonly uploadIdleTimeout: number;
     /** How often (seconds) the purge runs. */
     readonly uploadPurgeInterval: number;
+    /** GC grace, seconds: links no manifest has referenced yet, untagged manifests and files without a row younger than this are kept. */
+    readonly gcGrace: number;
     readonly catalogMaxEntries: number;
     readonly tagsMaxEntries: number;
+  };
+  readonly jobservice: {
+    /** Job handlers running at once in this process (Harbor: max_job_workers). */
+    readonly maxJobWorkers: number;
   };
   readonly jobservice: {
     /** Job handlers running at once in this process (Harbor: max_job_workers). */
@@ -77,11 +93,17 @@ const KEYS: Record<string, KeySpec> = {
   'storage.filesystem.root': { kind: 'string', default: (r) => join(String(r.data_dir), 'storage') },
   'auth.token_expiration': { kind: 'int', min: 1, max: 1440, default: 30 },
   'auth.admin_initial_password': { kind: 'string', default: '' },
+  'auth.self_registration': { kind: 'enum', values: ['true', 'false'], default: 'false' },
+  'auth.lockout_threshold': { kind: 'int', min: 0, max: 1000, default: 5 },
+  'auth.lockout_duration': { kind: 'int', min: 1, max: 86400, default: 300 },
+  'project.creation_restriction': { kind: 'enum', values: ['everyone', 'adminonly'], default: 'everyone' },
   'registry.max_manifest_size': { kind: 'int', min: 1024, max: 64 * 1024 * 1024, default: 4 * 1024 * 1024 },
   'registry.upload_idle_timeout': { kind: 'int', min: 1, max: 30 * 86400, default: 86400 },
   'registry.upload_purge_interval': { kind: 'int', min: 1, max: 86400, default: 3600 },
+  'registry.gc_grace': { kind: 'int', min: 0, max: 30 * 86400, default: 3600 },
   'registry.catalog_max_entries': { kind: 'int', min: 1, max: 100000, default: 1000 },
   'registry.tags_max_entries': { kind: 'int', min: 1, max: 1000000, default: 10000 },
+  'jobservice.max_job_workers': { kind: 'int', min: 1, max: 100, default: 5 },
   'jobservice.max_job_workers': { kind: 'int', min: 1, max: 100, default: 5 },
   'log.level': { kind: 'enum', values: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], default: 'info' },
 };
@@ -196,14 +218,23 @@ export function loadConfig(opts: LoadOptions = {}): Config {
       postgresMaxConnections: num('database.postgres.max_connections'),
     },
     storage: { type: 'filesystem', filesystemRoot: resolve(cwd, str('storage.filesystem.root')) },
-    auth: { tokenExpiration: num('auth.token_expiration'), adminInitialPassword: pw },
+    auth: {
+      tokenExpiration: num('auth.token_expiration'),
+      adminInitialPassword: pw,
+      selfRegistration: str('auth.self_registration') === 'true',
+      lockoutThreshold: num('auth.lockout_threshold'),
+      lockoutDuration: num('auth.lockout_duration'),
+    },
+    project: { creationRestriction: str('project.creation_restriction') as 'everyone' | 'adminonly' },
     registry: {
       maxManifestSize: num('registry.max_manifest_size'),
       uploadIdleTimeout: num('registry.upload_idle_timeout'),
       uploadPurgeInterval: num('registry.upload_purge_interval'),
+      gcGrace: num('registry.gc_grace'),
       catalogMaxEntries: num('registry.catalog_max_entries'),
       tagsMaxEntries: num('registry.tags_max_entries'),
     },
+    jobservice: { maxJobWorkers: num('jobservice.max_job_workers') },
     jobservice: { maxJobWorkers: num('jobservice.max_job_workers') },
     log: { level: str('log.level') as Config['log']['level'] },
   };
