@@ -53,10 +53,6 @@ export interface Config {
     /** Job handlers running at once in this process (Harbor: max_job_workers). */
     readonly maxJobWorkers: number;
   };
-  readonly jobservice: {
-    /** Job handlers running at once in this process (Harbor: max_job_workers). */
-    readonly maxJobWorkers: number;
-  };
   readonly log: { readonly level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent' };
 }
 
@@ -103,7 +99,6 @@ const KEYS: Record<string, KeySpec> = {
   'registry.gc_grace': { kind: 'int', min: 0, max: 30 * 86400, default: 3600 },
   'registry.catalog_max_entries': { kind: 'int', min: 1, max: 100000, default: 1000 },
   'registry.tags_max_entries': { kind: 'int', min: 1, max: 1000000, default: 10000 },
-  'jobservice.max_job_workers': { kind: 'int', min: 1, max: 100, default: 5 },
   'jobservice.max_job_workers': { kind: 'int', min: 1, max: 100, default: 5 },
   'log.level': { kind: 'enum', values: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], default: 'info' },
 };
@@ -234,7 +229,6 @@ export function loadConfig(opts: LoadOptions = {}): Config {
       catalogMaxEntries: num('registry.catalog_max_entries'),
       tagsMaxEntries: num('registry.tags_max_entries'),
     },
-    jobservice: { maxJobWorkers: num('jobservice.max_job_workers') },
     jobservice: { maxJobWorkers: num('jobservice.max_job_workers') },
     log: { level: str('log.level') as Config['log']['level'] },
   };
