@@ -26,6 +26,8 @@ import { ManifestService } from './services/registry/manifest-service.ts';
 import { UploadService } from './services/registry/upload-service.ts';
 import { JobRepository } from './repositories/job-repository.ts';
 import { JobService } from './services/jobs/job-service.ts';
+import { GcService } from './services/registry/gc-service.ts';
+import { GcRepository } from './repositories/gc-repository.ts';
 import { parseCrashPoint, type Faults } from './services/registry/faults.ts';
 
 export interface Services {
@@ -38,6 +40,7 @@ export interface Services {
   manifests: ManifestService;
   /** Persistent job queue and schedules; server-main registers handlers and starts it. */
   jobs: JobService;
+  gc: GcService;
   repositories: { projects: ProjectRepository; users: UserRepository };
   audit: AuditSink;
   users: UserService;
@@ -81,6 +84,7 @@ export async function buildServices(config: Config): Promise<{ services: Service
       uploads: new UploadService({ db, store, uploads: new UploadRepository(db), blobs: blobRows, repositories, faults }),
       manifests: new ManifestService({ db, manifests, blobs: blobRows, repositories, faults }),
       jobs,
+      gc: new GcService({ db, store, blobs: blobRows, gc: new GcRepository(db), graceMs: config.registry.gcGrace * 1000, faults }),
       repositories: { projects, users },
       audit,
       users: new UserService({ db, users, members, auth, audit }),

@@ -28,11 +28,20 @@ export const inList = (n: number): string => Array.from({ length: n }, () => '?'
  * Which of `digests` appear in `table.digest` for one repository, queried in IN-lists of bounded length
  * (SQLite and PostgreSQL both cap bound parameters).
  */
-export async function selectDigestsIn(q: Queryable, table: 'repository_blobs' | 'manifests', repositoryId: number, digests: readonly string[]): Promise<Set<string>> {
+export async function selectDigestsIn(
+  q: Queryable,
+  table: 'repository_blobs' | 'manifests',
+  repositoryId: number,
+  digests: readonly string[],
+  lock: 'share' | null = null,
+): Promise<Set<string>> {
+  // PostgreSQL: FOR SHARE holds the rows until the caller's transaction ends (garbage collection skips them);
+  // SQLite transactions are serialised anyway.
+  const suffix = lock === 'share' && q.dialect === 'postgres' ? ' FOR SHARE' : '';
   const out = new Set<string>();
   for (let i = 0; i < digests.length; i += 500) {
     const part = digests.slice(i, i + 500);
-    const rows = await q.all<{ digest: string }>(`SELECT digest FROM ${table} WHERE repository_id = ? AND digest IN (${inList(part.length)})`, [
+    const rows = await q.all<{ digest: string }>(`SELECT digest FROM ${table} WHERE repository_id = ? AND digest IN (${inList(part.length)})${suffix}`, [
       repositoryId,
       ...part,
     ]);

@@ -173,6 +173,18 @@ CREATE INDEX schedules_due ON schedules(enabled, next_run_at);
 `,
   },
   {
+    version: 4,
+    name: 'garbage collection: blob deletion marker, pending blob links',
+    // blobs.deleting: set (epoch ms) by GC once no link remains; the file is removed under that row's lock and
+    // the row goes with it. repository_blobs.pending_since: set when an upload or mount creates/refreshes a
+    // link, cleared when a manifest references it; only such never-referenced links get GC's grace period.
+    sql: `
+ALTER TABLE blobs ADD COLUMN deleting BIGINT;
+ALTER TABLE repository_blobs ADD COLUMN pending_since BIGINT;
+UPDATE repository_blobs SET pending_since = created_at
+`,
+  },
+  {
     version: 5,
     name: 'identity: members, project metadata, audit log',
     // Members are users ('u') or groups ('g', later); one role per entity and project, the union across entities.

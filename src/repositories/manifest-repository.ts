@@ -72,27 +72,35 @@ export class ManifestRepository {
     );
     return r ? toManifest(r) : null;
   }
-  /** Inserts the manifest unless the repository has it already; returns its id. */
+  /**
+   * Inserts the manifest unless the repository has it already; returns its id. An existing row is locked
+   * (PostgreSQL: FOR SHARE until `q` ends) so garbage collection cannot delete it under a new tag.
+   */
   async saveManifest(m: NewManifest, q: Queryable): Promise<{ id: number; created: boolean }> {
-    const ins = await q.get<{ id: number }>(
-      `INSERT INTO manifests (repository_id, digest, media_type, artifact_type, config_media_type, size, content, subject_digest, annotations, created_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (repository_id, digest) DO NOTHING RETURNING id`,
-      [
-        m.repositoryId,
-        m.digest,
-        m.mediaType,
-        m.artifactType,
-        m.configMediaType,
-        m.content.length,
-        m.content,
-        m.subjectDigest,
-        m.annotations ? JSON.stringify(m.annotations) : null,
-        Date.now(),
-      ],
-    );
-    if (ins) return { id: ins.id, created: true };
-    const r = await q.get<{ id: number }>('SELECT id FROM manifests WHERE repository_id = ? AND digest = ?', [m.repositoryId, m.digest]);
-    return { id: r!.id, created: false };
+    for (let i = 0; i < 5; i++) {
+      const ins = await q.get<{ id: number }>(
+        `INSERT INTO manifests (repository_id, digest, media_type, artifact_type, config_media_type, size, content, subject_digest, annotations, created_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (repository_id, digest) DO NOTHING RETURNING id`,
+        [
+          m.repositoryId,
+          m.digest,
+          m.mediaType,
+          m.artifactType,
+          m.configMediaType,
+          m.content.length,
+          m.content,
+          m.subjectDigest,
+          m.annotations ? JSON.stringify(m.annotations) : null,
+          Date.now(),
+        ],
+      );
+      if (ins) return { id: ins.id, created: true };
+      const lock = q.dialect === 'postgres' ? ' FOR SHARE' : '';
+      const r = await q.get<{ id: number }>(`SELECT id FROM manifests WHERE repository_id = ? AND digest = ?${lock}`, [m.repositoryId, m.digest]);
+      if (r) return { id: r.id, created: false };
+      // Deleted (by GC) between the two statements: insert again.
+    }
+    throw new Error(`manifest ${m.digest} keeps vanishing`);
   }
   async saveManifestReferences(manifestId: number, refs: { digest: string; kind: 'blob' | 'manifest' }[], q: Queryable): Promise<void> {
     for (const ref of refs)
@@ -100,7 +108,7 @@ export class ManifestRepository {
   }
   /** Which of `digests` are manifests of the repository. */
   async listExistingDigests(repositoryId: number, digests: string[], q: Queryable): Promise<Set<string>> {
-    return selectDigestsIn(q, 'manifests', repositoryId, digests);
+    return selectDigestsIn(q, 'manifests', repositoryId, digests, 'share');
   }
   async saveTag(repositoryId: number, name: string, manifestId: number, q: Queryable): Promise<void> {
     const now = Date.now();

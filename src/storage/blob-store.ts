@@ -34,13 +34,17 @@ export interface BlobStore {
   /**
    * Makes the concatenation of `parts` the blob `digest` (already verified by the caller) and removes the upload.
    * When it resolves the blob is durable; if the blob already exists the upload is simply dropped. Each driver
-   * makes its own durable, atomic placement (fs: fsync + rename + fsync dir; S3: complete a multipart upload).
+   * makes its own durable, atomic placement (fs: fsync + hard link + fsync dir; S3: complete a multipart upload).
+   * With `keepUpload` the upload's parts stay (the caller removes the upload once the database has the blob),
+   * so the bytes can be placed again if garbage collection removed a blob that existed at placement time.
    */
-  commitUpload(id: string, parts: readonly string[], digest: string): Promise<void>;
+  commitUpload(id: string, parts: readonly string[], digest: string, opts?: { keepUpload?: boolean }): Promise<void>;
   removeUpload(id: string): Promise<void>;
   /** Upload ids with their last modification time (epoch ms), for purging. */
   listUploads(): AsyncIterable<{ id: string; modifiedAt: number }>;
   stat(digest: string): Promise<BlobStat | null>;
+  /** Every committed blob with its size and last modification time (epoch ms), for garbage collection. */
+  listBlobs(): AsyncIterable<{ digest: string; size: number; modifiedAt: number }>;
   /** Streams a blob or a byte range of it. */
   read(digest: string, range?: ByteRange): Readable;
   remove(digest: string): Promise<void>;

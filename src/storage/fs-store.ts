@@ -1,8 +1,8 @@
 // Filesystem driver: uploads/<id>/part-<random> while writing (one file per chunk, never rewritten);
-// blobs/<alg>/<xx>/<hex>/data once committed, placed by write → fsync → rename → fsync(dir), so a crash leaves
+// blobs/<alg>/<xx>/<hex>/data once committed, placed by write → fsync → link → fsync(dir), so a crash leaves
 // either no blob or a complete one.
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, open, rename, rm, stat, readdir } from 'node:fs/promises';
+import { mkdir, open, link, rm, stat, readdir } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
@@ -103,13 +103,13 @@ export class FsBlobStore implements BlobStore {
     await rm(this.partPath(id, part), { force: true });
   }
 
-  async commitUpload(id: string, parts: readonly string[], digest: string): Promise<void> {
+  async commitUpload(id: string, parts: readonly string[], digest: string, opts: { keepUpload?: boolean } = {}): Promise<void> {
     const dir = this.uploadDir(id);
     const dst = this.blobPath(digest);
     const paths = parts.map((p) => this.partPath(id, p));
     const dstDir = join(dst, '..');
     if (await exists(dst)) {
-      await rm(dir, { recursive: true, force: true });
+      if (!opts.keepUpload) await rm(dir, { recursive: true, force: true });
       return;
     }
     let src: string;
@@ -126,12 +126,36 @@ export class FsBlobStore implements BlobStore {
       await fh.close();
     }
     const firstCreated = await mkdir(dstDir, { recursive: true });
-    await rename(src, dst);
+    // A hard link, not a rename: atomic, never replaces an existing blob, and leaves the upload's own copy in
+    // place, so a caller that keeps the upload can place the bytes again (GC may remove the blob meanwhile).
+    try {
+      await link(src, dst);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+    }
     await fsyncDir(dstDir);
     // A new directory's own entry is durable only once its parent is synced: after a power cut the database
     // could otherwise name a blob whose <xx>/<hex> directory is gone.
     if (firstCreated) for (let d = dstDir; d !== dirname(firstCreated); d = dirname(d)) await fsyncDir(dirname(d));
-    await rm(dir, { recursive: true, force: true });
+    if (!opts.keepUpload) await rm(dir, { recursive: true, force: true });
+  }
+
+  async *listBlobs(): AsyncIterable<{ digest: string; size: number; modifiedAt: number }> {
+    for (const alg of await readdir(join(this.root, 'blobs')).catch(() => [] as string[])) {
+      if (!/^[a-z0-9]+$/.test(alg)) continue;
+      for (const xx of await readdir(join(this.root, 'blobs', alg)).catch(() => [] as string[])) {
+        for (const hex of await readdir(join(this.root, 'blobs', alg, xx)).catch(() => [] as string[])) {
+          const digest = `${alg}:${hex}`;
+          try {
+            parseDigest(digest);
+          } catch {
+            continue;
+          }
+          const st = await stat(join(this.root, 'blobs', alg, xx, hex, 'data')).catch(() => null);
+          if (st) yield { digest, size: st.size, modifiedAt: st.mtimeMs };
+        }
+      }
+    }
   }
 
   async removeUpload(id: string): Promise<void> {

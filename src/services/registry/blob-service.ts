@@ -44,9 +44,10 @@ export class BlobService {
     for (const source of sources) {
       const size = await this.blobs.findLinkedBlobSize(source, digest);
       if (size === null) continue;
-      // The row can vanish only through GC; re-check inside the transaction.
+      // The row can vanish only through GC; lock it and re-check inside the transaction. A blob GC is
+      // deleting is not mounted: the client uploads it instead, which places the bytes again.
       const ok = await this.db.tx(async (q) => {
-        if ((await this.blobs.findBlobSize(digest, q)) === null) return false;
+        if ((await this.blobs.lockBlob(digest, q)) !== 'live') return false;
         const repo = await this.repositories.saveRepositoryIfAbsent(target, projectId, q);
         await this.blobs.saveBlobLink(repo.id, digest, q);
         return true;

@@ -9,6 +9,10 @@ export const CRASH_POINTS = [
   'manifest-after-commit',
   /** After the blob is placed in storage, before the database transaction that makes it visible. */
   'blob-after-store-commit',
+  /** GC: after a batch of blobs is marked `deleting` and committed, before their files are removed. */
+  'gc-after-mark',
+  /** GC: inside the deletion transaction, after the files are removed, before the rows go (and COMMIT). */
+  'gc-after-file-remove',
 ] as const;
 export type CrashPoint = (typeof CRASH_POINTS)[number];
 

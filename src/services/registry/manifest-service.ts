@@ -60,6 +60,9 @@ export class ManifestService {
     await this.db.tx(async (q) => {
       const repo = await this.repositories.saveRepositoryIfAbsent(repositoryName, projectId, q);
       if (parsed.blobs.length) {
+        // Locks the links (PostgreSQL: row locks to the end of this transaction) that GC must not delete
+        // while this manifest is not yet committed; GC skips locked links and re-checks references after locking.
+        await this.blobs.markLinksReferenced(repo.id, parsed.blobs, q);
         const linked = await this.blobs.listLinkedDigests(repo.id, parsed.blobs, q);
         const missing = parsed.blobs.find((d) => !linked.has(d));
         if (missing) throw Errors.manifestBlobUnknown(missing);

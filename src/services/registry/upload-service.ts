@@ -13,6 +13,16 @@ import type { BlobRepository } from '../../repositories/blob-repository.ts';
 import type { RepositoryRepository } from '../../repositories/repository-repository.ts';
 import type { UploadRepository, Upload } from '../../repositories/upload-repository.ts';
 import { crashPoint, type Faults } from './faults.ts';
+import { completeBlobDeletions } from './blob-deletion.ts';
+
+/** Thrown inside the commit transaction to roll it back and place the blob again. */
+class CommitRetry extends Error {
+  readonly reason: 'deleting' | 'missing';
+  constructor(reason: 'deleting' | 'missing') {
+    super(reason);
+    this.reason = reason;
+  }
+}
 
 interface HashState {
   hash: Hash;
@@ -131,15 +141,35 @@ export class UploadService {
       throw Errors.digestInvalid('provided digest did not match uploaded content', { expected: want.value, actual });
     }
     const size = u.size;
-    // Acknowledged parts are immutable, so the bytes verified above are the bytes placed here.
-    await this.deps.store.commitUpload(u.id, u.parts, want.value);
+    const digest = want.value;
+    // Acknowledged parts are immutable, so the bytes verified above are the bytes placed here. The upload's
+    // parts stay until the database links the blob: GC may be deleting this digest right now.
+    await this.deps.store.commitUpload(u.id, u.parts, digest, { keepUpload: true });
     crashPoint(this.deps.faults, 'blob-after-store-commit');
-    await this.deps.db.tx(async (q) => {
-      const repo = await this.deps.repositories.saveRepositoryIfAbsent(u.repositoryName, projectId, q);
-      await this.deps.blobs.saveBlob(want.value, size, q);
-      await this.deps.blobs.saveBlobLink(repo.id, want.value, q);
-      await this.deps.uploads.removeUpload(u.id, q);
-    });
+    for (let attempt = 0; ; attempt++) {
+      const outcome = await this.deps.db
+        .tx(async (q) => {
+          const repo = await this.deps.repositories.saveRepositoryIfAbsent(u.repositoryName, projectId, q);
+          // Locks the row (or creates it) so GC cannot mark it before the link below is committed.
+          const claim = await this.deps.blobs.claimBlob(digest, size, q);
+          if (claim === 'deleting') throw new CommitRetry('deleting');
+          // A new row: a GC that removed the file we found at placement has finished; check it is there.
+          if (claim === 'created' && !(await this.deps.store.stat(digest))) throw new CommitRetry('missing');
+          await this.deps.blobs.saveBlobLink(repo.id, digest, q);
+          await this.deps.uploads.removeUpload(u.id, q);
+          return 'ok' as const;
+        })
+        .catch((e: unknown) => {
+          if (e instanceof CommitRetry && attempt < 10) return e.reason;
+          throw e;
+        });
+      if (outcome === 'ok') break;
+      // GC is deleting this digest: finish that deletion ourselves (idempotent, under the row lock), then
+      // place our own bytes again.
+      if (outcome === 'deleting') await completeBlobDeletions(this.deps, [digest], { skipLocked: false });
+      await this.deps.store.commitUpload(u.id, u.parts, digest, { keepUpload: true });
+    }
+    await this.deps.store.removeUpload(u.id).catch(() => {});
     this.states.delete(u.id);
     return { digest: want.value, size };
   }
