@@ -1,0 +1,70 @@
+// Login lockout (per username, on /service/token, Basic on /v2 and the API) and self-registration.
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startBerth, type Berth } from '../helpers/berth.ts';
+import { ApiClient } from '../helpers/api-client.ts';
+import { RegistryClient } from '../helpers/registry-client.ts';
+import { expectApi } from './fixture.ts';
+
+const PW = 'Passw0rd!x';
+const started: Berth[] = [];
+after(async () => {
+  for (const b of started) await b.stop();
+});
+
+test('5 failed logins lock the username for the lockout duration, whatever the password; other users are unaffected', async () => {
+  // The product default threshold (5), with a short duration so the test can wait it out.
+  const b = await startBerth({ env: { BERTH_AUTH_LOCKOUT_THRESHOLD: '5', BERTH_AUTH_LOCKOUT_DURATION: '3' } });
+  started.push(b);
+  const admin = new ApiClient(b.url, 'admin', b.adminPassword);
+  await admin.createUser('victim', PW);
+  await admin.createUser('bystander', PW);
+  const good = new RegistryClient({ baseUrl: b.url, username: 'victim', password: PW });
+  const bad = good.with({ password: 'Wr0ngPassword' });
+  // four failures, then a success: the series resets
+  for (let i = 0; i < 4; i++) assert.equal((await bad.tokenResponse(['repository:library/x:pull'])).status, 401);
+  assert.equal((await good.tokenResponse(['repository:library/x:pull'])).status, 200);
+  // five failures in a row, mixing /service/token, Basic on /v2 and the API
+  for (let i = 0; i < 3; i++) assert.equal((await bad.tokenResponse(['repository:library/x:pull'])).status, 401);
+  assert.equal((await bad.with({ auth: 'basic' }).request('GET', '/v2/')).status, 401);
+  expectApi(await admin.as('victim', 'Wr0ngPassword').call('GET', '/users/current'), 401, 'UNAUTHORIZED');
+  const lockedAt = Date.now();
+  // now even the right password is refused everywhere
+  assert.equal((await good.tokenResponse(['repository:library/x:pull'])).status, 401);
+  assert.equal((await good.tokenPasswordGrant(['repository:library/x:pull'])).status, 401);
+  assert.equal((await good.with({ auth: 'basic' }).request('GET', '/v2/')).status, 401);
+  expectApi(await admin.as('victim', PW).call('GET', '/users/current'), 401, 'UNAUTHORIZED');
+  // another user is not locked
+  expectApi(await admin.as('bystander', PW).call('GET', '/users/current'), 200);
+  // after the window the right password works again
+  await new Promise((r) => setTimeout(r, Math.max(0, lockedAt + 3300 - Date.now())));
+  assert.equal((await good.tokenResponse(['repository:library/x:pull'])).status, 200);
+  expectApi(await admin.as('victim', PW).call('GET', '/users/current'), 200);
+});
+
+test('self-registration on: anonymous may create a plain user; admin fields are ignored (CVE-2019-16097)', async () => {
+  const b = await startBerth({ env: { BERTH_AUTH_SELF_REGISTRATION: 'true' } });
+  started.push(b);
+  const anon = new ApiClient(b.url);
+  const r = await anon.call('POST', '/users', {
+    username: 'selfie',
+    password: PW,
+    email: 'selfie@example.com',
+    sysadmin_flag: true,
+    has_admin_role: true,
+    role_id: 1,
+  });
+  expectApi(r, 201);
+  const me = (await anon.as('selfie', PW).call('GET', '/users/current')).json();
+  assert.equal(me.sysadmin_flag, false);
+  expectApi(await anon.as('selfie', PW).call('GET', '/users'), 403, 'FORBIDDEN');
+  // the password policy and uniqueness still hold
+  expectApi(await anon.call('POST', '/users', { username: 'weak', password: 'weak', email: 'w@example.com' }), 400, 'BAD_REQUEST');
+  expectApi(await anon.call('POST', '/users', { username: 'selfie', password: PW, email: 'x@example.com' }), 409, 'CONFLICT');
+  assert.doesNotMatch(b.output(), /request failed|"level":50/);
+});
+
+test('config: unknown values for the new keys are refused at start', async () => {
+  await assert.rejects(startBerth({ database: 'sqlite', env: { BERTH_AUTH_SELF_REGISTRATION: 'maybe' } }), /auth\.self_registration/);
+  await assert.rejects(startBerth({ database: 'sqlite', env: { BERTH_PROJECT_CREATION_RESTRICTION: 'nobody' } }), /project\.creation_restriction/);
+});
