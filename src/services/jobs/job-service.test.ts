@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
+import { spawn } from 'node:child_process';
 import type { Db } from '../../db/db.ts';
 import { SqliteDb } from '../../db/sqlite.ts';
 import { PostgresDb } from '../../db/postgres.ts';
@@ -38,7 +39,7 @@ async function adminPg(sql: string): Promise<void> {
 }
 
 /** A fresh migrated database; `open()` gives another connection (as another process would have) to it. */
-async function freshDatabase(): Promise<{ open(): Promise<Db> }> {
+async function freshDatabase(): Promise<{ open(): Promise<Db>; where: string }> {
   if (BACKEND === 'postgres') {
     const name = `berth_jobs_${randomBytes(6).toString('hex')}`;
     await adminPg(`CREATE DATABASE ${name}`);
@@ -48,7 +49,7 @@ async function freshDatabase(): Promise<{ open(): Promise<Db> }> {
     const first = new PostgresDb(u.toString(), 6);
     await migrate(first);
     await first.close();
-    return { open: async () => new PostgresDb(u.toString(), 6) };
+    return { open: async () => new PostgresDb(u.toString(), 6), where: u.toString() };
   }
   // SQLite: every "instance" shares one SqliteDb on the file. Two connections to one file from the same
   // event loop would deadlock (a BEGIN IMMEDIATE waits synchronously for a transaction that cannot finish
@@ -62,7 +63,7 @@ async function freshDatabase(): Promise<{ open(): Promise<Db> }> {
     rmSync(dir, { recursive: true, force: true });
   });
   const view: Db = Object.assign(Object.create(shared) as Db, { close: async () => {} });
-  return { open: async () => view };
+  return { open: async () => view, where: path };
 }
 
 async function newService(d: { open(): Promise<Db> }, o: Partial<JobServiceOptions> = {}): Promise<JobService> {
@@ -286,6 +287,58 @@ test(`${BACKEND}: two instances on one database never run the same task twice`, 
   for (const [n, who] of runs) assert.equal(who.length, 1, `task ${n} ran ${who.length} times`);
   const by = [...runs.values()].flat();
   assert.ok(by.includes('A') && by.includes('B'), 'both instances took work');
+});
+
+test(`${BACKEND}: an instance in another process shares the queue; no task runs twice`, async () => {
+  const d = await freshDatabase();
+  const js = await newService(d, { maxWorkers: 4, workerId: 'P' });
+  const runs: string[] = [];
+  js.register('ONCE', async (ctx) => {
+    runs.push(`${ctx.params.n} P`);
+    await sleep(5 + ((ctx.params.n as number) % 7));
+  });
+  const exs = [];
+  for (let n = 0; n < 60; n++) exs.push(await js.submit('ONCE', { n }));
+  const child = spawn(process.execPath, [new URL('./job-worker.fixture.ts', import.meta.url).pathname, BACKEND, d.where, 'C'], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  let out = '';
+  child.stdout.on('data', (b: Buffer) => (out += b.toString()));
+  const exited = new Promise((r) => child.once('exit', r));
+  try {
+    await waitFor('the child process', async () => out.includes('ready\n'), 10_000);
+    js.start();
+    for (const e of exs) assert.equal((await finished(js, e.id)).status, 'Success');
+  } finally {
+    child.kill('SIGTERM');
+    await exited;
+  }
+  for (const line of out.split('\n')) if (line.startsWith('ran ')) runs.push(line.slice(4));
+  const count = new Map<number, number>();
+  for (const r of runs) count.set(Number(r.split(' ')[0]), (count.get(Number(r.split(' ')[0])) ?? 0) + 1);
+  assert.equal(count.size, 60);
+  for (const [n, c] of count) assert.equal(c, 1, `task ${n} ran ${c} times`);
+  assert.ok(runs.some((r) => r.endsWith(' C')), 'the other process took work');
+  assert.ok(runs.some((r) => r.endsWith(' P')), 'this process took work');
+});
+
+test(`${BACKEND}: a handler running longer than its lease keeps it (renewed) and runs once`, async () => {
+  const d = await freshDatabase();
+  const a = await newService(d, { leaseMs: 120 });
+  const b = await newService(d, { leaseMs: 120 });
+  let runs = 0;
+  for (const js of [a, b])
+    js.register('LONG', async (ctx) => {
+      runs++;
+      ctx.progress(10);
+      await sleep(600);
+    });
+  const ex = await a.submit('LONG');
+  a.start();
+  b.start();
+  assert.equal((await finished(a, ex.id)).status, 'Success');
+  assert.equal(runs, 1);
+  assert.equal((await a.listTasks(ex.id))[0].runCount, 1);
 });
 
 test(`${BACKEND}: a schedule fires once per occurrence with two instances polling`, async () => {
