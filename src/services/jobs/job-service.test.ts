@@ -14,7 +14,7 @@ import { SqliteDb } from '../../db/sqlite.ts';
 import { PostgresDb } from '../../db/postgres.ts';
 import { migrate } from '../../db/migrations.ts';
 import { JobRepository } from '../../repositories/job-repository.ts';
-import { JobService, PermanentJobError, InvalidScheduleError, type JobServiceOptions } from './job-service.ts';
+import { JobService, PermanentJobError, InvalidScheduleError, LOST_RUNS_ALLOWED, type JobServiceOptions } from './job-service.ts';
 
 const BACKEND = process.env.BERTH_TEST_DATABASE === 'postgres' ? 'postgres' : 'sqlite';
 const PG_URL = process.env.BERTH_TEST_PG_URL || 'postgres://postgres@127.0.0.1:55432/postgres';
@@ -265,6 +265,26 @@ test(`${BACKEND}: a task whose worker died (lease expired) is run again by anoth
   // The dead worker's late result is refused: it no longer holds the lock.
   assert.equal(await repo.finishTask(task.id, claimed.lockedBy!, { status: 'Error', message: 'late' }), false);
   assert.equal((await js.getExecution(ex.id))!.status, 'Success');
+});
+
+test(`${BACKEND}: a task whose workers keep dying ends in Error after max_attempts + ${LOST_RUNS_ALLOWED} runs`, async () => {
+  const d = await freshDatabase();
+  const db = await d.open();
+  dbs.push(db);
+  const repo = new JobRepository(db);
+  const js = await newService(d);
+  const ex = await js.submit('CRASHY', {});
+  for (let i = 0; i < 1 + LOST_RUNS_ALLOWED; i++) {
+    assert.equal((await repo.claimTasks(['CRASHY'], `dead-${i}`, 1, 1)).length, 1);
+    await sleep(5);
+  }
+  let ran = 0;
+  js.register('CRASHY', async () => void ran++);
+  js.start();
+  const done = await finished(js, ex.id);
+  assert.equal(done.status, 'Error');
+  assert.match(done.statusMessage, /gave up after 4 runs/);
+  assert.equal(ran, 0);
 });
 
 test(`${BACKEND}: two instances on one database never run the same task twice`, async () => {

@@ -107,6 +107,9 @@ interface Running {
   done: Promise<void>;
 }
 
+/** Extra runs (beyond max_attempts) granted to a task whose worker died mid-run. */
+export const LOST_RUNS_ALLOWED = 3;
+
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms).unref());
 const message = (e: unknown): string => (e instanceof Error ? e.message : String(e));
 
@@ -352,6 +355,15 @@ export class JobService {
     if (task.stopRequested) {
       await this.repo.finishTask(task.id, lock, { status: 'Stopped', message: 'stopped' });
       return;
+    }
+    // Runs whose worker died count as attempts, but a task is re-run up to LOST_RUNS_ALLOWED times beyond
+    // max_attempts for that reason (a crash-interrupted GC resumes); a task that keeps killing its process
+    // ends in Error instead of looping.
+    if (task.runCount > task.maxAttempts + LOST_RUNS_ALLOWED) {
+      const msg = `gave up after ${task.runCount - 1} runs whose worker stopped renewing its lease`;
+      await this.repo.saveTaskLog(task.id, [msg]);
+      await this.repo.finishTask(task.id, lock, { status: 'Error', statusCode: 1, message: msg, error: msg });
+      return this.retain(task.jobType, reg);
     }
 
     // Logs: buffered and written in order by one chain, so a handler's log() never blocks it.
