@@ -196,8 +196,10 @@ export class JobRepository {
   async claimTasks(types: readonly string[], lockPrefix: string, limit: number, leaseMs: number): Promise<Task[]> {
     if (!types.length || limit <= 0) return [];
     const now = Date.now();
+    const due = `((status = 'Pending' AND run_at <= ?) OR (status = 'Running' AND lease_until < ?)) AND job_type IN (${inList(types.length)})`;
+    // A plain read first: an idle poll takes no write lock (SQLite has one writer for all processes).
+    if (!(await this.db.get(`SELECT id FROM tasks WHERE ${due} LIMIT 1`, [now, now, ...types]))) return [];
     return this.db.tx(async (q) => {
-      const due = `((status = 'Pending' AND run_at <= ?) OR (status = 'Running' AND lease_until < ?)) AND job_type IN (${inList(types.length)})`;
       const lock = q.dialect === 'postgres' ? 'FOR UPDATE SKIP LOCKED' : '';
       const rows = await q.all<R>(
         `UPDATE tasks SET status = 'Running', locked_by = CAST(? AS TEXT) || '/' || CAST(id AS TEXT) || '/' || CAST(run_count + 1 AS TEXT),

@@ -119,6 +119,7 @@ test(`${BACKEND}: submit runs the handler; logs, progress and the result are rec
   assert.equal(task.lockedBy, null);
   assert.deepEqual((await js.getTaskLog(task.id)).map((l) => l.line), ['starting', 'half way']);
   assert.match(await js.getTaskLogText(task.id), /^\d{4}-\d\d-\d\dT[^ ]+ \[INFO\] starting\n.*half way\n$/s);
+  assert.equal(await js.getExecutionLogText(ex.id), await js.getTaskLogText(task.id));
   assert.deepEqual((await js.listExecutions({ vendorType: 'DEMO' })).map((e) => e.id), [ex.id]);
   assert.equal(await js.countExecutions({ vendorType: 'DEMO' }), 1);
 });

@@ -20,7 +20,7 @@ import {
 import { nextOccurrence, validateSchedule } from './schedule-spec.ts';
 
 export type { Execution, JobParams, JobTrigger, Schedule, Task, TaskLogLine };
-export { InvalidScheduleError } from './schedule-spec.ts';
+export { InvalidScheduleError, cronForHarborSchedule, harborScheduleType, type HarborScheduleType } from './schedule-spec.ts';
 
 /** Job types Harbor knows (vendor_type); any string works. */
 export const JobType = {
@@ -216,6 +216,13 @@ export class JobService {
   /** The log as Harbor serves it: one `<ISO time> [INFO] <line>` per line. */
   async getTaskLogText(taskId: number): Promise<string> {
     return (await this.repo.listTaskLog(taskId)).map((l) => `${new Date(l.createdAt).toISOString()} [INFO] ${l.line}\n`).join('');
+  }
+
+  /** The log of every task of an execution, in task order (Harbor's GET /system/gc/{id}/log). */
+  async getExecutionLogText(executionId: number): Promise<string> {
+    let out = '';
+    for (const t of await this.repo.listTasks(executionId)) out += await this.getTaskLogText(t.id);
+    return out;
   }
 
   /** Creates or replaces the schedule of (type, vendorId); `spec` is cron (5 or 6 fields, UTC) or `@every <n>s|m|h`. */

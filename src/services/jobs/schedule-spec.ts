@@ -35,3 +35,26 @@ export function nextOccurrence(spec: string, after: number): number | null {
   const next = cron.nextRun(new Date(after));
   return next ? next.getTime() : null;
 }
+
+/** Harbor's schedule types (GC, audit-log purge, scan all) and the cron expressions it stores for them. */
+export type HarborScheduleType = 'Hourly' | 'Daily' | 'Weekly' | 'Custom' | 'None' | 'Manual';
+const HARBOR_CRON: Record<string, string> = { Hourly: '0 0 * * * *', Daily: '0 0 0 * * *', Weekly: '0 0 0 * * 0' };
+
+/** The cron expression for a Harbor schedule type; null for None/Manual (no schedule). */
+export function cronForHarborSchedule(type: HarborScheduleType, cron?: string): string | null {
+  if (type === 'None' || type === 'Manual') return null;
+  if (type === 'Custom') {
+    if (!cron) throw new InvalidScheduleError('a Custom schedule needs a cron expression');
+    validateSchedule(cron);
+    return cron;
+  }
+  const c = HARBOR_CRON[type];
+  if (!c) throw new InvalidScheduleError(`unknown schedule type ${JSON.stringify(type)}`);
+  return c;
+}
+
+/** The Harbor schedule type that a stored cron expression shows as. */
+export function harborScheduleType(cron: string | null | undefined): HarborScheduleType {
+  if (!cron) return 'None';
+  return (Object.keys(HARBOR_CRON).find((k) => HARBOR_CRON[k] === cron) as HarborScheduleType | undefined) ?? 'Custom';
+}
