@@ -290,3 +290,12 @@ test('project.creation_restriction=adminonly: only sysadmins create projects', a
   const creator = (await f.admin.call('GET', `/users/${plainId}`)).json().username;
   expectApi(await f.admin.as(creator, PW).call('POST', '/projects', { project_name: uniq('mine') }), 201);
 });
+
+test('NUL anywhere in names, filters or metadata → 400, never a 5xx (PostgreSQL refuses NUL in text)', async () => {
+  for (const path of ['/projects/a%00b', '/projects?name=a%00', '/projects?owner=a%00', '/users?username=%00', '/projects/1/members?entityname=%00', '/users?q=username%3D~a%00'])
+    expectApi(await f.admin.call('GET', path), 400, 'BAD_REQUEST');
+  expectApi(await f.admin.call('HEAD', '/projects?project_name=a%00'), 400);
+  const id = await f.admin.createProject(uniq('nul'), false);
+  expectApi(await f.admin.call('POST', `/projects/${id}/metadatas`, { retention_id: 'a\u0000b' }), 400, 'BAD_REQUEST');
+  expectApi(await f.admin.call('POST', `/projects/${id}/members`, { role_id: 2, member_user: { username: 'a\u0000b' } }), 404, 'NOT_FOUND');
+});

@@ -85,6 +85,10 @@ export async function apiRoutes(app: FastifyInstance, deps: ApiDeps): Promise<vo
     const id = typeof given === 'string' && /^[\x21-\x7e]{1,128}$/.test(given) ? given : randomUUID();
     reply.header('X-Request-Id', id);
   });
+  // NUL is in no name, id or filter value (and PostgreSQL refuses it in text parameters): refuse it up front.
+  app.addHook('preHandler', async (req) => {
+    if (/%00/.test(req.raw.url ?? '')) throw ApiErrors.badRequest('NUL is not allowed in the URL');
+  });
   app.setErrorHandler(async (err, req, reply) => {
     logIfUnexpected(req, err);
     return sendHarborError(reply, err);

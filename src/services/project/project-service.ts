@@ -36,7 +36,7 @@ export function checkMetadata(input: unknown): Record<string, string> {
     // Harbor's clients send "true"/"false"; a JSON boolean is accepted as the same.
     const s = typeof v === 'boolean' ? String(v) : v;
     const allowed = METADATA_VALUES[k];
-    if (typeof s !== 'string' || s.length > 255 || (allowed && !allowed.includes(s.toLowerCase())))
+    if (typeof s !== 'string' || s.length > 255 || /[\x00-\x1f]/.test(s) || (allowed && !allowed.includes(s.toLowerCase())))
       throw ApiErrors.badRequest(`invalid value for metadata ${k}`);
     out[k] = allowed ? s.toLowerCase() : s;
   }
