@@ -201,3 +201,19 @@ test('user changes and logins are in the audit log', async () => {
   assert.ok(has('login_failed', 'user', 'carol'));
   assert.ok(!JSON.stringify(rows).includes(PW), 'no password in the audit log');
 });
+
+test('GET /users/search: exact username only and no emails for non-admins (CVE-2019-3990); fuzzy for admins', async () => {
+  await f.admin.createUser('search-target', PW);
+  await f.admin.createUser('searcher', PW);
+  const searcher = f.admin.as('searcher', PW);
+  const exact = await searcher.call('GET', '/users/search?username=search-target');
+  expectApi(exact, 200);
+  assert.deepEqual(Object.keys(exact.json()[0]).sort(), ['user_id', 'username']);
+  assert.equal(exact.json()[0].username, 'search-target');
+  assert.deepEqual((await searcher.call('GET', '/users/search?username=search')).json(), []);
+  assert.deepEqual((await searcher.call('GET', '/users/search?username=%25')).json(), []);
+  const fuzzy = (await f.admin.call('GET', '/users/search?username=search')).json().map((u: { username: string }) => u.username);
+  assert.deepEqual(fuzzy, ['search-target', 'searcher']);
+  expectApi(await f.anon.call('GET', '/users/search?username=admin'), 401, 'UNAUTHORIZED');
+  expectApi(await searcher.call('GET', '/users/search'), 400, 'BAD_REQUEST');
+});

@@ -67,6 +67,19 @@ export async function userRoutes(app: FastifyInstance, deps: ApiDeps, auth: ApiA
     return r.items.map(userResp);
   });
 
+  // Harbor's member picker. Non-admins need the exact username and get no emails (CVE-2019-3990).
+  app.get('/users/search', async (req, reply) => {
+    const me = await auth.user(req);
+    const q = queryOf(req);
+    const page = parsePage(q);
+    const username = q.get('username');
+    if (!username || username.length > 255) throw ApiErrors.badRequest('username is required');
+    const where: Parameters<typeof users.list>[0]['where'] = { username: me.sysadmin ? { op: 'like', value: username } : { op: 'eq', value: username } };
+    const r = await users.list({ where, sort: [{ field: 'username', desc: false }], limit: page.limit, offset: page.offset });
+    setPageHeaders(reply, req.raw.url ?? '', r.total, page);
+    return r.items.map((u) => ({ user_id: u.id, username: u.username }));
+  });
+
   app.get('/users/current', async (req) => {
     const me = await auth.user(req);
     return userResp(await users.get(me.id));
