@@ -125,18 +125,27 @@ export class FsBlobStore implements BlobStore {
     } finally {
       await fh.close();
     }
-    const firstCreated = await mkdir(dstDir, { recursive: true });
-    // A hard link, not a rename: atomic, never replaces an existing blob, and leaves the upload's own copy in
-    // place, so a caller that keeps the upload can place the bytes again (GC may remove the blob meanwhile).
-    try {
-      await link(src, dst);
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+    // A concurrent remove() of the same digest (GC) may take the directory away between these steps: retry.
+    // If it takes the placed file, the caller's database transaction finds the blob deleting or missing.
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const firstCreated = await mkdir(dstDir, { recursive: true });
+        // A hard link, not a rename: atomic, never replaces an existing blob, and leaves the upload's own copy
+        // in place, so a caller that keeps the upload can place the bytes again (GC may remove the blob meanwhile).
+        try {
+          await link(src, dst);
+        } catch (e) {
+          if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+        }
+        await fsyncDir(dstDir);
+        // A new directory's own entry is durable only once its parent is synced: after a power cut the database
+        // could otherwise name a blob whose <xx>/<hex> directory is gone.
+        if (firstCreated) for (let d = dstDir; d !== dirname(firstCreated); d = dirname(d)) await fsyncDir(dirname(d));
+        break;
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'ENOENT' || attempt >= 10) throw e;
+      }
     }
-    await fsyncDir(dstDir);
-    // A new directory's own entry is durable only once its parent is synced: after a power cut the database
-    // could otherwise name a blob whose <xx>/<hex> directory is gone.
-    if (firstCreated) for (let d = dstDir; d !== dirname(firstCreated); d = dirname(d)) await fsyncDir(dirname(d));
     if (!opts.keepUpload) await rm(dir, { recursive: true, force: true });
   }
 
