@@ -59,6 +59,11 @@ export class MemberRepository {
     );
     return rows.map((r) => Number(r.project_id));
   }
+  /** Member rows per role id. */
+  async countMembersByRole(projectId: number): Promise<Map<RoleId, number>> {
+    const rows = await this.db.all<{ role_id: number; n: number }>('SELECT role_id, COUNT(*) AS n FROM project_members WHERE project_id = ? GROUP BY role_id', [projectId]);
+    return new Map(rows.map((r) => [Number(r.role_id) as RoleId, Number(r.n)]));
+  }
   async findMember(projectId: number, memberId: number): Promise<Member | null> {
     const r = await this.db.get<MemberRow>(`${SELECT} WHERE m.project_id = ? AND m.id = ?`, [projectId, memberId]);
     return r ? toMember(r) : null;

@@ -220,6 +220,13 @@ test('members: list/get for PA, M, D, G; add/update/remove for ProjectAdmin only
   assert.ok(rows.some((r) => r.operation === 'create' && r.resource_type === 'project' && r.resource === w.priv));
 });
 
+test('GET /projects/{p}/summary: repository count and members per role', async () => {
+  const w = await world();
+  const s = (await w.users.guest.call('GET', `/projects/${w.privId}/summary`)).json();
+  assert.deepEqual(s, { repo_count: 0, project_admin_count: 2, maintainer_count: 1, developer_count: 1, guest_count: 1, limited_guest_count: 1 });
+  expectApi(await w.users.nonMember.call('GET', `/projects/${w.privId}/summary`), 404, 'NOT_FOUND');
+});
+
 test('cross-project id sweep: a member id of project B under project A → 404, nothing changes', async () => {
   const a = await world(); // the caller is ProjectAdmin of A's projects
   const bName = uniq('victim');

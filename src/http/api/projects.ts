@@ -148,6 +148,11 @@ export async function projectRoutes(app: FastifyInstance, deps: ApiDeps, auth: A
     return n === 0 ? { deletable: true } : { deletable: false, message: `the project contains ${n} repositories` };
   });
 
+  app.get('/projects/:ref/summary', async (req: Req) => {
+    const { project } = await resolve(req, 'self:read');
+    return projects.summary(project);
+  });
+
   // ---- metadata
 
   app.get('/projects/:ref/metadatas', async (req: Req) => {

@@ -124,6 +124,19 @@ export class ProjectService {
     await this.audit.record({ username: actor, operation: 'delete', resourceType: 'project', resource: p.name, projectId: p.id });
   }
 
+  /** Harbor's ProjectSummary: repository count and members per role. */
+  async summary(p: Project): Promise<Record<string, number>> {
+    const byRole = await this.members.countMembersByRole(p.id);
+    return {
+      repo_count: await this.projects.countProjectRepositories(p.id),
+      project_admin_count: byRole.get(Roles.ProjectAdmin) ?? 0,
+      maintainer_count: byRole.get(Roles.Maintainer) ?? 0,
+      developer_count: byRole.get(Roles.Developer) ?? 0,
+      guest_count: byRole.get(Roles.Guest) ?? 0,
+      limited_guest_count: byRole.get(Roles.LimitedGuest) ?? 0,
+    };
+  }
+
   // ---- members
 
   async listMembers(p: Project, entityName: string | null, limit: number, offset: number): Promise<{ total: number; items: Member[] }> {
