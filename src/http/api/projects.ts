@@ -1,7 +1,7 @@
 // /api/v2.0/projects: projects, their metadata and members, authorized by Harbor's role matrix.
 // A project the caller may not see answers as if it did not exist (401 anonymous, 404 otherwise), so ids
 // and names of private projects cannot be probed; an object id from another project is a 404.
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ApiErrors } from '../../errors.ts';
 import type { Member } from '../../repositories/member-repository.ts';
 import type { Project, ProjectField } from '../../repositories/project-repository.ts';
@@ -127,19 +127,19 @@ export async function projectRoutes(app: FastifyInstance, deps: ApiDeps, auth: A
     return projectResp(project, caller);
   });
 
-  app.put('/projects/:ref', async (req: Req) => {
+  app.put('/projects/:ref', async (req: Req, reply) => {
     const { project, caller } = await resolve(req, 'self:update');
     const b = bodyObject(req);
     const meta = { ...((b.metadata as Record<string, unknown> | undefined) ?? {}) };
     if (typeof b.public === 'boolean' && meta.public === undefined) meta.public = String(b.public);
     await projects.updateMetadata(actor(caller), project, meta);
-    return {};
+    return reply.send();
   });
 
-  app.delete('/projects/:ref', async (req: Req) => {
+  app.delete('/projects/:ref', async (req: Req, reply) => {
     const { project, caller } = await resolve(req, 'self:delete');
     await projects.remove(actor(caller), project);
-    return {};
+    return reply.send();
   });
 
   app.get('/projects/:ref/_deletable', async (req: Req) => {
@@ -163,10 +163,10 @@ export async function projectRoutes(app: FastifyInstance, deps: ApiDeps, auth: A
     const { project } = await resolve(req, 'metadata:read');
     return projects.metadata(project);
   });
-  const addMetadata = async (req: Req) => {
+  const addMetadata = async (req: Req, reply: FastifyReply) => {
     const { project, caller } = await resolve(req, 'metadata:create');
     await projects.updateMetadata(actor(caller), project, bodyObject(req));
-    return {};
+    return reply.send();
   };
   app.post('/projects/:ref/metadatas', addMetadata);
   app.post('/projects/:ref/metadatas/', addMetadata);
@@ -177,18 +177,18 @@ export async function projectRoutes(app: FastifyInstance, deps: ApiDeps, auth: A
     if (!Object.hasOwn(all, key)) throw ApiErrors.notFound(`metadata ${key.slice(0, 64)} not found`);
     return { [key]: all[key] };
   });
-  app.put('/projects/:ref/metadatas/:meta', async (req: Req) => {
+  app.put('/projects/:ref/metadatas/:meta', async (req: Req, reply) => {
     const { project, caller } = await resolve(req, 'metadata:update');
     const b = bodyObject(req);
     const key = req.params.meta!;
     if (Object.keys(b).length !== 1 || !Object.hasOwn(b, key)) throw ApiErrors.badRequest(`the body must hold exactly the key ${key.slice(0, 64)}`);
     await projects.updateMetadata(actor(caller), project, b);
-    return {};
+    return reply.send();
   });
-  app.delete('/projects/:ref/metadatas/:meta', async (req: Req) => {
+  app.delete('/projects/:ref/metadatas/:meta', async (req: Req, reply) => {
     const { project, caller } = await resolve(req, 'metadata:delete');
     await projects.removeMetadata(actor(caller), project, req.params.meta!);
-    return {};
+    return reply.send();
   });
 
   // ---- members
@@ -211,14 +211,14 @@ export async function projectRoutes(app: FastifyInstance, deps: ApiDeps, auth: A
     const { project } = await resolve(req, 'member:read');
     return memberResp(await projects.getMember(project, pathId(req.params.mid, 'member id')));
   });
-  app.put('/projects/:ref/members/:mid', async (req: Req) => {
+  app.put('/projects/:ref/members/:mid', async (req: Req, reply) => {
     const { project, caller } = await resolve(req, 'member:update');
     await projects.updateMemberRole(actor(caller), project, pathId(req.params.mid, 'member id'), bodyObject(req).role_id);
-    return {};
+    return reply.send();
   });
-  app.delete('/projects/:ref/members/:mid', async (req: Req) => {
+  app.delete('/projects/:ref/members/:mid', async (req: Req, reply) => {
     const { project, caller } = await resolve(req, 'member:delete');
     await projects.removeMember(actor(caller), project, pathId(req.params.mid, 'member id'));
-    return {};
+    return reply.send();
   });
 }

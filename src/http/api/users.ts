@@ -117,36 +117,36 @@ export async function userRoutes(app: FastifyInstance, deps: ApiDeps, auth: ApiA
     return userResp(await users.get(id));
   });
 
-  app.put<{ Params: { id: string } }>('/users/:id', async (req) => {
+  app.put<{ Params: { id: string } }>('/users/:id', async (req, reply) => {
     const id = pathId(req.params.id, 'user id');
     const me = await selfOrAdmin(req, id);
     const b = bodyObject(req);
     await users.updateProfile(me.username, id, { email: b.email, realname: b.realname, comment: b.comment });
-    return {};
+    return reply.send();
   });
 
-  app.delete<{ Params: { id: string } }>('/users/:id', async (req) => {
+  app.delete<{ Params: { id: string } }>('/users/:id', async (req, reply) => {
     const id = pathId(req.params.id, 'user id');
     const me = await auth.sysadmin(req);
     if (me.id === id) throw ApiErrors.forbidden('you cannot delete yourself');
     await users.remove(me.username, id);
-    return {};
+    return reply.send();
   });
 
-  app.put<{ Params: { id: string } }>('/users/:id/password', async (req) => {
+  app.put<{ Params: { id: string } }>('/users/:id/password', async (req, reply) => {
     const id = pathId(req.params.id, 'user id');
     const me = await selfOrAdmin(req, id);
     const b = bodyObject(req);
     // A sysadmin resets another user's password without the old one; everyone else, themselves included, needs it.
     await users.changePassword(me.username, id, b.old_password, b.new_password, me.sysadmin && me.id !== id);
-    return {};
+    return reply.send();
   });
 
-  app.put<{ Params: { id: string } }>('/users/:id/sysadmin', async (req) => {
+  app.put<{ Params: { id: string } }>('/users/:id/sysadmin', async (req, reply) => {
     const id = pathId(req.params.id, 'user id');
     const me = await auth.sysadmin(req);
     if (me.id === id) throw ApiErrors.forbidden('you cannot change your own sysadmin flag');
     await users.setSysadmin(me.username, id, bodyObject(req).sysadmin_flag);
-    return {};
+    return reply.send();
   });
 }
