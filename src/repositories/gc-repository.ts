@@ -57,9 +57,9 @@ export class GcRepository {
     const a = after ?? { repositoryId: -1, digest: '' };
     const rows = await this.db.all<{ repository_id: number; digest: string }>(
       `SELECT rb.repository_id, rb.digest FROM repository_blobs rb
-       WHERE (rb.repository_id > ? OR (rb.repository_id = ? AND rb.digest > ?)) AND ${LINK_GARBAGE}
+       WHERE (rb.repository_id, rb.digest) > (?, ?) AND ${LINK_GARBAGE}
        ORDER BY rb.repository_id, rb.digest LIMIT ?`,
-      [a.repositoryId, a.repositoryId, a.digest, pendingBefore, limit],
+      [a.repositoryId, a.digest, pendingBefore, limit],
     );
     return rows.map((r) => ({ repositoryId: Number(r.repository_id), digest: r.digest }));
   }

@@ -2,7 +2,7 @@
 // blobs/<alg>/<xx>/<hex>/data once committed, placed by write → fsync → link → fsync(dir), so a crash leaves
 // either no blob or a complete one.
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, open, link, rm, stat, readdir } from 'node:fs/promises';
+import { mkdir, open, link, rm, rmdir, stat, readdir, unlink } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
@@ -201,7 +201,20 @@ export class FsBlobStore implements BlobStore {
 
   async remove(digest: string): Promise<void> {
     const p = this.blobPath(digest);
-    await rm(join(p, '..'), { recursive: true, force: true });
+    // unlink + rmdir (two syscalls; GC removes many blobs): a missing file is fine, and a directory that is not
+    // empty or already gone is left to the recursive fallback.
+    try {
+      await unlink(p);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+    }
+    try {
+      await rmdir(join(p, '..'));
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'ENOTEMPTY' || code === 'EEXIST') await rm(join(p, '..'), { recursive: true, force: true });
+      else if (code !== 'ENOENT') throw e;
+    }
   }
 
   async check(): Promise<void> {
