@@ -123,7 +123,8 @@ export class JobService {
   readonly workerId: string;
   private readonly onError: (message: string, err: unknown) => void;
   private readonly types = new Map<string, Registered>();
-  private readonly running = new Map<number, Running>();
+  /** Handlers running here, by lock token (a task re-claimed after its lease lapsed has a new token). */
+  private readonly running = new Map<string, Running>();
   private timer: NodeJS.Timeout | null = null;
   private ticking: Promise<void> | null = null;
   private again = false;
@@ -338,19 +339,22 @@ export class JobService {
   // ---- running one task ---------------------------------------------------------------------------------
 
   private abortLocal(taskId: number, reason: 'stop' | 'lost'): void {
-    const r = this.running.get(taskId);
-    if (!r || r.ac.signal.aborted) return;
-    r.reason ??= reason;
-    r.ac.abort(new Error(reason === 'stop' ? 'job stopped' : 'job lease lost'));
+    for (const r of this.running.values()) {
+      if (r.task.id !== taskId || r.ac.signal.aborted) continue;
+      r.reason ??= reason;
+      r.ac.abort(new Error(reason === 'stop' ? 'job stopped' : 'job lease lost'));
+    }
   }
 
   private run(task: Task): void {
     const entry: Running = { task, ac: new AbortController(), reason: null, done: Promise.resolve() };
-    this.running.set(task.id, entry);
+    // Still running here under an older claim whose lease lapsed (a stalled event loop): that run lost the task.
+    this.abortLocal(task.id, 'lost');
+    this.running.set(task.lockedBy!, entry);
     entry.done = this.execute(entry)
       .catch((e) => this.onError(`task ${task.id}`, e))
       .finally(() => {
-        this.running.delete(task.id);
+        this.running.delete(task.lockedBy!);
         this.wake();
       });
   }
