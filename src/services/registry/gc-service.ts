@@ -219,7 +219,12 @@ export class GcService {
           done = true;
           return;
         }
-        await work();
+        try {
+          await work();
+        } catch (e) {
+          done = true; // the other workers stop taking batches; run() rejects with this error
+          throw e;
+        }
       }
     };
     await Promise.all(Array.from({ length: n }, worker));
