@@ -24,6 +24,11 @@ const MANIFEST_GARBAGE = `m.created_at < ?
 const LINK_REFERENCED = `EXISTS (SELECT 1 FROM manifest_references mr JOIN manifests m ON m.id = mr.manifest_id
   WHERE mr.digest = rb.digest AND mr.kind = 'blob' AND m.repository_id = rb.repository_id)`;
 const LINK_GARBAGE = `(rb.pending_since IS NULL OR rb.pending_since < ?) AND NOT ${LINK_REFERENCED}`;
+// Dry run with delete_untagged: references from manifests that are garbage themselves do not count (two
+// placeholders: the link cutoff, then the manifest cutoff).
+const LINK_GARBAGE_IF_UNTAGGED_GO = `(rb.pending_since IS NULL OR rb.pending_since < ?) AND NOT EXISTS (
+  SELECT 1 FROM manifest_references mr2 JOIN manifests m ON m.id = mr2.manifest_id
+  WHERE mr2.digest = rb.digest AND mr2.kind = 'blob' AND m.repository_id = rb.repository_id AND NOT (${MANIFEST_GARBAGE}))`;
 
 export class GcRepository {
   private readonly db: Queryable;
@@ -52,14 +57,17 @@ export class GcRepository {
     return r.changes;
   }
 
-  /** Garbage links after `after`, in (repository, digest) order. */
-  async listGarbageLinks(after: LinkKey | null, pendingBefore: number, limit: number): Promise<LinkKey[]> {
+  /**
+   * Garbage links after `after`, in (repository, digest) order. `ignoreGarbageManifests` (dry run with
+   * delete_untagged): as if the garbage manifests were deleted already.
+   */
+  async listGarbageLinks(after: LinkKey | null, pendingBefore: number, limit: number, ignoreGarbageManifests = false): Promise<LinkKey[]> {
     const a = after ?? { repositoryId: -1, digest: '' };
     const rows = await this.db.all<{ repository_id: number; digest: string }>(
       `SELECT rb.repository_id, rb.digest FROM repository_blobs rb
-       WHERE (rb.repository_id, rb.digest) > (?, ?) AND ${LINK_GARBAGE}
+       WHERE (rb.repository_id, rb.digest) > (?, ?) AND ${ignoreGarbageManifests ? LINK_GARBAGE_IF_UNTAGGED_GO : LINK_GARBAGE}
        ORDER BY rb.repository_id, rb.digest LIMIT ?`,
-      [a.repositoryId, a.digest, pendingBefore, limit],
+      ignoreGarbageManifests ? [a.repositoryId, a.digest, pendingBefore, pendingBefore, limit] : [a.repositoryId, a.digest, pendingBefore, limit],
     );
     return rows.map((r) => ({ repositoryId: Number(r.repository_id), digest: r.digest }));
   }
@@ -92,12 +100,12 @@ export class GcRepository {
   }
 
   /** Dry run: blob rows without a live link (every link garbage or none), by digest after `after`. */
-  async listBlobsWithoutLiveLink(after: string, pendingBefore: number, limit: number): Promise<{ digest: string; size: number }[]> {
+  async listBlobsWithoutLiveLink(after: string, pendingBefore: number, limit: number, ignoreGarbageManifests = false): Promise<{ digest: string; size: number }[]> {
     const rows = await this.db.all<{ digest: string; size: number }>(
       `SELECT b.digest, b.size FROM blobs b WHERE b.digest > ? AND NOT EXISTS (
-         SELECT 1 FROM repository_blobs rb WHERE rb.digest = b.digest AND NOT (${LINK_GARBAGE}))
+         SELECT 1 FROM repository_blobs rb WHERE rb.digest = b.digest AND NOT (${ignoreGarbageManifests ? LINK_GARBAGE_IF_UNTAGGED_GO : LINK_GARBAGE}))
        ORDER BY b.digest LIMIT ?`,
-      [after, pendingBefore, limit],
+      ignoreGarbageManifests ? [after, pendingBefore, pendingBefore, limit] : [after, pendingBefore, limit],
     );
     return rows.map((r) => ({ digest: r.digest, size: Number(r.size) }));
   }

@@ -99,7 +99,8 @@ export class GcService {
           deletedThisPass += n;
           progress('manifests');
         }
-        // A dry run cannot see what deleting the first generation would free.
+        // A dry run counts the first generation only (an index, not yet its children), and the links and
+        // blobs that deleting those manifests would free.
         if (dryRun || deletedThisPass === 0) break;
       }
     }
@@ -110,7 +111,7 @@ export class GcService {
       let after: LinkKey | null = null;
       for (;;) {
         if (stopped()) return finish();
-        const page = await this.deps.gc.listGarbageLinks(after, cutoff, batch);
+        const page = await this.deps.gc.listGarbageLinks(after, cutoff, batch, opts.deleteUntagged === true);
         if (!page.length) break;
         after = page[page.length - 1];
         r.linksDeleted += page.length;
@@ -143,7 +144,9 @@ export class GcService {
       let after = '';
       await this.pool(dryRun ? 1 : workers, async () => {
         if (stopped()) return false;
-        const page = dryRun ? await this.deps.gc.listBlobsWithoutLiveLink(after, cutoff, batch) : await this.deps.gc.listUnlinkedBlobs(after, batch);
+        const page = dryRun
+          ? await this.deps.gc.listBlobsWithoutLiveLink(after, cutoff, batch, opts.deleteUntagged === true)
+          : await this.deps.gc.listUnlinkedBlobs(after, batch);
         if (!page.length) return false;
         after = page[page.length - 1].digest;
         return async () => {
