@@ -4,6 +4,7 @@ import type { Config } from './config/config.ts';
 import { buildServices } from './app.ts';
 import { buildHttpServer } from './http/server.ts';
 import { JobType } from './services/jobs/job-service.ts';
+import { registerGcJob } from './services/registry/gc-job.ts';
 
 export async function startServer(config: Config): Promise<{ close(): Promise<void>; port: number }> {
   const started = Date.now();
@@ -29,6 +30,7 @@ export async function startServer(config: Config): Promise<{ close(): Promise<vo
     },
     { retainExecutions: 50 },
   );
+  registerGcJob(jobs, services.gc);
   await jobs.schedule(JobType.PURGE_UPLOAD, `@every ${config.registry.uploadPurgeInterval}s`);
   jobs.start();
 

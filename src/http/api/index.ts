@@ -9,9 +9,11 @@ import type { AuthService } from '../../services/auth/auth-service.ts';
 import { ANONYMOUS, type Principal } from '../../services/auth/principal.ts';
 import type { UserService } from '../../services/auth/user-service.ts';
 import type { ProjectService } from '../../services/project/project-service.ts';
+import type { JobService } from '../../services/jobs/job-service.ts';
 import { logIfUnexpected, sendHarborError } from '../errors.ts';
 import { userRoutes } from './users.ts';
 import { projectRoutes } from './projects.ts';
+import { gcRoutes } from './gc.ts';
 
 export const API_PREFIX = '/api/v2.0';
 
@@ -21,6 +23,7 @@ export interface ApiDeps {
   policy: AccessPolicy;
   users: UserService;
   projects: ProjectService;
+  jobs: JobService;
 }
 
 /** The authenticated caller of one API request (memoized per request). */
@@ -95,4 +98,5 @@ export async function apiRoutes(app: FastifyInstance, deps: ApiDeps): Promise<vo
   });
   await app.register(async (scope) => userRoutes(scope, deps, auth), { prefix: API_PREFIX });
   await app.register(async (scope) => projectRoutes(scope, deps, auth), { prefix: API_PREFIX });
+  await app.register(async (scope) => gcRoutes(scope, deps.jobs, auth), { prefix: API_PREFIX });
 }
