@@ -12,6 +12,12 @@ export interface ByteRange {
   end: number;
 }
 
+/** Positional reads of one stored blob into caller-owned buffers (lets the HTTP layer reuse its buffers). */
+export interface BlobFile {
+  read(buf: Buffer, position: number, length: number): Promise<number>;
+  close(): Promise<void>;
+}
+
 export interface BlobStore {
   /**
    * Smallest chunk (other than the last) the driver handles efficiently, advertised to clients as
@@ -47,6 +53,8 @@ export interface BlobStore {
   listBlobs(): AsyncIterable<{ digest: string; size: number; modifiedAt: number }>;
   /** Streams a blob or a byte range of it. */
   read(digest: string, range?: ByteRange): Readable;
+  /** Optional fast path for whole-blob downloads: positional reads without per-chunk allocation. */
+  openFile?(digest: string): Promise<BlobFile>;
   remove(digest: string): Promise<void>;
   /** Cheap probe for /health. */
   check(): Promise<void>;

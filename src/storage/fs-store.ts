@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { Readable } from 'node:stream';
-import type { BlobStore, ByteRange } from './blob-store.ts';
+import type { BlobFile, BlobStore, ByteRange } from './blob-store.ts';
 import { parseDigest } from '../oci/digest.ts';
 
 const UPLOAD_ID = /^[a-f0-9-]{36}$/;
@@ -193,6 +193,14 @@ export class FsBlobStore implements BlobStore {
       if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
       throw e;
     }
+  }
+
+  async openFile(digest: string): Promise<BlobFile> {
+    const fh = await open(this.blobPath(digest), 'r');
+    return {
+      read: async (buf, position, length) => (await fh.read(buf, 0, length, position)).bytesRead,
+      close: () => fh.close(),
+    };
   }
 
   read(digest: string, range?: ByteRange): Readable {

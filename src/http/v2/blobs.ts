@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { PassThrough } from 'node:stream';
 import { parseDigest } from '../../oci/digest.ts';
 import { parseRangeHeader } from '../range.ts';
+import { streamFile } from '../send-file.ts';
 import type { V2Handler } from './context.ts';
 
 export const headBlob: V2Handler = async (d, r) => {
@@ -26,7 +27,25 @@ export const getBlob: V2Handler = async (d, r) => {
   const reply = r.reply.header('Docker-Content-Digest', r.ref).header('Accept-Ranges', 'bytes').header('ETag', `"${r.ref}"`);
   const ranges = parseRangeHeader(r.req.headers.range, size);
   if (!ranges) {
-    return reply.code(200).header('Content-Type', 'application/octet-stream').header('Content-Length', String(size)).send(d.blobs.open(r.ref));
+    const file = size > 0 ? await d.blobs.openFile(r.ref) : null;
+    if (!file) return reply.code(200).header('Content-Type', 'application/octet-stream').header('Content-Length', String(size)).send(d.blobs.open(r.ref));
+    // Fast path: take the response over from Fastify and stream with reused buffers.
+    reply.hijack();
+    const raw = reply.raw;
+    raw.writeHead(200, {
+      ...(reply.getHeaders() as Record<string, string>),
+      'Docker-Distribution-API-Version': 'registry/2.0',
+      'Content-Type': 'application/octet-stream',
+      'Content-Length': String(size),
+    });
+    try {
+      await streamFile(raw, file, size);
+    } catch {
+      raw.destroy();
+    } finally {
+      await file.close().catch(() => {});
+    }
+    return reply;
   }
   if (ranges.length === 1) {
     const [{ start, end }] = ranges;

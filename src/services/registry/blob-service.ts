@@ -3,7 +3,7 @@
 import type { Readable } from 'node:stream';
 import type { Db } from '../../db/db.ts';
 import { Errors } from '../../errors.ts';
-import type { BlobStore, ByteRange } from '../../storage/blob-store.ts';
+import type { BlobFile, BlobStore, ByteRange } from '../../storage/blob-store.ts';
 import type { BlobRepository } from '../../repositories/blob-repository.ts';
 import type { RepositoryRepository } from '../../repositories/repository-repository.ts';
 
@@ -28,6 +28,11 @@ export class BlobService {
 
   open(digest: string, range?: ByteRange): Readable {
     return this.store.read(digest, range);
+  }
+
+  /** Positional access to a blob's bytes, when the driver offers it (null otherwise). */
+  async openFile(digest: string): Promise<BlobFile | null> {
+    return this.store.openFile ? this.store.openFile(digest) : null;
   }
 
   /** Unlinks the blob from the repository; the bytes go when garbage collection finds them unreferenced. */
