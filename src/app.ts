@@ -43,6 +43,8 @@ export interface Services {
   gc: GcService;
   repositories: { projects: ProjectRepository; users: UserRepository };
   audit: AuditSink;
+  /** The audit_logs table (the PURGE_AUDIT_LOG job deletes old rows through it). */
+  auditLogs: AuditLogRepository;
   users: UserService;
   projects: ProjectService;
 }
@@ -65,7 +67,8 @@ export async function buildServices(config: Config): Promise<{ services: Service
   const members = new MemberRepository(db);
   const policy = new AccessPolicy(projects, members);
   const tokens = await TokenService.create(settings, config.auth.tokenExpiration);
-  const audit = new DbAuditSink(new AuditLogRepository(db), (err) => process.emitWarning(`audit log write failed: ${(err as Error).message}`));
+  const auditLogs = new AuditLogRepository(db);
+  const audit = new DbAuditSink(auditLogs, (err) => process.emitWarning(`audit log write failed: ${(err as Error).message}`));
   const auth = new AuthService(users, policy, tokens, {
     lockout: { threshold: config.auth.lockoutThreshold, durationMs: config.auth.lockoutDuration * 1000 },
     audit,
@@ -87,6 +90,7 @@ export async function buildServices(config: Config): Promise<{ services: Service
       gc: new GcService({ db, store, blobs: blobRows, gc: new GcRepository(db), graceMs: config.registry.gcGrace * 1000, faults }),
       repositories: { projects, users },
       audit,
+      auditLogs,
       users: new UserService({ db, users, members, auth, audit }),
       projects: new ProjectService({ db, projects, members, users, audit }),
     },

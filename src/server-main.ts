@@ -5,6 +5,7 @@ import { buildServices } from './app.ts';
 import { buildHttpServer } from './http/server.ts';
 import { JobType } from './services/jobs/job-service.ts';
 import { registerGcJob } from './services/registry/gc-job.ts';
+import { registerPurgeAuditJob } from './services/audit/audit-purge-job.ts';
 
 export async function startServer(config: Config): Promise<{ close(): Promise<void>; port: number }> {
   const started = Date.now();
@@ -31,6 +32,7 @@ export async function startServer(config: Config): Promise<{ close(): Promise<vo
     { retainExecutions: 50 },
   );
   registerGcJob(jobs, services.gc);
+  registerPurgeAuditJob(jobs, services.auditLogs);
   await jobs.schedule(JobType.PURGE_UPLOAD, `@every ${config.registry.uploadPurgeInterval}s`);
   jobs.start();
 

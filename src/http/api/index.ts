@@ -14,6 +14,7 @@ import { logIfUnexpected, sendHarborError } from '../errors.ts';
 import { userRoutes } from './users.ts';
 import { projectRoutes } from './projects.ts';
 import { gcRoutes } from './gc.ts';
+import { purgeAuditRoutes } from './purge-audit.ts';
 
 export const API_PREFIX = '/api/v2.0';
 
@@ -99,4 +100,5 @@ export async function apiRoutes(app: FastifyInstance, deps: ApiDeps): Promise<vo
   await app.register(async (scope) => userRoutes(scope, deps, auth), { prefix: API_PREFIX });
   await app.register(async (scope) => projectRoutes(scope, deps, auth), { prefix: API_PREFIX });
   await app.register(async (scope) => gcRoutes(scope, deps.jobs, auth), { prefix: API_PREFIX });
+  await app.register(async (scope) => purgeAuditRoutes(scope, deps.jobs, auth), { prefix: API_PREFIX });
 }
