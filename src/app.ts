@@ -28,6 +28,8 @@ import { JobRepository } from './repositories/job-repository.ts';
 import { JobService } from './services/jobs/job-service.ts';
 import { GcService } from './services/registry/gc-service.ts';
 import { GcRepository } from './repositories/gc-repository.ts';
+import { QuotaRepository } from './repositories/quota-repository.ts';
+import { QuotaService } from './services/registry/quota-service.ts';
 import { parseCrashPoint, type Faults } from './services/registry/faults.ts';
 
 export interface Services {
@@ -41,6 +43,7 @@ export interface Services {
   /** Persistent job queue and schedules; server-main registers handlers and starts it. */
   jobs: JobService;
   gc: GcService;
+  quotas: QuotaService;
   repositories: { projects: ProjectRepository; users: UserRepository };
   audit: AuditSink;
   /** The audit_logs table (the PURGE_AUDIT_LOG job deletes old rows through it). */
@@ -76,6 +79,7 @@ export async function buildServices(config: Config): Promise<{ services: Service
   const bootstrap = await ensureDefaults(config, db, users, projects);
   // Test-only crash injection (see services/registry/faults.ts); read once, here, and passed down.
   const faults: Faults = { crashAt: parseCrashPoint(process.env.BERTH_TEST_CRASH_AT) };
+  const quotas = new QuotaService({ db, quotas: new QuotaRepository(db), defaultStorageLimit: config.quota.defaultStorageLimit });
   const jobs = new JobService({ repo: new JobRepository(db), maxWorkers: config.jobservice.maxJobWorkers });
   return {
     services: {
@@ -83,10 +87,11 @@ export async function buildServices(config: Config): Promise<{ services: Service
       store,
       policy,
       auth,
-      blobs: new BlobService({ db, store, blobs: blobRows, repositories }),
-      uploads: new UploadService({ db, store, uploads: new UploadRepository(db), blobs: blobRows, repositories, faults }),
+      blobs: new BlobService({ db, store, blobs: blobRows, repositories, quota: quotas }),
+      uploads: new UploadService({ db, store, uploads: new UploadRepository(db), blobs: blobRows, repositories, faults, quota: quotas }),
       manifests: new ManifestService({ db, manifests, blobs: blobRows, repositories, faults }),
       jobs,
+      quotas,
       gc: new GcService({ db, store, blobs: blobRows, gc: new GcRepository(db), graceMs: config.registry.gcGrace * 1000, faults }),
       repositories: { projects, users },
       audit,

@@ -49,6 +49,10 @@ export interface Config {
     readonly catalogMaxEntries: number;
     readonly tagsMaxEntries: number;
   };
+  readonly quota: {
+    /** Storage limit of projects without their own, bytes (-1: unlimited). */
+    readonly defaultStorageLimit: number;
+  };
   readonly jobservice: {
     /** Job handlers running at once in this process (Harbor: max_job_workers). */
     readonly maxJobWorkers: number;
@@ -99,6 +103,7 @@ const KEYS: Record<string, KeySpec> = {
   'registry.gc_grace': { kind: 'int', min: 0, max: 30 * 86400, default: 3600 },
   'registry.catalog_max_entries': { kind: 'int', min: 1, max: 100000, default: 1000 },
   'registry.tags_max_entries': { kind: 'int', min: 1, max: 1000000, default: 10000 },
+  'quota.default_storage_limit': { kind: 'int', min: -1, max: Number.MAX_SAFE_INTEGER, default: -1 },
   'jobservice.max_job_workers': { kind: 'int', min: 1, max: 100, default: 5 },
   'log.level': { kind: 'enum', values: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], default: 'info' },
 };
@@ -229,6 +234,7 @@ export function loadConfig(opts: LoadOptions = {}): Config {
       catalogMaxEntries: num('registry.catalog_max_entries'),
       tagsMaxEntries: num('registry.tags_max_entries'),
     },
+    quota: { defaultStorageLimit: num('quota.default_storage_limit') },
     jobservice: { maxJobWorkers: num('jobservice.max_job_workers') },
     log: { level: str('log.level') as Config['log']['level'] },
   };

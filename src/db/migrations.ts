@@ -220,6 +220,14 @@ CREATE TABLE audit_logs (
 CREATE INDEX audit_logs_time ON audit_logs(op_time);
 `,
   },
+  {
+    version: 6,
+    name: 'per-project storage quota',
+    // NULL: the configured default (quota.default_storage_limit); -1: unlimited; otherwise bytes.
+    sql: `
+ALTER TABLE projects ADD COLUMN storage_limit BIGINT
+`,
+  },
 ];
 
 function render(sql: string, dialect: Db['dialect']): string {

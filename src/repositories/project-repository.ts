@@ -64,11 +64,12 @@ export class ProjectRepository {
     return toProject(r!);
   }
   /** Inserts a new project; null when the name is taken. */
-  async saveNewProject(p: { name: string; public: boolean; ownerId: number | null }, q: Queryable = this.db): Promise<Project | null> {
+  /** `storageLimit`: bytes, -1 unlimited, null/absent = the configured default. */
+  async saveNewProject(p: { name: string; public: boolean; ownerId: number | null; storageLimit?: number | null }, q: Queryable = this.db): Promise<Project | null> {
     const now = Date.now();
     const r = await q.get<ProjectRow>(
-      `INSERT INTO projects (name, public, owner_id, created_at, updated_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT (name) DO NOTHING RETURNING *`,
-      [p.name, p.public ? 1 : 0, p.ownerId, now, now],
+      `INSERT INTO projects (name, public, owner_id, created_at, updated_at, storage_limit) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (name) DO NOTHING RETURNING *`,
+      [p.name, p.public ? 1 : 0, p.ownerId, now, now, p.storageLimit ?? null],
     );
     return r ? toProject(r) : null;
   }

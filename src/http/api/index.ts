@@ -10,11 +10,13 @@ import { ANONYMOUS, type Principal } from '../../services/auth/principal.ts';
 import type { UserService } from '../../services/auth/user-service.ts';
 import type { ProjectService } from '../../services/project/project-service.ts';
 import type { JobService } from '../../services/jobs/job-service.ts';
+import type { QuotaService } from '../../services/registry/quota-service.ts';
 import { logIfUnexpected, sendHarborError } from '../errors.ts';
 import { userRoutes } from './users.ts';
 import { projectRoutes } from './projects.ts';
 import { gcRoutes } from './gc.ts';
 import { purgeAuditRoutes } from './purge-audit.ts';
+import { quotaRoutes } from './quotas.ts';
 
 export const API_PREFIX = '/api/v2.0';
 
@@ -25,6 +27,7 @@ export interface ApiDeps {
   users: UserService;
   projects: ProjectService;
   jobs: JobService;
+  quotas: QuotaService;
 }
 
 /** The authenticated caller of one API request (memoized per request). */
@@ -101,4 +104,5 @@ export async function apiRoutes(app: FastifyInstance, deps: ApiDeps): Promise<vo
   await app.register(async (scope) => projectRoutes(scope, deps, auth), { prefix: API_PREFIX });
   await app.register(async (scope) => gcRoutes(scope, deps.jobs, auth), { prefix: API_PREFIX });
   await app.register(async (scope) => purgeAuditRoutes(scope, deps.jobs, auth), { prefix: API_PREFIX });
+  await app.register(async (scope) => quotaRoutes(scope, deps.quotas, auth), { prefix: API_PREFIX });
 }

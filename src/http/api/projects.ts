@@ -2,6 +2,7 @@
 // A project the caller may not see answers as if it did not exist (401 anonymous, 404 otherwise), so ids
 // and names of private projects cannot be probed; an object id from another project is a 404.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { parseStorageLimit } from '../../services/registry/quota-service.ts';
 import { ApiErrors } from '../../errors.ts';
 import type { Member } from '../../repositories/member-repository.ts';
 import type { Project, ProjectField } from '../../repositories/project-repository.ts';
@@ -78,8 +79,10 @@ export async function projectRoutes(app: FastifyInstance, deps: ApiDeps, auth: A
     const me = await auth.user(req);
     if (!me.sysadmin && config.project.creationRestriction === 'adminonly') throw ApiErrors.forbidden('only system admins can create projects');
     const b = bodyObject(req);
-    // storage_limit, registry_id and cve_allowlist are not supported yet and ignored.
-    const p = await projects.create(me, { project_name: b.project_name, public: b.public, metadata: b.metadata });
+    // storage_limit (bytes, -1 unlimited) is honoured from system admins only, as Harbor does; others get the
+    // configured default. registry_id and cve_allowlist are not supported yet and ignored.
+    const storageLimit = me.sysadmin && b.storage_limit !== undefined && b.storage_limit !== null ? parseStorageLimit(b.storage_limit, 'storage_limit') : null;
+    const p = await projects.create(me, { project_name: b.project_name, public: b.public, metadata: b.metadata, storageLimit });
     const byName = req.headers['x-resource-name-in-location'] === 'true';
     return reply
       .code(201)

@@ -81,7 +81,7 @@ export class ProjectService {
   }
 
   /** Creates a project; its creator becomes its ProjectAdmin. */
-  async create(actor: { id: number; username: string }, input: { project_name?: unknown; public?: unknown; metadata?: unknown }): Promise<Project> {
+  async create(actor: { id: number; username: string }, input: { project_name?: unknown; public?: unknown; metadata?: unknown; storageLimit?: number | null }): Promise<Project> {
     const name = input.project_name;
     if (typeof name !== 'string' || name.length > 255 || !PROJECT_NAME_RE.test(name)) throw ApiErrors.badRequest('invalid project name');
     const meta = checkMetadata(input.metadata);
@@ -89,7 +89,7 @@ export class ProjectService {
     const isPublic = meta.public !== undefined ? meta.public === 'true' : input.public === true;
     delete meta.public;
     const project = await this.db.tx(async (q) => {
-      const p = await this.projects.saveNewProject({ name, public: isPublic, ownerId: actor.id }, q);
+      const p = await this.projects.saveNewProject({ name, public: isPublic, ownerId: actor.id, storageLimit: input.storageLimit ?? null }, q);
       if (!p) return null;
       for (const [k, v] of Object.entries(meta)) await this.projects.saveProjectMetadata(p.id, k, v, q);
       await this.members.saveMember({ projectId: p.id, entityType: 'u', entityId: actor.id, roleId: Roles.ProjectAdmin }, q);

@@ -6,13 +6,16 @@ import { Errors } from '../../errors.ts';
 import type { BlobFile, BlobStore, ByteRange } from '../../storage/blob-store.ts';
 import type { BlobRepository } from '../../repositories/blob-repository.ts';
 import type { RepositoryRepository } from '../../repositories/repository-repository.ts';
+import type { QuotaService } from './quota-service.ts';
 
 export class BlobService {
   private readonly db: Db;
   private readonly store: BlobStore;
   private readonly blobs: BlobRepository;
   private readonly repositories: RepositoryRepository;
-  constructor(deps: { db: Db; store: BlobStore; blobs: BlobRepository; repositories: RepositoryRepository }) {
+  private readonly quota: QuotaService | null;
+  constructor(deps: { db: Db; store: BlobStore; blobs: BlobRepository; repositories: RepositoryRepository; quota?: QuotaService }) {
+    this.quota = deps.quota ?? null;
     this.db = deps.db;
     this.store = deps.store;
     this.blobs = deps.blobs;
@@ -53,6 +56,8 @@ export class BlobService {
       // deleting is not mounted: the client uploads it instead, which places the bytes again.
       const ok = await this.db.tx(async (q) => {
         if ((await this.blobs.lockBlob(digest, q)) !== 'live') return false;
+        // A mount into a project that would exceed its storage quota is refused (DENIED), not turned into an upload.
+        if (this.quota) await this.quota.assertRoom(projectId, digest, size, q);
         const repo = await this.repositories.saveRepositoryIfAbsent(target, projectId, q);
         await this.blobs.saveBlobLink(repo.id, digest, q);
         return true;

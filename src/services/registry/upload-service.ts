@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Hash } from 'node:crypto';
 import type { Db } from '../../db/db.ts';
-import { Errors } from '../../errors.ts';
+import { Errors, RegistryError } from '../../errors.ts';
 import { newHash, parseDigest, type Algorithm } from '../../oci/digest.ts';
 import type { BlobStore } from '../../storage/blob-store.ts';
 import type { BlobRepository } from '../../repositories/blob-repository.ts';
@@ -14,6 +14,7 @@ import type { RepositoryRepository } from '../../repositories/repository-reposit
 import type { UploadRepository, Upload } from '../../repositories/upload-repository.ts';
 import { crashPoint, type Faults } from './faults.ts';
 import { completeBlobDeletions } from './blob-deletion.ts';
+import type { QuotaService } from './quota-service.ts';
 
 /** Thrown inside the commit transaction to roll it back and place the blob again. */
 class CommitRetry extends Error {
@@ -38,6 +39,8 @@ export interface UploadServiceDeps {
   repositories: RepositoryRepository;
   /** Test-only crash injection. */
   faults?: Faults;
+  /** Per-project storage quota, checked before the blob is placed and again in the commit transaction. */
+  quota?: QuotaService;
 }
 
 export class UploadService {
@@ -142,6 +145,13 @@ export class UploadService {
     }
     const size = u.size;
     const digest = want.value;
+    // Over quota: the commit is refused and the session with its bytes goes away, nothing is linked.
+    const quota = this.deps.quota;
+    const refuse = async (e: unknown): Promise<never> => {
+      await this.cancel(u).catch(() => {});
+      throw e;
+    };
+    if (quota) await quota.assertRoom(projectId, digest, size).catch(refuse);
     // Acknowledged parts are immutable, so the bytes verified above are the bytes placed here. The upload's
     // parts stay until the database links the blob: GC may be deleting this digest right now.
     await this.deps.store.commitUpload(u.id, u.parts, digest, { keepUpload: true });
@@ -155,12 +165,15 @@ export class UploadService {
           if (claim === 'deleting') throw new CommitRetry('deleting');
           // A new row: a GC that removed the file we found at placement has finished; check it is there.
           if (claim === 'created' && !(await this.deps.store.stat(digest))) throw new CommitRetry('missing');
+          // Exact check under the project's row lock (a bytes file placed for a refused blob is an orphan GC removes).
+          if (quota) await quota.assertRoom(projectId, digest, size, q);
           await this.deps.blobs.saveBlobLink(repo.id, digest, q);
           await this.deps.uploads.removeUpload(u.id, q);
           return 'ok' as const;
         })
         .catch((e: unknown) => {
           if (e instanceof CommitRetry && attempt < 10) return e.reason;
+          if (e instanceof RegistryError && e.code === 'DENIED') return refuse(e);
           throw e;
         });
       if (outcome === 'ok') break;

@@ -1,0 +1,205 @@
+// Per-project storage quotas against a real Berth (GC grace 0, default limit from quota.default_storage_limit):
+// usage counts a blob once per project however many repositories link it; an upload that would exceed the
+// limit is DENIED through /v2 with nothing committed; delete + GC frees usage; a mount into a full project is
+// refused; after a scripted mix of pushes, mounts, deletes and GC the usage equals the recomputed truth.
+import { after, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { randomBlob, RegistryClient, digestOf } from '../helpers/registry-client.ts';
+import type { ApiClient } from '../helpers/api-client.ts';
+import { openDatabase } from '../../src/db/open.ts';
+import type { Db } from '../../src/db/db.ts';
+import { expectApi, useApi } from './fixture.ts';
+
+const DEFAULT_LIMIT = 50_000_000;
+const f = useApi({ env: { BERTH_REGISTRY_GC_GRACE: '0', BERTH_QUOTA_DEFAULT_STORAGE_LIMIT: String(DEFAULT_LIMIT) } });
+
+let opened: Db | null = null;
+const database = async (): Promise<Db> =>
+  (opened ??= await openDatabase({
+    type: f.berth.database,
+    sqlitePath: join(f.berth.dataDir, 'berth.db'),
+    postgresUrl: f.berth.pgUrl ?? '',
+    postgresMaxConnections: 2,
+  }));
+after(async () => {
+  await opened?.close();
+});
+
+const reg = () => new RegistryClient({ baseUrl: f.berth.url, username: 'admin', password: f.berth.adminPassword });
+
+async function createProject(name: string, storageLimit?: number): Promise<number> {
+  const body: Record<string, unknown> = { project_name: name };
+  if (storageLimit !== undefined) body.storage_limit = storageLimit;
+  const r = await f.admin.call('POST', '/projects', body);
+  expectApi(r, 201);
+  return Number(r.headers.get('location')!.split('/').pop());
+}
+
+async function quota(id: number): Promise<{ hard: number; used: number }> {
+  const r = await f.admin.call('GET', `/quotas/${id}`);
+  expectApi(r, 200);
+  const q = r.json();
+  assert.equal(q.id, id);
+  assert.equal(q.ref.id, id);
+  return { hard: q.hard.storage, used: q.used.storage };
+}
+
+/** The truth, recomputed in the test from the raw rows: distinct digests linked in the project's repositories. */
+async function truth(projectId: number): Promise<number> {
+  const rows = await (await database()).all<{ digest: string; size: unknown }>(
+    `SELECT rb.digest, b.size FROM repository_blobs rb JOIN repositories r ON r.id = rb.repository_id JOIN blobs b ON b.digest = rb.digest WHERE r.project_id = ?`,
+    [projectId],
+  );
+  const seen = new Map<string, number>();
+  for (const r of rows) seen.set(r.digest, Number(r.size));
+  return [...seen.values()].reduce((a, b) => a + b, 0);
+}
+
+async function runGc(admin: ApiClient): Promise<void> {
+  const r = await admin.call('POST', '/system/gc/schedule', { schedule: { type: 'Manual' }, parameters: { delete_untagged: false } });
+  expectApi(r, 201);
+  const id = Number((r.headers.get('location') ?? '').split('/').pop());
+  for (let i = 0; i < 300; i++) {
+    const h = (await admin.call('GET', `/system/gc/${id}`)).json();
+    if (!['Pending', 'Running'].includes(h.job_status)) {
+      assert.equal(h.job_status, 'Success', JSON.stringify(h));
+      return;
+    }
+    await new Promise((res) => setTimeout(res, 100));
+  }
+  throw new Error('gc did not finish');
+}
+
+/** A monolithic upload through /v2 (POST ?digest=); returns the response. */
+async function upload(repo: string, data: Buffer) {
+  return reg().request('POST', `/v2/${repo}/blobs/uploads/?digest=${digestOf(data)}`, { body: data, headers: { 'content-type': 'application/octet-stream' } });
+}
+/** A two-step upload (POST, then PUT ?digest=); returns the PUT's response and the session URL. */
+async function uploadSession(repo: string, data: Buffer) {
+  const c = reg();
+  const loc = await c.openSession(repo);
+  const put = await c.request('PUT', RegistryClient.withQuery(loc, { digest: digestOf(data) }), { body: data, headers: { 'content-type': 'application/octet-stream' } });
+  return { put, loc };
+}
+
+test('sysadmin only; defaults from config; the list shows hard and used', async () => {
+  await f.admin.createUser('q-dev', 'Passw0rd!x');
+  const dev = f.admin.as('q-dev', 'Passw0rd!x');
+  for (const [method, path, body] of [
+    ['GET', '/quotas', undefined],
+    ['GET', '/quotas/1', undefined],
+    ['PUT', '/quotas/1', { hard: { storage: 1 } }],
+  ] as const) {
+    expectApi(await f.anon.call(method, path, body), 401, 'UNAUTHORIZED');
+    expectApi(await dev.call(method, path, body), 403, 'FORBIDDEN');
+  }
+  const id = await createProject('q-default');
+  assert.deepEqual(await quota(id), { hard: DEFAULT_LIMIT, used: 0 });
+  const lib = (await f.admin.call('GET', '/quotas')).json().find((q: any) => q.ref.name === 'library');
+  assert.equal(lib.hard.storage, DEFAULT_LIMIT);
+  const unl = await createProject('q-unlimited', -1);
+  assert.equal((await quota(unl)).hard, -1);
+  expectApi(await f.admin.call('PUT', `/quotas/${id}`, { hard: { storage: -2 } }), 400, 'BAD_REQUEST');
+  expectApi(await f.admin.call('PUT', `/quotas/${id}`, { hard: { storage: '5' } }), 400, 'BAD_REQUEST');
+  expectApi(await f.admin.call('POST', '/projects', { project_name: 'q-bad', storage_limit: 1.5 }), 400, 'BAD_REQUEST');
+  expectApi(await f.admin.call('PUT', '/quotas/999999', { hard: { storage: 5 } }), 404, 'NOT_FOUND');
+  expectApi(await f.admin.call('GET', '/quotas/999999'), 404, 'NOT_FOUND');
+  expectApi(await f.admin.call('PUT', `/quotas/${id}`, { hard: { storage: 1234 } }), 200);
+  assert.equal((await quota(id)).hard, 1234);
+});
+
+test('over the limit: DENIED with nothing committed; dedup within a project; delete + GC frees usage', async () => {
+  const id = await createProject('qa', 10_000);
+  const a = randomBlob(4000);
+  assert.equal((await upload('qa/one', a)).status, 201);
+  assert.equal((await upload('qa/two', a)).status, 201, 'the same blob in a second repository fits (counted once)');
+  assert.equal((await quota(id)).used, 4000);
+
+  const big = randomBlob(7000);
+  for (const attempt of [() => upload('qa/one', big), async () => (await uploadSession('qa/three', big)).put]) {
+    const r = await attempt();
+    assert.equal(r.status, 403, String(r));
+    const err = r.json<{ errors: { code: string; message: string }[] }>().errors[0];
+    assert.equal(err.code, 'DENIED');
+    assert.match(err.message, /quota/);
+  }
+  const { put, loc } = await uploadSession('qa/one', big);
+  assert.equal(put.status, 403);
+  assert.equal((await reg().request('GET', loc.toString())).status, 404, 'the refused session is gone');
+  assert.equal((await reg().request('HEAD', `/v2/qa/one/blobs/${digestOf(big)}`)).status, 404, 'nothing was linked');
+  assert.equal((await quota(id)).used, 4000);
+  assert.equal(await truth(id), 4000);
+
+  // A blob of the same project in another project counts there too.
+  const other = await createProject('qa-other', 5000);
+  assert.equal((await upload('qa-other/x', a)).status, 201);
+  assert.equal((await quota(other)).used, 4000);
+  assert.equal((await upload('qa-other/x', randomBlob(1001))).status, 403);
+
+  // Unlinking and GC free the usage; then the big blob fits.
+  assert.equal((await reg().request('DELETE', `/v2/qa/one/blobs/${digestOf(a)}`)).status, 202);
+  assert.equal((await quota(id)).used, 4000, 'still linked in qa/two');
+  await runGc(f.admin);
+  assert.equal((await quota(id)).used, 0, 'GC removed the unreferenced links');
+  assert.equal((await upload('qa/one', big)).status, 201);
+  assert.equal((await quota(id)).used, 7000);
+});
+
+test('a mount into a full project is refused; a mount within the project or after raising the limit works', async () => {
+  const id = await createProject('qb', 5000);
+  const inside = randomBlob(4000);
+  assert.equal((await upload('qb/x', inside)).status, 201);
+  const outside = randomBlob(3000);
+  assert.equal((await upload('library/q-src', outside)).status, 201);
+
+  const mount = (target: string, digest: string, from: string) => reg().request('POST', `/v2/${target}/blobs/uploads/?mount=${digest}&from=${from}`);
+  const refused = await mount('qb/x', digestOf(outside), 'library/q-src');
+  assert.equal(refused.status, 403, String(refused));
+  assert.equal(refused.json<any>().errors[0].code, 'DENIED');
+  assert.equal((await reg().request('HEAD', `/v2/qb/x/blobs/${digestOf(outside)}`)).status, 404);
+  assert.equal((await quota(id)).used, 4000);
+
+  assert.equal((await mount('qb/y', digestOf(inside), 'qb/x')).status, 201, 'already counted in the project');
+  assert.equal((await quota(id)).used, 4000);
+
+  expectApi(await f.admin.call('PUT', `/quotas/${id}`, { hard: { storage: 7000 } }), 200);
+  assert.equal((await mount('qb/x', digestOf(outside), 'library/q-src')).status, 201);
+  assert.equal((await quota(id)).used, 7000);
+  assert.equal(await truth(id), 7000);
+});
+
+test('usage after a scripted mix of pushes, mounts, deletes and GC equals the recomputed truth', async () => {
+  const id = await createProject('qm', 1_000_000);
+  const c = reg();
+  const check = async (what: string) => {
+    const t = await truth(id);
+    assert.equal((await quota(id)).used, t, `${what}: usage equals the recomputed truth`);
+    return t;
+  };
+  const a = await c.pushImage('qm/a', 'v1', { layers: 2, layerSize: 3000 });
+  const b = await c.pushImage('qm/b', 'v1', { layers: 1, layerSize: 5000 });
+  await check('two images');
+  assert.equal((await c.request('POST', `/v2/qm/b/blobs/uploads/?mount=${a.layers[0].digest}&from=qm/a`)).status, 201);
+  assert.equal(await check('mount within the project'), 3000 * 2 + 5000 + a.config.size + b.config.size);
+  const loose = randomBlob(2000);
+  assert.equal((await upload('qm/c', loose)).status, 201);
+  assert.equal((await upload('qm/a', loose)).status, 201);
+  await check('a loose blob in two repositories');
+  assert.equal((await c.request('DELETE', `/v2/qm/c/blobs/${digestOf(loose)}`)).status, 202);
+  await check('one link of the loose blob deleted');
+  assert.equal((await c.request('DELETE', `/v2/qm/b/manifests/${b.digest}`)).status, 202);
+  await runGc(f.admin);
+  const after = await check('manifest deleted and GC');
+  // Only image a remains referenced; the loose blob and b's blobs (and the mounted link in b) are gone.
+  assert.equal(after, 3000 * 2 + a.config.size);
+});
+
+test('concurrent uploads into new repositories of one project never overshoot the limit', async () => {
+  const id = await createProject('qc', 10_000);
+  const results = await Promise.all(Array.from({ length: 6 }, (_, i) => upload(`qc/r${i}`, randomBlob(3000))));
+  const statuses = results.map((r) => r.status).sort();
+  assert.deepEqual(statuses, [201, 201, 201, 403, 403, 403], results.map(String).join('\n'));
+  assert.equal((await quota(id)).used, 9000);
+  assert.equal(await truth(id), 9000);
+});
