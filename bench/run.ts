@@ -681,7 +681,7 @@ function buildReport(res: Record<string, PerTarget>, peerVersion: string): { tex
     'Berth: SQLite, log level warn, Bearer token auth on every request; blobs are fsynced before',
     '  they are acknowledged. peer ("docker-registry", CNCF distribution): filesystem storage, no auth, no',
     '  fsync, access log off — the missing auth and durability both favour the peer. The peer serves blobs',
-    '  with sendfile(2); Node copies them through user space (more server CPU per pulled byte).',
+    '  with sendfile(2); Node copies them through user space (rotating reused buffers).',
     `Push = POST + one streamed PATCH + PUT ?digest=; pull = GET to /dev/null without client-side hashing;`,
     `  best of ${ROUNDS} round(s), alternating which server goes first, fresh blobs each round, sync(1) before pushes.`,
     `Request rates: autocannon, 10 connections, ${RPS_SECONDS} s after a 1 s warm-up, client on the same host`,
