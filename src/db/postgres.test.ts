@@ -2,32 +2,17 @@
 // database is created for this file and dropped at the end.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
-import pg from 'pg';
+import { createTestDatabase, dropTestDatabase } from '../../test/helpers/pg.ts';
 import { PostgresDb } from './postgres.ts';
 import { runDbConformance } from './db.conformance.ts';
 import { MIGRATIONS, migrate } from './migrations.ts';
 
-const ADMIN_URL = process.env.BERTH_TEST_PG_URL || 'postgres://postgres@127.0.0.1:55432/postgres';
 const created: string[] = [];
 
-async function admin(sql: string): Promise<void> {
-  const c = new pg.Client({ connectionString: ADMIN_URL });
-  await c.connect();
-  try {
-    await c.query(sql);
-  } finally {
-    await c.end();
-  }
-}
-
 async function createDatabase(): Promise<string> {
-  const name = `berth_dbtest_${randomBytes(6).toString('hex')}`;
-  await admin(`CREATE DATABASE ${name}`);
+  const { name, url } = await createTestDatabase('berth_dbtest');
   created.push(name);
-  const u = new URL(ADMIN_URL);
-  u.pathname = '/' + name;
-  return u.toString();
+  return url;
 }
 
 let url = '';
@@ -35,7 +20,7 @@ before(async () => {
   url = await createDatabase();
 });
 after(async () => {
-  for (const name of created) await admin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+  for (const name of created) await dropTestDatabase(name);
 });
 
 runDbConformance('PostgreSQL', async () => new PostgresDb(url, 8));

@@ -3,9 +3,8 @@
 // only counts; history, detail and log; schedule round trip; invalid parameters 400, unknown ids 404.
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
 import type { ApiClient } from '../helpers/api-client.ts';
-import { openDatabase } from '../../src/db/open.ts';
+import { openBerthDatabase } from '../helpers/berth.ts';
 import type { Db } from '../../src/db/db.ts';
 import { expectApi, useApi } from './fixture.ts';
 
@@ -13,12 +12,7 @@ const f = useApi();
 // The deployment's database, opened on first use (after the fixture started Berth).
 let opened: Db | null = null;
 const database = async (): Promise<Db> =>
-  (opened ??= await openDatabase({
-    type: f.berth.database,
-    sqlitePath: join(f.berth.dataDir, 'berth.db'),
-    postgresUrl: f.berth.pgUrl ?? '',
-    postgresMaxConnections: 2,
-  }));
+  (opened ??= await openBerthDatabase(f.berth));
 after(async () => {
   await opened?.close();
 });

@@ -4,10 +4,9 @@
 // refused; after a scripted mix of pushes, mounts, deletes and GC the usage equals the recomputed truth.
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
 import { randomBlob, RegistryClient, digestOf } from '../helpers/registry-client.ts';
 import type { ApiClient } from '../helpers/api-client.ts';
-import { openDatabase } from '../../src/db/open.ts';
+import { openBerthDatabase } from '../helpers/berth.ts';
 import type { Db } from '../../src/db/db.ts';
 import { expectApi, useApi } from './fixture.ts';
 
@@ -16,12 +15,7 @@ const f = useApi({ env: { BERTH_REGISTRY_GC_GRACE: '0', BERTH_QUOTA_DEFAULT_STOR
 
 let opened: Db | null = null;
 const database = async (): Promise<Db> =>
-  (opened ??= await openDatabase({
-    type: f.berth.database,
-    sqlitePath: join(f.berth.dataDir, 'berth.db'),
-    postgresUrl: f.berth.pgUrl ?? '',
-    postgresMaxConnections: 2,
-  }));
+  (opened ??= await openBerthDatabase(f.berth));
 after(async () => {
   await opened?.close();
 });

@@ -4,8 +4,9 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { randomBytes } from 'node:crypto';
-import pg from 'pg';
+import type { Db } from '../../src/db/db.ts';
+import { openDatabase } from '../../src/db/open.ts';
+import { createTestDatabase, dropTestDatabase, pgDatabaseUrl } from './pg.ts';
 
 export const ROOT = resolve(import.meta.dirname, '..', '..');
 export const NODE = process.execPath;
@@ -41,24 +42,6 @@ export interface Berth {
 }
 
 export const testDatabase = (): 'sqlite' | 'postgres' => (process.env.BERTH_TEST_DATABASE === 'postgres' ? 'postgres' : 'sqlite');
-const pgAdminUrl = () => process.env.BERTH_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:55432/postgres';
-
-function dbUrl(admin: string, name: string): string {
-  const u = new URL(admin);
-  u.pathname = '/' + name;
-  return u.toString();
-}
-
-async function pgAdmin(sql: string): Promise<void> {
-  const c = new pg.Client({ connectionString: pgAdminUrl() });
-  await c.connect();
-  try {
-    await c.query(sql);
-  } finally {
-    await c.end();
-  }
-}
-
 export const ADMIN_PASSWORD = 'Berth-Test-Admin-1';
 
 export async function startBerth(opts: StartOptions = {}): Promise<Berth> {
@@ -67,9 +50,8 @@ export async function startBerth(opts: StartOptions = {}): Promise<Berth> {
   let pgDatabase: string | null = null;
   let pgUrl: string | null = null;
   if (database === 'postgres') {
-    pgDatabase = opts.pgDatabase ?? `berth_test_${randomBytes(6).toString('hex')}`;
-    if (!opts.pgDatabase) await pgAdmin(`CREATE DATABASE ${pgDatabase}`);
-    pgUrl = dbUrl(pgAdminUrl(), pgDatabase);
+    pgDatabase = opts.pgDatabase ?? (await createTestDatabase()).name;
+    pgUrl = pgDatabaseUrl(pgDatabase);
   }
   const env: Record<string, string> = {
     PATH: process.env.PATH ?? '',
@@ -108,7 +90,7 @@ export async function startBerth(opts: StartOptions = {}): Promise<Berth> {
   });
   const exited = new Promise<void>((res) => child.once('exit', () => res()));
   const cleanup = async () => {
-    if (pgDatabase) await pgAdmin(`DROP DATABASE IF EXISTS ${pgDatabase} WITH (FORCE)`).catch(() => {});
+    if (pgDatabase) await dropTestDatabase(pgDatabase).catch(() => {});
     rmSync(dataDir, { recursive: true, force: true });
   };
   const b: Berth = {
@@ -141,4 +123,14 @@ export async function startBerth(opts: StartOptions = {}): Promise<Berth> {
     },
   };
   return b;
+}
+
+/** Opens the database of a running Berth (same deployment), e.g. to seed or inspect rows a test cannot reach over HTTP. */
+export function openBerthDatabase(b: Berth): Promise<Db> {
+  return openDatabase({
+    type: b.database,
+    sqlitePath: join(b.dataDir, 'berth.db'),
+    postgresUrl: b.pgUrl ?? '',
+    postgresMaxConnections: 2,
+  });
 }

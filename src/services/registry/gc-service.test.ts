@@ -7,7 +7,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pg from 'pg';
+import { createTestDatabase, dropTestDatabase } from '../../../test/helpers/pg.ts';
 import type { Db, Queryable } from '../../db/db.ts';
 import { SqliteDb } from '../../db/sqlite.ts';
 import { PostgresDb } from '../../db/postgres.ts';
@@ -24,22 +24,11 @@ import { ManifestService } from './manifest-service.ts';
 import { UploadService } from './upload-service.ts';
 
 const PG = process.env.BERTH_TEST_DATABASE === 'postgres';
-const ADMIN_URL = process.env.BERTH_TEST_PG_URL || 'postgres://postgres@127.0.0.1:55432/postgres';
 const dir = mkdtempSync(join(tmpdir(), 'berth-gc-'));
 const pgDatabases: string[] = [];
 
-async function pgAdmin(sql: string): Promise<void> {
-  const c = new pg.Client({ connectionString: ADMIN_URL });
-  await c.connect();
-  try {
-    await c.query(sql);
-  } finally {
-    await c.end();
-  }
-}
-
 after(async () => {
-  for (const name of pgDatabases) await pgAdmin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+  for (const name of pgDatabases) await dropTestDatabase(name);
   rmSync(dir, { recursive: true, force: true });
 });
 
@@ -49,12 +38,9 @@ const sha = (b: Buffer) => 'sha256:' + createHash('sha256').update(b).digest('he
 async function deployment(graceMs = 0) {
   let db: Db;
   if (PG) {
-    const name = `berth_gctest_${randomBytes(6).toString('hex')}`;
-    await pgAdmin(`CREATE DATABASE ${name}`);
+    const { name, url } = await createTestDatabase('berth_gctest');
     pgDatabases.push(name);
-    const u = new URL(ADMIN_URL);
-    u.pathname = '/' + name;
-    db = new PostgresDb(u.toString(), 10);
+    db = new PostgresDb(url, 10);
   } else db = new SqliteDb(join(dir, `${randomBytes(6).toString('hex')}.sqlite`));
   await migrate(db);
   const now = Date.now();
