@@ -19,7 +19,6 @@ export const OciCode = {
   TOOMANYREQUESTS: 'TOOMANYREQUESTS',
   RANGE_INVALID: 'RANGE_INVALID',
   PAGINATION_NUMBER_INVALID: 'PAGINATION_NUMBER_INVALID',
-  MANIFEST_TOO_LARGE: 'MANIFEST_INVALID',
   UNKNOWN: 'UNKNOWN',
 } as const;
 export type OciCodeName = (typeof OciCode)[keyof typeof OciCode];
