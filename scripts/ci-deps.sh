@@ -37,6 +37,7 @@ APT_PACKAGES=(
   postgresql
   skopeo umoci podman buildah runc conmon uidmap iptables
   containerd docker.io docker-registry
+  slapd ldap-utils chromium fonts-noto-cjk
 )
 # shellcheck disable=SC2206
 APT_PACKAGES+=(${CI_DEPS_EXTRA_APT:-})
