@@ -79,7 +79,7 @@ export async function buildServices(config: Config): Promise<{ services: Service
   const bootstrap = await ensureDefaults(config, db, users, projects);
   // Test-only crash injection (see services/registry/faults.ts); read once, here, and passed down.
   const faults: Faults = { crashAt: parseCrashPoint(process.env.BERTH_TEST_CRASH_AT) };
-  const quotas = new QuotaService({ db, quotas: new QuotaRepository(db), defaultStorageLimit: config.quota.defaultStorageLimit });
+  const quotas = new QuotaService({ db, quotas: new QuotaRepository(db), defaultStorageLimit: config.quota.defaultStorageLimit, events: audit });
   const jobs = new JobService({ repo: new JobRepository(db), maxWorkers: config.jobservice.maxJobWorkers });
   return {
     services: {
@@ -89,7 +89,7 @@ export async function buildServices(config: Config): Promise<{ services: Service
       auth,
       blobs: new BlobService({ db, store, blobs: blobRows, repositories, quota: quotas }),
       uploads: new UploadService({ db, store, uploads: new UploadRepository(db), blobs: blobRows, repositories, faults, quota: quotas }),
-      manifests: new ManifestService({ db, manifests, blobs: blobRows, repositories, faults }),
+      manifests: new ManifestService({ db, manifests, blobs: blobRows, repositories, faults, quota: quotas }),
       jobs,
       quotas,
       gc: new GcService({ db, store, blobs: blobRows, gc: new GcRepository(db), graceMs: config.registry.gcGrace * 1000, faults }),

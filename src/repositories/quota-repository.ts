@@ -26,14 +26,28 @@ export class QuotaRepository {
     const r = await q.run('UPDATE projects SET storage_limit = ?, updated_at = ? WHERE id = ?', [limit, Date.now(), projectId]);
     return r.changes > 0;
   }
-  /** Bytes of the distinct blobs linked in any repository of the project. */
+  /**
+   * Bytes of the distinct blobs linked in any repository of the project plus the distinct manifests stored in
+   * it (Harbor stores manifests as blobs, so they count too; a manifest in two repositories counts once).
+   */
   async storageUsage(projectId: number, q: Queryable = this.db): Promise<number> {
-    const r = await q.get<{ n: unknown }>(
-      `SELECT COALESCE(SUM(b.size), 0) AS n FROM blobs b WHERE b.digest IN (
-         SELECT rb.digest FROM repository_blobs rb JOIN repositories r ON r.id = rb.repository_id WHERE r.project_id = ?)`,
-      [projectId],
+    const r = await q.get<{ n: unknown; m: unknown }>(
+      `SELECT
+         (SELECT COALESCE(SUM(b.size), 0) FROM blobs b WHERE b.digest IN (
+            SELECT rb.digest FROM repository_blobs rb JOIN repositories r ON r.id = rb.repository_id WHERE r.project_id = ?)) AS n,
+         (SELECT COALESCE(SUM(d.size), 0) FROM (
+            SELECT m.digest, MAX(m.size) AS size FROM manifests m JOIN repositories r ON r.id = m.repository_id
+            WHERE r.project_id = ? GROUP BY m.digest) d) AS m`,
+      [projectId, projectId],
     );
-    return Number(r?.n ?? 0);
+    return Number(r?.n ?? 0) + Number(r?.m ?? 0);
+  }
+  async isManifestInProject(projectId: number, digest: string, q: Queryable = this.db): Promise<boolean> {
+    const r = await q.get(
+      'SELECT 1 AS x FROM manifests m JOIN repositories r ON r.id = m.repository_id WHERE r.project_id = ? AND m.digest = ? LIMIT 1',
+      [projectId, digest],
+    );
+    return !!r;
   }
   async isBlobLinkedInProject(projectId: number, digest: string, q: Queryable = this.db): Promise<boolean> {
     const r = await q.get(

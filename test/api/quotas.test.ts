@@ -39,14 +39,23 @@ async function quota(id: number): Promise<{ hard: number; used: number }> {
   return { hard: q.hard.storage, used: q.used.storage };
 }
 
-/** The truth, recomputed in the test from the raw rows: distinct digests linked in the project's repositories. */
+/**
+ * The truth, recomputed in the test from the raw rows: distinct digests linked in the project's repositories,
+ * plus distinct manifests stored in them.
+ */
 async function truth(projectId: number): Promise<number> {
-  const rows = await (await database()).all<{ digest: string; size: unknown }>(
+  const db = await database();
+  const rows = await db.all<{ digest: string; size: unknown }>(
     `SELECT rb.digest, b.size FROM repository_blobs rb JOIN repositories r ON r.id = rb.repository_id JOIN blobs b ON b.digest = rb.digest WHERE r.project_id = ?`,
+    [projectId],
+  );
+  const manifests = await db.all<{ digest: string; size: unknown }>(
+    'SELECT m.digest, m.size FROM manifests m JOIN repositories r ON r.id = m.repository_id WHERE r.project_id = ?',
     [projectId],
   );
   const seen = new Map<string, number>();
   for (const r of rows) seen.set(r.digest, Number(r.size));
+  for (const r of manifests) seen.set('manifest ' + r.digest, Number(r.size));
   return [...seen.values()].reduce((a, b) => a + b, 0);
 }
 
@@ -175,7 +184,7 @@ test('usage after a scripted mix of pushes, mounts, deletes and GC equals the re
   const b = await c.pushImage('qm/b', 'v1', { layers: 1, layerSize: 5000 });
   await check('two images');
   assert.equal((await c.request('POST', `/v2/qm/b/blobs/uploads/?mount=${a.layers[0].digest}&from=qm/a`)).status, 201);
-  assert.equal(await check('mount within the project'), 3000 * 2 + 5000 + a.config.size + b.config.size);
+  assert.equal(await check('mount within the project'), 3000 * 2 + 5000 + a.config.size + b.config.size + a.bytes.length + b.bytes.length);
   const loose = randomBlob(2000);
   assert.equal((await upload('qm/c', loose)).status, 201);
   assert.equal((await upload('qm/a', loose)).status, 201);
@@ -186,7 +195,56 @@ test('usage after a scripted mix of pushes, mounts, deletes and GC equals the re
   await runGc(f.admin);
   const after = await check('manifest deleted and GC');
   // Only image a remains referenced; the loose blob and b's blobs (and the mounted link in b) are gone.
-  assert.equal(after, 3000 * 2 + a.config.size);
+  assert.equal(after, 3000 * 2 + a.config.size + a.bytes.length);
+});
+
+test('manifest bytes count: a manifest PUT over the limit is DENIED with nothing stored; warning and exceeded events are recorded', async () => {
+  const c = reg();
+  const id = await createProject('qmf', 10_000);
+  const layer = randomBlob(7000);
+  const config = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [] } }));
+  const cfg = await c.pushBlob('qmf/app', config);
+  const lay = await c.pushBlob('qmf/app', layer);
+  const used = (await quota(id)).used;
+  assert.equal(used, 7000 + config.length);
+  const manifest = (padding: number) => ({
+    schemaVersion: 2,
+    mediaType: 'application/vnd.oci.image.manifest.v1+json',
+    config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: cfg.digest, size: cfg.size },
+    layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar', digest: lay.digest, size: lay.size }],
+    annotations: { pad: 'x'.repeat(padding) },
+  });
+  // Too big for the room left: refused, no tag, no manifest row, usage unchanged.
+  const tooBig = Buffer.from(JSON.stringify(manifest(10_000 - used)));
+  const refused = await c.request('PUT', '/v2/qmf/app/manifests/v1', { body: tooBig, headers: { 'content-type': 'application/vnd.oci.image.manifest.v1+json' } });
+  assert.equal(refused.status, 403, String(refused));
+  assert.equal(refused.json<any>().errors[0].code, 'DENIED');
+  assert.match(refused.json<any>().errors[0].message, /manifest .*quota/);
+  assert.equal((await c.request('GET', '/v2/qmf/app/manifests/v1')).status, 404);
+  assert.equal((await c.request('GET', `/v2/qmf/app/manifests/${digestOf(tooBig)}`)).status, 404);
+  assert.equal((await quota(id)).used, used);
+  // One that fits is stored and counted once, however many repositories and tags hold it.
+  const fits = await c.pushManifest('qmf/app', 'v1', manifest(10));
+  assert.equal((await quota(id)).used, used + fits.bytes.length);
+  assert.equal((await c.request('PUT', '/v2/qmf/app/manifests/v2', { body: fits.bytes, headers: { 'content-type': 'application/vnd.oci.image.manifest.v1+json' } })).status, 201);
+  assert.equal((await quota(id)).used, used + fits.bytes.length);
+  assert.equal(await truth(id), used + fits.bytes.length);
+  // Usage is about 7.4 kB of 10 kB: a loose blob crosses 85% (one warning event), then one overflows.
+  assert.equal((await upload('qmf/app', randomBlob(1500))).status, 201);
+  assert.equal((await upload('qmf/app', randomBlob(5000))).status, 403);
+  const events = async () =>
+    (await database()).all<{ operation: string; resource_type: string; resource: string; project_id: unknown; detail: string }>(
+      "SELECT operation, resource_type, resource, project_id, detail FROM audit_logs WHERE resource_type = 'quota' AND resource = 'qmf' ORDER BY id",
+    );
+  let rows = await events();
+  for (let i = 0; i < 50 && rows.length < 3; i++) {
+    await new Promise((r) => setTimeout(r, 50));
+    rows = await events();
+  }
+  assert.deepEqual(rows.map((r) => r.operation), ['quota_exceed', 'quota_warning', 'quota_exceed'], JSON.stringify(rows));
+  assert.ok(rows.every((r) => Number(r.project_id) === id));
+  assert.match(rows[0].detail, /^manifest sha256:/);
+  assert.match(rows[1].detail, /^blob sha256:.*warning at 85%/);
 });
 
 test('concurrent uploads into new repositories of one project never overshoot the limit', async () => {

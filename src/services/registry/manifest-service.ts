@@ -8,6 +8,7 @@ import type { BlobRepository } from '../../repositories/blob-repository.ts';
 import type { ManifestRepository, Manifest, Referrer } from '../../repositories/manifest-repository.ts';
 import type { RepositoryRepository } from '../../repositories/repository-repository.ts';
 import { crashPoint, type Faults } from './faults.ts';
+import type { QuotaService } from './quota-service.ts';
 
 export interface PutResult {
   digest: string;
@@ -22,8 +23,10 @@ export class ManifestService {
   private readonly blobs: BlobRepository;
   private readonly repositories: RepositoryRepository;
   private readonly faults: Faults | undefined;
-  constructor(deps: { db: Db; manifests: ManifestRepository; blobs: BlobRepository; repositories: RepositoryRepository; faults?: Faults }) {
+  private readonly quota: QuotaService | undefined;
+  constructor(deps: { db: Db; manifests: ManifestRepository; blobs: BlobRepository; repositories: RepositoryRepository; faults?: Faults; quota?: QuotaService }) {
     this.db = deps.db;
+    this.quota = deps.quota;
     this.faults = deps.faults;
     this.manifests = deps.manifests;
     this.blobs = deps.blobs;
@@ -72,6 +75,8 @@ export class ManifestService {
         const missing = parsed.manifests.find((d) => !present.has(d));
         if (missing) throw Errors.manifestBlobUnknown(missing);
       }
+      // Manifest bytes count towards the project's quota (Harbor stores manifests as blobs).
+      await this.quota?.assertManifestRoom(projectId, digest, body.length, q);
       const { id, created } = await this.manifests.saveManifest(
         {
           repositoryId: repo.id,

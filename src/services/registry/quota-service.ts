@@ -5,6 +5,7 @@
 import type { Db, Queryable } from '../../db/db.ts';
 import { ApiErrors, Errors } from '../../errors.ts';
 import type { QuotaRepository } from '../../repositories/quota-repository.ts';
+import type { AuditSink } from '../audit/audit.ts';
 
 export interface Quota {
   id: number;
@@ -23,14 +24,19 @@ export function parseStorageLimit(v: unknown, name = 'storage'): number {
   return v;
 }
 
+/** Usage at or above this share of the limit records a quota warning event (Harbor warns at 85%). */
+export const QUOTA_WARNING_RATIO = 0.85;
+
 export class QuotaService {
   private readonly db: Db;
   private readonly quotas: QuotaRepository;
   private readonly defaultLimit: number;
-  constructor(deps: { db: Db; quotas: QuotaRepository; defaultStorageLimit: number }) {
+  private readonly events: AuditSink | null;
+  constructor(deps: { db: Db; quotas: QuotaRepository; defaultStorageLimit: number; events?: AuditSink }) {
     this.db = deps.db;
     this.quotas = deps.quotas;
     this.defaultLimit = deps.defaultStorageLimit;
+    this.events = deps.events ?? null;
   }
 
   private effective(stored: number | null): number {
@@ -38,11 +44,20 @@ export class QuotaService {
   }
 
   /**
-   * Throws DENIED when linking `digest` (`size` bytes) into the project would exceed its limit. Pass the
+   * Throws DENIED when linking blob `digest` (`size` bytes) into the project would exceed its limit. Pass the
    * transaction that creates the link: the project row is locked until it commits. Without `q` it is only an
    * early check (the caller re-checks in its transaction).
    */
-  async assertRoom(projectId: number, digest: string, size: number, q?: Queryable): Promise<void> {
+  assertRoom(projectId: number, digest: string, size: number, q?: Queryable): Promise<void> {
+    return this.check(projectId, 'blob', digest, size, q);
+  }
+
+  /** The same check for a manifest PUT: a manifest already stored in the project costs nothing more. */
+  assertManifestRoom(projectId: number, digest: string, size: number, q?: Queryable): Promise<void> {
+    return this.check(projectId, 'manifest', digest, size, q);
+  }
+
+  private async check(projectId: number, kind: 'blob' | 'manifest', digest: string, size: number, q?: Queryable): Promise<void> {
     const db = q ?? this.db;
     const limitNow = async () => {
       const stored = await this.quotas.findStorageLimit(projectId, db);
@@ -56,12 +71,31 @@ export class QuotaService {
       limit = await limitNow();
       if (limit < 0) return;
     }
-    if (await this.quotas.isBlobLinkedInProject(projectId, digest, db)) return;
+    const present = kind === 'blob' ? await this.quotas.isBlobLinkedInProject(projectId, digest, db) : await this.quotas.isManifestInProject(projectId, digest, db);
+    if (present) return;
     const used = await this.quotas.storageUsage(projectId, db);
-    if (used + size > limit)
-      throw Errors.denied(
-        `adding this blob (${size} bytes) exceeds the project's storage quota: ${used} of ${limit} bytes used`,
-      );
+    if (used + size > limit) {
+      this.event(projectId, 'quota_exceed', `${kind} ${digest} (${size} bytes) refused: ${used} of ${limit} bytes used`);
+      throw Errors.denied(`adding this ${kind} (${size} bytes) exceeds the project's storage quota: ${used} of ${limit} bytes used`);
+    }
+    // Recorded when this write crosses the threshold, by the check inside the write's transaction only (the
+    // early check runs before it); the write may still roll back afterwards.
+    const mark = limit * QUOTA_WARNING_RATIO;
+    if (q && used < mark && used + size >= mark)
+      this.event(projectId, 'quota_warning', `${kind} ${digest} brings usage to ${used + size} of ${limit} bytes (warning at ${Math.round(QUOTA_WARNING_RATIO * 100)}%)`);
+  }
+
+  // Fire-and-forget, never awaited: the caller may hold a transaction (SQLite has one writer), and an event
+  // must never fail or delay the write it describes. The sink reports its own failures.
+  private event(projectId: number, operation: 'quota_exceed' | 'quota_warning', detail: string): void {
+    if (!this.events) return;
+    const events = this.events;
+    setImmediate(() => {
+      void (async () => {
+        const p = await this.quotas.findProject(projectId).catch(() => null);
+        await events.record({ username: '', operation, resourceType: 'quota', resource: p?.name ?? String(projectId), projectId, detail });
+      })();
+    });
   }
 
   private async toQuota(p: { id: number; name: string; storageLimit: number | null; createdAt: number; updatedAt: number }): Promise<Quota> {
