@@ -10,6 +10,8 @@ import { ManifestRepository } from './repositories/manifest-repository.ts';
 import { ProjectRepository } from './repositories/project-repository.ts';
 import { RepositoryRepository } from './repositories/repository-repository.ts';
 import { SettingsRepository } from './repositories/settings-repository.ts';
+import { ConfigurationRepository } from './repositories/configuration-repository.ts';
+import { ConfigurationService } from './services/config/configuration-service.ts';
 import { UploadRepository } from './repositories/upload-repository.ts';
 import { UserRepository } from './repositories/user-repository.ts';
 import { MemberRepository } from './repositories/member-repository.ts';
@@ -48,6 +50,8 @@ export interface Services {
   audit: AuditSink;
   /** The audit_logs table (the PURGE_AUDIT_LOG job deletes old rows through it). */
   auditLogs: AuditLogRepository;
+  /** Runtime settings (GET/PUT /api/v2.0/configurations): config-file defaults overridden by stored values. */
+  configs: ConfigurationService;
   users: UserService;
   projects: ProjectService;
 }
@@ -72,6 +76,7 @@ export async function buildServices(config: Config): Promise<{ services: Service
   const tokens = await TokenService.create(settings, config.auth.tokenExpiration);
   const auditLogs = new AuditLogRepository(db);
   const audit = new DbAuditSink(auditLogs, (err) => process.emitWarning(`audit log write failed: ${(err as Error).message}`));
+  const configs = new ConfigurationService({ db, repo: new ConfigurationRepository(db), config, audit, hasNonAdminUsers: () => users.existsUserOtherThan('admin') });
   const auth = new AuthService(users, policy, tokens, {
     lockout: { threshold: config.auth.lockoutThreshold, durationMs: config.auth.lockoutDuration * 1000 },
     audit,
@@ -97,6 +102,7 @@ export async function buildServices(config: Config): Promise<{ services: Service
       audit,
       auditLogs,
       users: new UserService({ db, users, members, auth, audit }),
+      configs,
       projects: new ProjectService({ db, projects, members, users, audit }),
     },
     bootstrap,

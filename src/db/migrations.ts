@@ -228,6 +228,75 @@ CREATE INDEX audit_logs_time ON audit_logs(op_time);
 ALTER TABLE projects ADD COLUMN storage_limit BIGINT
 `,
   },
+  {
+    version: 8,
+    name: 'runtime configurations, user groups, LDAP users',
+    // configurations: API-set values (JSON text) overriding the config file's defaults, allow-listed keys only.
+    // user_groups: Harbor's groups (1 LDAP, 2 HTTP, 3 OIDC); lookup_key = the normalized DN for LDAP groups, the
+    // name otherwise. user_group_members: the groups a user was found in at their last LDAP login (nested included).
+    // users.auth_source: 'db' or 'ldap'; users.admin_role_in_auth: sysadmin through ldap_group_admin_dn at last login.
+    sql: `
+CREATE TABLE configurations (
+  key TEXT PRIMARY KEY,
+  value TEXT NOT NULL,
+  updated_at BIGINT NOT NULL
+);
+CREATE TABLE user_groups (
+  id {{id}},
+  group_name TEXT NOT NULL,
+  group_type INTEGER NOT NULL,
+  ldap_group_dn TEXT NOT NULL DEFAULT '',
+  lookup_key TEXT NOT NULL,
+  created_at BIGINT NOT NULL,
+  updated_at BIGINT NOT NULL,
+  UNIQUE (group_type, lookup_key)
+);
+CREATE TABLE user_group_members (
+  user_id BIGINT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+  group_id BIGINT NOT NULL REFERENCES user_groups(id) ON DELETE CASCADE,
+  PRIMARY KEY (user_id, group_id)
+);
+CREATE INDEX user_group_members_group ON user_group_members(group_id);
+ALTER TABLE users ADD COLUMN auth_source TEXT NOT NULL DEFAULT 'db';
+ALTER TABLE users ADD COLUMN admin_role_in_auth INTEGER NOT NULL DEFAULT 0
+`,
+  },
+  {
+    version: 9,
+    name: 'artifacts API: repository description and pull count, pull times, tag ids, labels',
+    // tags.id: BIGSERIAL fills existing rows on PostgreSQL; SQLite accepts the type name and the repository
+    // reads its rowid instead. manifests.extra_attrs caches the summary read from an image's config blob.
+    // labels.project_id is 0 for global labels (scope 'g'), as Harbor has it.
+    sql: `
+ALTER TABLE repositories ADD COLUMN description TEXT NOT NULL DEFAULT '';
+ALTER TABLE repositories ADD COLUMN pull_count BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE manifests ADD COLUMN pull_time BIGINT;
+ALTER TABLE manifests ADD COLUMN extra_attrs TEXT;
+ALTER TABLE tags ADD COLUMN id BIGSERIAL;
+ALTER TABLE tags ADD COLUMN pull_time BIGINT;
+CREATE INDEX manifests_push ON manifests(repository_id, created_at, id);
+CREATE INDEX manifests_media ON manifests(repository_id, media_type);
+CREATE TABLE labels (
+  id {{id}},
+  name TEXT NOT NULL,
+  description TEXT NOT NULL DEFAULT '',
+  color TEXT NOT NULL DEFAULT '',
+  scope TEXT NOT NULL,
+  project_id BIGINT NOT NULL DEFAULT 0,
+  created_at BIGINT NOT NULL,
+  updated_at BIGINT NOT NULL,
+  UNIQUE (scope, project_id, name)
+);
+CREATE INDEX labels_project ON labels(project_id);
+CREATE TABLE artifact_labels (
+  manifest_id BIGINT NOT NULL REFERENCES manifests(id) ON DELETE CASCADE,
+  label_id BIGINT NOT NULL REFERENCES labels(id) ON DELETE CASCADE,
+  created_at BIGINT NOT NULL,
+  PRIMARY KEY (manifest_id, label_id)
+);
+CREATE INDEX artifact_labels_label ON artifact_labels(label_id, manifest_id)
+`,
+  },
 ];
 
 function render(sql: string, dialect: Db['dialect']): string {

@@ -32,7 +32,7 @@ export function buildHttpServer(config: Config, services: Services): FastifyInst
   );
   app.register(async (scope) => tokenRoutes(scope, services.auth));
   app.register(async (scope) =>
-    apiRoutes(scope, { config, auth: services.auth, policy: services.policy, users: services.users, projects: services.projects, jobs: services.jobs, quotas: services.quotas }),
+    apiRoutes(scope, { config, auth: services.auth, policy: services.policy, users: services.users, projects: services.projects, jobs: services.jobs, quotas: services.quotas, configs: services.configs }),
   );
   app.setNotFoundHandler((req, reply) =>
     req.url.startsWith('/v2')

@@ -11,6 +11,10 @@ export interface User {
   sysadmin: boolean;
   createdAt: number;
   updatedAt: number;
+  /** 'db' (local password) or 'ldap' (onboarded at an LDAP login, no password stored). */
+  authSource?: 'db' | 'ldap';
+  /** Sysadmin through ldap_group_admin_dn at the last LDAP login (Harbor's admin_role_in_auth). */
+  adminRoleInAuth?: boolean;
 }
 interface UserRow {
   id: number;
@@ -22,6 +26,8 @@ interface UserRow {
   sysadmin: number;
   created_at: number;
   updated_at: number;
+  auth_source?: string;
+  admin_role_in_auth?: number;
 }
 const toUser = (r: UserRow): User => ({
   id: Number(r.id),
@@ -33,6 +39,8 @@ const toUser = (r: UserRow): User => ({
   sysadmin: !!r.sysadmin,
   createdAt: Number(r.created_at),
   updatedAt: Number(r.updated_at),
+  authSource: r.auth_source === 'ldap' ? 'ldap' : 'db',
+  adminRoleInAuth: !!r.admin_role_in_auth,
 });
 
 /** Fields the user list may be filtered and sorted on (the API's allow-list maps onto these). */
@@ -107,6 +115,10 @@ export class UserRepository {
   }
   async updateUserSysadmin(id: number, sysadmin: boolean): Promise<void> {
     await this.db.run('UPDATE users SET sysadmin = ?, updated_at = ? WHERE id = ?', [sysadmin ? 1 : 0, Date.now(), id]);
+  }
+  /** Whether any user other than `username` exists. */
+  async existsUserOtherThan(username: string): Promise<boolean> {
+    return !!(await this.db.get('SELECT id FROM users WHERE username <> ? LIMIT 1', [username]));
   }
   async removeUser(id: number, q: Queryable = this.db): Promise<boolean> {
     return (await q.run('DELETE FROM users WHERE id = ?', [id])).changes > 0;

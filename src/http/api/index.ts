@@ -17,6 +17,8 @@ import { projectRoutes } from './projects.ts';
 import { gcRoutes } from './gc.ts';
 import { purgeAuditRoutes } from './purge-audit.ts';
 import { quotaRoutes } from './quotas.ts';
+import { configurationRoutes } from './configurations.ts';
+import type { ConfigurationService } from '../../services/config/configuration-service.ts';
 
 export const API_PREFIX = '/api/v2.0';
 
@@ -28,6 +30,7 @@ export interface ApiDeps {
   projects: ProjectService;
   jobs: JobService;
   quotas: QuotaService;
+  configs: ConfigurationService;
 }
 
 /** The authenticated caller of one API request (memoized per request). */
@@ -105,4 +108,5 @@ export async function apiRoutes(app: FastifyInstance, deps: ApiDeps): Promise<vo
   await app.register(async (scope) => gcRoutes(scope, deps.jobs, auth), { prefix: API_PREFIX });
   await app.register(async (scope) => purgeAuditRoutes(scope, deps.jobs, auth), { prefix: API_PREFIX });
   await app.register(async (scope) => quotaRoutes(scope, deps.quotas, auth), { prefix: API_PREFIX });
+  await app.register(async (scope) => configurationRoutes(scope, deps.configs, auth), { prefix: API_PREFIX });
 }

@@ -36,7 +36,7 @@ function memberResp(m: Member) {
 }
 
 export async function projectRoutes(app: FastifyInstance, deps: ApiDeps, auth: ApiAuth): Promise<void> {
-  const { projects, policy, users, config } = deps;
+  const { projects, policy, users, configs } = deps;
 
   /** The project in the URL, which the caller must see; then `needed` (403 when it is missing). */
   const resolve = async (req: Req, needed: Policy): Promise<{ project: Project; caller: Principal; policies: Set<Policy> }> => {
@@ -77,7 +77,7 @@ export async function projectRoutes(app: FastifyInstance, deps: ApiDeps, auth: A
 
   app.post('/projects', async (req, reply) => {
     const me = await auth.user(req);
-    if (!me.sysadmin && config.project.creationRestriction === 'adminonly') throw ApiErrors.forbidden('only system admins can create projects');
+    if (!me.sysadmin && (await configs.get('project_creation_restriction')) === 'adminonly') throw ApiErrors.forbidden('only system admins can create projects');
     const b = bodyObject(req);
     // storage_limit (bytes, -1 unlimited) is honoured from system admins only, as Harbor does; others get the
     // configured default. registry_id and cve_allowlist are not supported yet and ignored.

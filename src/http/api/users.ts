@@ -32,12 +32,12 @@ const policyList = (policies: Iterable<Policy>, prefix: string) =>
   });
 
 export async function userRoutes(app: FastifyInstance, deps: ApiDeps, auth: ApiAuth): Promise<void> {
-  const { users, projects, policy, config } = deps;
+  const { users, projects, policy, configs } = deps;
 
   app.post('/users', async (req, reply) => {
     const caller = await auth.principal(req);
     const isAdmin = caller.kind === 'user' && caller.sysadmin;
-    if (!isAdmin && !config.auth.selfRegistration) {
+    if (!isAdmin && !(await configs.get('self_registration'))) {
       if (caller.kind !== 'user') throw ApiErrors.unauthorized('authentication required');
       throw ApiErrors.forbidden('only system admins can create users');
     }
@@ -101,7 +101,7 @@ export async function userRoutes(app: FastifyInstance, deps: ApiDeps, auth: ApiA
     if (scope !== '/' && scope !== '') throw ApiErrors.badRequest('unsupported scope');
     if (caller.kind !== 'user') return [];
     if (caller.sysadmin) return policyList([...SYSTEM_POLICIES, ...ALL_PROJECT_POLICIES], relative ? '' : '/');
-    return config.project.creationRestriction === 'everyone' ? policyList(['project:create'], relative ? '' : '/') : [];
+    return (await configs.get('project_creation_restriction')) === 'everyone' ? policyList(['project:create'], relative ? '' : '/') : [];
   });
 
   /** The user `id`, which the caller must be (or a sysadmin); 403 before revealing whether it exists. */

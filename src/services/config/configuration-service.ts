@@ -1,0 +1,233 @@
+// Runtime configuration (Harbor's GET/PUT /api/v2.0/configurations): an allow-listed, typed key table. The
+// config file / BERTH_* environment give the defaults; values stored in the database override them, so every
+// process sees an update (each process caches the merged values for CACHE_TTL_MS and drops its cache on its
+// own writes). Secrets (ldap_search_password) are never returned and never written to the audit log.
+import { ApiErrors } from '../../errors.ts';
+import type { Config } from '../../config/config.ts';
+import type { Db } from '../../db/db.ts';
+import type { ConfigurationRepository } from '../../repositories/configuration-repository.ts';
+import type { AuditSink } from '../audit/audit.ts';
+
+export type AuthMode = 'db_auth' | 'ldap_auth';
+
+/** Every runtime key with its type. */
+export interface ConfigValues {
+  auth_mode: AuthMode;
+  primary_auth_mode: boolean;
+  self_registration: boolean;
+  project_creation_restriction: 'everyone' | 'adminonly';
+  read_only: boolean;
+  token_expiration: number;
+  robot_token_duration: number;
+  robot_name_prefix: string;
+  audit_log_forward_endpoint: string;
+  skip_audit_log_database: boolean;
+  ldap_url: string;
+  ldap_search_dn: string;
+  ldap_search_password: string;
+  ldap_base_dn: string;
+  ldap_filter: string;
+  ldap_uid: string;
+  ldap_scope: number;
+  ldap_timeout: number;
+  ldap_verify_cert: boolean;
+  ldap_group_base_dn: string;
+  ldap_group_search_filter: string;
+  ldap_group_attribute_name: string;
+  ldap_group_admin_dn: string;
+  ldap_group_membership_attribute: string;
+  ldap_group_search_scope: number;
+  ldap_group_attach_parallel: boolean;
+}
+export type ConfigKey = keyof ConfigValues;
+
+/** What the rest of the code depends on: typed reads of the effective (default + stored) values. */
+export interface Configurations {
+  get<K extends ConfigKey>(key: K): Promise<ConfigValues[K]>;
+  all(): Promise<Readonly<ConfigValues>>;
+}
+
+type Spec<T> = {
+  type: T extends boolean ? 'bool' : T extends number ? 'int' : 'string';
+  default: (c: Config) => T;
+  /** Allowed values (strings). */
+  values?: readonly string[];
+  min?: number;
+  max?: number;
+  /** Longest string accepted. */
+  maxLength?: number;
+  /** Extra check of a string; returns an error message or null. */
+  check?: (v: string) => string | null;
+  /** Never returned by GET, never logged. */
+  secret?: boolean;
+};
+
+const ATTRIBUTE = (v: string) => (/^[A-Za-z][A-Za-z0-9-]{0,127}$|^[0-9]+(\.[0-9]+)+$/.test(v) ? null : 'must be an LDAP attribute name');
+const OPTIONAL_FILTER = (v: string) => (v === '' || (v.startsWith('(') && v.endsWith(')')) ? null : 'must be empty or an LDAP filter in parentheses');
+const LDAP_URL = (v: string) => {
+  if (v === '') return null;
+  try {
+    const u = new URL(/^[a-z]+:\/\//i.test(v) ? v : `ldap://${v}`);
+    return u.protocol === 'ldap:' || u.protocol === 'ldaps:' ? null : 'must be an ldap:// or ldaps:// URL';
+  } catch {
+    return 'must be an ldap:// or ldaps:// URL';
+  }
+};
+const HOST_PORT = (v: string) => (v === '' || /^[A-Za-z0-9.\-\[\]:]{1,253}:[0-9]{1,5}$/.test(v) ? null : 'must be empty or host:port');
+const NAME_PREFIX = (v: string) => (/^[\x21-\x7e]{1,32}$/.test(v) && !/[\/:@\\]/.test(v) ? null : 'must be 1 to 32 printable characters without / : @ \\');
+
+const str = (dflt = '', extra: Partial<Spec<string>> = {}): Spec<string> => ({ type: 'string', default: () => dflt, maxLength: 1024, ...extra });
+const bool = (dflt: (c: Config) => boolean): Spec<boolean> => ({ type: 'bool', default: dflt });
+const int = (min: number, max: number, dflt: (c: Config) => number): Spec<number> => ({ type: 'int', min, max, default: dflt });
+
+/** The allow-list. A key that is not here is refused by PUT and never read from the database. */
+export const CONFIG_KEYS: { readonly [K in ConfigKey]: Spec<ConfigValues[K]> } = {
+  auth_mode: { type: 'string', values: ['db_auth', 'ldap_auth'], default: () => 'db_auth' } as Spec<AuthMode>,
+  primary_auth_mode: bool(() => false),
+  self_registration: bool((c) => c.auth.selfRegistration),
+  project_creation_restriction: { type: 'string', values: ['everyone', 'adminonly'], default: (c) => c.project.creationRestriction } as Spec<'everyone' | 'adminonly'>,
+  read_only: bool(() => false),
+  token_expiration: int(1, 1440, (c) => c.auth.tokenExpiration),
+  robot_token_duration: int(1, 36500, () => 30),
+  robot_name_prefix: str('robot$', { check: NAME_PREFIX }),
+  audit_log_forward_endpoint: str('', { check: HOST_PORT }),
+  skip_audit_log_database: bool(() => false),
+  ldap_url: str('', { check: LDAP_URL }),
+  ldap_search_dn: str(),
+  ldap_search_password: str('', { secret: true }),
+  ldap_base_dn: str(),
+  ldap_filter: str('', { check: OPTIONAL_FILTER }),
+  ldap_uid: str('cn', { check: ATTRIBUTE }),
+  ldap_scope: int(0, 2, () => 2),
+  ldap_timeout: int(1, 300, () => 5),
+  ldap_verify_cert: bool(() => true),
+  ldap_group_base_dn: str(),
+  ldap_group_search_filter: str('', { check: OPTIONAL_FILTER }),
+  ldap_group_attribute_name: str('cn', { check: ATTRIBUTE }),
+  ldap_group_admin_dn: str(),
+  ldap_group_membership_attribute: str('memberof', { check: ATTRIBUTE }),
+  ldap_group_search_scope: int(0, 2, () => 2),
+  ldap_group_attach_parallel: bool(() => false),
+};
+
+export const CONFIG_KEY_NAMES = Object.keys(CONFIG_KEYS) as ConfigKey[];
+export const SECRET_CONFIG_KEYS: readonly ConfigKey[] = CONFIG_KEY_NAMES.filter((k) => CONFIG_KEYS[k].secret);
+
+const isKey = (k: string): k is ConfigKey => Object.hasOwn(CONFIG_KEYS, k);
+
+/** Checks one value against its spec; returns it, or throws 400. */
+function checkValue(key: ConfigKey, v: unknown): ConfigValues[ConfigKey] {
+  const s = CONFIG_KEYS[key] as unknown as Omit<Spec<string>, 'type'> & { type: 'bool' | 'int' | 'string' };
+  if (s.type === 'bool') {
+    if (typeof v !== 'boolean') throw ApiErrors.badRequest(`${key} must be a boolean`);
+    return v;
+  }
+  if (s.type === 'int') {
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < s.min! || v > s.max!) throw ApiErrors.badRequest(`${key} must be an integer between ${s.min} and ${s.max}`);
+    return v;
+  }
+  if (typeof v !== 'string') throw ApiErrors.badRequest(`${key} must be a string`);
+  if (v.length > (s.maxLength ?? 1024) || /[\x00-\x1f\x7f]/.test(v)) throw ApiErrors.badRequest(`${key} is too long or holds control characters`);
+  if (s.values && !s.values.includes(v)) throw ApiErrors.badRequest(`${key} must be one of ${s.values.join(', ')}`);
+  const problem = s.check?.(v);
+  if (problem) throw ApiErrors.badRequest(`${key} ${problem}`);
+  return v;
+}
+
+const CACHE_TTL_MS = 2000;
+
+export class ConfigurationService implements Configurations {
+  private readonly db: Db;
+  private readonly repo: ConfigurationRepository;
+  private readonly config: Config;
+  private readonly audit: AuditSink;
+  /** Whether local users other than `admin` exist (auth_mode may change only while there are none). */
+  private readonly hasNonAdminUsers: () => Promise<boolean>;
+  private cache: { until: number; values: Promise<Readonly<ConfigValues>> } | null = null;
+  private readonly listeners: ((changed: readonly ConfigKey[]) => void)[] = [];
+
+  constructor(deps: { db: Db; repo: ConfigurationRepository; config: Config; audit: AuditSink; hasNonAdminUsers: () => Promise<boolean> }) {
+    this.db = deps.db;
+    this.repo = deps.repo;
+    this.config = deps.config;
+    this.audit = deps.audit;
+    this.hasNonAdminUsers = deps.hasNonAdminUsers;
+  }
+
+  /** The defaults (config file / environment), before any stored value. */
+  defaults(): ConfigValues {
+    const out = {} as Record<ConfigKey, unknown>;
+    for (const k of CONFIG_KEY_NAMES) out[k] = CONFIG_KEYS[k].default(this.config);
+    return out as unknown as ConfigValues;
+  }
+
+  private async load(): Promise<Readonly<ConfigValues>> {
+    const out = this.defaults() as unknown as Record<ConfigKey, unknown>;
+    for (const [k, text] of await this.repo.listConfigurations()) {
+      if (!isKey(k)) continue;
+      try {
+        out[k] = checkValue(k, JSON.parse(text));
+      } catch {
+        // A value that no longer validates (a key whose rules tightened) falls back to the default.
+      }
+    }
+    return Object.freeze(out as unknown as ConfigValues);
+  }
+
+  all(): Promise<Readonly<ConfigValues>> {
+    const now = Date.now();
+    if (!this.cache || this.cache.until <= now) {
+      const values = this.load();
+      this.cache = { until: now + CACHE_TTL_MS, values };
+      // A failed read is not cached.
+      values.catch(() => {
+        if (this.cache?.values === values) this.cache = null;
+      });
+    }
+    return this.cache.values;
+  }
+
+  async get<K extends ConfigKey>(key: K): Promise<ConfigValues[K]> {
+    return (await this.all())[key];
+  }
+
+  /** Called after this process changed keys (e.g. to drop login caches when auth settings change). */
+  onChange(listener: (changed: readonly ConfigKey[]) => void): void {
+    this.listeners.push(listener);
+  }
+
+  /** Harbor's GET /configurations body: `{key: {value, editable}}`, secrets left out. */
+  async publicView(): Promise<Record<string, { value: unknown; editable: boolean }>> {
+    const v = (await this.all()) as unknown as Record<ConfigKey, unknown>;
+    const out: Record<string, { value: unknown; editable: boolean }> = {};
+    for (const k of CONFIG_KEY_NAMES) if (!CONFIG_KEYS[k].secret) out[k] = { value: v[k], editable: true };
+    return out;
+  }
+
+  /**
+   * Validates every key of `input` (unknown keys and wrong types: 400, nothing stored), then stores them in one
+   * transaction. Returns the keys whose value changed.
+   */
+  async update(actor: string, input: Record<string, unknown>): Promise<ConfigKey[]> {
+    const next = new Map<ConfigKey, unknown>();
+    for (const [k, v] of Object.entries(input)) {
+      if (!isKey(k)) throw ApiErrors.badRequest(`unknown configuration key ${k.slice(0, 64)}`);
+      next.set(k, checkValue(k, v));
+    }
+    this.cache = null;
+    const current = (await this.all()) as unknown as Record<ConfigKey, unknown>;
+    const changed = [...next.keys()].filter((k) => current[k] !== next.get(k));
+    if (changed.includes('auth_mode') && (await this.hasNonAdminUsers()))
+      throw ApiErrors.forbidden('the auth mode cannot be modified as new users have been inserted into the database');
+    const merged = { ...current, ...Object.fromEntries(next) } as unknown as ConfigValues;
+    if (merged.skip_audit_log_database && !merged.audit_log_forward_endpoint)
+      throw ApiErrors.badRequest('skip_audit_log_database needs audit_log_forward_endpoint to be set');
+    if (next.size)
+      await this.db.tx((q) => this.repo.saveConfigurations(new Map([...next].map(([k, v]) => [k, JSON.stringify(v)])), q));
+    this.cache = null;
+    // Key names only: values may be secrets.
+    await this.audit.record({ username: actor, operation: 'update', resourceType: 'configuration', resource: 'configurations', detail: JSON.stringify([...next.keys()].sort()) });
+    if (changed.length) for (const l of this.listeners) l(changed);
+    return changed;
+  }
+}
