@@ -18,6 +18,8 @@ import { MemberRepository } from './repositories/member-repository.ts';
 import { AuditLogRepository } from './repositories/audit-log-repository.ts';
 import { DbAuditSink, type AuditSink } from './services/audit/audit.ts';
 import { UserService } from './services/auth/user-service.ts';
+import { SessionService } from './services/auth/session-service.ts';
+import { SessionRepository } from './repositories/session-repository.ts';
 import { ProjectService } from './services/project/project-service.ts';
 import { AccessPolicy } from './services/auth/access-policy.ts';
 import { AuthService } from './services/auth/auth-service.ts';
@@ -54,6 +56,8 @@ export interface Services {
   configs: ConfigurationService;
   users: UserService;
   projects: ProjectService;
+  /** Portal cookie sessions (POST /c/login). */
+  sessions: SessionService;
 }
 
 export interface Bootstrap {
@@ -102,6 +106,10 @@ export async function buildServices(config: Config): Promise<{ services: Service
       audit,
       auditLogs,
       users: new UserService({ db, users, members, auth, audit }),
+      sessions: new SessionService(
+        { sessions: new SessionRepository(db), users, auth },
+        { idleTimeoutMs: config.auth.sessionIdleTimeout * 1000, lifetimeMs: config.auth.sessionLifetime * 1000 },
+      ),
       configs,
       projects: new ProjectService({ db, projects, members, users, audit }),
     },

@@ -33,6 +33,10 @@ export interface Config {
     readonly lockoutThreshold: number;
     /** How long a locked username stays locked, seconds. */
     readonly lockoutDuration: number;
+    /** Portal sessions end after this many seconds without a request. */
+    readonly sessionIdleTimeout: number;
+    /** Portal sessions end this many seconds after login, however active. */
+    readonly sessionLifetime: number;
   };
   readonly project: {
     /** Who may create projects (Harbor: project_creation_restriction). */
@@ -96,6 +100,8 @@ const KEYS: Record<string, KeySpec> = {
   'auth.self_registration': { kind: 'enum', values: ['true', 'false'], default: 'false' },
   'auth.lockout_threshold': { kind: 'int', min: 0, max: 1000, default: 5 },
   'auth.lockout_duration': { kind: 'int', min: 1, max: 86400, default: 300 },
+  'auth.session_idle_timeout': { kind: 'int', min: 1, max: 30 * 86400, default: 3600 },
+  'auth.session_lifetime': { kind: 'int', min: 1, max: 365 * 86400, default: 12 * 3600 },
   'project.creation_restriction': { kind: 'enum', values: ['everyone', 'adminonly'], default: 'everyone' },
   'registry.max_manifest_size': { kind: 'int', min: 1024, max: 64 * 1024 * 1024, default: 4 * 1024 * 1024 },
   'registry.upload_idle_timeout': { kind: 'int', min: 1, max: 30 * 86400, default: 86400 },
@@ -224,6 +230,8 @@ export function loadConfig(opts: LoadOptions = {}): Config {
       selfRegistration: str('auth.self_registration') === 'true',
       lockoutThreshold: num('auth.lockout_threshold'),
       lockoutDuration: num('auth.lockout_duration'),
+      sessionIdleTimeout: num('auth.session_idle_timeout'),
+      sessionLifetime: num('auth.session_lifetime'),
     },
     project: { creationRestriction: str('project.creation_restriction') as 'everyone' | 'adminonly' },
     registry: {

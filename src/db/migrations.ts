@@ -229,6 +229,43 @@ ALTER TABLE projects ADD COLUMN storage_limit BIGINT
 `,
   },
   {
+    version: 7,
+    name: 'portal sessions and robot accounts',
+    // sessions: id_hash = SHA-256 of the random 256-bit cookie value (the value itself is never stored);
+    // pw_fp = a fingerprint of the user's password hash at login, so a password change ends every session.
+    // robots: Harbor v2 robots; permissions is JSON [{kind, namespace: project id | '*', access: ['resource:action']}]
+    // (project ids, not names, so a project deleted and re-created under the same name grants nothing).
+    sql: `
+CREATE TABLE sessions (
+  id_hash TEXT PRIMARY KEY,
+  user_id BIGINT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+  pw_fp TEXT NOT NULL,
+  created_at BIGINT NOT NULL,
+  last_seen BIGINT NOT NULL,
+  expires_at BIGINT NOT NULL
+);
+CREATE INDEX sessions_user ON sessions(user_id);
+CREATE INDEX sessions_expiry ON sessions(expires_at);
+CREATE TABLE robots (
+  id {{id}},
+  name TEXT NOT NULL UNIQUE,
+  description TEXT NOT NULL DEFAULT '',
+  level TEXT NOT NULL,
+  project_id BIGINT REFERENCES projects(id) ON DELETE CASCADE,
+  secret_hash TEXT NOT NULL,
+  disabled INTEGER NOT NULL DEFAULT 0,
+  duration BIGINT NOT NULL,
+  expires_at BIGINT NOT NULL,
+  permissions TEXT NOT NULL,
+  creator_type TEXT NOT NULL,
+  creator_ref BIGINT NOT NULL,
+  created_at BIGINT NOT NULL,
+  updated_at BIGINT NOT NULL
+);
+CREATE INDEX robots_project ON robots(project_id)
+`,
+  },
+  {
     version: 8,
     name: 'runtime configurations, user groups, LDAP users',
     // configurations: API-set values (JSON text) overriding the config file's defaults, allow-listed keys only.

@@ -8,6 +8,7 @@ import { tokenRoutes } from './token.ts';
 import { V2Auth } from './v2/auth.ts';
 import { v2Routes } from './v2/index.ts';
 import { apiRoutes } from './api/index.ts';
+import { portalSessionRoutes } from './portal-session.ts';
 
 export function buildHttpServer(config: Config, services: Services): FastifyInstance {
   const app = Fastify({
@@ -31,8 +32,9 @@ export function buildHttpServer(config: Config, services: Services): FastifyInst
     v2Routes(scope, { config, auth: v2Auth, blobs: services.blobs, uploads: services.uploads, manifests: services.manifests }),
   );
   app.register(async (scope) => tokenRoutes(scope, services.auth));
+  app.register(async (scope) => portalSessionRoutes(scope, { config, sessions: services.sessions }));
   app.register(async (scope) =>
-    apiRoutes(scope, { config, auth: services.auth, policy: services.policy, users: services.users, projects: services.projects, jobs: services.jobs, quotas: services.quotas, configs: services.configs }),
+    apiRoutes(scope, { config, auth: services.auth, policy: services.policy, users: services.users, projects: services.projects, jobs: services.jobs, quotas: services.quotas, sessions: services.sessions, configs: services.configs }),
   );
   app.setNotFoundHandler((req, reply) =>
     req.url.startsWith('/v2')

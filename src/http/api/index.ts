@@ -8,6 +8,8 @@ import type { AccessPolicy } from '../../services/auth/access-policy.ts';
 import type { AuthService } from '../../services/auth/auth-service.ts';
 import { ANONYMOUS, type Principal } from '../../services/auth/principal.ts';
 import type { UserService } from '../../services/auth/user-service.ts';
+import type { SessionService } from '../../services/auth/session-service.ts';
+import { csrfHook, sessionIdOf } from '../portal-session.ts';
 import type { ProjectService } from '../../services/project/project-service.ts';
 import type { JobService } from '../../services/jobs/job-service.ts';
 import type { QuotaService } from '../../services/registry/quota-service.ts';
@@ -30,15 +32,18 @@ export interface ApiDeps {
   projects: ProjectService;
   jobs: JobService;
   quotas: QuotaService;
+  sessions: SessionService;
   configs: ConfigurationService;
 }
 
 /** The authenticated caller of one API request (memoized per request). */
 export class ApiAuth {
   private readonly auth: AuthService;
+  private readonly sessions: SessionService | null;
   private readonly cache = new WeakMap<FastifyRequest, Promise<Principal>>();
-  constructor(auth: AuthService) {
+  constructor(auth: AuthService, sessions: SessionService | null = null) {
     this.auth = auth;
+    this.sessions = sessions;
   }
   principal(req: FastifyRequest): Promise<Principal> {
     let p = this.cache.get(req);
@@ -46,7 +51,10 @@ export class ApiAuth {
       p = (async () => {
         const r = await this.auth.authenticateBasicHeader(req.headers.authorization);
         if (r === null) throw ApiErrors.unauthorized('invalid username or password');
-        return r ?? ANONYMOUS;
+        if (r) return r;
+        // No Authorization header: the portal's session cookie (an unknown or ended session is anonymous).
+        const sid = this.sessions ? sessionIdOf(req) : undefined;
+        return (sid && (await this.sessions!.resolve(sid))) || ANONYMOUS;
       })();
       this.cache.set(req, p);
     }
@@ -89,12 +97,14 @@ export function bodyObject(req: FastifyRequest): Record<string, unknown> {
 export const isoTime = (ms: number): string => new Date(ms).toISOString();
 
 export async function apiRoutes(app: FastifyInstance, deps: ApiDeps): Promise<void> {
-  const auth = new ApiAuth(deps.auth);
+  const auth = new ApiAuth(deps.auth, deps.sessions);
   app.addHook('onRequest', async (req, reply) => {
     const given = req.headers['x-request-id'];
     const id = typeof given === 'string' && /^[\x21-\x7e]{1,128}$/.test(given) ? given : randomUUID();
     reply.header('X-Request-Id', id);
   });
+  // Cookie sessions: CSRF token echoed, unsafe methods without it refused (Basic-auth calls are not affected).
+  app.addHook('onRequest', csrfHook(deps.sessions));
   // NUL is in no name, id or filter value (and PostgreSQL refuses it in text parameters): refuse it up front.
   app.addHook('preHandler', async (req) => {
     if (/%00/.test(req.raw.url ?? '')) throw ApiErrors.badRequest('NUL is not allowed in the URL');
