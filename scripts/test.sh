@@ -7,6 +7,9 @@ cd "$(dirname "$0")/.."
 node -e 'const [a]=process.versions.node.split(".").map(Number); if (a<24) { console.error("Node >= 24 required, got "+process.version+" (run through npm so node_modules/.bin/node is used)"); process.exit(1) }'
 echo "== typecheck"
 npx --no-install tsc -p tsconfig.json
+npx --no-install tsc -p portal/tsconfig.json
+echo "== portal build"
+npx --no-install vite build --config portal/vite.config.ts --logLevel warn
 export BERTH_TEST_PG_URL=${BERTH_TEST_PG_URL:-$(bash scripts/pg.sh start)}
 set -f
 FILES=${BERTH_TEST_FILES:-"src/**/*.test.ts test/**/*.test.ts"}

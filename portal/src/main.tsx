@@ -1,0 +1,118 @@
+// Entry point: providers (react-query, antd theme + locale, i18n), the router and lazily loaded pages.
+import { StrictMode, Suspense, lazy, useEffect, useMemo, useState } from 'react';
+import { createRoot } from 'react-dom/client';
+import { BrowserRouter, Navigate, Route, Routes, useLocation, useNavigate } from 'react-router';
+import { QueryClient, QueryClientProvider } from '@tanstack/react-query';
+import { App as AntApp, ConfigProvider, Spin, theme as antTheme } from 'antd';
+import enUS from 'antd/es/locale/en_US';
+import zhCN from 'antd/es/locale/zh_CN';
+import { useTranslation } from 'react-i18next';
+import './i18n.ts';
+import { onUnauthorized } from './api/client.ts';
+import { ThemeContext, type ThemeMode } from './theme.ts';
+import AppLayout from './components/AppLayout.tsx';
+
+const Login = lazy(() => import('./pages/Login.tsx'));
+const Dashboard = lazy(() => import('./pages/Dashboard.tsx'));
+const Projects = lazy(() => import('./pages/Projects.tsx'));
+const ProjectDetail = lazy(() => import('./pages/ProjectDetail.tsx'));
+const RepositoryPage = lazy(() => import('./pages/project/Repository.tsx'));
+const ArtifactPage = lazy(() => import('./pages/project/Artifact.tsx'));
+const Users = lazy(() => import('./pages/admin/Users.tsx'));
+const Groups = lazy(() => import('./pages/admin/Groups.tsx'));
+const AdminRobots = lazy(() => import('./pages/admin/Robots.tsx'));
+const Registries = lazy(() => import('./pages/admin/Registries.tsx'));
+const GC = lazy(() => import('./pages/admin/GC.tsx'));
+const AuditLogs = lazy(() => import('./pages/admin/AuditLogs.tsx'));
+const Configuration = lazy(() => import('./pages/admin/Configuration.tsx'));
+const SystemInfoPage = lazy(() => import('./pages/admin/SystemInfo.tsx'));
+
+const queryClient = new QueryClient({
+  defaultOptions: { queries: { retry: 1, refetchOnWindowFocus: false } },
+});
+
+function UnauthorizedRedirect() {
+  const navigate = useNavigate();
+  const location = useLocation();
+  useEffect(
+    () =>
+      onUnauthorized(() => {
+        queryClient.setQueryData(['current-user'], null);
+        if (!location.pathname.startsWith('/login')) navigate(`/login?next=${encodeURIComponent(location.pathname + location.search)}`);
+      }),
+    [navigate, location],
+  );
+  return null;
+}
+
+const fallback = (
+  <div style={{ padding: 48, textAlign: 'center' }}>
+    <Spin />
+  </div>
+);
+
+function Root() {
+  const { i18n } = useTranslation();
+  const [mode, setMode] = useState<ThemeMode>(() => (localStorage.getItem('berth.theme') === 'dark' ? 'dark' : 'light'));
+  const themeCtx = useMemo(
+    () => ({
+      mode,
+      toggle: () =>
+        setMode((m) => {
+          const next = m === 'dark' ? 'light' : 'dark';
+          localStorage.setItem('berth.theme', next);
+          return next;
+        }),
+    }),
+    [mode],
+  );
+  useEffect(() => {
+    document.documentElement.dataset.theme = mode;
+    document.body.style.background = mode === 'dark' ? '#141414' : '#f5f5f5';
+  }, [mode]);
+  return (
+    <ThemeContext.Provider value={themeCtx}>
+      <ConfigProvider
+        locale={i18n.language === 'zh-CN' ? zhCN : enUS}
+        theme={{ algorithm: mode === 'dark' ? antTheme.darkAlgorithm : antTheme.defaultAlgorithm, token: { borderRadius: 4 } }}
+        componentSize="middle"
+      >
+        <AntApp>
+          <BrowserRouter>
+            <UnauthorizedRedirect />
+            <Suspense fallback={fallback}>
+              <Routes>
+                <Route path="/login" element={<Login />} />
+                <Route element={<AppLayout />}>
+                  <Route index element={<Navigate to="/projects" replace />} />
+                  <Route path="dashboard" element={<Dashboard />} />
+                  <Route path="projects" element={<Projects />} />
+                  <Route path="projects/:projectId/repositories/:repo/artifacts/:reference" element={<ArtifactPage />} />
+                  <Route path="projects/:projectId/repositories/:repo" element={<RepositoryPage />} />
+                  <Route path="projects/:projectId/:tab?" element={<ProjectDetail />} />
+                  <Route path="admin/users" element={<Users />} />
+                  <Route path="admin/groups" element={<Groups />} />
+                  <Route path="admin/robots" element={<AdminRobots />} />
+                  <Route path="admin/registries" element={<Registries />} />
+                  <Route path="admin/gc" element={<GC />} />
+                  <Route path="admin/audit-logs" element={<AuditLogs />} />
+                  <Route path="admin/configuration" element={<Configuration />} />
+                  <Route path="admin/system" element={<SystemInfoPage />} />
+                  <Route path="*" element={<Navigate to="/projects" replace />} />
+                </Route>
+              </Routes>
+            </Suspense>
+          </BrowserRouter>
+        </AntApp>
+      </ConfigProvider>
+    </ThemeContext.Provider>
+  );
+}
+
+createRoot(document.getElementById('root')!).render(
+  <StrictMode>
+    <QueryClientProvider client={queryClient}>
+      <Root />
+    </QueryClientProvider>
+  </StrictMode>,
+);

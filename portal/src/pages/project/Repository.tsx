@@ -1,0 +1,101 @@
+// A repository's artifacts: digest, tags, type, size, push/pull times, pull command, delete (artifact:delete).
+import { Link, useParams } from 'react-router';
+import { Breadcrumb, Space, Spin, Table, Tag, Typography } from 'antd';
+import { useQuery, useQueryClient } from '@tanstack/react-query';
+import { useTranslation } from 'react-i18next';
+import { call, get, repoPath } from '../../api/client.ts';
+import { usePermissions } from '../../api/hooks.ts';
+import type { Artifact, Project } from '../../api/types.ts';
+import { CopyButton, DeleteButton, ErrorAlert, PageTitle, useNotify, usePaged } from '../../components/common.tsx';
+import { formatBytes, formatDate, shortDigest } from '../../format.ts';
+import { pullCommand } from './pull.ts';
+
+export default function RepositoryPage() {
+  const { t } = useTranslation();
+  const { projectId, repo = '' } = useParams();
+  const qc = useQueryClient();
+  const notify = useNotify();
+  const project = useQuery({ queryKey: ['project', projectId], queryFn: () => get<Project>(`/projects/${projectId}`) });
+  const can = usePermissions(projectId ? `/project/${projectId}` : null);
+  const pname = project.data?.name;
+  const base = pname ? `/projects/${encodeURIComponent(pname)}/repositories/${repoPath(repo)}/artifacts` : null;
+  const list = usePaged<Artifact>(['artifacts', projectId, repo], base, { with_tag: true, with_label: true, with_accessory: true, sort: '-push_time' });
+
+  if (project.error) return <ErrorAlert error={project.error} />;
+  if (!pname) return <Spin />;
+
+  const remove = async (a: Artifact) => {
+    try {
+      await call('DELETE', `${base}/${a.digest}`);
+      notify.ok(t('common.deleted'));
+      await qc.invalidateQueries({ queryKey: ['artifacts', projectId, repo] });
+    } catch (e) {
+      notify.fail(e);
+    }
+  };
+
+  return (
+    <>
+      <Breadcrumb
+        style={{ marginBottom: 8 }}
+        items={[
+          { title: <Link to="/projects">{t('nav.projects')}</Link> },
+          { title: <Link to={`/projects/${projectId}/repositories`}>{pname}</Link> },
+          { title: repo },
+        ]}
+      />
+      <PageTitle>
+        {pname}/{repo}
+      </PageTitle>
+      <ErrorAlert error={list.query.error} />
+      <Table<Artifact>
+        rowKey="id"
+        data-testid="artifacts-table"
+        loading={list.query.isFetching}
+        dataSource={list.rows}
+        pagination={list.pagination}
+        columns={[
+          {
+            title: t('artifacts.digest'),
+            dataIndex: 'digest',
+            render: (d: string) => (
+              <Link to={`/projects/${projectId}/repositories/${encodeURIComponent(repo)}/artifacts/${d}`}>
+                <Typography.Text code>{shortDigest(d)}</Typography.Text>
+              </Link>
+            ),
+          },
+          {
+            title: t('artifacts.tags'),
+            render: (_: unknown, a) => (
+              <Space size={[4, 4]} wrap>
+                {(a.tags ?? []).map((tag) => (
+                  <Tag key={tag.id} color="blue">
+                    {tag.name}
+                  </Tag>
+                ))}
+                {!a.tags?.length && <Typography.Text type="secondary">{t('artifacts.untagged')}</Typography.Text>}
+              </Space>
+            ),
+          },
+          { title: t('artifacts.type'), dataIndex: 'type', render: (v: string) => <Tag>{v}</Tag> },
+          { title: t('artifacts.size'), dataIndex: 'size', align: 'right', render: (n: number) => formatBytes(n) },
+          {
+            title: t('artifacts.accessories'),
+            render: (_: unknown, a) => (a.accessories?.length ? a.accessories.map((x) => <Tag key={x.id}>{x.type}</Tag>) : '—'),
+          },
+          { title: t('artifacts.pushTime'), dataIndex: 'push_time', render: formatDate },
+          { title: t('artifacts.pullTime'), dataIndex: 'pull_time', render: formatDate },
+          {
+            title: t('common.actions'),
+            render: (_: unknown, a) => (
+              <Space>
+                <CopyButton text={pullCommand(pname, repo, a.tags?.[0] ? { tag: a.tags[0].name } : { digest: a.digest })} label={t('artifacts.copyPull')} />
+                {can('artifact', 'delete') && <DeleteButton onConfirm={() => remove(a)} />}
+              </Space>
+            ),
+          },
+        ]}
+      />
+    </>
+  );
+}
