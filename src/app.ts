@@ -20,6 +20,8 @@ import { DbAuditSink, type AuditSink } from './services/audit/audit.ts';
 import { UserService } from './services/auth/user-service.ts';
 import { SessionService } from './services/auth/session-service.ts';
 import { SessionRepository } from './repositories/session-repository.ts';
+import { RobotRepository } from './repositories/robot-repository.ts';
+import { RobotService } from './services/auth/robot-service.ts';
 import { ProjectService } from './services/project/project-service.ts';
 import { AccessPolicy } from './services/auth/access-policy.ts';
 import { AuthService } from './services/auth/auth-service.ts';
@@ -58,6 +60,8 @@ export interface Services {
   projects: ProjectService;
   /** Portal cookie sessions (POST /c/login). */
   sessions: SessionService;
+  /** Robot accounts (/api/v2.0/robots; Basic `robot$...` logins through AuthService). */
+  robots: RobotService;
 }
 
 export interface Bootstrap {
@@ -81,7 +85,9 @@ export async function buildServices(config: Config): Promise<{ services: Service
   const auditLogs = new AuditLogRepository(db);
   const audit = new DbAuditSink(auditLogs, (err) => process.emitWarning(`audit log write failed: ${(err as Error).message}`));
   const configs = new ConfigurationService({ db, repo: new ConfigurationRepository(db), config, audit, hasNonAdminUsers: () => users.existsUserOtherThan('admin') });
+  const robots = new RobotService({ robots: new RobotRepository(db), projects, users, policy, audit });
   const auth = new AuthService(users, policy, tokens, {
+    robots,
     lockout: { threshold: config.auth.lockoutThreshold, durationMs: config.auth.lockoutDuration * 1000 },
     audit,
   });
@@ -106,6 +112,7 @@ export async function buildServices(config: Config): Promise<{ services: Service
       audit,
       auditLogs,
       users: new UserService({ db, users, members, auth, audit }),
+      robots,
       sessions: new SessionService(
         { sessions: new SessionRepository(db), users, auth },
         { idleTimeoutMs: config.auth.sessionIdleTimeout * 1000, lifetimeMs: config.auth.sessionLifetime * 1000 },

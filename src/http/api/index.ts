@@ -10,6 +10,8 @@ import { ANONYMOUS, type Principal } from '../../services/auth/principal.ts';
 import type { UserService } from '../../services/auth/user-service.ts';
 import type { SessionService } from '../../services/auth/session-service.ts';
 import { csrfHook, sessionIdOf } from '../portal-session.ts';
+import type { RobotService } from '../../services/auth/robot-service.ts';
+import { robotRoutes } from './robots.ts';
 import type { ProjectService } from '../../services/project/project-service.ts';
 import type { JobService } from '../../services/jobs/job-service.ts';
 import type { QuotaService } from '../../services/registry/quota-service.ts';
@@ -33,6 +35,7 @@ export interface ApiDeps {
   jobs: JobService;
   quotas: QuotaService;
   sessions: SessionService;
+  robots: RobotService;
   configs: ConfigurationService;
 }
 
@@ -115,6 +118,7 @@ export async function apiRoutes(app: FastifyInstance, deps: ApiDeps): Promise<vo
   });
   await app.register(async (scope) => userRoutes(scope, deps, auth), { prefix: API_PREFIX });
   await app.register(async (scope) => projectRoutes(scope, deps, auth), { prefix: API_PREFIX });
+  await app.register(async (scope) => robotRoutes(scope, deps, auth), { prefix: API_PREFIX });
   await app.register(async (scope) => gcRoutes(scope, deps.jobs, auth), { prefix: API_PREFIX });
   await app.register(async (scope) => purgeAuditRoutes(scope, deps.jobs, auth), { prefix: API_PREFIX });
   await app.register(async (scope) => quotaRoutes(scope, deps.quotas, auth), { prefix: API_PREFIX });

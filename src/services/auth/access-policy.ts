@@ -28,11 +28,19 @@ export class AccessPolicy {
 
   /** Ids of the projects the principal is a member of. */
   async projectIdsOf(principal: Principal): Promise<number[]> {
+    if (principal.kind === 'robot') return [...new Set(principal.permissions.flatMap((g) => (g.namespace === '*' ? [] : [g.namespace])))];
     return principal.kind === 'user' ? this.members.listProjectIdsOfUser(principal.id) : [];
   }
 
   /** Every `resource:action` policy the principal holds on the project. */
   async policiesOn(principal: Principal, project: Project): Promise<Set<Policy>> {
+    // A robot holds exactly its grants (no public-project extras, no roles); a project robot only on its project.
+    if (principal.kind === 'robot') {
+      const out = new Set<Policy>();
+      if (principal.level === 'project' && principal.projectId !== project.id) return out;
+      for (const g of principal.permissions) if (g.namespace === '*' || g.namespace === project.id) for (const a of g.access) out.add(a as Policy);
+      return out;
+    }
     const sysadmin = principal.kind === 'user' && principal.sysadmin;
     const roles = sysadmin ? [] : await this.rolesIn(principal, project);
     return projectPolicies({ sysadmin, roles, isPublic: project.public });

@@ -2,7 +2,7 @@
 import { createHash } from 'node:crypto';
 import type { UserRepository } from '../../repositories/user-repository.ts';
 import { verifyPassword } from './password.ts';
-import { ANONYMOUS, type Principal } from './principal.ts';
+import { ANONYMOUS, isRobotName, principalName, type Principal, type RobotAuthenticator } from './principal.ts';
 import type { AccessPolicy } from './access-policy.ts';
 import { TokenService, type AccessEntry } from './token-service.ts';
 import { parseScopes } from './scope.ts';
@@ -40,13 +40,15 @@ export class AuthService {
   private readonly failures = new Map<string, { count: number; until: number }>();
   private readonly lockout: LockoutOptions;
   private readonly audit: AuditSink | null;
+  private readonly robots: RobotAuthenticator | null;
 
-  constructor(users: UserRepository, policy: AccessPolicy, tokens: TokenService, opts: { lockout?: LockoutOptions; audit?: AuditSink } = {}) {
+  constructor(users: UserRepository, policy: AccessPolicy, tokens: TokenService, opts: { lockout?: LockoutOptions; audit?: AuditSink; robots?: RobotAuthenticator } = {}) {
     this.users = users;
     this.policy = policy;
     this.tokens = tokens;
     this.lockout = opts.lockout ?? { threshold: 5, durationMs: 5 * 60_000 };
     this.audit = opts.audit ?? null;
+    this.robots = opts.robots ?? null;
   }
 
   /** Whether the username is locked out now (too many failed logins). */
@@ -74,6 +76,14 @@ export class AuthService {
     this.subjectCache.delete(username);
   }
 
+  /** Robot credentials (`robot$...`): never a user; failures count towards the same lockout. */
+  private async authenticateRobot(name: string, secret: string): Promise<Principal | null> {
+    const p = this.robots ? await this.robots.authenticate(name, secret) : null;
+    if (p) this.failures.delete(name);
+    else await this.recordFailure(name);
+    return p;
+  }
+
   /**
    * Checks a username/password; null when wrong. After `lockout.threshold` failures in a row the username is
    * locked for `lockout.durationMs`: every password, the right one included, is refused meanwhile.
@@ -82,6 +92,7 @@ export class AuthService {
     // NUL can never be in a stored name (and PostgreSQL refuses it in text parameters).
     if (!username || !password || username.length > 255 || password.length > 1024 || username.includes('\0')) return null;
     if (this.isLocked(username)) return null;
+    if (isRobotName(username)) return this.authenticateRobot(username, password);
     const key = createHash('sha256').update(`${username}\0${password}`).digest('base64');
     const hit = this.basicCache.get(key);
     if (hit && hit.until > Date.now()) return hit.principal;
@@ -127,12 +138,13 @@ export class AuthService {
         access.push({ type: 'registry', name: 'catalog', actions: this.policy.canListCatalog(principal) ? s.actions : [] });
       } else access.push({ type: s.type, name: s.name, actions: [] });
     }
-    return this.tokens.issue(principal.kind === 'user' ? principal.username : '', access);
+    return this.tokens.issue(principalName(principal), access);
   }
 
   /** Principal behind a verified token. */
   async principalFromToken(sub: string): Promise<Principal> {
     if (!sub) return ANONYMOUS;
+    if (isRobotName(sub)) return (await this.robots?.principalByName(sub)) ?? ANONYMOUS;
     // A pull of many layers presents one token many times: look the user up once every few seconds.
     const hit = this.subjectCache.get(sub);
     if (hit && hit.until > Date.now()) return hit.principal;
