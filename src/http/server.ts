@@ -8,6 +8,7 @@ import { tokenRoutes } from './token.ts';
 import { V2Auth } from './v2/auth.ts';
 import { v2Routes } from './v2/index.ts';
 import { apiRoutes } from './api/index.ts';
+import { registerOpenApi, SCHEMA_CONTROLLER } from './api/openapi.ts';
 import { portalSessionRoutes } from './portal-session.ts';
 
 export function buildHttpServer(config: Config, services: Services): FastifyInstance {
@@ -19,6 +20,7 @@ export function buildHttpServer(config: Config, services: Services): FastifyInst
     keepAliveTimeout: 65_000,
     bodyLimit: 1024 * 1024,
     exposeHeadRoutes: false,
+    schemaController: SCHEMA_CONTROLLER,
     return503OnClosing: true,
     logController: new LogController({ disableRequestLogging: true }),
     frameworkErrors: (err, req, reply) => {
@@ -27,6 +29,8 @@ export function buildHttpServer(config: Config, services: Services): FastifyInst
       return url.startsWith('/v2') ? sendOciError(reply, e) : sendHarborError(reply, e);
     },
   });
+  // First: its onRoute hook collects every route registered after it.
+  registerOpenApi(app);
   const v2Auth = new V2Auth(services.auth, services.policy, config.http.externalUrl);
   app.register(async (scope) =>
     v2Routes(scope, { config, auth: v2Auth, blobs: services.blobs, uploads: services.uploads, manifests: services.manifests }),

@@ -20,7 +20,10 @@ export async function configurationRoutes(app: FastifyInstance, configs: Configu
       summary: 'Get the system configurations (secrets are never returned).',
       response: {
         200: { type: 'object', properties: Object.fromEntries(publicKeys.map((k) => [k, item(jsonType(k))])), additionalProperties: true },
-        ...errorResponses,
+        // Harbor documents no 400 for getConfigurations
+        401: ERRORS,
+        403: ERRORS,
+        500: ERRORS,
       },
     },
   }, async (req) => {

@@ -13,5 +13,11 @@ export async function gcRoutes(app: FastifyInstance, jobs: JobService, auth: Api
     label: 'garbage collection',
     parseParams: (raw) => ({ ...parseGcParams(raw) }),
     invalidParams: InvalidGcParamsError,
+    api: {
+      tag: 'gc',
+      idParam: 'gc_id',
+      ops: { history: 'getGCHistory', get: 'getGC', stop: 'stopGC', log: 'getGCLog', getSchedule: 'getGCSchedule', createSchedule: 'createGCSchedule', updateSchedule: 'updateGCSchedule' },
+      createErrors: [400, 401, 403, 409, 500],
+    },
   });
 }

@@ -116,6 +116,9 @@ export async function apiRoutes(app: FastifyInstance, deps: ApiDeps): Promise<vo
     logIfUnexpected(req, err);
     return sendHarborError(reply, err);
   });
+  // Response schemas document the API (openapi.ts); replies are plain JSON.stringify, so a schema can
+  // never drop or coerce a field a Harbor client needs.
+  app.setSerializerCompiler(() => (data) => JSON.stringify(data));
   await app.register(async (scope) => userRoutes(scope, deps, auth), { prefix: API_PREFIX });
   await app.register(async (scope) => projectRoutes(scope, deps, auth), { prefix: API_PREFIX });
   await app.register(async (scope) => robotRoutes(scope, deps, auth), { prefix: API_PREFIX });

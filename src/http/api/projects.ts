@@ -9,6 +9,7 @@ import type { Project, ProjectField } from '../../repositories/project-repositor
 import type { Principal } from '../../services/auth/principal.ts';
 import { highestRole, ROLE_NAMES, type Policy } from '../../services/auth/rbac.ts';
 import { parsePage, parseQ, parseSort, setPageHeaders } from './query.ts';
+import { bodyOf, bool, CREATED, dateTime, EMPTY, int, mapOf, obj, op, PAGED, pageQuery, str } from './schemas.ts';
 import { API_PREFIX, bodyObject, isoTime, pathId, queryOf, type ApiAuth, type ApiDeps } from './index.ts';
 
 const PROJECT_Q = {
@@ -21,7 +22,138 @@ const PROJECT_Q = {
 } as const;
 const PROJECT_SORT: readonly ProjectField[] = ['name', 'project_id', 'creation_time', 'update_time'];
 
-type Req = FastifyRequest<{ Params: { ref: string; mid?: string; meta?: string } }>;
+// ---- schemas (Harbor's Project, ProjectReq, ProjectSummary, ProjectDeletable, ProjectMember(Entity), RoleRequest)
+
+const TAG = 'project';
+const P = { project_name_or_id: str('The name or id of the project (a name when X-Is-Resource-Name: true)') };
+const PM = { ...P, mid: int('Member ID.') };
+const PMETA = { ...P, meta_name: str('The name of metadata.') };
+const METADATA = {
+  type: 'object',
+  description: 'The metadata of the project (string values)',
+  properties: Object.fromEntries(
+    ['public', 'enable_content_trust', 'enable_content_trust_cosign', 'prevent_vul', 'severity', 'auto_scan', 'auto_sbom_generation', 'reuse_sys_cve_allowlist', 'retention_id'].map((k) => [k, str()]),
+  ),
+  additionalProperties: { type: 'string' },
+};
+const PROJECT = obj({
+  project_id: int('Project ID'),
+  owner_id: int("The owner ID of the project always means the creator of the project."),
+  name: str('The name of the project.'),
+  creation_time: { ...dateTime, description: 'The creation time of the project.' },
+  update_time: { ...dateTime, description: 'The update time of the project.' },
+  deleted: bool('A deletion mark of the project.'),
+  owner_name: str('The owner name of the project.'),
+  togglable: bool('Correspond to the UI about whether the project\'s publicity is  updatable (for UI)'),
+  current_user_role_id: int('The role ID with highest permission of the current user who triggered the API (for UI).'),
+  current_user_role_ids: { type: ['array', 'null'], items: { type: 'integer' }, description: 'The list of role ID of the current user who triggered the API (for UI)' },
+  repo_count: int('The number of the repositories under this project.'),
+  metadata: METADATA,
+});
+const PROJECT_REQ = bodyOf('ProjectReq', {
+  project_name: str('The name of the project.'),
+  public: bool('deprecated, reserved for project creation in replication'),
+  metadata: METADATA,
+  storage_limit: { type: ['integer', 'null'], format: 'int64', description: 'The storage quota of the project (bytes, -1 unlimited; system admins only).' },
+  registry_id: { type: ['integer', 'null'], format: 'int64', description: 'The ID of referenced registry when creating the proxy cache project (not supported, ignored)' },
+  cve_allowlist: { type: 'object', description: 'The CVE allowlist of the project (not supported yet, ignored)' },
+});
+const MEMBER = obj({
+  id: int('the project member id'),
+  project_id: int('the project id'),
+  entity_name: str('the name of the group member.'),
+  role_name: str('the name of the role'),
+  role_id: int('the role id'),
+  entity_id: int('the id of entity, if the member is a user, it is user_id in user table. if the member is a user group, it is the user group\'s ID in user_group table.'),
+  entity_type: str("the entity's type, u for user entity, g for group entity."),
+});
+const PROJECT_LIST_QUERY = {
+  ...pageQuery({ q: true, sort: true }),
+  name: str('The name of project.'),
+  public: bool('The project is public or private.'),
+  owner: str('The name of project owner.'),
+  with_detail: bool('Bool value indicating whether return detailed information of the project'),
+};
+const S = {
+  createProject: op({ operationId: 'createProject', tag: TAG, summary: 'Create a new project.', body: PROJECT_REQ, ok: { 201: CREATED }, errors: [400, 401, 409, 500] }),
+  headProject: op({ operationId: 'headProject', tag: TAG, summary: 'Check if the project name user provided already exists.', query: { project_name: str('Project name for checking exists.') }, ok: { 200: EMPTY() }, errors: [400, 404, 500] }),
+  listProjects: op({ operationId: 'listProjects', tag: TAG, summary: 'List projects', query: PROJECT_LIST_QUERY, ok: { 200: PAGED(PROJECT) }, errors: [400, 401, 500] }),
+  getProject: op({ operationId: 'getProject', tag: TAG, summary: 'Return specific project detail information', params: P, ok: { 200: PROJECT }, errors: [401, 403, 404, 500] }),
+  updateProject: op({ operationId: 'updateProject', tag: TAG, summary: 'Update properties for a selected project.', params: P, body: PROJECT_REQ, ok: { 200: EMPTY() }, errors: [400, 401, 403, 404, 500] }),
+  deleteProject: op({ operationId: 'deleteProject', tag: TAG, summary: 'Delete project by projectID', params: P, ok: { 200: EMPTY() }, errors: [400, 403, 404, 412, 500] }),
+  getProjectDeletable: op({
+    operationId: 'getProjectDeletable',
+    tag: TAG,
+    summary: 'Get the deletable status of the project',
+    params: P,
+    ok: { 200: obj({ deletable: bool('Whether the project can be deleted.'), message: str('The detail message when the project can not be deleted.') }) },
+    errors: [401, 403, 404, 500],
+  }),
+  getProjectSummary: op({
+    operationId: 'getProjectSummary',
+    tag: TAG,
+    summary: 'Get summary of the project.',
+    params: P,
+    ok: {
+      200: {
+        ...obj(Object.fromEntries(['repo_count', 'project_admin_count', 'maintainer_count', 'developer_count', 'guest_count', 'limited_guest_count'].map((k) => [k, int()]))),
+        additionalProperties: true,
+      },
+    },
+    errors: [400, 401, 403, 404, 500],
+  }),
+  listProjectMetadatas: (hide: boolean) =>
+    op({ operationId: 'listProjectMetadatas', tag: 'projectMetadata', summary: 'Get the metadata of the specific project', params: P, ok: { 200: mapOf(str()) }, errors: [400, 401, 403, 404, 500], hide }),
+  addProjectMetadatas: (hide: boolean) =>
+    op({
+      operationId: 'addProjectMetadatas',
+      tag: 'projectMetadata',
+      summary: 'Add metadata for the specific project',
+      params: P,
+      body: mapOf(str(), 'metadata'),
+      ok: { 200: EMPTY() },
+      errors: [400, 401, 403, 404, 409, 500],
+      hide,
+    }),
+  getProjectMetadata: op({ operationId: 'getProjectMetadata', tag: 'projectMetadata', summary: 'Get the specific metadata of the specific project', params: PMETA, ok: { 200: mapOf(str()) }, errors: [400, 401, 403, 404, 500] }),
+  updateProjectMetadata: op({
+    operationId: 'updateProjectMetadata',
+    tag: 'projectMetadata',
+    summary: 'Update the specific metadata for the specific project',
+    params: PMETA,
+    body: mapOf(str(), 'metadata'),
+    ok: { 200: EMPTY() },
+    errors: [400, 401, 403, 404, 409, 500],
+  }),
+  deleteProjectMetadata: op({ operationId: 'deleteProjectMetadata', tag: 'projectMetadata', summary: 'Delete the specific metadata for the specific project', params: PMETA, ok: { 200: EMPTY() }, errors: [400, 401, 403, 404, 409, 500] }),
+  listProjectMembers: op({ operationId: 'listProjectMembers', tag: 'member', summary: 'Get all project member information', params: P, query: { ...pageQuery(), entityname: str('The entity name to search.') }, ok: { 200: PAGED(MEMBER) }, errors: [400, 401, 403, 404, 500] }),
+  createProjectMember: op({
+    operationId: 'createProjectMember',
+    tag: 'member',
+    summary: 'Create project member',
+    params: P,
+    body: bodyOf('ProjectMember', {
+      role_id: int('The role id 1 for projectAdmin, 2 for developer, 3 for guest, 4 for maintainer'),
+      member_user: obj({ user_id: int('The ID of the user.'), username: str() }),
+      member_group: obj({ id: int('The ID of the user group'), group_name: str(), group_type: int(), ldap_group_dn: str() }),
+    }),
+    ok: { 201: CREATED },
+    errors: [400, 401, 403, 409, 500],
+  }),
+  getProjectMember: op({ operationId: 'getProjectMember', tag: 'member', summary: 'Get the project member information', params: PM, ok: { 200: MEMBER }, errors: [400, 401, 403, 404, 500] }),
+  updateProjectMember: op({
+    operationId: 'updateProjectMember',
+    tag: 'member',
+    summary: 'Update project member',
+    params: PM,
+    body: bodyOf('RoleRequest', { role_id: int('The role id 1 for projectAdmin, 2 for developer, 3 for guest, 4 for maintainer') }),
+    ok: { 200: EMPTY() },
+    errors: [400, 401, 403, 404, 500],
+  }),
+  deleteProjectMember: op({ operationId: 'deleteProjectMember', tag: 'member', summary: 'Delete project member', params: PM, ok: { 200: EMPTY() }, errors: [400, 401, 403, 404, 500] }),
+};
+
+type Req = FastifyRequest<{ Params: { project_name_or_id: string; mid?: number; meta_name?: string } }>;
 
 function memberResp(m: Member) {
   return {
@@ -41,11 +173,11 @@ export async function projectRoutes(app: FastifyInstance, deps: ApiDeps, auth: A
   /** The project in the URL, which the caller must see; then `needed` (403 when it is missing). */
   const resolve = async (req: Req, needed: Policy): Promise<{ project: Project; caller: Principal; policies: Set<Policy> }> => {
     const caller = await auth.principal(req);
-    const project = await projects.find(req.params.ref, req.headers['x-is-resource-name'] === 'true');
+    const project = await projects.find(req.params.project_name_or_id, req.headers['x-is-resource-name'] === 'true');
     const policies = project ? await policy.policiesOn(caller, project) : new Set<Policy>();
     if (!project || !policies.has('self:read')) {
       if (caller.kind !== 'user') throw ApiErrors.unauthorized('authentication required');
-      throw ApiErrors.notFound(`project ${req.params.ref.slice(0, 255)} not found`);
+      throw ApiErrors.notFound(`project ${req.params.project_name_or_id.slice(0, 255)} not found`);
     }
     if (!policies.has(needed)) {
       if (caller.kind !== 'user') throw ApiErrors.unauthorized('authentication required');
@@ -75,7 +207,7 @@ export async function projectRoutes(app: FastifyInstance, deps: ApiDeps, auth: A
     return resp;
   };
 
-  app.post('/projects', async (req, reply) => {
+  app.post('/projects', { schema: S.createProject }, async (req, reply) => {
     const me = await auth.user(req);
     if (!me.sysadmin && (await configs.get('project_creation_restriction')) === 'adminonly') throw ApiErrors.forbidden('only system admins can create projects');
     const b = bodyObject(req);
@@ -90,7 +222,7 @@ export async function projectRoutes(app: FastifyInstance, deps: ApiDeps, auth: A
       .send();
   });
 
-  app.head('/projects', async (req, reply) => {
+  app.head('/projects', { schema: S.headProject }, async (req, reply) => {
     await auth.user(req);
     const name = queryOf(req).get('project_name');
     if (!name) throw ApiErrors.badRequest('project_name is required');
@@ -98,7 +230,7 @@ export async function projectRoutes(app: FastifyInstance, deps: ApiDeps, auth: A
     return reply.code(200).send();
   });
 
-  app.get('/projects', async (req, reply) => {
+  app.get('/projects', { schema: S.listProjects }, async (req, reply) => {
     const caller = await auth.principal(req);
     const q = queryOf(req);
     const page = parsePage(q);
@@ -125,12 +257,12 @@ export async function projectRoutes(app: FastifyInstance, deps: ApiDeps, auth: A
     return out;
   });
 
-  app.get('/projects/:ref', async (req: Req) => {
+  app.get('/projects/:project_name_or_id', { schema: S.getProject }, async (req: Req) => {
     const { project, caller } = await resolve(req, 'self:read');
     return projectResp(project, caller);
   });
 
-  app.put('/projects/:ref', async (req: Req, reply) => {
+  app.put('/projects/:project_name_or_id', { schema: S.updateProject }, async (req: Req, reply) => {
     const { project, caller } = await resolve(req, 'self:update');
     const b = bodyObject(req);
     const meta = { ...((b.metadata as Record<string, unknown> | undefined) ?? {}) };
@@ -139,30 +271,30 @@ export async function projectRoutes(app: FastifyInstance, deps: ApiDeps, auth: A
     return reply.send();
   });
 
-  app.delete('/projects/:ref', async (req: Req, reply) => {
+  app.delete('/projects/:project_name_or_id', { schema: S.deleteProject }, async (req: Req, reply) => {
     const { project, caller } = await resolve(req, 'self:delete');
     await projects.remove(actor(caller), project);
     return reply.send();
   });
 
-  app.get('/projects/:ref/_deletable', async (req: Req) => {
+  app.get('/projects/:project_name_or_id/_deletable', { schema: S.getProjectDeletable }, async (req: Req) => {
     const { project } = await resolve(req, 'self:delete');
     const n = await projects.repositoryCount(project);
     return n === 0 ? { deletable: true } : { deletable: false, message: `the project contains ${n} repositories` };
   });
 
-  app.get('/projects/:ref/summary', async (req: Req) => {
+  app.get('/projects/:project_name_or_id/summary', { schema: S.getProjectSummary }, async (req: Req) => {
     const { project } = await resolve(req, 'self:read');
     return projects.summary(project);
   });
 
   // ---- metadata
 
-  app.get('/projects/:ref/metadatas', async (req: Req) => {
+  app.get('/projects/:project_name_or_id/metadatas', { schema: S.listProjectMetadatas(true) }, async (req: Req) => {
     const { project } = await resolve(req, 'metadata:read');
     return projects.metadata(project);
   });
-  app.get('/projects/:ref/metadatas/', async (req: Req) => {
+  app.get('/projects/:project_name_or_id/metadatas/', { schema: S.listProjectMetadatas(false) }, async (req: Req) => {
     const { project } = await resolve(req, 'metadata:read');
     return projects.metadata(project);
   });
@@ -171,32 +303,32 @@ export async function projectRoutes(app: FastifyInstance, deps: ApiDeps, auth: A
     await projects.updateMetadata(actor(caller), project, bodyObject(req));
     return reply.send();
   };
-  app.post('/projects/:ref/metadatas', addMetadata);
-  app.post('/projects/:ref/metadatas/', addMetadata);
-  app.get('/projects/:ref/metadatas/:meta', async (req: Req) => {
+  app.post('/projects/:project_name_or_id/metadatas', { schema: S.addProjectMetadatas(true) }, addMetadata);
+  app.post('/projects/:project_name_or_id/metadatas/', { schema: S.addProjectMetadatas(false) }, addMetadata);
+  app.get('/projects/:project_name_or_id/metadatas/:meta_name', { schema: S.getProjectMetadata }, async (req: Req) => {
     const { project } = await resolve(req, 'metadata:read');
     const all = await projects.metadata(project);
-    const key = req.params.meta!;
+    const key = req.params.meta_name!;
     if (!Object.hasOwn(all, key)) throw ApiErrors.notFound(`metadata ${key.slice(0, 64)} not found`);
     return { [key]: all[key] };
   });
-  app.put('/projects/:ref/metadatas/:meta', async (req: Req, reply) => {
+  app.put('/projects/:project_name_or_id/metadatas/:meta_name', { schema: S.updateProjectMetadata }, async (req: Req, reply) => {
     const { project, caller } = await resolve(req, 'metadata:update');
     const b = bodyObject(req);
-    const key = req.params.meta!;
+    const key = req.params.meta_name!;
     if (Object.keys(b).length !== 1 || !Object.hasOwn(b, key)) throw ApiErrors.badRequest(`the body must hold exactly the key ${key.slice(0, 64)}`);
     await projects.updateMetadata(actor(caller), project, b);
     return reply.send();
   });
-  app.delete('/projects/:ref/metadatas/:meta', async (req: Req, reply) => {
+  app.delete('/projects/:project_name_or_id/metadatas/:meta_name', { schema: S.deleteProjectMetadata }, async (req: Req, reply) => {
     const { project, caller } = await resolve(req, 'metadata:delete');
-    await projects.removeMetadata(actor(caller), project, req.params.meta!);
+    await projects.removeMetadata(actor(caller), project, req.params.meta_name!);
     return reply.send();
   });
 
   // ---- members
 
-  app.get('/projects/:ref/members', async (req: Req, reply) => {
+  app.get('/projects/:project_name_or_id/members', { schema: S.listProjectMembers }, async (req: Req, reply) => {
     const { project } = await resolve(req, 'member:list');
     const q = queryOf(req);
     const page = parsePage(q);
@@ -204,24 +336,24 @@ export async function projectRoutes(app: FastifyInstance, deps: ApiDeps, auth: A
     setPageHeaders(reply, req.raw.url ?? '', r.total, page);
     return r.items.map(memberResp);
   });
-  app.post('/projects/:ref/members', async (req: Req, reply) => {
+  app.post('/projects/:project_name_or_id/members', { schema: S.createProjectMember }, async (req: Req, reply) => {
     const { project, caller } = await resolve(req, 'member:create');
     const b = bodyObject(req);
     const id = await projects.addMember(actor(caller), project, { role_id: b.role_id, member_user: b.member_user, member_group: b.member_group });
     return reply.code(201).header('Location', `${API_PREFIX}/projects/${project.id}/members/${id}`).send();
   });
-  app.get('/projects/:ref/members/:mid', async (req: Req) => {
+  app.get('/projects/:project_name_or_id/members/:mid', { schema: S.getProjectMember }, async (req: Req) => {
     const { project } = await resolve(req, 'member:read');
-    return memberResp(await projects.getMember(project, pathId(req.params.mid, 'member id')));
+    return memberResp(await projects.getMember(project, pathId(String(req.params.mid), 'member id')));
   });
-  app.put('/projects/:ref/members/:mid', async (req: Req, reply) => {
+  app.put('/projects/:project_name_or_id/members/:mid', { schema: S.updateProjectMember }, async (req: Req, reply) => {
     const { project, caller } = await resolve(req, 'member:update');
-    await projects.updateMemberRole(actor(caller), project, pathId(req.params.mid, 'member id'), bodyObject(req).role_id);
+    await projects.updateMemberRole(actor(caller), project, pathId(String(req.params.mid), 'member id'), bodyObject(req).role_id);
     return reply.send();
   });
-  app.delete('/projects/:ref/members/:mid', async (req: Req, reply) => {
+  app.delete('/projects/:project_name_or_id/members/:mid', { schema: S.deleteProjectMember }, async (req: Req, reply) => {
     const { project, caller } = await resolve(req, 'member:delete');
-    await projects.removeMember(actor(caller), project, pathId(req.params.mid, 'member id'));
+    await projects.removeMember(actor(caller), project, pathId(String(req.params.mid), 'member id'));
     return reply.send();
   });
 }

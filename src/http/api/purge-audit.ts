@@ -13,5 +13,11 @@ export async function purgeAuditRoutes(app: FastifyInstance, jobs: JobService, a
     label: 'audit log purge',
     parseParams: (raw) => ({ ...parsePurgeAuditParams(raw) }),
     invalidParams: InvalidPurgeAuditParamsError,
+    api: {
+      tag: 'purge',
+      idParam: 'purge_id',
+      ops: { history: 'getPurgeHistory', get: 'getPurgeJob', stop: 'stopPurge', log: 'getPurgeJobLog', getSchedule: 'getPurgeSchedule', createSchedule: 'createPurgeSchedule', updateSchedule: 'updatePurgeSchedule' },
+      createErrors: [400, 401, 403, 500],
+    },
   });
 }

@@ -5,6 +5,39 @@ import { ApiErrors } from '../../errors.ts';
 import { parseStorageLimit, type Quota, type QuotaService } from '../../services/registry/quota-service.ts';
 import { parsePage, setPageHeaders } from './query.ts';
 import { bodyObject, isoTime, pathId, queryOf, type ApiAuth } from './index.ts';
+import { bodyOf, dateTime, EMPTY, int, mapOf, obj, op, PAGED, pageQuery, str } from './schemas.ts';
+
+// Harbor's Quota, QuotaRefObject, ResourceList, QuotaUpdateReq.
+const RESOURCES = mapOf({ type: 'integer', format: 'int64' }, 'ResourceList: storage in bytes (-1 unlimited)');
+const QUOTA = obj({
+  id: int('ID of the quota'),
+  ref: { type: 'object', description: 'The reference object of the quota (the project: id, name)', additionalProperties: {} },
+  hard: RESOURCES,
+  used: RESOURCES,
+  creation_time: { ...dateTime, description: 'the creation time of the quota' },
+  update_time: { ...dateTime, description: 'the update time of the quota' },
+});
+const QID = { id: int('Quota ID') };
+const S = {
+  listQuotas: op({
+    operationId: 'listQuotas',
+    tag: 'quota',
+    summary: 'List quotas',
+    query: { ...pageQuery({ sort: true }), reference: str('The reference type of quota.'), reference_id: str('The reference id of quota.') },
+    ok: { 200: PAGED(QUOTA) },
+    errors: [401, 403, 500],
+  }),
+  getQuota: op({ operationId: 'getQuota', tag: 'quota', summary: 'Get the specified quota', params: QID, ok: { 200: QUOTA }, errors: [401, 403, 404, 500] }),
+  updateQuota: op({
+    operationId: 'updateQuota',
+    tag: 'quota',
+    summary: 'Update the specified quota',
+    params: QID,
+    body: bodyOf('QuotaUpdateReq', { hard: RESOURCES }, ['hard']),
+    ok: { 200: EMPTY() },
+    errors: [400, 401, 403, 404, 500],
+  }),
+};
 
 function quotaJson(q: Quota) {
   return {
@@ -18,7 +51,7 @@ function quotaJson(q: Quota) {
 }
 
 export async function quotaRoutes(app: FastifyInstance, quotas: QuotaService, auth: ApiAuth): Promise<void> {
-  app.get('/quotas', async (req, reply) => {
+  app.get('/quotas', { schema: S.listQuotas }, async (req, reply) => {
     await auth.sysadmin(req);
     const page = parsePage(queryOf(req));
     const { total, items } = await quotas.list(page.limit, page.offset);
@@ -26,17 +59,17 @@ export async function quotaRoutes(app: FastifyInstance, quotas: QuotaService, au
     return items.map(quotaJson);
   });
 
-  app.get<{ Params: { id: string } }>('/quotas/:id', async (req) => {
+  app.get<{ Params: { id: number } }>('/quotas/:id', { schema: S.getQuota }, async (req) => {
     await auth.sysadmin(req);
-    const id = pathId(req.params.id);
+    const id = pathId(String(req.params.id));
     const q = await quotas.get(id);
     if (!q) throw ApiErrors.notFound(`quota ${id} not found`);
     return quotaJson(q);
   });
 
-  app.put<{ Params: { id: string } }>('/quotas/:id', async (req, reply) => {
+  app.put<{ Params: { id: number } }>('/quotas/:id', { schema: S.updateQuota }, async (req, reply) => {
     await auth.sysadmin(req);
-    const id = pathId(req.params.id);
+    const id = pathId(String(req.params.id));
     const b = bodyObject(req);
     const hard = b.hard;
     if (!hard || typeof hard !== 'object' || Array.isArray(hard)) throw ApiErrors.badRequest('hard is required');

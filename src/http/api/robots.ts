@@ -180,11 +180,9 @@ export async function robotRoutes(app: FastifyInstance, deps: { robots: RobotSer
     validatorCompiler: noValidation,
   }, async (req, reply) => {
     const caller = await auth.principal(req);
+    if (caller.kind === 'anonymous') throw ApiErrors.unauthorized('authentication required');
     const project = await projects.find(req.params.ref, req.headers['x-is-resource-name'] === 'true');
-    if (!project || !(await deps.policy.can(caller, project, 'self:read'))) {
-      if (caller.kind === 'anonymous') throw ApiErrors.unauthorized('authentication required');
-      throw ApiErrors.notFound(`project ${req.params.ref.slice(0, 255)} not found`);
-    }
+    if (!project || !(await deps.policy.can(caller, project, 'self:read'))) throw ApiErrors.notFound(`project ${req.params.ref.slice(0, 255)} not found`);
     const { page, query } = listQuery(queryOf(req));
     const r = await robots.listOfProject(caller, project, query);
     setPageHeaders(reply, req.raw.url ?? '', r.total, page);

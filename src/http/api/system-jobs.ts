@@ -14,6 +14,7 @@ import {
 } from '../../services/jobs/job-service.ts';
 import { parsePage, setPageHeaders } from './query.ts';
 import { API_PREFIX, bodyObject, isoTime, pathId, queryOf, type ApiAuth } from './index.ts';
+import { bodyOf, bool, CREATED, dateTime, EMPTY, int, obj, op, PAGED, pageQuery, SCHEDULE_OBJ, str, TEXT } from './schemas.ts';
 
 const SCHEDULE_TYPES: readonly string[] = ['Hourly', 'Daily', 'Weekly', 'Custom', 'Manual', 'None'];
 
@@ -27,6 +28,50 @@ export interface SystemJobSpec {
   /** Validates `parameters` into the job's params; throws `invalidParams` errors for 400. */
   parseParams(raw: unknown): JobParams;
   invalidParams: new (...args: never[]) => Error;
+  /** Harbor's tag, path parameter name and operationIds for this job's endpoints. */
+  api: {
+    tag: string;
+    idParam: string;
+    ops: { history: string; get: string; stop: string; log: string; getSchedule: string; createSchedule: string; updateSchedule: string };
+    /** Error statuses Harbor documents for createXSchedule. */
+    createErrors: readonly number[];
+  };
+}
+
+/** Harbor's GCHistory / ExecHistory. */
+const HISTORY = obj({
+  id: int('the id of the job.'),
+  job_name: str('the job name.'),
+  job_kind: str('the job kind.'),
+  job_parameters: str('the job parameters (JSON).'),
+  schedule: SCHEDULE_OBJ,
+  job_status: str('the status of the job.'),
+  deleted: bool('if the job is deleted.'),
+  creation_time: { ...dateTime, description: 'the creation time of the job.' },
+  update_time: { ...dateTime, description: 'the update time of the job.' },
+});
+/** Harbor's Schedule body: id, status and times are read-only and removed. */
+const SCHEDULE_BODY = bodyOf('Schedule', {
+  schedule: obj({
+    type: { type: 'string', enum: ['Hourly', 'Daily', 'Weekly', 'Custom', 'Manual', 'None', 'Schedule'] },
+    cron: { type: ['string', 'null'], description: 'A cron expression, a time-based job scheduler' },
+    next_scheduled_time: { type: ['string', 'null'], description: 'read-only, ignored' },
+  }),
+  parameters: { type: 'object', description: 'The parameters of the job', additionalProperties: true },
+});
+
+function jobSchemas(spec: SystemJobSpec) {
+  const { tag, idParam, ops, createErrors } = spec.api;
+  const id = { [idParam]: { type: 'integer', format: 'int64', description: `The ID of the ${spec.label} job` } };
+  return {
+    createSchedule: op({ operationId: ops.createSchedule, tag, summary: `Create a ${spec.label} schedule (type Manual runs one now)`, body: SCHEDULE_BODY, ok: { 201: CREATED }, errors: createErrors }),
+    updateSchedule: op({ operationId: ops.updateSchedule, tag, summary: `Update the ${spec.label} schedule`, body: SCHEDULE_BODY, ok: { 200: EMPTY() }, errors: [400, 401, 403, 500] }),
+    getSchedule: op({ operationId: ops.getSchedule, tag, summary: `Get the ${spec.label} schedule`, ok: { 200: HISTORY }, errors: [401, 403, 500] }),
+    history: op({ operationId: ops.history, tag, summary: `Get the ${spec.label} history`, query: pageQuery({ q: true, sort: true }), ok: { 200: PAGED(HISTORY) }, errors: [401, 403, 500] }),
+    get: op({ operationId: ops.get, tag, summary: `Get a ${spec.label} job's status`, params: id, ok: { 200: HISTORY }, errors: [401, 403, 404, 500] }),
+    log: op({ operationId: ops.log, tag, summary: `Get a ${spec.label} job's log`, params: id, ok: { 200: TEXT('The job log (text/plain)') }, errors: [400, 401, 403, 404, 500] }),
+    stop: op({ operationId: ops.stop, tag, summary: `Stop a running ${spec.label} job`, params: id, ok: { 200: EMPTY() }, errors: [401, 403, 404, 500] }),
+  };
 }
 
 function history(spec: SystemJobSpec, ex: Execution) {
@@ -64,6 +109,9 @@ function parseScheduleBody(spec: SystemJobSpec, body: Record<string, unknown>): 
 
 export async function systemJobRoutes(app: FastifyInstance, jobs: JobService, auth: ApiAuth, spec: SystemJobSpec): Promise<void> {
   const { base, jobType } = spec;
+  const S = jobSchemas(spec);
+  const idParam = spec.api.idParam;
+  type IdReq = { Params: Record<string, number> };
   const execution = async (idText: string | undefined): Promise<Execution> => {
     const id = pathId(idText, 'id');
     const ex = await jobs.getExecution(id);
@@ -87,20 +135,20 @@ export async function systemJobRoutes(app: FastifyInstance, jobs: JobService, au
     return null;
   };
 
-  app.post(`${base}/schedule`, async (req, reply) => {
+  app.post(`${base}/schedule`, { schema: S.createSchedule }, async (req, reply) => {
     await auth.sysadmin(req);
     const id = await kick(bodyObject(req));
     if (id !== null) reply.header('Location', `${API_PREFIX}${base}/${id}`);
     return reply.code(201).send();
   });
 
-  app.put(`${base}/schedule`, async (req, reply) => {
+  app.put(`${base}/schedule`, { schema: S.updateSchedule }, async (req, reply) => {
     await auth.sysadmin(req);
     await kick(bodyObject(req));
     return reply.code(200).send();
   });
 
-  app.get(`${base}/schedule`, async (req) => {
+  app.get(`${base}/schedule`, { schema: S.getSchedule }, async (req) => {
     await auth.sysadmin(req);
     const s = await jobs.getSchedule(jobType);
     if (!s) return {};
@@ -119,7 +167,7 @@ export async function systemJobRoutes(app: FastifyInstance, jobs: JobService, au
     };
   });
 
-  app.get(base, async (req, reply) => {
+  app.get(base, { schema: S.history }, async (req, reply) => {
     await auth.sysadmin(req);
     const page = parsePage(queryOf(req));
     const [total, items] = await Promise.all([
@@ -130,21 +178,21 @@ export async function systemJobRoutes(app: FastifyInstance, jobs: JobService, au
     return items.map((ex) => history(spec, ex));
   });
 
-  app.get<{ Params: { id: string } }>(`${base}/:id`, async (req) => {
+  app.get<IdReq>(`${base}/:${idParam}`, { schema: S.get }, async (req) => {
     await auth.sysadmin(req);
-    return history(spec, await execution(req.params.id));
+    return history(spec, await execution(String(req.params[idParam])));
   });
 
-  app.get<{ Params: { id: string } }>(`${base}/:id/log`, async (req, reply) => {
+  app.get<IdReq>(`${base}/:${idParam}/log`, { schema: S.log }, async (req, reply) => {
     await auth.sysadmin(req);
-    const ex = await execution(req.params.id);
+    const ex = await execution(String(req.params[idParam]));
     const text = await jobs.getExecutionLogText(ex.id);
     return reply.code(200).header('Content-Type', 'text/plain; charset=utf-8').send(text);
   });
 
-  app.put<{ Params: { id: string } }>(`${base}/:id`, async (req, reply) => {
+  app.put<IdReq>(`${base}/:${idParam}`, { schema: S.stop }, async (req, reply) => {
     await auth.sysadmin(req);
-    const ex = await execution(req.params.id);
+    const ex = await execution(String(req.params[idParam]));
     await jobs.stop(ex.id);
     return reply.code(200).send();
   });

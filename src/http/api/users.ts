@@ -6,6 +6,7 @@ import { ApiErrors } from '../../errors.ts';
 import type { User, UserField } from '../../repositories/user-repository.ts';
 import { ALL_PROJECT_POLICIES, SYSTEM_POLICIES, type Policy } from '../../services/auth/rbac.ts';
 import { parsePage, parseQ, parseSort, setPageHeaders } from './query.ts';
+import { bodyOf, bool, CREATED, dateTime, EMPTY, int, obj, op, PAGED, pageQuery, str } from './schemas.ts';
 import { API_PREFIX, bodyObject, isoTime, pathId, queryOf, type ApiAuth, type ApiDeps } from './index.ts';
 
 export function userResp(u: User) {
@@ -16,7 +17,7 @@ export function userResp(u: User) {
     realname: u.realname,
     comment: u.comment,
     sysadmin_flag: u.sysadmin,
-    admin_role_in_auth: false,
+    admin_role_in_auth: !!u.adminRoleInAuth,
     creation_time: isoTime(u.createdAt),
     update_time: isoTime(u.updatedAt),
   };
@@ -31,12 +32,90 @@ const policyList = (policies: Iterable<Policy>, prefix: string) =>
     return { resource: prefix + p.slice(0, i), action: p.slice(i + 1) };
   });
 
+// ---- schemas (Harbor's UserResp, UserCreationReq, UserProfile, PasswordReq, UserSysAdminFlag, Permission)
+
+const TAG = 'user';
+const UID = { user_id: int('The ID of the user') };
+const USER_RESP = obj({
+  email: str(),
+  realname: str(),
+  comment: str(),
+  user_id: { type: 'integer', format: 'int' },
+  username: str(),
+  sysadmin_flag: bool(),
+  admin_role_in_auth: bool('indicate the admin privilege is grant by authenticator (LDAP), is always false unless it is the current login user'),
+  creation_time: { ...dateTime, description: 'The creation time of the user.' },
+  update_time: { ...dateTime, description: 'The update time of the user.' },
+});
+const PERMISSION = obj({ resource: str('The permission resoruce'), action: str('The permission action') });
+const S = {
+  createUser: op({
+    operationId: 'createUser',
+    tag: TAG,
+    summary: 'Create a local user.',
+    description: 'Creates a user (system admins, or anyone when self-registration is on). Only these fields are read: sysadmin_flag and role fields are ignored.',
+    body: bodyOf('UserCreationReq', { email: str(), realname: str(), comment: str(), password: str(), username: str() }),
+    ok: { 201: CREATED },
+    errors: [400, 401, 403, 409, 500],
+  }),
+  listUsers: op({ operationId: 'listUsers', tag: TAG, summary: 'List users', query: pageQuery({ q: true, sort: true }), ok: { 200: PAGED(USER_RESP) }, errors: [401, 403, 500] }),
+  searchUsers: op({
+    operationId: 'searchUsers',
+    tag: TAG,
+    summary: 'Search users by username',
+    query: { ...pageQuery(), username: str('Username for filtering results.') },
+    queryRequired: ['username'],
+    ok: { 200: PAGED(obj({ user_id: { type: 'integer', format: 'int', description: 'The ID of the user.' }, username: str() })) },
+    errors: [401, 500],
+  }),
+  getCurrentUserInfo: op({ operationId: 'getCurrentUserInfo', tag: TAG, summary: 'Get current user info.', ok: { 200: USER_RESP }, errors: [401, 500] }),
+  getCurrentUserPermissions: op({
+    operationId: 'getCurrentUserPermissions',
+    tag: TAG,
+    summary: 'Get current user permissions.',
+    query: { scope: str("The scope for the permission, e.g. /project/1"), relative: bool('If true, the resources in the response are relative to the scope') },
+    ok: { 200: { type: 'array', items: PERMISSION } },
+    errors: [401, 500],
+  }),
+  getUser: op({ operationId: 'getUser', tag: TAG, summary: "Get a user's profile.", params: UID, ok: { 200: USER_RESP }, errors: [401, 403, 404, 500] }),
+  updateUserProfile: op({
+    operationId: 'updateUserProfile',
+    tag: TAG,
+    summary: "Update user's profile.",
+    params: UID,
+    body: bodyOf('UserProfile', { email: str(), realname: str(), comment: str() }),
+    ok: { 200: EMPTY() },
+    errors: [400, 401, 403, 404, 500],
+  }),
+  deleteUser: op({ operationId: 'deleteUser', tag: TAG, summary: 'Mark a registered user as be removed.', params: UID, ok: { 200: EMPTY() }, errors: [401, 403, 404, 500] }),
+  updateUserPassword: op({
+    operationId: 'updateUserPassword',
+    tag: TAG,
+    summary: 'Change the password on a user that already exists.',
+    params: UID,
+    body: bodyOf('PasswordReq', { old_password: str('The user\'s existing password.'), new_password: str('New password for marking as to be updated.') }),
+    ok: { 200: EMPTY() },
+    errors: [400, 401, 403, 500],
+  }),
+  setUserSysAdmin: op({
+    operationId: 'setUserSysAdmin',
+    tag: TAG,
+    summary: 'Update a registered user to change to be an administrator of Harbor.',
+    params: UID,
+    body: bodyOf('UserSysAdminFlag', { sysadmin_flag: bool('true-admin, false-not admin.') }),
+    ok: { 200: EMPTY() },
+    errors: [401, 403, 404, 500],
+  }),
+};
+
 export async function userRoutes(app: FastifyInstance, deps: ApiDeps, auth: ApiAuth): Promise<void> {
   const { users, projects, policy, configs } = deps;
 
-  app.post('/users', async (req, reply) => {
+  app.post('/users', { schema: S.createUser }, async (req, reply) => {
     const caller = await auth.principal(req);
     const isAdmin = caller.kind === 'user' && caller.sysadmin;
+    // As Harbor: local accounts exist only in db_auth mode (ldap_auth creates them at the first login).
+    if ((await configs.get('auth_mode')) !== 'db_auth') throw ApiErrors.forbidden('local users can be created only in db_auth mode');
     if (!isAdmin && !(await configs.get('self_registration'))) {
       if (caller.kind !== 'user') throw ApiErrors.unauthorized('authentication required');
       throw ApiErrors.forbidden('only system admins can create users');
@@ -52,7 +131,7 @@ export async function userRoutes(app: FastifyInstance, deps: ApiDeps, auth: ApiA
     return reply.code(201).header('Location', `${API_PREFIX}/users/${u.id}`).send();
   });
 
-  app.get('/users', async (req, reply) => {
+  app.get('/users', { schema: S.listUsers }, async (req, reply) => {
     await auth.sysadmin(req);
     const q = queryOf(req);
     const page = parsePage(q);
@@ -68,7 +147,7 @@ export async function userRoutes(app: FastifyInstance, deps: ApiDeps, auth: ApiA
   });
 
   // Harbor's member picker. Non-admins need the exact username and get no emails (CVE-2019-3990).
-  app.get('/users/search', async (req, reply) => {
+  app.get('/users/search', { schema: S.searchUsers }, async (req, reply) => {
     const me = await auth.user(req);
     const q = queryOf(req);
     const page = parsePage(q);
@@ -80,12 +159,12 @@ export async function userRoutes(app: FastifyInstance, deps: ApiDeps, auth: ApiA
     return r.items.map((u) => ({ user_id: u.id, username: u.username }));
   });
 
-  app.get('/users/current', async (req) => {
+  app.get('/users/current', { schema: S.getCurrentUserInfo }, async (req) => {
     const me = await auth.user(req);
     return userResp(await users.get(me.id));
   });
 
-  app.get('/users/current/permissions', async (req) => {
+  app.get('/users/current/permissions', { schema: S.getCurrentUserPermissions }, async (req) => {
     const caller = await auth.principal(req);
     const q = queryOf(req);
     const scope = q.get('scope') ?? '/';
@@ -111,39 +190,40 @@ export async function userRoutes(app: FastifyInstance, deps: ApiDeps, auth: ApiA
     return me;
   };
 
-  app.get<{ Params: { id: string } }>('/users/:id', async (req) => {
-    const id = pathId(req.params.id, 'user id');
+  app.get<{ Params: { user_id: number } }>('/users/:user_id', { schema: S.getUser }, async (req) => {
+    const id = pathId(String(req.params.user_id), 'user id');
     await selfOrAdmin(req, id);
     return userResp(await users.get(id));
   });
 
-  app.put<{ Params: { id: string } }>('/users/:id', async (req, reply) => {
-    const id = pathId(req.params.id, 'user id');
+  app.put<{ Params: { user_id: number } }>('/users/:user_id', { schema: S.updateUserProfile }, async (req, reply) => {
+    const id = pathId(String(req.params.user_id), 'user id');
     const me = await selfOrAdmin(req, id);
     const b = bodyObject(req);
     await users.updateProfile(me.username, id, { email: b.email, realname: b.realname, comment: b.comment });
     return reply.send();
   });
 
-  app.delete<{ Params: { id: string } }>('/users/:id', async (req, reply) => {
-    const id = pathId(req.params.id, 'user id');
+  app.delete<{ Params: { user_id: number } }>('/users/:user_id', { schema: S.deleteUser }, async (req, reply) => {
+    const id = pathId(String(req.params.user_id), 'user id');
     const me = await auth.sysadmin(req);
     if (me.id === id) throw ApiErrors.forbidden('you cannot delete yourself');
     await users.remove(me.username, id);
     return reply.send();
   });
 
-  app.put<{ Params: { id: string } }>('/users/:id/password', async (req, reply) => {
-    const id = pathId(req.params.id, 'user id');
+  app.put<{ Params: { user_id: number } }>('/users/:user_id/password', { schema: S.updateUserPassword }, async (req, reply) => {
+    const id = pathId(String(req.params.user_id), 'user id');
     const me = await selfOrAdmin(req, id);
     const b = bodyObject(req);
+    if ((await users.get(id)).authSource === 'ldap') throw ApiErrors.forbidden('the password of an LDAP user is managed in the directory');
     // A sysadmin resets another user's password without the old one; everyone else, themselves included, needs it.
     await users.changePassword(me.username, id, b.old_password, b.new_password, me.sysadmin && me.id !== id);
     return reply.send();
   });
 
-  app.put<{ Params: { id: string } }>('/users/:id/sysadmin', async (req, reply) => {
-    const id = pathId(req.params.id, 'user id');
+  app.put<{ Params: { user_id: number } }>('/users/:user_id/sysadmin', { schema: S.setUserSysAdmin }, async (req, reply) => {
+    const id = pathId(String(req.params.user_id), 'user id');
     const me = await auth.sysadmin(req);
     if (me.id === id) throw ApiErrors.forbidden('you cannot change your own sysadmin flag');
     await users.setSysadmin(me.username, id, bodyObject(req).sysadmin_flag);
