@@ -12,6 +12,11 @@ import { RepositoryRepository } from './repositories/repository-repository.ts';
 import { SettingsRepository } from './repositories/settings-repository.ts';
 import { ConfigurationRepository } from './repositories/configuration-repository.ts';
 import { ConfigurationService } from './services/config/configuration-service.ts';
+import { UserGroupRepository } from './repositories/user-group-repository.ts';
+import { UserGroupService } from './services/usergroup/user-group-service.ts';
+import { LdaptsDriver } from './drivers/ldap/ldap-client.ts';
+import { LdapService } from './services/ldap/ldap-service.ts';
+import { LdapAuthenticator } from './services/ldap/ldap-authenticator.ts';
 import { UploadRepository } from './repositories/upload-repository.ts';
 import { UserRepository } from './repositories/user-repository.ts';
 import { MemberRepository } from './repositories/member-repository.ts';
@@ -56,6 +61,11 @@ export interface Services {
   auditLogs: AuditLogRepository;
   /** Runtime settings (GET/PUT /api/v2.0/configurations): config-file defaults overridden by stored values. */
   configs: ConfigurationService;
+  /** User groups (/api/v2.0/usergroups), usable as project members. */
+  groups: UserGroupService;
+  /** The LDAP/AD directory of the runtime settings (ping, search) and the ldap_auth logins and imports. */
+  ldap: LdapService;
+  ldapAuth: LdapAuthenticator;
   users: UserService;
   projects: ProjectService;
   /** Portal cookie sessions (POST /c/login). */
@@ -86,7 +96,12 @@ export async function buildServices(config: Config): Promise<{ services: Service
   const audit = new DbAuditSink(auditLogs, (err) => process.emitWarning(`audit log write failed: ${(err as Error).message}`));
   const configs = new ConfigurationService({ db, repo: new ConfigurationRepository(db), config, audit, hasNonAdminUsers: () => users.existsUserOtherThan('admin') });
   const robots = new RobotService({ robots: new RobotRepository(db), projects, users, policy, audit });
+  const ldap = new LdapService({ driver: new LdaptsDriver(), configs, warn: (m) => process.emitWarning(m) });
+  const groupRows = new UserGroupRepository(db);
+  const groups = new UserGroupService({ db, groups: groupRows, members, audit, ldapLookup: (dn) => ldap.findGroup(dn) });
+  const ldapAuth = new LdapAuthenticator({ db, ldap, configs, users, groupRows, groups, audit });
   const auth = new AuthService(users, policy, tokens, {
+    external: ldapAuth,
     robots,
     lockout: { threshold: config.auth.lockoutThreshold, durationMs: config.auth.lockoutDuration * 1000 },
     audit,
@@ -118,7 +133,10 @@ export async function buildServices(config: Config): Promise<{ services: Service
         { idleTimeoutMs: config.auth.sessionIdleTimeout * 1000, lifetimeMs: config.auth.sessionLifetime * 1000 },
       ),
       configs,
-      projects: new ProjectService({ db, projects, members, users, audit }),
+      groups,
+      ldap,
+      ldapAuth,
+      projects: new ProjectService({ db, projects, members, users, audit, groups }),
     },
     bootstrap,
   };

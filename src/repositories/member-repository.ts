@@ -29,19 +29,23 @@ const toMember = (r: MemberRow): Member => ({
   roleId: Number(r.role_id) as RoleId,
 });
 
-const SELECT = `SELECT m.id, m.project_id, m.entity_type, m.entity_id, m.role_id, u.username AS entity_name
-  FROM project_members m LEFT JOIN users u ON m.entity_type = 'u' AND u.id = m.entity_id`;
+const SELECT = `SELECT m.id, m.project_id, m.entity_type, m.entity_id, m.role_id, COALESCE(u.username, g.group_name) AS entity_name
+  FROM project_members m LEFT JOIN users u ON m.entity_type = 'u' AND u.id = m.entity_id
+  LEFT JOIN user_groups g ON m.entity_type = 'g' AND g.id = m.entity_id`;
 
-/** Project membership rows (users now, groups later). */
+// The groups a user was found in at their last login (user_group_members), as a subquery on the user id.
+const GROUPS_OF_USER = `(entity_type = 'g' AND entity_id IN (SELECT group_id FROM user_group_members WHERE user_id = ?))`;
+
+/** Project membership rows: users ('u') and user groups ('g'). */
 export class MemberRepository {
   private readonly db: Queryable;
   constructor(db: Queryable) {
     this.db = db;
   }
-  /** Roles a user holds in a project, directly or through one of `groupIds`. */
+  /** Roles a user holds in a project, directly, through the groups of their last login, or through one of `groupIds`. */
   async findRoleIds(projectId: number, userId: number, groupIds: readonly number[] = []): Promise<RoleId[]> {
-    const params: (number | string)[] = [projectId, userId];
-    let sql = `SELECT role_id FROM project_members WHERE project_id = ? AND ((entity_type = 'u' AND entity_id = ?)`;
+    const params: (number | string)[] = [projectId, userId, userId];
+    let sql = `SELECT role_id FROM project_members WHERE project_id = ? AND ((entity_type = 'u' AND entity_id = ?) OR ${GROUPS_OF_USER}`;
     if (groupIds.length) {
       sql += ` OR (entity_type = 'g' AND entity_id IN (${groupIds.map(() => '?').join(',')}))`;
       params.push(...groupIds);
@@ -51,10 +55,10 @@ export class MemberRepository {
   }
   /** Ids of projects where the user is a member (directly or through groups). */
   async listProjectIdsOfUser(userId: number, groupIds: readonly number[] = []): Promise<number[]> {
-    const params: number[] = [userId, ...groupIds];
+    const params: number[] = [userId, userId, ...groupIds];
     const g = groupIds.length ? ` OR (entity_type = 'g' AND entity_id IN (${groupIds.map(() => '?').join(',')}))` : '';
     const rows = await this.db.all<{ project_id: number }>(
-      `SELECT DISTINCT project_id FROM project_members WHERE (entity_type = 'u' AND entity_id = ?)${g}`,
+      `SELECT DISTINCT project_id FROM project_members WHERE (entity_type = 'u' AND entity_id = ?) OR ${GROUPS_OF_USER}${g}`,
       params,
     );
     return rows.map((r) => Number(r.project_id));
@@ -84,7 +88,7 @@ export class MemberRepository {
   }
   private nameFilter(entityName: string | null): [string, string[]] {
     if (!entityName) return ['', []];
-    return [` AND LOWER(u.username) LIKE ? ESCAPE '\\'`, [`%${escapeLike(entityName.toLowerCase())}%`]];
+    return [` AND LOWER(COALESCE(u.username, g.group_name)) LIKE ? ESCAPE '\\'`, [`%${escapeLike(entityName.toLowerCase())}%`]];
   }
   /** Inserts a membership; null when the entity is already a member. */
   async saveMember(m: { projectId: number; entityType: EntityType; entityId: number; roleId: RoleId }, q: Queryable = this.db): Promise<number | null> {

@@ -116,6 +116,10 @@ export class UserRepository {
   async updateUserSysadmin(id: number, sysadmin: boolean): Promise<void> {
     await this.db.run('UPDATE users SET sysadmin = ?, updated_at = ? WHERE id = ?', [sysadmin ? 1 : 0, Date.now(), id]);
   }
+  /** Marks a user as authenticated by LDAP and records whether the group admin DN made them a sysadmin. */
+  async updateUserExternalAuth(id: number, adminRoleInAuth: boolean): Promise<void> {
+    await this.db.run("UPDATE users SET auth_source = 'ldap', admin_role_in_auth = ? WHERE id = ?", [adminRoleInAuth ? 1 : 0, id]);
+  }
   /** Whether any user other than `username` exists. */
   async existsUserOtherThan(username: string): Promise<boolean> {
     return !!(await this.db.get('SELECT id FROM users WHERE username <> ? LIMIT 1', [username]));

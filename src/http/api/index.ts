@@ -22,6 +22,11 @@ import { gcRoutes } from './gc.ts';
 import { purgeAuditRoutes } from './purge-audit.ts';
 import { quotaRoutes } from './quotas.ts';
 import { configurationRoutes } from './configurations.ts';
+import { userGroupRoutes } from './usergroups.ts';
+import { ldapRoutes } from './ldap.ts';
+import type { UserGroupService } from '../../services/usergroup/user-group-service.ts';
+import type { LdapService } from '../../services/ldap/ldap-service.ts';
+import type { LdapAuthenticator } from '../../services/ldap/ldap-authenticator.ts';
 import type { ConfigurationService } from '../../services/config/configuration-service.ts';
 
 export const API_PREFIX = '/api/v2.0';
@@ -37,6 +42,9 @@ export interface ApiDeps {
   sessions: SessionService;
   robots: RobotService;
   configs: ConfigurationService;
+  groups: UserGroupService;
+  ldap: LdapService;
+  ldapAuth: LdapAuthenticator;
 }
 
 /** The authenticated caller of one API request (memoized per request). */
@@ -126,4 +134,6 @@ export async function apiRoutes(app: FastifyInstance, deps: ApiDeps): Promise<vo
   await app.register(async (scope) => purgeAuditRoutes(scope, deps.jobs, auth), { prefix: API_PREFIX });
   await app.register(async (scope) => quotaRoutes(scope, deps.quotas, auth), { prefix: API_PREFIX });
   await app.register(async (scope) => configurationRoutes(scope, deps.configs, auth), { prefix: API_PREFIX });
+  await app.register(async (scope) => userGroupRoutes(scope, deps.groups, auth), { prefix: API_PREFIX });
+  await app.register(async (scope) => ldapRoutes(scope, deps, auth), { prefix: API_PREFIX });
 }

@@ -8,6 +8,7 @@ import { TokenService, type AccessEntry } from './token-service.ts';
 import { parseScopes } from './scope.ts';
 import { validateName } from '../../oci/digest.ts';
 import type { AuditSink } from '../audit/audit.ts';
+import type { ExternalAuthenticator } from './external-auth.ts';
 
 export interface LockoutOptions {
   /** Failed logins in a row that lock a username (0 disables the lockout). */
@@ -40,14 +41,17 @@ export class AuthService {
   private readonly failures = new Map<string, { count: number; until: number }>();
   private readonly lockout: LockoutOptions;
   private readonly audit: AuditSink | null;
+  /** LDAP in ldap_auth mode: checks the passwords of the usernames it handles instead of the users table. */
+  private readonly external: ExternalAuthenticator | null;
   private readonly robots: RobotAuthenticator | null;
 
-  constructor(users: UserRepository, policy: AccessPolicy, tokens: TokenService, opts: { lockout?: LockoutOptions; audit?: AuditSink; robots?: RobotAuthenticator } = {}) {
+  constructor(users: UserRepository, policy: AccessPolicy, tokens: TokenService, opts: { lockout?: LockoutOptions; audit?: AuditSink; robots?: RobotAuthenticator; external?: ExternalAuthenticator } = {}) {
     this.users = users;
     this.policy = policy;
     this.tokens = tokens;
     this.lockout = opts.lockout ?? { threshold: 5, durationMs: 5 * 60_000 };
     this.audit = opts.audit ?? null;
+    this.external = opts.external ?? null;
     this.robots = opts.robots ?? null;
   }
 
@@ -96,13 +100,14 @@ export class AuthService {
     const key = createHash('sha256').update(`${username}\0${password}`).digest('base64');
     const hit = this.basicCache.get(key);
     if (hit && hit.until > Date.now()) return hit.principal;
-    const user = await this.users.findUserByName(username);
-    if (!user || !(await verifyPassword(password, user.passwordHash))) {
+    const external = !!this.external && (await this.external.handles(username));
+    const user = external ? await this.external!.authenticate(username, password) : await this.users.findUserByName(username);
+    if (!user || (!external && !(await verifyPassword(password, user.passwordHash)))) {
       await this.recordFailure(username);
       return null;
     }
     this.failures.delete(username);
-    const principal: Principal = { kind: 'user', id: user.id, username: user.username, sysadmin: user.sysadmin };
+    const principal: Principal = { kind: 'user', id: user.id, username: user.username, sysadmin: user.sysadmin || !!user.adminRoleInAuth };
     if (this.basicCache.size > 10000) this.basicCache.clear();
     this.basicCache.set(key, { principal, until: Date.now() + CACHE_TTL_MS });
     await this.audit?.record({ username: user.username, operation: 'login', resourceType: 'user', resource: user.username });
@@ -149,7 +154,7 @@ export class AuthService {
     const hit = this.subjectCache.get(sub);
     if (hit && hit.until > Date.now()) return hit.principal;
     const user = await this.users.findUserByName(sub);
-    const principal: Principal = user ? { kind: 'user', id: user.id, username: user.username, sysadmin: user.sysadmin } : ANONYMOUS;
+    const principal: Principal = user ? { kind: 'user', id: user.id, username: user.username, sysadmin: user.sysadmin || !!user.adminRoleInAuth } : ANONYMOUS;
     if (this.subjectCache.size > 10000) this.subjectCache.clear();
     this.subjectCache.set(sub, { principal, until: Date.now() + SUBJECT_TTL_MS });
     return principal;

@@ -7,6 +7,7 @@ import type { Project, ProjectField, ProjectRepository, Visibility } from '../..
 import type { UserRepository } from '../../repositories/user-repository.ts';
 import type { ListQuery } from '../../repositories/list-query.ts';
 import type { AuditSink } from '../audit/audit.ts';
+import type { UserGroupService } from '../usergroup/user-group-service.ts';
 import { isRoleId, Roles, type RoleId } from '../auth/rbac.ts';
 
 /** Harbor's project name rule. */
@@ -49,12 +50,14 @@ export class ProjectService {
   private readonly members: MemberRepository;
   private readonly users: UserRepository;
   private readonly audit: AuditSink;
-  constructor(deps: { db: Db; projects: ProjectRepository; members: MemberRepository; users: UserRepository; audit: AuditSink }) {
+  private readonly groups: Pick<UserGroupService, 'forMembership'> | null;
+  constructor(deps: { db: Db; projects: ProjectRepository; members: MemberRepository; users: UserRepository; audit: AuditSink; groups?: Pick<UserGroupService, 'forMembership'> }) {
     this.db = deps.db;
     this.projects = deps.projects;
     this.members = deps.members;
     this.users = deps.users;
     this.audit = deps.audit;
+    this.groups = deps.groups ?? null;
   }
 
   /** `{project_name_or_id}`: an id when it parses as an integer, unless the caller says it is a name. */
@@ -150,10 +153,23 @@ export class ProjectService {
     return m;
   }
 
-  /** Adds a user member (`member_user: {username | user_id}`); groups arrive with LDAP. */
+  /**
+   * Adds a user member (`member_user: {username | user_id}`) or a group member (`member_group: {id}` or
+   * `{group_name, group_type, ldap_group_dn}`, the group created on the fly when absent, as Harbor does).
+   */
   async addMember(actor: string, p: Project, input: { role_id?: unknown; member_user?: unknown; member_group?: unknown }): Promise<number> {
     if (!isRoleId(input.role_id)) throw ApiErrors.badRequest('invalid role_id');
-    if (input.member_group !== undefined && input.member_group !== null) throw ApiErrors.badRequest('group members are not supported yet');
+    const hasGroup = input.member_group !== undefined && input.member_group !== null;
+    const hasUser = input.member_user !== undefined && input.member_user !== null;
+    if (hasGroup && hasUser) throw ApiErrors.badRequest('give member_user or member_group, not both');
+    if (hasGroup) {
+      if (!this.groups) throw ApiErrors.badRequest('group members are not supported');
+      const g = await this.groups.forMembership(actor, input.member_group);
+      const id = await this.members.saveMember({ projectId: p.id, entityType: 'g', entityId: g.id, roleId: input.role_id });
+      if (id === null) throw ApiErrors.conflict(`the group ${g.name} is already a member of ${p.name}`);
+      await this.audit.record({ username: actor, operation: 'create', resourceType: 'member', resource: g.name, projectId: p.id, detail: `group role=${input.role_id}` });
+      return id;
+    }
     const mu = input.member_user as { username?: unknown; user_id?: unknown } | undefined;
     if (!mu || typeof mu !== 'object') throw ApiErrors.badRequest('member_user is required');
     const user =
