@@ -21,7 +21,12 @@ import { UploadRepository } from './repositories/upload-repository.ts';
 import { UserRepository } from './repositories/user-repository.ts';
 import { MemberRepository } from './repositories/member-repository.ts';
 import { AuditLogRepository } from './repositories/audit-log-repository.ts';
-import { DbAuditSink, type AuditSink } from './services/audit/audit.ts';
+import { BufferedAuditSink, type AuditSettings } from './services/audit/buffered-sink.ts';
+import { SyslogForwarder } from './services/audit/syslog-forwarder.ts';
+import { AuditLogService } from './services/audit/audit-log-service.ts';
+import { StatisticsRepository } from './repositories/statistics-repository.ts';
+import { SystemService } from './services/system/system-service.ts';
+import { readFileSync } from 'node:fs';
 import { UserService } from './services/auth/user-service.ts';
 import { SessionService } from './services/auth/session-service.ts';
 import { SessionRepository } from './repositories/session-repository.ts';
@@ -56,7 +61,12 @@ export interface Services {
   gc: GcService;
   quotas: QuotaService;
   repositories: { projects: ProjectRepository; users: UserRepository };
-  audit: AuditSink;
+  /** Buffered audit sink (pulls batched; flushed on shutdown) with optional syslog forwarding. */
+  audit: BufferedAuditSink;
+  /** Audit log queries (/audit-logs, /auditlog-exts). */
+  auditQueries: AuditLogService;
+  /** Health, systeminfo, statistics, search and the read-only switch. */
+  system: SystemService;
   /** The audit_logs table (the PURGE_AUDIT_LOG job deletes old rows through it). */
   auditLogs: AuditLogRepository;
   /** Runtime settings (GET/PUT /api/v2.0/configurations): config-file defaults overridden by stored values. */
@@ -93,8 +103,18 @@ export async function buildServices(config: Config): Promise<{ services: Service
   const policy = new AccessPolicy(projects, members);
   const tokens = await TokenService.create(settings, config.auth.tokenExpiration);
   const auditLogs = new AuditLogRepository(db);
-  const audit = new DbAuditSink(auditLogs, (err) => process.emitWarning(`audit log write failed: ${(err as Error).message}`));
-  const configs = new ConfigurationService({ db, repo: new ConfigurationRepository(db), config, audit, hasNonAdminUsers: () => users.existsUserOtherThan('admin') });
+  const auditWarn = (err: unknown) => process.emitWarning(`audit log: ${(err as Error).message}`);
+  // Settings are read per event through the configuration service (cached there); it is built just below.
+  const audit: BufferedAuditSink = new BufferedAuditSink({
+    logs: auditLogs,
+    settings: async (): Promise<AuditSettings> => {
+      const v = await configs.all();
+      return { skipDatabase: v.skip_audit_log_database, forwardEndpoint: v.audit_log_forward_endpoint };
+    },
+    forward: new SyslogForwarder({ onError: auditWarn }),
+    onError: auditWarn,
+  });
+  const configs: ConfigurationService = new ConfigurationService({ db, repo: new ConfigurationRepository(db), config, audit, hasNonAdminUsers: () => users.existsUserOtherThan('admin') });
   const robots = new RobotService({ robots: new RobotRepository(db), projects, users, policy, audit });
   const ldap = new LdapService({ driver: new LdaptsDriver(), configs, warn: (m) => process.emitWarning(m) });
   const groupRows = new UserGroupRepository(db);
@@ -111,6 +131,13 @@ export async function buildServices(config: Config): Promise<{ services: Service
   const faults: Faults = { crashAt: parseCrashPoint(process.env.BERTH_TEST_CRASH_AT) };
   const quotas = new QuotaService({ db, quotas: new QuotaRepository(db), defaultStorageLimit: config.quota.defaultStorageLimit, events: audit });
   const jobs = new JobService({ repo: new JobRepository(db), maxWorkers: config.jobservice.maxJobWorkers });
+  const system = new SystemService({
+    config,
+    stats: new StatisticsRepository(db),
+    settings: () => configs.all(),
+    version: `v${(JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version}`,
+    jobservice: () => jobs.listSchedules(),
+  });
   return {
     services: {
       db,
@@ -126,6 +153,8 @@ export async function buildServices(config: Config): Promise<{ services: Service
       repositories: { projects, users },
       audit,
       auditLogs,
+      auditQueries: new AuditLogService(auditLogs),
+      system,
       users: new UserService({ db, users, members, auth, audit }),
       robots,
       sessions: new SessionService(

@@ -40,6 +40,8 @@ export async function startServer(config: Config): Promise<{ close(): Promise<vo
   const close = () =>
     (closing ??= (async () => {
       await Promise.all([app.close(), jobs.close(10_000)]);
+      // Buffered audit events (pulls) are written before the database closes.
+      await services.audit.close();
       await services.db.close();
     })());
   for (const sig of ['SIGTERM', 'SIGINT'] as const)

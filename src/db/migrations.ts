@@ -334,6 +334,14 @@ CREATE TABLE artifact_labels (
 CREATE INDEX artifact_labels_label ON artifact_labels(label_id, manifest_id)
 `,
   },
+  {
+    version: 10,
+    name: 'audit log per-project index',
+    // Project admins read their projects' audit logs newest first (/projects/{p}/logs, /auditlog-exts).
+    sql: `
+CREATE INDEX audit_logs_project_time ON audit_logs(project_id, op_time)
+`,
+  },
 ];
 
 function render(sql: string, dialect: Db['dialect']): string {

@@ -1,5 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Config } from '../../config/config.ts';
+import type { AuditSink } from '../../services/audit/audit.ts';
 import type { BlobService } from '../../services/registry/blob-service.ts';
 import type { ManifestService } from '../../services/registry/manifest-service.ts';
 import type { UploadService } from '../../services/registry/upload-service.ts';
@@ -11,6 +12,8 @@ export interface V2Deps {
   blobs: BlobService;
   uploads: UploadService;
   manifests: ManifestService;
+  /** Push, pull and delete of manifests are recorded here (pulls are buffered, see services/audit/buffered-sink.ts). */
+  audit: AuditSink;
 }
 
 /** One parsed /v2 request, as handlers see it. */

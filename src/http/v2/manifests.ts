@@ -2,7 +2,14 @@
 import { RegistryError } from '../../errors.ts';
 import type { Manifest } from '../../repositories/manifest-repository.ts';
 import { ManifestService } from '../../services/registry/manifest-service.ts';
-import { contentLength, type V2Handler, type V2Request } from './context.ts';
+import { principalName } from '../../services/auth/principal.ts';
+import { contentLength, type V2Deps, type V2Handler, type V2Request } from './context.ts';
+
+/** Records an artifact event: resource `project/repo:tag` or `project/repo@digest`, as Harbor writes it. */
+function audit(d: V2Deps, r: V2Request, operation: 'create' | 'pull' | 'delete', projectId: number | null): Promise<void> {
+  const resource = r.ref.includes(':') ? `${r.name}@${r.ref}` : `${r.name}:${r.ref}`;
+  return d.audit.record({ username: principalName(r.caller.principal), operation, resourceType: 'artifact', resource, projectId });
+}
 
 function manifestHeaders(r: V2Request, m: Manifest) {
   return r.reply
@@ -22,8 +29,10 @@ export const headManifest: V2Handler = async (d, r) => {
 
 export const getManifest: V2Handler = async (d, r) => {
   ManifestService.checkReference(r.ref);
-  await d.auth.authorize(r.req, r.caller, r.name, ['pull']);
+  const project = await d.auth.authorize(r.req, r.caller, r.name, ['pull']);
   const m = await d.manifests.get(r.name, r.ref, true);
+  // Buffered: the pull does not wait for the audit row.
+  void audit(d, r, 'pull', project.id);
   return manifestHeaders(r, m).send(m.content);
 };
 
@@ -56,12 +65,14 @@ export const putManifest: V2Handler = async (d, r) => {
   if (res.subject) r.reply.header('OCI-Subject', res.subject);
   // distribution-spec (main): echo the tags applied through `?tag=`.
   if (extraTags.length) r.reply.header('OCI-Tag', [...new Set(extraTags)].join(', '));
+  await audit(d, r, 'create', project.id);
   return r.reply.send();
 };
 
 export const deleteManifest: V2Handler = async (d, r) => {
   ManifestService.checkReference(r.ref);
-  await d.auth.authorize(r.req, r.caller, r.name, ['delete']);
+  const project = await d.auth.authorize(r.req, r.caller, r.name, ['delete']);
   await d.manifests.remove(r.name, r.ref);
+  await audit(d, r, 'delete', project.id);
   return r.reply.code(202).header('Content-Length', '0').send();
 };
