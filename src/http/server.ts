@@ -8,6 +8,7 @@ import { tokenRoutes } from './token.ts';
 import { V2Auth } from './v2/auth.ts';
 import { v2Routes } from './v2/index.ts';
 import { apiRoutes } from './api/index.ts';
+import { readOnlyHook } from './read-only.ts';
 import { registerOpenApi, SCHEMA_CONTROLLER } from './api/openapi.ts';
 import { portalSessionRoutes } from './portal-session.ts';
 
@@ -31,14 +32,16 @@ export function buildHttpServer(config: Config, services: Services): FastifyInst
   });
   // First: its onRoute hook collects every route registered after it.
   registerOpenApi(app);
+  // Read-only mode: unsafe requests are refused before anything else runs (each scope renders the error).
+  app.addHook('onRequest', readOnlyHook(() => services.system.readOnly()));
   const v2Auth = new V2Auth(services.auth, services.policy, config.http.externalUrl);
   app.register(async (scope) =>
-    v2Routes(scope, { config, auth: v2Auth, blobs: services.blobs, uploads: services.uploads, manifests: services.manifests }),
+    v2Routes(scope, { config, auth: v2Auth, blobs: services.blobs, uploads: services.uploads, manifests: services.manifests, audit: services.audit }),
   );
   app.register(async (scope) => tokenRoutes(scope, services.auth));
   app.register(async (scope) => portalSessionRoutes(scope, { config, sessions: services.sessions }));
   app.register(async (scope) =>
-    apiRoutes(scope, { config, auth: services.auth, policy: services.policy, users: services.users, projects: services.projects, jobs: services.jobs, quotas: services.quotas, sessions: services.sessions, robots: services.robots, configs: services.configs, groups: services.groups, ldap: services.ldap, ldapAuth: services.ldapAuth }),
+    apiRoutes(scope, { config, auth: services.auth, policy: services.policy, users: services.users, projects: services.projects, jobs: services.jobs, quotas: services.quotas, sessions: services.sessions, robots: services.robots, configs: services.configs, groups: services.groups, ldap: services.ldap, ldapAuth: services.ldapAuth, auditQueries: services.auditQueries, system: services.system }),
   );
   app.setNotFoundHandler((req, reply) =>
     req.url.startsWith('/v2')

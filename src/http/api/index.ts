@@ -28,6 +28,10 @@ import type { UserGroupService } from '../../services/usergroup/user-group-servi
 import type { LdapService } from '../../services/ldap/ldap-service.ts';
 import type { LdapAuthenticator } from '../../services/ldap/ldap-authenticator.ts';
 import type { ConfigurationService } from '../../services/config/configuration-service.ts';
+import type { AuditLogService } from '../../services/audit/audit-log-service.ts';
+import type { SystemService } from '../../services/system/system-service.ts';
+import { auditLogRoutes } from './audit-logs.ts';
+import { systemRoutes, versionRoute } from './system.ts';
 
 export const API_PREFIX = '/api/v2.0';
 
@@ -45,6 +49,8 @@ export interface ApiDeps {
   groups: UserGroupService;
   ldap: LdapService;
   ldapAuth: LdapAuthenticator;
+  auditQueries: AuditLogService;
+  system: SystemService;
 }
 
 /** The authenticated caller of one API request (memoized per request). */
@@ -134,6 +140,9 @@ export async function apiRoutes(app: FastifyInstance, deps: ApiDeps): Promise<vo
   await app.register(async (scope) => purgeAuditRoutes(scope, deps.jobs, auth), { prefix: API_PREFIX });
   await app.register(async (scope) => quotaRoutes(scope, deps.quotas, auth), { prefix: API_PREFIX });
   await app.register(async (scope) => configurationRoutes(scope, deps.configs, auth), { prefix: API_PREFIX });
+  await app.register(async (scope) => auditLogRoutes(scope, { audit: deps.auditQueries, policy: deps.policy, projects: deps.projects }, auth), { prefix: API_PREFIX });
+  await app.register(async (scope) => systemRoutes(scope, { config: deps.config, system: deps.system, policy: deps.policy, projects: deps.projects }, auth), { prefix: API_PREFIX });
+  await app.register(versionRoute);
   await app.register(async (scope) => userGroupRoutes(scope, deps.groups, auth), { prefix: API_PREFIX });
   await app.register(async (scope) => ldapRoutes(scope, deps, auth), { prefix: API_PREFIX });
 }
