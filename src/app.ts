@@ -115,6 +115,9 @@ export async function buildServices(config: Config): Promise<{ services: Service
     onError: auditWarn,
   });
   const configs: ConfigurationService = new ConfigurationService({ db, repo: new ConfigurationRepository(db), config, audit, hasNonAdminUsers: () => users.existsUserOtherThan('admin') });
+  // token_expiration is a runtime setting: the token lifetime follows it (read from the configuration cache).
+  tokens.useTtlSource(() => configs.peek('token_expiration'));
+  await configs.all();
   const robots = new RobotService({ robots: new RobotRepository(db), projects, users, policy, audit });
   const ldap = new LdapService({ driver: new LdaptsDriver(), configs, warn: (m) => process.emitWarning(m) });
   const groupRows = new UserGroupRepository(db);

@@ -3,9 +3,18 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { useApi, expectApi, auditRows } from './fixture.ts';
+import { RegistryClient } from '../helpers/registry-client.ts';
 
 const PW = 'Passw0rd!x';
 const SECRET = 'S3cret-bind-pw-do-not-leak';
+/** expires_in of a registry token for admin, and exp - iat of the token itself (seconds). */
+async function tokenLifetime(): Promise<[number, number]> {
+  const r = await new RegistryClient({ baseUrl: f.berth.url, username: 'admin', password: f.berth.adminPassword }).tokenResponse(['repository:library/x:pull']);
+  const body = r.json();
+  const claims = JSON.parse(Buffer.from(body.token.split('.')[1], 'base64url').toString('utf8'));
+  return [body.expires_in, claims.exp - claims.iat];
+}
+
 const f = useApi({ env: { BERTH_AUTH_SELF_REGISTRATION: 'true', BERTH_PROJECT_CREATION_RESTRICTION: 'adminonly', BERTH_AUTH_TOKEN_EXPIRATION: '45' } });
 
 test('GET: sysadmin only; {value, editable} per key; config file values are the defaults; no secret keys', async () => {
@@ -26,6 +35,7 @@ test('GET: sysadmin only; {value, editable} per key; config file values are the 
   for (const k of ['robot_token_duration', 'robot_name_prefix', 'audit_log_forward_endpoint', 'skip_audit_log_database', 'ldap_url', 'ldap_search_dn', 'ldap_base_dn', 'ldap_filter', 'ldap_uid', 'ldap_timeout', 'ldap_verify_cert', 'ldap_group_base_dn', 'ldap_group_search_filter', 'ldap_group_attribute_name', 'ldap_group_admin_dn', 'ldap_group_search_scope'])
     assert.ok(c[k] && 'value' in c[k], k);
   assert.equal(c.ldap_search_password, undefined);
+  assert.deepEqual(await tokenLifetime(), [45 * 60, 45 * 60]);
 });
 
 test('PUT: unknown keys and wrong types are 400 and store nothing; valid values are stored and audited without secrets', async () => {
@@ -71,6 +81,8 @@ test('PUT: unknown keys and wrong types are 400 and store nothing; valid values 
   const c = r.json();
   assert.equal(c.read_only.value, true);
   assert.equal(c.token_expiration.value, 60);
+  // the token service follows the runtime value
+  assert.deepEqual(await tokenLifetime(), [3600, 3600]);
   assert.equal(c.ldap_url.value, 'ldap://127.0.0.1:1');
   assert.equal(c.ldap_search_password, undefined);
   assert.ok(!r.text.includes(SECRET));
@@ -105,4 +117,5 @@ test('auth_mode cannot change once users other than admin exist; stored values s
   assert.equal(c.robot_name_prefix.value, 'bot$');
   assert.equal(c.self_registration.value, false);
   assert.equal(c.token_expiration.value, 60);
+  assert.deepEqual(await tokenLifetime(), [3600, 3600]);
 });

@@ -45,6 +45,8 @@ export class TokenService {
   private readonly publicKey: KeyObject;
   private readonly kid: string;
   private readonly ttlSeconds: number;
+  /** The runtime token_expiration (minutes), when set; the constructor's value otherwise. */
+  private ttlMinutesSource: (() => number) | null = null;
   // Verified tokens, so a pull of many layers verifies one signature once.
   private readonly verified = new Map<string, TokenClaims>();
 
@@ -64,8 +66,13 @@ export class TokenService {
     return new TokenService(pem, ttlMinutes);
   }
 
+  /** Reads the lifetime (minutes) from the runtime configuration from now on. */
+  useTtlSource(minutes: () => number): void {
+    this.ttlMinutesSource = minutes;
+  }
+
   get expiresIn(): number {
-    return this.ttlSeconds;
+    return this.ttlMinutesSource ? this.ttlMinutesSource() * 60 : this.ttlSeconds;
   }
 
   issue(subject: string, access: AccessEntry[], now = Math.floor(Date.now() / 1000)): { token: string; claims: TokenClaims } {
@@ -73,7 +80,7 @@ export class TokenService {
       iss: TOKEN_ISSUER,
       sub: subject,
       aud: TOKEN_SERVICE,
-      exp: now + this.ttlSeconds,
+      exp: now + this.expiresIn,
       nbf: now,
       iat: now,
       jti: randomBytes(12).toString('base64url'),

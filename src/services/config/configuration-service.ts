@@ -144,6 +144,7 @@ export class ConfigurationService implements Configurations {
   /** Whether local users other than `admin` exist (auth_mode may change only while there are none). */
   private readonly hasNonAdminUsers: () => Promise<boolean>;
   private cache: { until: number; values: Promise<Readonly<ConfigValues>> } | null = null;
+  private latest: Readonly<ConfigValues> | null = null;
   private readonly listeners: ((changed: readonly ConfigKey[]) => void)[] = [];
 
   constructor(deps: { db: Db; repo: ConfigurationRepository; config: Config; audit: AuditSink; hasNonAdminUsers: () => Promise<boolean> }) {
@@ -171,7 +172,8 @@ export class ConfigurationService implements Configurations {
         // A value that no longer validates (a key whose rules tightened) falls back to the default.
       }
     }
-    return Object.freeze(out as unknown as ConfigValues);
+    this.latest = Object.freeze(out as unknown as ConfigValues);
+    return this.latest;
   }
 
   all(): Promise<Readonly<ConfigValues>> {
@@ -189,6 +191,15 @@ export class ConfigurationService implements Configurations {
 
   async get<K extends ConfigKey>(key: K): Promise<ConfigValues[K]> {
     return (await this.all())[key];
+  }
+
+  /**
+   * The last loaded value (the default before the first load), for synchronous callers such as the token
+   * lifetime; a stale cache is refreshed in the background.
+   */
+  peek<K extends ConfigKey>(key: K): ConfigValues[K] {
+    if (!this.cache || this.cache.until <= Date.now()) this.all().catch(() => {});
+    return (this.latest ?? this.defaults())[key];
   }
 
   /** Called after this process changed keys (e.g. to drop login caches when auth settings change). */
@@ -225,6 +236,7 @@ export class ConfigurationService implements Configurations {
     if (next.size)
       await this.db.tx((q) => this.repo.saveConfigurations(new Map([...next].map(([k, v]) => [k, JSON.stringify(v)])), q));
     this.cache = null;
+    await this.all();
     // Key names only: values may be secrets.
     await this.audit.record({ username: actor, operation: 'update', resourceType: 'configuration', resource: 'configurations', detail: JSON.stringify([...next.keys()].sort()) });
     if (changed.length) for (const l of this.listeners) l(changed);
