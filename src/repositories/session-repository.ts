@@ -26,6 +26,7 @@ interface Row {
   expires_at: number;
   username: string;
   sysadmin: number;
+  admin_role_in_auth: number | null;
   password_hash: string;
 }
 
@@ -46,7 +47,7 @@ export class SessionRepository {
   }
   async findSession(idHash: string): Promise<SessionWithUser | null> {
     const r = await this.db.get<Row>(
-      `SELECT s.id_hash, s.user_id, s.pw_fp, s.created_at, s.last_seen, s.expires_at, u.username, u.sysadmin, u.password_hash
+      `SELECT s.id_hash, s.user_id, s.pw_fp, s.created_at, s.last_seen, s.expires_at, u.username, u.sysadmin, u.admin_role_in_auth, u.password_hash
        FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id_hash = ?`,
       [idHash],
     );
@@ -59,7 +60,8 @@ export class SessionRepository {
       lastSeen: Number(r.last_seen),
       expiresAt: Number(r.expires_at),
       username: r.username,
-      sysadmin: !!r.sysadmin,
+      // Sysadmin by flag, or through ldap_group_admin_dn at the last LDAP login (as AuthService decides).
+      sysadmin: !!r.sysadmin || !!r.admin_role_in_auth,
       passwordHash: r.password_hash,
     };
   }

@@ -224,3 +224,20 @@ test('a session opened on one process works on a second process of the same depl
     assert.doesNotMatch(out, /request failed|"level":50|"level":60/, out.slice(-4000));
   }
 });
+
+test('a session carries the current sysadmin state: the flag, or admin through the LDAP group admin DN (admin_role_in_auth)', async () => {
+  const id = await f.admin.createUser('sal', PW);
+  const s = await login('sal', PW);
+  assert.equal((await api(s, 'GET', '/users')).status, 403);
+  const db = await openBerthDatabase(f.berth);
+  try {
+    await db.run('UPDATE users SET admin_role_in_auth = 1 WHERE id = ?', [id]);
+    assert.equal((await api(s, 'GET', '/users')).status, 200);
+    await db.run('UPDATE users SET admin_role_in_auth = 0 WHERE id = ?', [id]);
+  } finally {
+    await db.close();
+  }
+  assert.equal((await api(s, 'GET', '/users')).status, 403);
+  expectApi(await f.admin.call('PUT', `/users/${id}/sysadmin`, { sysadmin_flag: true }), 200);
+  assert.equal((await api(s, 'GET', '/users')).status, 200);
+});
