@@ -47,6 +47,7 @@ import { GcRepository } from './repositories/gc-repository.ts';
 import { QuotaRepository } from './repositories/quota-repository.ts';
 import { QuotaService } from './services/registry/quota-service.ts';
 import { parseCrashPoint, type Faults } from './services/registry/faults.ts';
+import { buildArtifactDomain, createPullRecorder, type ArtifactDomain } from './services/artifact/artifact-domain.ts';
 
 export interface Services {
   db: Db;
@@ -56,6 +57,8 @@ export interface Services {
   blobs: BlobService;
   uploads: UploadService;
   manifests: ManifestService;
+  /** Repositories, artifacts and labels of /api/v2.0, and the batched pull time/count recorder. */
+  artifactDomain: ArtifactDomain;
   /** Persistent job queue and schedules; server-main registers handlers and starts it. */
   jobs: JobService;
   gc: GcService;
@@ -141,6 +144,8 @@ export async function buildServices(config: Config): Promise<{ services: Service
     version: `v${(JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version}`,
     jobservice: () => jobs.listSchedules(),
   });
+  const pullRecorder = createPullRecorder(db);
+  const manifestService = new ManifestService({ db, manifests, blobs: blobRows, repositories, faults, quota: quotas, onPull: pullRecorder.onPull });
   return {
     services: {
       db,
@@ -149,7 +154,8 @@ export async function buildServices(config: Config): Promise<{ services: Service
       auth,
       blobs: new BlobService({ db, store, blobs: blobRows, repositories, quota: quotas }),
       uploads: new UploadService({ db, store, uploads: new UploadRepository(db), blobs: blobRows, repositories, faults, quota: quotas }),
-      manifests: new ManifestService({ db, manifests, blobs: blobRows, repositories, faults, quota: quotas }),
+      manifests: manifestService,
+      artifactDomain: buildArtifactDomain({ db, store, manifests: manifestService, manifestRows: manifests, blobs: blobRows, repositories, quota: quotas, audit, pulls: pullRecorder.pulls }),
       jobs,
       quotas,
       gc: new GcService({ db, store, blobs: blobRows, gc: new GcRepository(db), graceMs: config.registry.gcGrace * 1000, faults }),

@@ -304,6 +304,9 @@ ALTER TABLE users ADD COLUMN admin_role_in_auth INTEGER NOT NULL DEFAULT 0
     // tags.id: BIGSERIAL fills existing rows on PostgreSQL; SQLite accepts the type name and the repository
     // reads its rowid instead. manifests.extra_attrs caches the summary read from an image's config blob.
     // labels.project_id is 0 for global labels (scope 'g'), as Harbor has it.
+    // repository_artifact_counts: +1/-1 rows written by triggers on manifests without a subject (insert-only,
+    // so pushes never wait on each other for it); readers sum them and fold them into one row now and then.
+    // No foreign key: the rows of a deleted repository are removed with it by RepositoryService.
     sql: `
 ALTER TABLE repositories ADD COLUMN description TEXT NOT NULL DEFAULT '';
 ALTER TABLE repositories ADD COLUMN pull_count BIGINT NOT NULL DEFAULT 0;
@@ -331,7 +334,18 @@ CREATE TABLE artifact_labels (
   created_at BIGINT NOT NULL,
   PRIMARY KEY (manifest_id, label_id)
 );
-CREATE INDEX artifact_labels_label ON artifact_labels(label_id, manifest_id)
+CREATE INDEX artifact_labels_label ON artifact_labels(label_id, manifest_id);
+CREATE TABLE repository_artifact_counts (
+  id {{id}},
+  repository_id BIGINT NOT NULL,
+  delta BIGINT NOT NULL
+);
+CREATE INDEX repository_artifact_counts_repo ON repository_artifact_counts(repository_id, id);
+INSERT INTO repository_artifact_counts (repository_id, delta) SELECT repository_id, COUNT(*) FROM manifests WHERE subject_digest IS NULL GROUP BY repository_id;
+{{sqlite}}CREATE TRIGGER manifests_count_insert AFTER INSERT ON manifests WHEN NEW.subject_digest IS NULL BEGIN INSERT INTO repository_artifact_counts (repository_id, delta) VALUES (NEW.repository_id, 1); END;
+CREATE TRIGGER manifests_count_delete AFTER DELETE ON manifests WHEN OLD.subject_digest IS NULL BEGIN INSERT INTO repository_artifact_counts (repository_id, delta) VALUES (OLD.repository_id, -1); END{{/sqlite}}
+{{postgres}}CREATE FUNCTION berth_count_manifest() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN IF TG_OP = 'INSERT' THEN IF NEW.subject_digest IS NULL THEN INSERT INTO repository_artifact_counts (repository_id, delta) VALUES (NEW.repository_id, 1); END IF; ELSIF OLD.subject_digest IS NULL THEN INSERT INTO repository_artifact_counts (repository_id, delta) VALUES (OLD.repository_id, -1); END IF; RETURN NULL; END $$;
+CREATE TRIGGER manifests_count AFTER INSERT OR DELETE ON manifests FOR EACH ROW EXECUTE FUNCTION berth_count_manifest(){{/postgres}}
 `,
   },
   {
@@ -346,6 +360,8 @@ CREATE INDEX audit_logs_project_time ON audit_logs(project_id, op_time)
 
 function render(sql: string, dialect: Db['dialect']): string {
   return sql
+    // {{sqlite}}...{{/sqlite}} and {{postgres}}...{{/postgres}}: statements for one dialect only (triggers).
+    .replace(/\{\{(sqlite|postgres)\}\}([\s\S]*?)\{\{\/\1\}\}/g, (_, d: string, body: string) => (d === dialect ? body : ''))
     .replaceAll('{{id}}', dialect === 'sqlite' ? 'INTEGER PRIMARY KEY AUTOINCREMENT' : 'BIGSERIAL PRIMARY KEY')
     .replaceAll('{{bytes}}', dialect === 'sqlite' ? 'BLOB' : 'BYTEA')
     .replaceAll('{{name}}', dialect === 'sqlite' ? 'TEXT' : 'TEXT COLLATE "C"');

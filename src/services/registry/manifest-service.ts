@@ -24,8 +24,19 @@ export class ManifestService {
   private readonly repositories: RepositoryRepository;
   private readonly faults: Faults | undefined;
   private readonly quota: QuotaService | undefined;
-  constructor(deps: { db: Db; manifests: ManifestRepository; blobs: BlobRepository; repositories: RepositoryRepository; faults?: Faults; quota?: QuotaService }) {
+  private readonly onPull: ((m: Manifest, tag: string | null) => void) | undefined;
+  constructor(deps: {
+    db: Db;
+    manifests: ManifestRepository;
+    blobs: BlobRepository;
+    repositories: RepositoryRepository;
+    faults?: Faults;
+    quota?: QuotaService;
+    /** Called (synchronously, no I/O) for every manifest read with its content, i.e. every pull. */
+    onPull?: (m: Manifest, tag: string | null) => void;
+  }) {
     this.db = deps.db;
+    this.onPull = deps.onPull;
     this.quota = deps.quota;
     this.faults = deps.faults;
     this.manifests = deps.manifests;
@@ -45,6 +56,13 @@ export class ManifestService {
       ? await this.manifests.findManifestByDigest(repositoryName, reference, withContent)
       : await this.manifests.findManifestByTag(repositoryName, reference, withContent);
     if (!m) throw Errors.manifestUnknown(reference);
+    if (withContent && this.onPull) {
+      try {
+        this.onPull(m, isDigestRef(reference) ? null : reference);
+      } catch {
+        // Pull bookkeeping never fails a pull.
+      }
+    }
     return m;
   }
 

@@ -1,0 +1,55 @@
+// Builds the artifact domain of the management API (repositories, artifacts, labels) and the pull recorder
+// the registry's manifest GETs feed. One call from the composition root (app.ts).
+import type { Db } from '../../db/db.ts';
+import { ArtifactQueryRepository } from '../../repositories/artifact-query-repository.ts';
+import type { BlobRepository } from '../../repositories/blob-repository.ts';
+import { LabelRepository } from '../../repositories/label-repository.ts';
+import type { Manifest, ManifestRepository } from '../../repositories/manifest-repository.ts';
+import type { RepositoryRepository } from '../../repositories/repository-repository.ts';
+import type { BlobStore } from '../../storage/blob-store.ts';
+import type { AuditSink } from '../audit/audit.ts';
+import type { ManifestService } from '../registry/manifest-service.ts';
+import type { QuotaService } from '../registry/quota-service.ts';
+import { ArtifactService } from './artifact-service.ts';
+import { LabelService } from './label-service.ts';
+import { PullRecorder } from './pull-recorder.ts';
+import { RepositoryService } from './repository-service.ts';
+
+export interface ArtifactDomain {
+  artifacts: ArtifactService;
+  repos: RepositoryService;
+  labels: LabelService;
+  /** Batched pull time / pull count writes; closed (flushed) when the HTTP server closes. */
+  pulls: PullRecorder;
+}
+
+/** The pull recorder first: ManifestService takes `onPull` from it before the domain services exist. */
+export function createPullRecorder(db: Db): { pulls: PullRecorder; onPull: (m: Manifest, tag: string | null) => void } {
+  const pulls = new PullRecorder({
+    db,
+    repo: new ArtifactQueryRepository(db),
+    onError: (err) => process.emitWarning(`pull time/count flush failed: ${(err as Error).message}`),
+  });
+  return { pulls, onPull: (m, tag) => pulls.record(m, tag) };
+}
+
+export function buildArtifactDomain(deps: {
+  db: Db;
+  store: BlobStore;
+  manifests: ManifestService;
+  manifestRows: ManifestRepository;
+  blobs: BlobRepository;
+  repositories: RepositoryRepository;
+  quota: QuotaService;
+  audit: AuditSink;
+  pulls: PullRecorder;
+}): ArtifactDomain {
+  const query = new ArtifactQueryRepository(deps.db);
+  const labels = new LabelRepository(deps.db);
+  return {
+    artifacts: new ArtifactService({ ...deps, query, labels }),
+    repos: new RepositoryService({ db: deps.db, query, audit: deps.audit }),
+    labels: new LabelService({ labels, audit: deps.audit }),
+    pulls: deps.pulls,
+  };
+}
