@@ -78,8 +78,9 @@ test('the extended shape, and the event types (sysadmin only)', async () => {
   const rows = r.json() as any[];
   assert.ok(rows.length >= 2);
   for (const x of rows) {
-    assert.deepEqual(Object.keys(x).sort(), ['event_type', 'id', 'op_time', 'operation', 'operation_description', 'operation_result', 'resource', 'resource_type', 'username']);
-    assert.equal(x.event_type, 'create_artifact');
+    assert.deepEqual(Object.keys(x).sort(), ['id', 'op_time', 'operation', 'operation_description', 'operation_result', 'resource', 'resource_type', 'username']);
+    assert.equal(x.operation, 'create');
+    assert.equal(x.resource_type, 'artifact');
     assert.equal(x.operation_result, true);
     assert.equal(typeof x.operation_description, 'string');
   }

@@ -10,6 +10,7 @@ import { AUDIT_EVENT_TYPES, AuditLogService } from '../../services/audit/audit-l
 import type { AccessPolicy } from '../../services/auth/access-policy.ts';
 import type { ProjectService } from '../../services/project/project-service.ts';
 import { parsePage, parseQ, parseSort, setPageHeaders } from './query.ts';
+import { pageQuery } from './schemas.ts';
 import { queryOf, type ApiAuth } from './index.ts';
 
 const AUDIT_Q = {
@@ -48,10 +49,9 @@ const errors = (...codes: number[]) => Object.fromEntries(codes.map((c) => [c, E
 const PAGE_QUERY = {
   type: 'object',
   properties: {
+    ...pageQuery(),
     q: { type: 'string', description: 'Query string: operation, resource (=~ fuzzy), resource_type, username, op_time=[from~to]' },
     sort: { type: 'string', description: `Sort by ${AUDIT_SORT.join(', ')} (prefix - for descending); default -op_time` },
-    page: { type: 'string', description: 'The page number (default 1)' },
-    page_size: { type: 'string', description: 'The size of per page (default 10, at most 100)' },
   },
 };
 const dt = { type: 'string', format: 'date-time' };
@@ -63,7 +63,6 @@ const AUDIT_LOG_EXT = {
   type: 'object',
   properties: {
     id: { type: 'integer' },
-    event_type: { type: 'string' },
     username: { type: 'string' },
     resource: { type: 'string' },
     resource_type: { type: 'string' },

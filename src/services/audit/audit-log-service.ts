@@ -3,7 +3,6 @@
 // rows for system admins, otherwise the rows of the projects where the caller holds `log:list`.
 import type { AuditLogEntry, AuditLogField, AuditLogRepository, AuditScope } from '../../repositories/audit-log-repository.ts';
 import type { ListQuery } from '../../repositories/list-query.ts';
-import { eventType } from './syslog-forwarder.ts';
 
 /** Harbor's event types (`src/pkg/auditext/model/model.go`), in Harbor's order. */
 export const AUDIT_EVENT_TYPES: readonly string[] = [
@@ -29,7 +28,6 @@ export const AUDIT_EVENT_TYPES: readonly string[] = [
 
 export interface AuditLogExtView {
   id: number;
-  event_type: string;
   username: string;
   resource: string;
   resource_type: string;
@@ -57,13 +55,15 @@ export class AuditLogService {
     return { id: e.id, username: e.username, resource: e.resource, resource_type: e.resourceType, operation: e.operation, op_time: iso(e.opTime) };
   }
 
-  /** Harbor's AuditLogExt shape; a failed operation (`login_failed`) reads as operation `login` with result false. */
+  /**
+   * Harbor's AuditLogExt shape (no event type field: Harbor's swagger has none; it is `<operation>_<resource_type>`);
+   * a failed operation (`login_failed`) reads as operation `login` with result false.
+   */
   static extended(e: AuditLogEntry): AuditLogExtView {
     const failed = e.operation.endsWith('_failed');
     const operation = failed ? e.operation.slice(0, -'_failed'.length) : e.operation;
     return {
       id: e.id,
-      event_type: eventType(e.operation, e.resourceType),
       username: e.username,
       resource: e.resource,
       resource_type: e.resourceType,
