@@ -101,7 +101,10 @@ test('system robot: create (secret once, Location, expires_at from duration), ge
   const apiAsRobot = admin.as('robot$ci', created.secret);
   const projects = await apiAsRobot.call('GET', '/projects');
   expectApi(projects, 200);
-  assert.ok(!projects.json().some((p: { name: string }) => p.name === 'rb')); // authenticated, and rb stays hidden
+  assert.deepEqual(projects.json().map((p: { name: string }) => p.name).sort(), ['library', 'ra', 'rpub']); // granted + public
+  // A project the robot holds nothing on answers like a missing one (404, not 401: the robot is authenticated).
+  expectApi(await apiAsRobot.call('GET', '/projects/rb', undefined, { 'X-Is-Resource-Name': 'true' }), 404, 'NOT_FOUND');
+  expectApi(await apiAsRobot.call('GET', '/projects/ra/members', undefined, { 'X-Is-Resource-Name': 'true' }), 404, 'NOT_FOUND');
   expectApi(await admin.as('robot$ci', 'Wrong-Secret1').call('GET', '/projects'), 401, 'UNAUTHORIZED');
   assert.equal((await reg('robot$ci', 'Wrong-Secret1').tokenResponse(['repository:ra/app:pull'])).status, 401);
   // Robots have no portal session and no user profile.

@@ -176,11 +176,11 @@ export async function projectRoutes(app: FastifyInstance, deps: ApiDeps, auth: A
     const project = await projects.find(req.params.project_name_or_id, req.headers['x-is-resource-name'] === 'true');
     const policies = project ? await policy.policiesOn(caller, project) : new Set<Policy>();
     if (!project || !policies.has('self:read')) {
-      if (caller.kind !== 'user') throw ApiErrors.unauthorized('authentication required');
+      if (caller.kind === 'anonymous') throw ApiErrors.unauthorized('authentication required');
       throw ApiErrors.notFound(`project ${req.params.project_name_or_id.slice(0, 255)} not found`);
     }
     if (!policies.has(needed)) {
-      if (caller.kind !== 'user') throw ApiErrors.unauthorized('authentication required');
+      if (caller.kind === 'anonymous') throw ApiErrors.unauthorized('authentication required');
       throw ApiErrors.forbidden(`${needed} is not allowed on project ${project.name}`);
     }
     return { project, caller, policies };
@@ -249,7 +249,7 @@ export async function projectRoutes(app: FastifyInstance, deps: ApiDeps, auth: A
     const visibility =
       caller.kind === 'user' && caller.sysadmin
         ? ({ all: true } as const)
-        : { all: false as const, memberOf: caller.kind === 'user' ? await policy.projectIdsOf(caller) : [] };
+        : { all: false as const, memberOf: caller.kind === 'anonymous' ? [] : await policy.projectIdsOf(caller) };
     const r = await projects.list(visibility, { where, sort: parseSort(q.get('sort'), PROJECT_SORT), limit: page.limit, offset: page.offset });
     setPageHeaders(reply, req.raw.url ?? '', r.total, page);
     const out = [];
