@@ -206,6 +206,28 @@ test('project admins see their own projects only; others see nothing; anonymous 
   expectApi(await f.admin.as('al-alice', 'wrong-password').call('GET', '/audit-logs'), 401, 'UNAUTHORIZED');
 });
 
+test('robot pushes and pulls are recorded under the robot name', async () => {
+  await setup();
+  const r = await f.admin.call('POST', '/robots', {
+    name: 'al-ci',
+    level: 'project',
+    duration: -1,
+    permissions: [{ kind: 'project', namespace: 'al-proj', access: [{ resource: 'repository', action: 'push' }, { resource: 'repository', action: 'pull' }] }],
+  });
+  expectApi(r, 201);
+  const robot = r.json() as { name: string; secret: string };
+  const c = new RegistryClient({ baseUrl: f.berth.url, username: robot.name, password: robot.secret });
+  await c.pushImage('al-proj/robot', 'r1');
+  assert.equal((await c.getManifest('al-proj/robot', 'r1')).status, 200);
+  const rows = await waitFor('the robot rows', async () => {
+    const l = await f.admin.call('GET', `/audit-logs?q=${encodeURIComponent('resource=al-proj/robot:r1')}`);
+    const body = l.json() as any[];
+    return body.length === 2 ? body : null;
+  });
+  assert.deepEqual(rows.map((x) => [x.operation, x.username]).sort(), [['create', robot.name], ['pull', robot.name]]);
+  assert.match(robot.name, /^robot\$/);
+});
+
 test('200 parallel pulls all succeed and all land in the log after the flush', async () => {
   await setup();
   const bob = reg('al-bob');

@@ -107,3 +107,15 @@ test('skipDatabase forwards without writing', async () => {
     assert.deepEqual(await repo.listAuditLogs(10), []);
   });
 });
+
+test('long fields are capped', async () => {
+  await withRepo(async (repo) => {
+    const sink = new BufferedAuditSink({ logs: repo });
+    await sink.record({ username: 'u'.repeat(1000), operation: 'update', resourceType: 'user', resource: 'r'.repeat(100_000), detail: 'd'.repeat(100_000) });
+    await sink.close();
+    const [row] = await repo.listAuditLogs(1);
+    assert.equal(row.username.length, 255);
+    assert.equal(row.resource.length, 1024);
+    assert.equal(row.detail!.length, 2048);
+  });
+});

@@ -10,6 +10,8 @@ import type { AuditEvent, AuditSink } from './audit.ts';
 
 export type AuditRow = Omit<AuditLogEntry, 'id'>;
 
+const cap = (s: string, max: number) => (s.length > max ? s.slice(0, max - 1) + '…' : s);
+
 /** Where events go besides the database (the syslog forwarder); `endpoint` is the current setting. */
 export interface AuditForward {
   send(row: AuditRow, endpoint: string): void;
@@ -69,13 +71,14 @@ export class BufferedAuditSink implements AuditSink {
   }
 
   async record(e: AuditEvent): Promise<void> {
+    // Capped sizes (Harbor #23755): an event can never carry an unbounded payload into the table or the syslog.
     const row: AuditRow = {
-      username: e.username,
-      operation: e.operation,
-      resourceType: e.resourceType,
-      resource: e.resource,
+      username: cap(e.username, 255),
+      operation: cap(e.operation, 64),
+      resourceType: cap(e.resourceType, 64),
+      resource: cap(e.resource, 1024),
       projectId: e.projectId ?? null,
-      detail: e.detail ?? null,
+      detail: e.detail === undefined || e.detail === null ? null : cap(e.detail, 2048),
       opTime: Date.now(),
     };
     let settings: AuditSettings = { skipDatabase: false, forwardEndpoint: '' };
