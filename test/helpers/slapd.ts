@@ -15,6 +15,8 @@ export interface Slapd {
   url: string;
   port: number;
   baseDn: string;
+  /** ldaps://127.0.0.1:<port> with a self-signed certificate, when started with `tls: true`. */
+  ldapsUrl: string | null;
   /** The rootdn, used to load data and as the search (bind) DN in tests. */
   adminDn: string;
   adminPassword: string;
@@ -34,20 +36,25 @@ async function freePort(): Promise<number> {
   });
 }
 
-export async function startSlapd(opts: { baseDn?: string; ldif?: string } = {}): Promise<Slapd> {
+export async function startSlapd(opts: { baseDn?: string; ldif?: string; tls?: boolean } = {}): Promise<Slapd> {
   const baseDn = opts.baseDn ?? 'dc=example,dc=test';
   const adminDn = `cn=admin,${baseDn}`;
   const adminPassword = 'slapd-admin-pw';
   const dir = mkdtempSync(join(tmpdir(), 'berth-slapd-'));
   mkdirSync(join(dir, 'db'));
   const conf = join(dir, 'slapd.conf');
+  let tlsConf = '';
+  if (opts.tls) {
+    await run('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', join(dir, 'tls.key'), '-out', join(dir, 'tls.crt'), '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1']);
+    tlsConf = `TLSCertificateFile ${dir}/tls.crt\nTLSCertificateKeyFile ${dir}/tls.key\n`;
+  }
   writeFileSync(
     conf,
     `include /etc/ldap/schema/core.schema
 include /etc/ldap/schema/cosine.schema
 include /etc/ldap/schema/inetorgperson.schema
 include /etc/ldap/schema/nis.schema
-modulepath /usr/lib/ldap
+${tlsConf}modulepath /usr/lib/ldap
 moduleload back_mdb
 moduleload memberof
 pidfile ${dir}/slapd.pid
@@ -67,11 +74,14 @@ access to * by * read
   );
   await run('slaptest', ['-u', '-f', conf]);
   let port = 0;
+  let tlsPort = 0;
   let child: ChildProcess | null = null;
   let log = '';
   for (let attempt = 0; attempt < 5 && !child; attempt++) {
     port = await freePort();
-    const c = spawn('slapd', ['-f', conf, '-h', `ldap://127.0.0.1:${port}/`, '-d', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    tlsPort = opts.tls ? await freePort() : 0;
+    const listen = `ldap://127.0.0.1:${port}/` + (opts.tls ? ` ldaps://127.0.0.1:${tlsPort}/` : '');
+    const c = spawn('slapd', ['-f', conf, '-h', listen, '-d', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
     c.stdout!.on('data', (d) => (log += d));
     c.stderr!.on('data', (d) => (log += d));
     const url = `ldap://127.0.0.1:${port}`;
@@ -104,6 +114,7 @@ access to * by * read
   return {
     url,
     port,
+    ldapsUrl: opts.tls ? `ldaps://127.0.0.1:${tlsPort}` : null,
     baseDn,
     adminDn,
     adminPassword,

@@ -4,7 +4,7 @@
 //   berth-admins    <- carol        (ldap_group_admin_dn)
 //   admins-nested   <- erin         admins-nested is a member of berth-admins (sysadmin through nesting)
 //   cycle-a <-> cycle-b  <- frank   (a membership cycle, must terminate)
-//   dave: no group; uid=admin: an LDAP entry named like the local admin, with another password
+//   dave, grace, heidi, ivan: no group; uid=admin: an LDAP entry named like the local admin, with another password
 import { after, before } from 'node:test';
 import { startSlapd, type Slapd } from '../helpers/slapd.ts';
 import { ApiClient } from '../helpers/api-client.ts';
@@ -51,6 +51,9 @@ ou: groups
   person('erin'),
   person('frank'),
   person('admin'),
+  person('grace'),
+  person('heidi'),
+  person('ivan'),
   group('devs', [dnOf('alice')]),
   group('team-leaf', [dnOf('bob')]),
   group('team-mid', [groupDn('team-leaf')]),
@@ -77,7 +80,7 @@ member: ${groupDn('cycle-b')}
 export function useDirectory(): { slapd: Slapd } {
   const d = {} as { slapd: Slapd };
   before(async () => {
-    d.slapd = await startSlapd({ baseDn: BASE, ldif: LDIF });
+    d.slapd = await startSlapd({ baseDn: BASE, ldif: LDIF, tls: true });
     await d.slapd.add(LDIF_MODS);
   });
   after(async () => {

@@ -4,6 +4,7 @@
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
+import { createServer, type Socket } from 'node:net';
 import { useApi, expectApi, auditRows } from '../api/fixture.ts';
 import { RegistryClient } from '../helpers/registry-client.ts';
 import { buildOciImage, createContainersEnv, makeTempDir, removeDir } from '../helpers/clients.ts';
@@ -142,4 +143,58 @@ test('real clients: podman login and skopeo push as an LDAP user whose nested gr
     await cenv.stop();
     removeDir(work);
   }
+});
+
+test('ldaps: the certificate is verified unless ldap_verify_cert is false', async () => {
+  const s = dir.slapd;
+  assert.ok(s.ldapsUrl);
+  expectApi(await f.admin.call('PUT', '/configurations', { ldap_url: s.ldapsUrl, ldap_verify_cert: true }), 200);
+  const ping = (await f.admin.call('POST', '/ldap/ping', {})).json();
+  assert.equal(ping.success, false, 'a self-signed certificate must not be accepted');
+  expectApi(await as('grace').call('GET', '/users/current'), 401, 'UNAUTHORIZED');
+  expectApi(await f.admin.call('PUT', '/configurations', { ldap_verify_cert: false }), 200);
+  assert.deepEqual((await f.admin.call('POST', '/ldap/ping', {})).json(), { success: true, message: 'success' });
+  expectApi(await as('grace').call('GET', '/users/current'), 200);
+  expectApi(await f.admin.call('PUT', '/configurations', { ldap_url: s.url, ldap_verify_cert: true }), 200);
+});
+
+test('a directory that is down or silent: LDAP logins get 401 within the timeout, the local admin still works', async () => {
+  const sockets: Socket[] = [];
+  const silent = createServer((c) => sockets.push(c));
+  await new Promise<void>((r) => silent.listen(0, '127.0.0.1', () => r()));
+  const silentUrl = `ldap://127.0.0.1:${(silent.address() as { port: number }).port}`;
+  try {
+    expectApi(await f.admin.call('PUT', '/configurations', { ldap_url: 'ldap://127.0.0.1:1' }), 200);
+    expectApi(await as('heidi').call('GET', '/users/current'), 401, 'UNAUTHORIZED');
+    expectApi(await f.admin.call('GET', '/users/current'), 200);
+    expectApi(await f.admin.call('PUT', '/configurations', { ldap_url: silentUrl, ldap_timeout: 1 }), 200);
+    const t0 = Date.now();
+    expectApi(await as('ivan').call('GET', '/users/current'), 401, 'UNAUTHORIZED');
+    assert.ok(Date.now() - t0 < 5000, `the login waited ${Date.now() - t0} ms for a silent server`);
+    const p0 = Date.now();
+    assert.equal((await f.admin.call('POST', '/ldap/ping', {})).json().success, false);
+    assert.ok(Date.now() - p0 < 5000);
+  } finally {
+    for (const c of sockets) c.destroy();
+    await new Promise((r) => silent.close(r));
+    expectApi(await f.admin.call('PUT', '/configurations', { ldap_url: dir.slapd.url, ldap_timeout: 5 }), 200);
+  }
+  expectApi(await as('heidi').call('GET', '/users/current'), 200);
+});
+
+test('groups are refreshed at login: leaving a group in the directory removes the access it gave', async () => {
+  assert.deepEqual(await tokenActions('bob', pw('bob'), 'repository:nested/app:pull,push'), ['pull', 'push']);
+  await dir.slapd.add(`dn: ${groupDn('team-leaf')}
+changetype: modify
+delete: member
+member: uid=bob,ou=people,dc=example,dc=test
+-
+add: member
+member: uid=dave,ou=people,dc=example,dc=test
+`);
+  // the 60 s login cache is per process: a restarted process logs bob in again and re-reads his groups
+  await f.berth.stop({ keepData: true });
+  f.berth = await f.berth.restart();
+  assert.deepEqual(await tokenActions('bob', pw('bob'), 'repository:nested/app:pull,push'), []);
+  assert.deepEqual(await tokenActions('dave', pw('dave'), 'repository:nested/app:pull,push'), ['pull', 'push']);
 });
