@@ -339,3 +339,14 @@ test('delete, audit events, and a deleted project takes its robots (a re-created
     await db.close();
   }
 });
+
+test('lockout counts robot failures too: after the threshold even the right secret is refused', async () => {
+  const r = await create(admin, projectRobot('locked', 'ra', 'repository:pull'));
+  const c = reg(r.name, r.secret);
+  assert.deepEqual(await tokenActions(c, 'ra/app'), ['pull']);
+  // test/helpers/berth.ts sets the threshold to 50 for every Berth it starts.
+  for (let i = 0; i < 50; i++) assert.equal((await reg(r.name, `Wrong-Secret${i}`, 'basic').request('GET', '/v2/')).status, 401);
+  assert.equal(await tokenActions(c, 'ra/app'), 401);
+  expectApi(await admin.as(r.name, r.secret).call('GET', '/projects'), 401, 'UNAUTHORIZED');
+  assert.ok((await auditRows(f.berth)).some((a) => a.operation === 'login_failed' && a.resource === r.name));
+});
