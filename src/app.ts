@@ -132,6 +132,10 @@ export async function buildServices(config: Config): Promise<{ services: Service
     lockout: { threshold: config.auth.lockoutThreshold, durationMs: config.auth.lockoutDuration * 1000 },
     audit,
   });
+  // New auth_mode or directory settings apply to the next request of this process, not after the login cache expires.
+  configs.onChange((keys) => {
+    if (keys.some((k) => k === 'auth_mode' || k.startsWith('ldap_'))) auth.invalidateAll();
+  });
   const bootstrap = await ensureDefaults(config, db, users, projects);
   // Test-only crash injection (see services/registry/faults.ts); read once, here, and passed down.
   const faults: Faults = { crashAt: parseCrashPoint(process.env.BERTH_TEST_CRASH_AT) };

@@ -96,6 +96,13 @@ test('ldap_group_admin_dn makes sysadmins, directly and through a nested group; 
   const r = await new RegistryClient({ baseUrl: f.berth.url, username: 'erin', password: pw('erin') }).tokenResponse(['registry:catalog:*']);
   const claims = JSON.parse(Buffer.from(r.json().token.split('.')[1], 'base64url').toString('utf8'));
   assert.deepEqual(claims.access[0].actions, ['*']);
+  // a new admin group applies at once (the process drops its cached logins when directory settings change)
+  expectApi(await f.admin.call('PUT', '/configurations', { ldap_group_admin_dn: groupDn('devs') }), 200);
+  expectApi(await as('carol').call('GET', '/users'), 403, 'FORBIDDEN');
+  expectApi(await as('alice').call('GET', '/users'), 200);
+  expectApi(await f.admin.call('PUT', '/configurations', { ldap_group_admin_dn: groupDn('berth-admins') }), 200);
+  expectApi(await as('alice').call('GET', '/users'), 403, 'FORBIDDEN');
+  expectApi(await as('carol').call('GET', '/users'), 200);
 });
 
 test('a nested LDAP group member of a project: token scopes, /v2 push with a token and with Basic', async () => {

@@ -80,6 +80,12 @@ export class AuthService {
     this.subjectCache.delete(username);
   }
 
+  /** Forgets every cached login and token subject (after the authentication settings changed). */
+  invalidateAll(): void {
+    this.basicCache.clear();
+    this.subjectCache.clear();
+  }
+
   /** Robot credentials (`robot$...`): never a user; failures count towards the same lockout. */
   private async authenticateRobot(name: string, secret: string): Promise<Principal | null> {
     const p = this.robots ? await this.robots.authenticate(name, secret) : null;
