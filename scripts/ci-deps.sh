@@ -9,10 +9,13 @@
 #   2. Go clients (crane, oras, regctl, helm) built with `go install` into the
 #      git-ignored .tools/bin, pinned to exact versions; a tool is rebuilt only when the
 #      module version embedded in the binary (`go version -m`) differs from the pin.
+#   3. Python clients: a venv in .tools/pyvenv with the Harbor API client `harborapi`
+#      (pinned) for test/contract/harborapi.test.ts; skipped when that version is there.
 #
 # Environment knobs:
 #   CI_DEPS_SKIP_APT=1        don't touch apt (e.g. no root)
 #   CI_DEPS_SKIP_GO=1         don't build the Go clients
+#   CI_DEPS_SKIP_PY=1         don't create the Python venv
 #   CI_DEPS_EXTRA_APT="a b"   extra apt packages (e.g. "nginx slapd ldap-utils")
 #   CI_DEPS_JOBS=N            parallel go installs (default 2)
 #   CI_DEPS_TOOLS_BIN=DIR     where to put the Go clients (default .tools/bin)
@@ -38,6 +41,7 @@ APT_PACKAGES=(
   skopeo umoci podman buildah runc conmon uidmap iptables
   containerd docker.io docker-registry
   slapd ldap-utils chromium fonts-noto-cjk
+  python3-venv
 )
 # shellcheck disable=SC2206
 APT_PACKAGES+=(${CI_DEPS_EXTRA_APT:-})
@@ -142,11 +146,29 @@ install_go_tools() {
   return "$rc"
 }
 
+# ---- Python clients (venv in .tools/pyvenv) ----------------------------------------
+PY_VENV="$ROOT/.tools/pyvenv"
+HARBORAPI_VERSION=0.26.2
+
+install_python_clients() {
+  local t0
+  if [[ -x "$PY_VENV/bin/python" ]] &&
+    "$PY_VENV/bin/python" -c "import sys, harborapi.__about__ as a; sys.exit(a.__version__ != '$HARBORAPI_VERSION')" 2>/dev/null; then
+    log "python: harborapi $HARBORAPI_VERSION already installed"
+    return
+  fi
+  t0="$(now)"
+  python3 -m venv "$PY_VENV"
+  "$PY_VENV/bin/pip" install -q --disable-pip-version-check "harborapi==$HARBORAPI_VERSION"
+  log "python: installed harborapi $HARBORAPI_VERSION in $(elapsed "$t0")"
+}
+
 main() {
   local t0
   t0="$(now)"
   if [[ "${CI_DEPS_SKIP_APT:-0}" != 1 ]]; then install_apt; fi
   if [[ "${CI_DEPS_SKIP_GO:-0}" != 1 ]]; then install_go_tools; fi
+  if [[ "${CI_DEPS_SKIP_PY:-0}" != 1 ]]; then install_python_clients; fi
   log "done in $(elapsed "$t0"); Go clients in $TOOLS_BIN"
 }
 

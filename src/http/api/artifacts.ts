@@ -143,7 +143,7 @@ type P = { project_name: string; repository_name: string; reference?: string; ta
 type Req = FastifyRequest<{ Params: P }>;
 const params = (...extra: (keyof P)[]) => ({
   type: 'object',
-  properties: Object.fromEntries(['project_name', 'repository_name', ...extra].map((k) => [k, { type: 'string' }])),
+  properties: Object.fromEntries(['project_name', 'repository_name', ...extra].map((k) => [k, { type: k === 'label_id' ? 'integer' : 'string' }])),
   required: ['project_name', 'repository_name', ...extra],
 });
 const WITH_QS = {
@@ -258,7 +258,7 @@ export async function artifactRoutes(app: FastifyInstance, deps: ApiDeps & { art
         tags: ['artifact'],
         summary: 'Delete the specific artifact',
         params: params('reference'),
-        response: { 200: EMPTY, ...errs(400, 401, 403, 404, 412, 500) },
+        response: { 200: EMPTY, ...errs(401, 403, 404, 500) },
       },
     },
     async (req: Req, reply) => {
@@ -336,7 +336,7 @@ export async function artifactRoutes(app: FastifyInstance, deps: ApiDeps & { art
         tags: ['artifact'],
         summary: 'Delete tag',
         params: params('reference', 'tag_name'),
-        response: { 200: EMPTY, ...errs(400, 401, 403, 404, 500) },
+        response: { 200: EMPTY, ...errs(401, 403, 404, 500) },
       },
     },
     async (req: Req, reply) => {
@@ -423,7 +423,7 @@ export async function artifactRoutes(app: FastifyInstance, deps: ApiDeps & { art
         tags: ['artifact'],
         summary: 'Remove label from artifact',
         params: params('reference', 'label_id'),
-        response: { 200: EMPTY, ...errs(400, 401, 403, 404, 409, 500) },
+        response: { 200: EMPTY, ...errs(401, 403, 404, 409, 500) },
       },
     },
     async (req: Req, reply) => {

@@ -12,7 +12,7 @@ import { API_PREFIX, bodyObject, pathId, queryOf, type ApiAuth, type ApiDeps } f
 import { parsePage, parseQ, parseSort, setPageHeaders } from './query.ts';
 
 type Req = FastifyRequest<{ Params: { label_id: string } }>;
-const ID_PARAMS = { type: 'object', properties: { label_id: { type: 'string' } }, required: ['label_id'] };
+const ID_PARAMS = { type: 'object', properties: { label_id: { type: 'integer' } }, required: ['label_id'] };
 const LABEL_BODY = {
   type: 'object',
   properties: { name: { type: 'string' }, description: { type: 'string' }, color: { type: 'string' }, scope: { type: 'string' }, project_id: { type: 'integer' } },
@@ -137,7 +137,7 @@ export async function labelRoutes(app: FastifyInstance, deps: ApiDeps & { labels
         tags: ['label'],
         summary: 'Get the label specified by ID.',
         params: ID_PARAMS,
-        response: { 200: LABEL_SCHEMA, ...errs(400, 401, 404, 500) },
+        response: { 200: LABEL_SCHEMA, ...errs(401, 404, 500) },
       },
     },
     async (req: Req) => labelView((await labelFor(req, 'read')).label),

@@ -1,0 +1,219 @@
+"""A scripted Harbor API session against Berth with a real Harbor client: the `harborapi` package from PyPI
+(async, httpx + pydantic models; installed by scripts/ci-deps.sh into .tools/pyvenv).
+
+Usage: harborapi_scenario.py URL USERNAME PASSWORD [PROJECT]
+  URL       Berth's base URL (http://127.0.0.1:PORT); the client talks to URL/api/v2.0
+  CRANE     environment: path of the crane binary that pushes the image (a real registry client)
+
+Every step runs even when an earlier one failed (a step whose input is missing fails with that reason). The
+result is one JSON object on stdout: {"harborapi": version, "steps": [{"name", "ok", "detail"|"error"}]}.
+A pydantic validation error in a step is an incompatibility of Berth's response with Harbor's models.
+"""
+
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import tarfile
+import tempfile
+import time
+import traceback
+from io import BytesIO
+from urllib.parse import urlparse
+
+from harborapi import HarborAsyncClient
+from harborapi.models import Label, ProjectMetadata, ProjectReq
+from harborapi.retry import RetrySettings
+from harborapi.__about__ import __version__ as HARBORAPI_VERSION
+
+
+class Scenario:
+    def __init__(self, url: str, username: str, password: str, project: str):
+        self.url = url.rstrip("/")
+        self.username = username
+        self.password = password
+        self.project = project
+        self.repo = "app"
+        self.tag = "v1"
+        self.steps = []
+        self.state = {}
+        self.client = HarborAsyncClient(
+            url=f"{self.url}/api/v2.0",
+            username=username,
+            secret=password,
+            retry=RetrySettings(enabled=False),
+            timeout=30.0,
+        )
+
+    async def step(self, name, fn):
+        try:
+            detail = await fn()
+            self.steps.append({"name": name, "ok": True, "detail": detail})
+        except Exception as e:  # noqa: BLE001 - every failure is reported, the scenario goes on
+            msg = f"{type(e).__name__}: {e}"
+            details = getattr(e, "errors", None)
+            if details:
+                msg += f" {details}"
+            self.steps.append({"name": name, "ok": False, "error": msg[:2000], "trace": traceback.format_exc()[-1500:]})
+
+    def need(self, key):
+        if key not in self.state:
+            raise RuntimeError(f"skipped: {key} is not known (an earlier step failed)")
+        return self.state[key]
+
+    # ---- steps
+
+    async def systeminfo(self):
+        info = await self.client.get_system_info()
+        assert info.harbor_version, "harbor_version is empty"
+        return {"harbor_version": info.harbor_version, "auth_mode": info.auth_mode}
+
+    async def current_user(self):
+        me = await self.client.get_current_user()
+        assert me.username == self.username, me.username
+        assert me.sysadmin_flag is True
+        self.state["user_id"] = me.user_id
+        return {"user_id": me.user_id, "username": me.username}
+
+    async def create_project(self):
+        location = await self.client.create_project(ProjectReq(project_name=self.project, metadata=ProjectMetadata(public="false")))
+        assert location.endswith(f"/projects/{self.project}"), location
+        return {"location": location}
+
+    async def get_project(self):
+        p = await self.client.get_project(self.project)
+        assert p.name == self.project and p.metadata is not None and p.metadata.public == "false", p
+        self.state["project_id"] = p.project_id
+        return {"project_id": p.project_id}
+
+    async def list_projects(self):
+        ps = await self.client.get_projects(name=self.project)
+        assert any(p.name == self.project for p in ps), [p.name for p in ps]
+        return {"count": len(ps)}
+
+    async def push_image(self):
+        crane = os.environ.get("CRANE") or "crane"
+        host = urlparse(self.url).netloc
+        with tempfile.TemporaryDirectory(prefix="harborapi-scenario-") as d:
+            env = {**os.environ, "HOME": d, "DOCKER_CONFIG": d}
+            subprocess.run([crane, "auth", "login", host, "-u", self.username, "--password-stdin"], input=self.password.encode(), env=env, check=True, capture_output=True, timeout=60)
+            layer = os.path.join(d, "layer.tar")
+            buf = BytesIO()
+            with tarfile.open(fileobj=buf, mode="w") as tar:
+                data = f"hello from the harborapi scenario {time.time()}\n".encode()
+                info = tarfile.TarInfo("hello.txt")
+                info.size = len(data)
+                info.mtime = 0
+                tar.addfile(info, BytesIO(data))
+            with open(layer, "wb") as f:
+                f.write(buf.getvalue())
+            ref = f"{host}/{self.project}/{self.repo}:{self.tag}"
+            r = subprocess.run([crane, "append", "--insecure", "-f", layer, "-t", ref], env=env, capture_output=True, timeout=120)
+            if r.returncode != 0:
+                raise RuntimeError(f"crane append failed: {r.stderr.decode()[-1000:]}")
+            digest = subprocess.run([crane, "digest", "--insecure", ref], env=env, check=True, capture_output=True, timeout=60).stdout.decode().strip()
+        self.state["digest"] = digest
+        return {"ref": f"{self.project}/{self.repo}:{self.tag}", "digest": digest}
+
+    async def list_repositories(self):
+        repos = await self.client.get_repositories(self.project)
+        names = [r.name for r in repos]
+        assert f"{self.project}/{self.repo}" in names, names
+        r = next(r for r in repos if r.name == f"{self.project}/{self.repo}")
+        assert r.artifact_count == 1, r.artifact_count
+        return {"names": names}
+
+    async def get_repository(self):
+        r = await self.client.get_repository(self.project, self.repo)
+        assert r.name == f"{self.project}/{self.repo}", r.name
+        assert r.project_id == self.need("project_id"), r.project_id
+        return {"id": r.id, "artifact_count": r.artifact_count}
+
+    async def list_artifacts(self):
+        arts = await self.client.get_artifacts(self.project, self.repo, with_tag=True, with_label=True)
+        assert len(arts) == 1, len(arts)
+        a = arts[0]
+        assert a.digest == self.need("digest"), (a.digest, self.state["digest"])
+        assert [t.name for t in (a.tags or [])] == [self.tag], a.tags
+        assert a.size and a.size > 0, a.size
+        return {"digest": a.digest, "type": a.type, "media_type": a.media_type, "size": a.size}
+
+    async def get_artifact(self):
+        a = await self.client.get_artifact(self.project, self.repo, self.tag)
+        assert a.digest == self.need("digest"), a.digest
+        return {"digest": a.digest, "push_time": str(a.push_time)}
+
+    async def artifact_tags(self):
+        tags = await self.client.get_artifact_tags(self.project, self.repo, self.need("digest"))
+        assert [t.name for t in tags] == [self.tag], tags
+        return {"tags": [t.name for t in tags]}
+
+    async def create_label(self):
+        name = f"scenario-{self.project}"
+        location = await self.client.create_label(Label(name=name, description="made by harborapi", color="#61717D", scope="g"))
+        label_id = int(location.rstrip("/").split("/")[-1])
+        label = await self.client.get_label(label_id)
+        assert label.name == name and label.scope == "g", label
+        self.state["label_id"] = label_id
+        return {"label_id": label_id, "location": location}
+
+    async def add_label(self):
+        await self.client.add_artifact_label(self.project, self.repo, self.need("digest"), Label(id=self.need("label_id")))
+        a = await self.client.get_artifact(self.project, self.repo, self.need("digest"), with_label=True)
+        ids = [label.id for label in (a.labels or [])]
+        assert self.state["label_id"] in ids, ids
+        return {"labels": ids}
+
+    async def audit_logs(self):
+        logs = await self.client.get_audit_logs(query=f"resource=~{self.project}", sort="-op_time", limit=50)
+        ops = sorted({(log.operation, log.resource_type) for log in logs})
+        assert any(op == "create" and rt == "project" for op, rt in ops), ops
+        assert any(op == "create" and rt == "artifact" for op, rt in ops), ops
+        return {"entries": len(logs), "operations": [f"{op}:{rt}" for op, rt in ops]}
+
+    async def delete_artifact(self):
+        await self.client.delete_artifact(self.project, self.repo, self.need("digest"))
+        arts = await self.client.get_artifacts(self.project, self.repo)
+        assert arts == [], arts
+        return {"remaining": len(arts)}
+
+    async def project_summary(self):
+        s = await self.client.get_project_summary(self.project)
+        return {"repo_count": s.repo_count, "project_admin_count": s.project_admin_count}
+
+    async def run(self):
+        for name in [
+            "systeminfo",
+            "current_user",
+            "create_project",
+            "get_project",
+            "list_projects",
+            "push_image",
+            "list_repositories",
+            "get_repository",
+            "list_artifacts",
+            "get_artifact",
+            "artifact_tags",
+            "create_label",
+            "add_label",
+            "audit_logs",
+            "delete_artifact",
+            "project_summary",
+        ]:
+            await self.step(name, getattr(self, name))
+        return {"harborapi": HARBORAPI_VERSION, "steps": self.steps}
+
+
+def main():
+    if len(sys.argv) < 4:
+        print(__doc__, file=sys.stderr)
+        sys.exit(2)
+    url, username, password = sys.argv[1:4]
+    project = sys.argv[4] if len(sys.argv) > 4 else f"harborapi-{int(time.time())}"
+    result = asyncio.run(Scenario(url, username, password, project).run())
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()
