@@ -226,6 +226,29 @@ test('robot pushes and pulls are recorded under the robot name', async () => {
   });
   assert.deepEqual(rows.map((x) => [x.operation, x.username]).sort(), [['create', robot.name], ['pull', robot.name]]);
   assert.match(robot.name, /^robot\$/);
+
+  // A robot reads the audit log of the projects where it was granted log:list, and nothing else.
+  const reader = await f.admin.call('POST', '/robots', {
+    name: 'al-reader',
+    level: 'system',
+    duration: -1,
+    permissions: [{ kind: 'project', namespace: 'al-proj', access: [{ resource: 'log', action: 'list' }] }],
+  });
+  expectApi(reader, 201);
+  const rd = reader.json() as { name: string; secret: string };
+  const asReader = f.admin.as(rd.name, rd.secret);
+  const seen = (await asReader.call('GET', '/audit-logs?page_size=100')).json() as any[];
+  assert.ok(seen.some((x) => x.resource === 'al-proj/robot:r1'));
+  assert.ok(!seen.some((x) => x.resource.startsWith('al-other')));
+  expectApi(await asReader.call('GET', '/projects/al-proj/logs'), 200);
+  const asPusher = f.admin.as(robot.name, robot.secret);
+  assert.deepEqual((await asPusher.call('GET', '/audit-logs')).json(), []);
+  expectApi(await asPusher.call('GET', '/projects/al-proj/logs'), 403, 'FORBIDDEN');
+  expectApi(await asPusher.call('GET', '/auditlog-exts/events'), 401, 'UNAUTHORIZED');
+  // Robots see the public statistics.
+  const st = await asPusher.call('GET', '/statistics');
+  expectApi(st, 200);
+  assert.equal(st.json().total_storage_consumption, 0);
 });
 
 test('200 parallel pulls all succeed and all land in the log after the flush', async () => {

@@ -86,10 +86,14 @@ export async function auditLogRoutes(app: FastifyInstance, deps: { audit: AuditL
 
   /** Sysadmin: everything; others: the projects where they hold log:list. */
   const globalScope = async (req: FastifyRequest): Promise<AuditScope> => {
-    const me = await auth.user(req);
-    if (me.sysadmin) return { all: true };
+    const me = await auth.principal(req);
+    if (me.kind === 'anonymous') throw ApiErrors.unauthorized('authentication required');
+    if (me.kind === 'user' && me.sysadmin) return { all: true };
+    // Users: their member projects; robots: the projects their grants name (a `*` grant is not expanded here).
+    const candidates =
+      me.kind === 'user' ? await policy.projectIdsOf(me) : me.permissions.flatMap((g) => (typeof g.namespace === 'number' ? [g.namespace] : []));
     const ids: number[] = [];
-    for (const id of await policy.projectIdsOf(me)) {
+    for (const id of new Set(candidates)) {
       const p = await projects.find(String(id), false);
       if (p && (await policy.can(me, p, 'log:list'))) ids.push(p.id);
     }
@@ -101,12 +105,13 @@ export async function auditLogRoutes(app: FastifyInstance, deps: { audit: AuditL
     const caller = await auth.principal(req);
     const project = await projects.find(req.params.project_name, true);
     const policies = project ? await policy.policiesOn(caller, project) : new Set();
-    if (!project || !policies.has('self:read')) {
-      if (caller.kind !== 'user') throw ApiErrors.unauthorized('authentication required');
+    // Seen: the caller holds something there (a member, a public project, a robot with any grant on it).
+    if (!project || policies.size === 0) {
+      if (caller.kind === 'anonymous') throw ApiErrors.unauthorized('authentication required');
       throw ApiErrors.notFound(`project ${req.params.project_name.slice(0, 255)} not found`);
     }
     if (!policies.has('log:list')) {
-      if (caller.kind !== 'user') throw ApiErrors.unauthorized('authentication required');
+      if (caller.kind === 'anonymous') throw ApiErrors.unauthorized('authentication required');
       throw ApiErrors.forbidden(`log:list is not allowed on project ${project.name}`);
     }
     return { all: false, projectIds: [project.id] };

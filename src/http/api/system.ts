@@ -153,8 +153,10 @@ export async function systemRoutes(
       },
     },
     async (req) => {
-      const me = await auth.user(req);
-      return system.statistics(me.sysadmin ? { all: true } : { all: false, memberOf: await policy.projectIdsOf(me) });
+      // Any authenticated caller (robots too: they see the public counts).
+      const me = await auth.principal(req);
+      if (me.kind === 'anonymous') throw ApiErrors.unauthorized('authentication required');
+      return system.statistics(me.kind === 'user' && me.sysadmin ? { all: true } : { all: false, memberOf: await policy.projectIdsOf(me) });
     },
   );
 
