@@ -350,3 +350,14 @@ test('lockout counts robot failures too: after the threshold even the right secr
   expectApi(await admin.as(r.name, r.secret).call('GET', '/projects'), 401, 'UNAUTHORIZED');
   assert.ok((await auditRows(f.berth)).some((a) => a.operation === 'login_failed' && a.resource === r.name));
 });
+
+test('robot_token_duration (runtime setting) is the duration of robots created without one', async () => {
+  expectApi(await admin.call('PUT', '/configurations', { robot_token_duration: 5 }), 200);
+  try {
+    const r = await create(admin, { ...projectRobot('five-days', 'ra', 'repository:pull'), duration: undefined });
+    assert.ok(Math.abs(r.expires_at - (Date.parse(r.creation_time) / 1000 + 5 * DAY)) < 2, String(r.expires_at));
+    assert.equal((await admin.call('GET', `/robots/${r.id}`)).json().duration, 5);
+  } finally {
+    expectApi(await admin.call('PUT', '/configurations', { robot_token_duration: 30 }), 200);
+  }
+});

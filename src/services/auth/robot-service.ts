@@ -60,8 +60,8 @@ function text(v: unknown, field: string, max: number): string {
   return v;
 }
 
-function parseDuration(v: unknown): number {
-  if (v === undefined || v === null || v === 0) return DEFAULT_ROBOT_DURATION_DAYS;
+function parseDuration(v: unknown, dflt: number): number {
+  if (v === undefined || v === null || v === 0) return dflt;
   if (typeof v !== 'number' || !Number.isInteger(v) || v < -1 || v > MAX_DURATION_DAYS)
     throw ApiErrors.badRequest(`duration must be -1 (never expires) or a number of days up to ${MAX_DURATION_DAYS}`);
   return v;
@@ -98,17 +98,27 @@ export class RobotService implements RobotAuthenticator {
   private readonly users: UserRepository;
   private readonly policy: AccessPolicy;
   private readonly audit: AuditSink;
+  private readonly defaultDuration: () => Promise<number>;
   // Verified secrets (hash of name and secret → the secret hash they matched); a refresh changes the stored
   // hash, so stale entries stop matching at once, in every process.
   private readonly verified = new Map<string, { secretHash: string; until: number }>();
   private readonly byName = new Map<string, { principal: RobotPrincipal | null; until: number }>();
 
-  constructor(deps: { robots: RobotRepository; projects: ProjectRepository; users: UserRepository; policy: AccessPolicy; audit: AuditSink }) {
+  constructor(deps: {
+    robots: RobotRepository;
+    projects: ProjectRepository;
+    users: UserRepository;
+    policy: AccessPolicy;
+    audit: AuditSink;
+    /** Days a robot lives when the request gives no duration (Harbor's robot_token_duration setting). */
+    defaultDuration?: () => Promise<number>;
+  }) {
     this.robots = deps.robots;
     this.projects = deps.projects;
     this.users = deps.users;
     this.policy = deps.policy;
     this.audit = deps.audit;
+    this.defaultDuration = deps.defaultDuration ?? (async () => DEFAULT_ROBOT_DURATION_DAYS);
   }
 
   // ---- authentication
@@ -210,7 +220,7 @@ export class RobotService implements RobotAuthenticator {
     if (typeof name !== 'string' || name.length > 200 || !NAME_RE.test(name)) throw ApiErrors.badRequest('invalid robot name: lower-case letters, digits and . _ - separators');
     if (RESERVED_NAME_RE.test(name)) throw ApiErrors.badRequest('robot names may not start with a reserved prefix (robot, scanner)');
     const description = text(input.description, 'description', 1024);
-    const duration = parseDuration(input.duration);
+    const duration = parseDuration(input.duration, await this.defaultDuration());
     if (input.disable !== undefined && input.disable !== null && typeof input.disable !== 'boolean') throw ApiErrors.badRequest('disable must be a boolean');
     const given = input.secret;
     const secret = given === undefined || given === null || given === '' ? generatePassword() : checkPasswordPolicy(given);
@@ -276,7 +286,7 @@ export class RobotService implements RobotAuthenticator {
     const description = input.description === undefined ? r.description : text(input.description, 'description', 1024);
     if (input.disable !== undefined && input.disable !== null && typeof input.disable !== 'boolean') throw ApiErrors.badRequest('disable must be a boolean');
     const disabled = typeof input.disable === 'boolean' ? input.disable : r.disabled;
-    const duration = input.duration === undefined ? r.duration : parseDuration(input.duration);
+    const duration = input.duration === undefined ? r.duration : parseDuration(input.duration, await this.defaultDuration());
     let permissions = r.permissions;
     if (input.permissions !== undefined) {
       const fixed = r.level === 'project' && r.projectId !== null ? await this.projects.findProjectById(r.projectId) : null;
