@@ -74,6 +74,8 @@ test('LDAP filter injection in the username never authenticates anyone (RFC 4515
     }
     assert.equal((await token(n, pw('alice'), 'repository:library/x:pull')).status, 401, `token for ${n}`);
   }
+  // one account, one spelling: the directory's case-insensitive match does not make ALICE another name for alice
+  expectApi(await as('ALICE', pw('alice')).call('GET', '/users/current'), 401, 'UNAUTHORIZED');
   assert.deepEqual(await userNames(), before, 'no account was created by the attempts');
   // the real user is still fine (and not locked by the attempts under other names)
   expectApi(await as('alice').call('GET', '/users/current'), 200);

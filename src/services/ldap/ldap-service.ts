@@ -135,8 +135,9 @@ export class LdapService {
         attributes: [s.uid, 'mail', 'cn', 'displayName', cfg.ldap_group_membership_attribute],
         sizeLimit: 2,
       });
-      // The uid attribute must equal the name given (no directory-side matching rule surprises), and be unique.
-      const matches = found.filter((e) => e.attrs[s.uid.toLowerCase()]?.some((v) => v.toLowerCase() === username.toLowerCase()));
+      // The uid attribute must equal the name given exactly (the directory matches case-insensitively, but one
+      // account must have one spelling: the lockout counts failures per name), and be unique.
+      const matches = found.filter((e) => e.attrs[s.uid.toLowerCase()]?.some((v) => v === username));
       if (matches.length !== 1) return null;
       const entry = matches[0];
       const userConn = this.connect(s);
@@ -147,7 +148,7 @@ export class LdapService {
       }
       const groups = await this.resolveGroups(conn, cfg, entry, username);
       const adminDn = cfg.ldap_group_admin_dn;
-      return { ...this.toUser(s, entry), username: first(entry, s.uid) || username, groups, admin: !!adminDn && groups.has(normalizeDn(adminDn)) };
+      return { ...this.toUser(s, entry), username, groups, admin: !!adminDn && groups.has(normalizeDn(adminDn)) };
     } catch (e) {
       if (!(e instanceof LdapError) || e.kind !== 'invalid_credentials') this.warn(`LDAP login of ${username.slice(0, 64)} failed: ${(e as Error).message}`);
       return null;
