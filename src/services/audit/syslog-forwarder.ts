@@ -12,6 +12,8 @@ import type { AuditForward, AuditRow } from './buffered-sink.ts';
 const PRI = 13 * 8 + 6;
 /** Private enterprise number used for the structured-data id (the example PEN of RFC 5424). */
 const SD_ID = 'audit@32473';
+/** Bytes written to the socket but not yet sent beyond which new frames are dropped. */
+const MAX_UNSENT_BYTES = 8 * 1024 * 1024;
 
 export interface SyslogForwarderOptions {
   maxQueued?: number;
@@ -107,8 +109,15 @@ export class SyslogForwarder implements AuditForward {
     if (this.connected && this.socket) {
       const frames = this.queue;
       this.queue = [];
-      for (const f of frames) this.socket.write(f);
-      this.sent += frames.length;
+      for (const f of frames) {
+        // A receiver that does not read: drop rather than buffer without bound.
+        if (this.socket.writableLength > MAX_UNSENT_BYTES) {
+          this.dropped++;
+          continue;
+        }
+        this.socket.write(f);
+        this.sent++;
+      }
       return;
     }
     if (this.socket) return; // connecting
