@@ -81,6 +81,20 @@ test('LDAP filter injection in the username never authenticates anyone (RFC 4515
   expectApi(await as('alice').call('GET', '/users/current'), 200);
 });
 
+test('portal login (POST /c/login) as an LDAP user gives a session for that user; a wrong password does not', async () => {
+  const login = (principal: string, password: string) =>
+    fetch(`${f.berth.url}/c/login`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ principal, password }).toString() });
+  const ok = await login('alice', pw('alice'));
+  assert.equal(ok.status, 200);
+  const sid = ok.headers.getSetCookie().find((c) => c.startsWith('sid='))!.split(';')[0];
+  const me = await fetch(`${f.berth.url}/api/v2.0/users/current`, { headers: { cookie: sid } });
+  assert.equal(me.status, 200);
+  assert.equal(((await me.json()) as { username: string }).username, 'alice');
+  assert.equal((await login('alice', 'wrong')).status, 401);
+  assert.equal((await login('alice', '')).status, 401);
+  assert.equal((await login('*', pw('alice'))).status, 401);
+});
+
 test('the local admin logs in with its database password; the LDAP entry named admin does not', async () => {
   expectApi(await f.admin.call('GET', '/users'), 200);
   expectApi(await as('admin', pw('admin')).call('GET', '/users/current'), 401, 'UNAUTHORIZED');
