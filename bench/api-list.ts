@@ -23,29 +23,36 @@ try {
   const pid = await admin.createProject('bench', false);
   const label = Number((await admin.call('POST', '/labels', { name: 'bench', scope: 'p', project_id: pid })).headers.get('location')!.split('/').pop());
   const rows: { n: number; p50: number; p99: number; mean: number; seed: number }[] = [];
+  const paths: string[] = [];
+  const seeds: number[] = [];
   for (const n of SIZES) {
     const repo = `bench/r${n}`;
     const first = await pushImage(reg, repo, 't0');
     const t0 = Date.now();
     await seed(db, repo, first.bytes, n - 1, label);
-    const seedMs = Date.now() - t0;
+    seeds.push(Date.now() - t0);
     const path = `/projects/bench/repositories/r${n}/artifacts?page_size=100&with_tag=true&with_label=true`;
     const check = await admin.call('GET', path);
     if (check.status !== 200 || check.headers.get('x-total-count') !== String(n) || check.json().length !== 100)
       throw new Error(`unexpected list: ${check.status} total=${check.headers.get('x-total-count')} ${check.text.slice(0, 300)}`);
     for (let i = 0; i < 20; i++) await admin.call('GET', path);
-    const times: number[] = [];
-    for (let i = 0; i < REQUESTS; i++) {
+    paths.push(path);
+  }
+  // Interleaved, so both sizes see the same machine load.
+  const times: number[][] = SIZES.map(() => []);
+  for (let i = 0; i < REQUESTS; i++)
+    for (let k = 0; k < paths.length; k++) {
       const s = performance.now();
-      const r = await admin.call('GET', path);
-      times.push(performance.now() - s);
+      const r = await admin.call('GET', paths[k]);
+      times[k].push(performance.now() - s);
       if (r.status !== 200) throw new Error(`status ${r.status}`);
     }
-    times.sort((a, b) => a - b);
-    const pct = (p: number) => times[Math.min(times.length - 1, Math.floor((p / 100) * times.length))];
-    rows.push({ n, p50: pct(50), p99: pct(99), mean: times.reduce((a, b) => a + b, 0) / times.length, seed: seedMs });
-  }
-  console.log(`\nGET .../artifacts?page_size=100&with_tag=true&with_label=true  (${berth.database}, ${REQUESTS} sequential requests each)\n`);
+  SIZES.forEach((n, k) => {
+    const t = times[k].sort((a, b) => a - b);
+    const pct = (p: number) => t[Math.min(t.length - 1, Math.floor((p / 100) * t.length))];
+    rows.push({ n, p50: pct(50), p99: pct(99), mean: t.reduce((a, b) => a + b, 0) / t.length, seed: seeds[k] });
+  });
+  console.log(`\nGET .../artifacts?page_size=100&with_tag=true&with_label=true  (${berth.database}, ${REQUESTS} sequential requests each, the two repositories interleaved)\n`);
   console.log('artifacts in repo | p50 ms | p99 ms | mean ms | seeded in');
   console.log('----------------: | -----: | -----: | ------: | --------:');
   for (const r of rows) console.log(`${String(r.n).padStart(17)} | ${r.p50.toFixed(1).padStart(6)} | ${r.p99.toFixed(1).padStart(6)} | ${r.mean.toFixed(1).padStart(7)} | ${(r.seed / 1000).toFixed(1)} s`);

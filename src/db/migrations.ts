@@ -341,6 +341,7 @@ CREATE TABLE repository_artifact_counts (
   delta BIGINT NOT NULL
 );
 CREATE INDEX repository_artifact_counts_repo ON repository_artifact_counts(repository_id, id);
+CREATE INDEX manifest_references_children ON manifest_references(digest, manifest_id) WHERE kind = 'manifest';
 INSERT INTO repository_artifact_counts (repository_id, delta) SELECT repository_id, COUNT(*) FROM manifests WHERE subject_digest IS NULL GROUP BY repository_id;
 {{sqlite}}CREATE TRIGGER manifests_count_insert AFTER INSERT ON manifests WHEN NEW.subject_digest IS NULL BEGIN INSERT INTO repository_artifact_counts (repository_id, delta) VALUES (NEW.repository_id, 1); END;
 CREATE TRIGGER manifests_count_delete AFTER DELETE ON manifests WHEN OLD.subject_digest IS NULL BEGIN INSERT INTO repository_artifact_counts (repository_id, delta) VALUES (OLD.repository_id, -1); END{{/sqlite}}

@@ -167,9 +167,13 @@ const ARTIFACT_SORT_COLUMNS: Readonly<Record<ArtifactSortField, string>> = {
 // A cosign accessory tag: sha256-<hex>.sig|.att|.sbom. The name range lets the (repository_id, name) key serve it.
 const COSIGN_TAG = (t: string) =>
   `${t}.name >= 'sha256-' AND ${t}.name < 'sha256.' AND (${t}.name LIKE '%.sig' OR ${t}.name LIKE '%.att' OR ${t}.name LIKE '%.sbom')`;
-const NOT_ACCESSORY = `m.subject_digest IS NULL AND NOT EXISTS (SELECT 1 FROM tags ct WHERE ct.manifest_id = m.id AND ${COSIGN_TAG('ct')})`;
-const NOT_UNTAGGED_CHILD = `(EXISTS (SELECT 1 FROM tags t0 WHERE t0.manifest_id = m.id) OR NOT EXISTS (SELECT 1 FROM manifest_references mr
-  JOIN manifests pm ON pm.id = mr.manifest_id WHERE mr.digest = m.digest AND mr.kind = 'manifest' AND pm.repository_id = m.repository_id))`;
+// Both written as plain NOT EXISTS (no OR between subqueries), so PostgreSQL probes indexes per row of the ordered
+// scan instead of hashing whole tables; the repository id lets the cosign check use the (repository_id, name) key
+// and the child check uses the partial index on manifest_references(digest) WHERE kind = 'manifest'.
+const NOT_ACCESSORY = `m.subject_digest IS NULL AND NOT EXISTS (SELECT 1 FROM tags ct WHERE ct.repository_id = m.repository_id AND ct.manifest_id = m.id AND ${COSIGN_TAG('ct')})`;
+const NOT_UNTAGGED_CHILD = `NOT EXISTS (SELECT 1 FROM manifest_references mr JOIN manifests pm ON pm.id = mr.manifest_id
+  WHERE mr.digest = m.digest AND mr.kind = 'manifest' AND pm.repository_id = m.repository_id
+  AND NOT EXISTS (SELECT 1 FROM tags t0 WHERE t0.manifest_id = m.id))`;
 
 const chunks = <T>(xs: readonly T[], n = 400): T[][] => {
   const out: T[][] = [];
