@@ -1,11 +1,34 @@
 // Builds the portal into portal/dist (served by Berth at /). `npm run build:portal`.
-import { defineConfig } from 'vite';
+// Every asset over 1 KiB also gets .gz and .br siblings, which Berth serves by Accept-Encoding.
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { brotliCompressSync, constants, gzipSync } from 'node:zlib';
+import { defineConfig, type Plugin } from 'vite';
 import react from '@vitejs/plugin-react';
+
+function precompress(): Plugin {
+  return {
+    name: 'berth-precompress',
+    apply: 'build',
+    enforce: 'post',
+    // After the files are written: other plugins still rewrite chunk code during generateBundle.
+    writeBundle(options, bundle) {
+      const dir = options.dir!;
+      for (const name of Object.keys(bundle)) {
+        if (!/\.(js|css|svg|json)$/.test(name)) continue;
+        const buf = readFileSync(join(dir, name));
+        if (buf.length < 1024) continue;
+        writeFileSync(join(dir, `${name}.gz`), gzipSync(buf, { level: 9 }));
+        writeFileSync(join(dir, `${name}.br`), brotliCompressSync(buf, { params: { [constants.BROTLI_PARAM_QUALITY]: 11 } }));
+      }
+    },
+  };
+}
 
 export default defineConfig({
   root: import.meta.dirname,
   base: '/',
-  plugins: [react()],
+  plugins: [react(), precompress()],
   build: {
     outDir: 'dist',
     emptyOutDir: true,

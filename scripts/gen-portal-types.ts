@@ -61,7 +61,9 @@ export function tsType(s: Schema | undefined, indent = ''): string {
               const req = new Set(s.required ?? []);
               const props = Object.entries(s.properties ?? {}).map(([k, v]) => `${inner}${ident(k)}${req.has(k) ? '' : '?'}: ${tsType(v, inner)};`);
               if (s.additionalProperties === true || (s.additionalProperties === undefined && props.length === 0)) props.push(`${inner}[key: string]: unknown;`);
-              else if (typeof s.additionalProperties === 'object') props.push(`${inner}[key: string]: ${tsType(s.additionalProperties, inner)};`);
+              else if (typeof s.additionalProperties === 'object')
+                // optional named properties are `T | undefined`, which the index signature must admit
+                props.push(`${inner}[key: string]: ${tsType(s.additionalProperties, inner)}${props.length > req.size ? ' | undefined' : ''};`);
               return `{\n${props.join('\n')}\n${indent}}`;
             }
             default:

@@ -9,15 +9,27 @@ import zhCN from 'antd/es/locale/zh_CN';
 import { useTranslation } from 'react-i18next';
 import './i18n.ts';
 import { onUnauthorized } from './api/client.ts';
+import { currentUserQuery, permissionsQuery } from './api/hooks.ts';
+import { firstProjectsPage } from './pages/projects-query.ts';
 import { ThemeContext, type ThemeMode } from './theme.ts';
 import AppLayout from './components/AppLayout.tsx';
 
-const Login = lazy(() => import('./pages/Login.tsx'));
-const Dashboard = lazy(() => import('./pages/Dashboard.tsx'));
-const Projects = lazy(() => import('./pages/Projects.tsx'));
-const ProjectDetail = lazy(() => import('./pages/ProjectDetail.tsx'));
-const RepositoryPage = lazy(() => import('./pages/project/Repository.tsx'));
-const ArtifactPage = lazy(() => import('./pages/project/Artifact.tsx'));
+// Route chunks, loaded on demand; the chunk of the page being opened starts loading at once, in parallel
+// with the current-user request, instead of after the layout has rendered.
+const pages = {
+  login: () => import('./pages/Login.tsx'),
+  dashboard: () => import('./pages/Dashboard.tsx'),
+  projects: () => import('./pages/Projects.tsx'),
+  projectDetail: () => import('./pages/ProjectDetail.tsx'),
+  repository: () => import('./pages/project/Repository.tsx'),
+  artifact: () => import('./pages/project/Artifact.tsx'),
+};
+const Login = lazy(pages.login);
+const Dashboard = lazy(pages.dashboard);
+const Projects = lazy(pages.projects);
+const ProjectDetail = lazy(pages.projectDetail);
+const RepositoryPage = lazy(pages.repository);
+const ArtifactPage = lazy(pages.artifact);
 const Users = lazy(() => import('./pages/admin/Users.tsx'));
 const Groups = lazy(() => import('./pages/admin/Groups.tsx'));
 const AdminRobots = lazy(() => import('./pages/admin/Robots.tsx'));
@@ -27,9 +39,22 @@ const AuditLogs = lazy(() => import('./pages/admin/AuditLogs.tsx'));
 const Configuration = lazy(() => import('./pages/admin/Configuration.tsx'));
 const SystemInfoPage = lazy(() => import('./pages/admin/SystemInfo.tsx'));
 
+const path = window.location.pathname;
+if (path === '/' || path === '/projects') void pages.projects();
+else if (path === '/login') void pages.login();
+else if (path === '/dashboard') void pages.dashboard();
+else if (/^\/projects\/[^/]+\/repositories\/[^/]+\/artifacts\//.test(path)) void pages.artifact();
+else if (/^\/projects\/[^/]+\/repositories\/[^/]+$/.test(path)) void pages.repository();
+else if (path.startsWith('/projects/')) void pages.projectDetail();
+
 const queryClient = new QueryClient({
   defaultOptions: { queries: { retry: 1, refetchOnWindowFocus: false } },
 });
+if (path !== '/login') {
+  void queryClient.prefetchQuery(currentUserQuery);
+  void queryClient.prefetchQuery(permissionsQuery('/'));
+  if (path === '/' || path === '/projects') void queryClient.prefetchQuery(firstProjectsPage());
+}
 
 function UnauthorizedRedirect() {
   const navigate = useNavigate();

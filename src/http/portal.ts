@@ -86,6 +86,7 @@ export async function portalRoutes(app: FastifyInstance, portal: Portal): Promis
       dotfiles: 'deny',
       cacheControl: false,
       decorateReply: false,
+      preCompressed: true,
       setHeaders: (reply) => {
         reply.header('Cache-Control', 'public, max-age=31536000, immutable');
         reply.header('X-Content-Type-Options', 'nosniff');

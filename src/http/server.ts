@@ -8,6 +8,7 @@ import { tokenRoutes } from './token.ts';
 import { V2Auth } from './v2/auth.ts';
 import { v2Routes } from './v2/index.ts';
 import { apiRoutes } from './api/index.ts';
+import { Portal, portalRoutes } from './portal.ts';
 import { readOnlyHook } from './read-only.ts';
 import { registerOpenApi, SCHEMA_CONTROLLER } from './api/openapi.ts';
 import { portalSessionRoutes } from './portal-session.ts';
@@ -38,13 +39,17 @@ export function buildHttpServer(config: Config, services: Services): FastifyInst
   app.register(async (scope) =>
     v2Routes(scope, { config, auth: v2Auth, blobs: services.blobs, uploads: services.uploads, manifests: services.manifests, audit: services.audit }),
   );
-  app.register(async (scope) => tokenRoutes(scope, services.auth));
+  app.register(async (scope) => tokenRoutes(scope, services.auth, services.sessions));
   app.register(async (scope) => portalSessionRoutes(scope, { config, sessions: services.sessions }));
   app.register(async (scope) =>
     apiRoutes(scope, { config, auth: services.auth, policy: services.policy, users: services.users, projects: services.projects, jobs: services.jobs, quotas: services.quotas, artifactDomain: services.artifactDomain, sessions: services.sessions, robots: services.robots, configs: services.configs, groups: services.groups, ldap: services.ldap, ldapAuth: services.ldapAuth, auditQueries: services.auditQueries, system: services.system }),
   );
+  const portal = new Portal();
+  app.register(async (scope) => portalRoutes(scope, portal));
   app.setNotFoundHandler((req, reply) =>
-    req.url.startsWith('/v2')
+    portal.fallback(req, reply)
+      ? reply
+      : req.url.startsWith('/v2')
       ? sendOciError(reply, Errors.unsupported('not found'))
       : sendHarborError(reply, Object.assign(new Error('not found'), { statusCode: 404 })),
   );

@@ -1,16 +1,19 @@
 // /service/token: Docker token auth. GET with Basic credentials (docker, podman, skopeo) and POST with the
-// OAuth2 password grant (containerd). Bad credentials get 401 (never a silently anonymous token).
+// OAuth2 password grant (containerd). Bad credentials get 401 (never a silently anonymous token). The portal's
+// session cookie also works on GET without an Authorization header, as in Harbor (it reads manifests this way).
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { RegistryError } from '../errors.ts';
 import type { AuthService } from '../services/auth/auth-service.ts';
 import { ANONYMOUS, type Principal } from '../services/auth/principal.ts';
 import { TOKEN_SERVICE } from '../services/auth/token-service.ts';
+import type { SessionService } from '../services/auth/session-service.ts';
+import { sessionIdOf } from './portal-session.ts';
 import { sendHarborError } from './errors.ts';
 
 const unauthorized = (msg = 'invalid username or password') =>
   new RegistryError('UNAUTHORIZED', msg, { headers: { 'WWW-Authenticate': 'Basic realm="harbor"' } });
 
-export async function tokenRoutes(app: FastifyInstance, auth: AuthService): Promise<void> {
+export async function tokenRoutes(app: FastifyInstance, auth: AuthService, sessions: SessionService | null = null): Promise<void> {
   app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string', bodyLimit: 64 * 1024 }, (_req, body, done) =>
     done(null, new URLSearchParams(body as string)),
   );
@@ -33,8 +36,10 @@ export async function tokenRoutes(app: FastifyInstance, auth: AuthService): Prom
   };
 
   app.get('/service/token', async (req, reply) => {
-    const principal = await auth.authenticateBasicHeader(req.headers.authorization);
+    let principal = await auth.authenticateBasicHeader(req.headers.authorization);
     if (principal === null) throw unauthorized();
+    const sid = principal === undefined && sessions ? sessionIdOf(req) : undefined;
+    if (sid) principal = (await sessions!.resolve(sid)) ?? undefined;
     const q = req.raw.url?.split('?')[1] ?? '';
     return reply.header('Cache-Control', 'no-store').send(await respond(req, new URLSearchParams(q), principal ?? ANONYMOUS));
   });

@@ -38,6 +38,23 @@ function remember(res: Response): void {
   if (t) csrfToken = t;
 }
 
+/** Headers every API request carries: the CSRF token on unsafe methods, Basic only in the no-session fallback. */
+export function authHeaders(method: string): Record<string, string> {
+  const h: Record<string, string> = {};
+  if (UNSAFE.has(method.toUpperCase())) {
+    const t = csrfToken ?? cookie('__csrf');
+    if (t) h['X-Harbor-CSRF-Token'] = t;
+  }
+  if (basic) h.Authorization = `Basic ${basic}`;
+  return h;
+}
+
+/** Notes a response: keeps the CSRF token; a 401 sends the user to the login page. */
+export function noteResponse(res: Response, path = ''): void {
+  remember(res);
+  if (res.status === 401 && !path.startsWith('/c/login')) for (const f of unauthorizedListeners) f();
+}
+
 export interface CallOptions {
   body?: unknown;
   query?: Record<string, string | number | boolean | undefined | null>;
@@ -83,19 +100,11 @@ export async function call<T = unknown>(method: string, path: string, opts: Call
     headers['Content-Type'] = 'application/json';
     body = JSON.stringify(opts.body);
   }
-  if (UNSAFE.has(method)) {
-    const t = csrfToken ?? cookie('__csrf');
-    if (t) headers['X-Harbor-CSRF-Token'] = t;
-  }
-  if (basic) headers.Authorization = `Basic ${basic}`;
+  Object.assign(headers, authHeaders(method));
   const url = path.startsWith('/c/') ? path : API + path;
   const res = await fetch(withQuery(url, opts.query), { method, headers, body, credentials: 'same-origin' });
-  remember(res);
-  if (!res.ok) {
-    const err = await errorOf(res);
-    if (res.status === 401 && !path.startsWith('/c/login')) for (const f of unauthorizedListeners) f();
-    throw err;
-  }
+  noteResponse(res, path);
+  if (!res.ok) throw await errorOf(res);
   const totalHeader = res.headers.get('X-Total-Count');
   let data: unknown = null;
   if (opts.text) data = await res.text();

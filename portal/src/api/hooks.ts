@@ -3,21 +3,29 @@ import { useQuery } from '@tanstack/react-query';
 import { ApiError, get } from './client.ts';
 import type { Access, SystemInfo, UserResp } from './types.ts';
 
+export const currentUserQuery = {
+  queryKey: ['current-user'],
+  queryFn: async (): Promise<UserResp | null> => {
+    try {
+      return await get<UserResp>('/users/current');
+    } catch (e) {
+      if (e instanceof ApiError && e.status === 401) return null;
+      throw e;
+    }
+  },
+  staleTime: 60_000,
+  retry: false,
+} as const;
+
 export function useCurrentUser() {
-  return useQuery({
-    queryKey: ['current-user'],
-    queryFn: async () => {
-      try {
-        return await get<UserResp>('/users/current');
-      } catch (e) {
-        if (e instanceof ApiError && e.status === 401) return null;
-        throw e;
-      }
-    },
-    staleTime: 60_000,
-    retry: false,
-  });
+  return useQuery(currentUserQuery);
 }
+
+export const permissionsQuery = (scope: string | null) => ({
+  queryKey: ['permissions', scope],
+  queryFn: () => get<Access[]>('/users/current/permissions', { scope: scope ?? '/', relative: true }),
+  staleTime: 30_000,
+});
 
 export function useSystemInfo() {
   return useQuery({ queryKey: ['systeminfo'], queryFn: () => get<SystemInfo>('/systeminfo').catch(() => ({}) as SystemInfo), staleTime: 60_000 });
@@ -30,12 +38,7 @@ export interface Can {
 
 /** Permissions of the caller at a scope: '/' (system) or '/project/{id}'. */
 export function usePermissions(scope: string | null): Can {
-  const q = useQuery({
-    queryKey: ['permissions', scope],
-    queryFn: () => get<Access[]>('/users/current/permissions', { scope: scope ?? '/', relative: true }),
-    enabled: scope !== null,
-    staleTime: 30_000,
-  });
+  const q = useQuery({ ...permissionsQuery(scope), enabled: scope !== null });
   const set = new Set((q.data ?? []).map((a) => `${a.resource}:${a.action}`));
   const can = ((resource: string, action: string) => set.has(`${resource}:${action}`)) as Can;
   can.loaded = q.isSuccess;

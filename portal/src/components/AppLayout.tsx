@@ -38,12 +38,19 @@ export function LanguageSwitcher() {
   );
 }
 
-export function ThemeToggle() {
+export function ThemeToggle({ color }: { color?: string }) {
   const { t } = useTranslation();
   const { mode, toggle } = useThemeMode();
   return (
     <Tooltip title={mode === 'dark' ? t('common.lightTheme') : t('common.darkTheme')}>
-      <Button size="small" type="text" icon={<BulbOutlined />} onClick={toggle} aria-label={mode === 'dark' ? t('common.lightTheme') : t('common.darkTheme')} />
+      <Button
+        size="small"
+        type="text"
+        icon={<BulbOutlined style={color ? { color } : undefined} />}
+        onClick={toggle}
+        aria-label={mode === 'dark' ? t('common.lightTheme') : t('common.darkTheme')}
+        data-testid="theme-toggle"
+      />
     </Tooltip>
   );
 }
@@ -60,14 +67,9 @@ export default function AppLayout() {
     if (me.isSuccess && me.data === null) navigate(`/login?next=${encodeURIComponent(location.pathname + location.search)}`, { replace: true });
   }, [me.isSuccess, me.data, navigate, location]);
 
-  if (me.isLoading || !me.data) {
-    return (
-      <div style={{ padding: 48, textAlign: 'center' }}>
-        <Spin />
-      </div>
-    );
-  }
-  const admin = me.data.sysadmin_flag;
+  // The page renders while the user loads (its requests run in parallel); a 401 anywhere goes to /login.
+  if (me.isSuccess && me.data === null) return null;
+  const admin = !!me.data?.sysadmin_flag;
   const items = [
     { key: '/projects', icon: <AppstoreOutlined />, label: <Link to="/projects">{t('nav.projects')}</Link> },
     { key: '/dashboard', icon: <DashboardOutlined />, label: <Link to="/dashboard">{t('nav.dashboard')}</Link> },
@@ -113,16 +115,14 @@ export default function AppLayout() {
         <div style={{ flex: 1 }} />
         <Space size="middle">
           <LanguageSwitcher />
-          <span style={{ color: '#fff' }}>
-            <ThemeToggle />
-          </span>
+          <ThemeToggle color="#fff" />
           <Dropdown
             menu={{
               items: [{ key: 'logout', icon: <LogoutOutlined />, label: t('auth.logout'), onClick: () => void doLogout() }],
             }}
           >
             <Button type="text" style={{ color: '#fff' }} icon={<UserOutlined />} data-testid="user-menu">
-              {me.data.username}
+              {me.data?.username ?? ''}
             </Button>
           </Dropdown>
         </Space>

@@ -1,25 +1,33 @@
 // A project's storage usage against its quota (hard -1 = unlimited).
-import { Progress, Tooltip, Typography } from 'antd';
+import { Typography } from 'antd';
 import { useQuery } from '@tanstack/react-query';
 import { useTranslation } from 'react-i18next';
 import { get } from '../api/client.ts';
 import type { ProjectSummary, Quota } from '../api/types.ts';
 import { formatBytes } from '../format.ts';
 
+/** A plain bar (cheap to render in every row of a long table). */
 export function QuotaUsage({ used, hard }: { used: number; hard: number }) {
   const { t } = useTranslation();
   const unlimited = hard < 0;
   const pct = unlimited || hard === 0 ? 0 : Math.min(100, Math.round((used / hard) * 100));
   const text = unlimited ? t('quota.usedOfUnlimited', { used: formatBytes(used) }) : t('quota.usedOf', { used: formatBytes(used), hard: formatBytes(hard) });
   return (
-    <Tooltip title={text}>
-      <div style={{ minWidth: 140 }} aria-label={text}>
-        <Progress percent={pct} size="small" status={pct >= 90 ? 'exception' : 'normal'} showInfo={!unlimited} />
-        <Typography.Text type="secondary" style={{ fontSize: 12 }}>
-          {text}
-        </Typography.Text>
+    <div style={{ minWidth: 140 }} title={text}>
+      <div
+        role="progressbar"
+        aria-valuemin={0}
+        aria-valuemax={100}
+        aria-valuenow={pct}
+        aria-label={text}
+        style={{ height: 6, borderRadius: 3, background: 'rgba(127,127,127,0.2)', overflow: 'hidden', marginBottom: 2 }}
+      >
+        <div style={{ width: `${pct}%`, height: '100%', background: pct >= 90 ? '#ff4d4f' : '#1677ff' }} />
       </div>
-    </Tooltip>
+      <Typography.Text type="secondary" style={{ fontSize: 12 }}>
+        {text}
+      </Typography.Text>
+    </div>
   );
 }
 

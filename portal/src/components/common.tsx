@@ -43,6 +43,7 @@ export function usePaged<T>(key: unknown[], path: string | null, query: CallOpti
     queryFn: () => getPage<T>(path!, { ...query, page, page_size: pageSize }),
     enabled: path !== null,
     placeholderData: keepPreviousData,
+    staleTime: 10_000,
   });
   return {
     query: q,

@@ -6,10 +6,12 @@ import { PlusOutlined, ReloadOutlined } from '@ant-design/icons';
 import { useTranslation } from 'react-i18next';
 import { useQueryClient } from '@tanstack/react-query';
 import { call } from '../api/client.ts';
+import { ok, typed } from '../api/typed.ts';
 import { useCurrentUser, usePermissions } from '../api/hooks.ts';
 import { ROLE_KEYS, type Project } from '../api/types.ts';
 import { DeleteButton, ErrorAlert, PageTitle, useNotify, usePaged } from '../components/common.tsx';
 import QuotaBar from '../components/QuotaBar.tsx';
+import { PROJECTS_PAGE_SIZE, projectsListArgs } from './projects-query.ts';
 import { formatDate, formatNumber } from '../format.ts';
 
 const UNITS = { MiB: 1024 ** 2, GiB: 1024 ** 3, TiB: 1024 ** 4 } as const;
@@ -31,14 +33,18 @@ export default function Projects() {
   const [search, setSearch] = useState('');
   const [creating, setCreating] = useState(false);
   const [form] = Form.useForm<CreateForm>();
-  const list = usePaged<Project>(['projects'], '/projects', { name: search || undefined, sort: 'name' });
+  const args = projectsListArgs(search);
+  const list = usePaged<Project>(args.key, args.path, args.query, PROJECTS_PAGE_SIZE);
 
   const create = async () => {
     const v = await form.validateFields();
-    const body: Record<string, unknown> = { project_name: v.project_name.trim(), public: v.public, metadata: { public: String(v.public) } };
-    if (admin) body.storage_limit = v.limit === null || v.limit === undefined || v.limit < 0 ? -1 : Math.round(v.limit * UNITS[v.unit]);
+    const body = {
+      project_name: v.project_name.trim(),
+      metadata: { public: String(v.public) },
+      ...(admin ? { storage_limit: v.limit === null || v.limit === undefined || v.limit < 0 ? -1 : Math.round(v.limit * UNITS[v.unit]) } : {}),
+    };
     try {
-      await call('POST', '/projects', { body });
+      await ok(typed.POST('/projects', { body }));
       notify.ok(t('projects.created', { name: body.project_name }));
       setCreating(false);
       form.resetFields();

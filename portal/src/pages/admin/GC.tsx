@@ -5,6 +5,7 @@ import { PlayCircleOutlined } from '@ant-design/icons';
 import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { useTranslation } from 'react-i18next';
 import { call, get } from '../../api/client.ts';
+import { ok, typed } from '../../api/typed.ts';
 import type { ExecHistory, GCSchedule } from '../../api/types.ts';
 import { ErrorAlert, PageTitle, useNotify, usePaged } from '../../components/common.tsx';
 import { formatDate } from '../../format.ts';
@@ -34,7 +35,7 @@ export default function GC() {
   const run = async () => {
     const v = runForm.getFieldsValue();
     try {
-      await call('POST', '/system/gc/schedule', { body: { schedule: { type: 'Manual' }, parameters: { delete_untagged: !!v.delete_untagged, dry_run: !!v.dry_run, workers: v.workers ?? 1 } } });
+      await ok(typed.POST('/system/gc/schedule', { body: { schedule: { type: 'Manual' }, parameters: { delete_untagged: !!v.delete_untagged, dry_run: !!v.dry_run, workers: v.workers ?? 1 } } }));
       notify.ok(t('gc.started'));
       await qc.invalidateQueries({ queryKey: ['gc-history'] });
     } catch (e) {

@@ -22,7 +22,7 @@ interface Layer {
 /** The image manifest's layers, read through the registry API with a pull token from the session. */
 async function fetchLayers(project: string, repo: string, digest: string): Promise<Layer[] | null> {
   const scope = `repository:${project}/${repo}:pull`;
-  const tok = await fetch(`/service/token?service=${encodeURIComponent(location.host)}&scope=${encodeURIComponent(scope)}`, { credentials: 'same-origin' });
+  const tok = await fetch(`/service/token?scope=${encodeURIComponent(scope)}`, { credentials: 'same-origin' });
   if (!tok.ok) return null;
   const body = (await tok.json()) as { token?: string; access_token?: string };
   const token = body.token ?? body.access_token;

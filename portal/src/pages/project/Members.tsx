@@ -5,6 +5,7 @@ import { PlusOutlined } from '@ant-design/icons';
 import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { useTranslation } from 'react-i18next';
 import { call, getPage } from '../../api/client.ts';
+import { ok, typed } from '../../api/typed.ts';
 import { useEndpoint } from '../../api/hooks.ts';
 import { ROLE_KEYS, type ProjectMember, type UserGroup } from '../../api/types.ts';
 import { DeleteButton, ErrorAlert, useNotify, usePaged } from '../../components/common.tsx';
@@ -42,7 +43,7 @@ export default function Members({ project, can }: ProjectTabProps) {
     const body =
       v.kind === 'group' ? { role_id: v.role_id, member_group: { id: v.group_id } } : { role_id: v.role_id, member_user: { username: v.username?.trim() } };
     try {
-      await call('POST', base, { body });
+      await ok(typed.POST('/projects/{project_name_or_id}/members', { params: { path: { project_name_or_id: String(project.project_id) } }, body }));
       notify.ok();
       setAdding(false);
       form.resetFields();

@@ -1,0 +1,268 @@
+// The web portal end to end: Debian's chromium (playwright-core, headless) against a real Berth serving the
+// built portal. An admin logs in, creates a private project, adds a developer, creates a robot; the developer
+// pushes an image with skopeo; the UI shows the artifact with its tags and layers; 中文 shows translated
+// pages; a guest sees no delete buttons; GC runs from the UI and its history appears. Screenshots of the main
+// pages in both languages go to test-artifacts/screenshots/.
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { ROOT, startBerth, type Berth } from '../helpers/berth.ts';
+import { ApiClient } from '../helpers/api-client.ts';
+import { buildOciImage, createContainersEnv, makeTempDir, removeDir, type ContainersEnv, type OciLayoutImage } from '../helpers/clients.ts';
+
+const PW = 'Portal-Passw0rd';
+const SHOTS = join(ROOT, 'test-artifacts', 'screenshots');
+const PROJECT = 'webteam';
+
+export function ensurePortalBuilt(): void {
+  if (existsSync(join(ROOT, 'portal', 'dist', 'index.html'))) return;
+  const r = spawnSync(process.execPath, [join(ROOT, 'node_modules', 'vite', 'bin', 'vite.js'), 'build', '--config', 'portal/vite.config.ts', '--logLevel', 'warn'], {
+    cwd: ROOT,
+    encoding: 'utf8',
+  });
+  if (r.status !== 0) throw new Error(`portal build failed:\n${r.stdout}\n${r.stderr}`);
+}
+
+export function launchChromium(): Promise<Browser> {
+  return chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--disable-background-networking', '--disable-component-update', '--no-first-run'],
+  });
+}
+
+export async function uiLogin(page: Page, url: string, user: string, password: string): Promise<void> {
+  await page.goto(`${url}/login`);
+  await page.locator('#login-username').fill(user);
+  await page.locator('#login-password').fill(password);
+  await page.locator('[data-testid=login-submit]').click();
+  await page.locator('[data-testid=projects-table] tbody tr').first().waitFor();
+}
+
+const shortDigest = (d: string) => d.slice(0, 19);
+
+describe('web portal', { timeout: 600_000 }, () => {
+  let berth: Berth;
+  let api: ApiClient;
+  let browser: Browser;
+  let admin: BrowserContext;
+  let page: Page;
+  let projectId: number;
+  let cenv: ContainersEnv | undefined;
+  let work: string;
+  let img: OciLayoutImage;
+  const consoleErrors: string[] = [];
+
+  before(async () => {
+    ensurePortalBuilt();
+    mkdirSync(SHOTS, { recursive: true });
+    work = makeTempDir('portal');
+    berth = await startBerth();
+    api = new ApiClient(berth.url, 'admin', berth.adminPassword);
+    await api.createUser('dev1', PW);
+    await api.createUser('guest1', PW);
+    browser = await launchChromium();
+    admin = await browser.newContext({ viewport: { width: 1400, height: 900 }, locale: 'en-US' });
+    page = await admin.newPage();
+    page.on('pageerror', (e) => consoleErrors.push(String(e)));
+  });
+
+  after(async () => {
+    await browser?.close();
+    await cenv?.stop();
+    await berth?.stop();
+    if (work) removeDir(work);
+  });
+
+  test('a wrong password is refused in plain words; the admin logs in', async () => {
+    await page.goto(`${berth.url}/`);
+    await page.waitForURL(/\/login/);
+    await page.locator('#login-username').fill('admin');
+    await page.locator('#login-password').fill('not-the-password');
+    await page.locator('[data-testid=login-submit]').click();
+    await page.getByRole('alert').getByText('invalid username or password').waitFor();
+    await uiLogin(page, berth.url, 'admin', berth.adminPassword);
+    assert.match(page.url(), /\/projects$/);
+    // Admin navigation is there for a system admin.
+    await page.getByRole('link', { name: 'Garbage Collection' }).waitFor();
+  });
+
+  test('the admin creates a private project; a duplicate name shows the API error', async () => {
+    await page.locator('[data-testid=new-project]').click();
+    await page.locator('#project-name').fill(PROJECT);
+    await page.getByRole('dialog').getByRole('button', { name: 'Create' }).click();
+    const row = page.locator('[data-testid=projects-table] tbody tr', { hasText: PROJECT });
+    await row.waitFor();
+    assert.match(await row.innerText(), /Private/);
+    const r = await api.call('GET', `/projects/${PROJECT}`, undefined, { 'X-Is-Resource-Name': 'true' });
+    assert.equal(r.status, 200);
+    projectId = r.json().project_id;
+    assert.equal(r.json().metadata.public, 'false');
+
+    const dup = await api.call('POST', '/projects', { project_name: PROJECT, metadata: { public: 'false' } });
+    assert.equal(dup.status, 409);
+    const message: string = dup.json().errors[0].message;
+    await page.locator('[data-testid=new-project]').click();
+    await page.locator('#project-name').fill(PROJECT);
+    await page.getByRole('dialog').getByRole('button', { name: 'Create' }).click();
+    await page.getByText(message).first().waitFor();
+    await page.getByRole('dialog').getByRole('button', { name: 'Cancel' }).click();
+  });
+
+  test('the admin adds dev1 as a developer', async () => {
+    await page.goto(`${berth.url}/projects/${projectId}/members`);
+    await page.locator('[data-testid=add-member]').click();
+    await page.locator('#member-username').fill('dev1');
+    await page.getByRole('dialog').getByText('Developer', { exact: true }).click();
+    await page.getByRole('dialog').getByRole('button', { name: 'Add' }).click();
+    await page.locator('[data-testid=members-table] tbody tr', { hasText: 'dev1' }).waitFor();
+    const members = (await api.call('GET', `/projects/${projectId}/members`)).json() as { entity_name: string; role_id: number }[];
+    assert.deepEqual(
+      members.filter((m) => m.entity_name === 'dev1').map((m) => m.role_id),
+      [2],
+    );
+    // The guest is added through the API for the permission check later.
+    await api.addMember(projectId, 'guest1', 3);
+  });
+
+  test('the admin creates a project robot; its secret is shown once and works', async () => {
+    await page.goto(`${berth.url}/projects/${projectId}/robots`);
+    await page.locator('[data-testid=new-robot]').click();
+    await page.locator('#robot-name').fill('ci');
+    await page.getByRole('dialog').getByRole('button', { name: 'Create' }).click();
+    const secretBox = page.locator('[data-testid=robot-secret]');
+    await secretBox.waitFor();
+    const secret = await secretBox.inputValue();
+    const name = await page.locator('[data-testid=robot-created-name]').inputValue();
+    assert.ok(secret.length >= 8, 'a secret is shown');
+    assert.match(name, /ci/);
+    await page.locator('.ant-modal-footer button', { hasText: 'Close' }).click();
+    await page.locator('[data-testid=robots-table] tbody tr', { hasText: name }).waitFor();
+    // The secret really authenticates the robot (token for a pull on its project).
+    const tok = await fetch(`${berth.url}/service/token?scope=repository:${PROJECT}/app:pull`, {
+      headers: { authorization: 'Basic ' + Buffer.from(`${name}:${secret}`).toString('base64') },
+    });
+    assert.equal(tok.status, 200);
+    // The list never returns the secret.
+    const listed = await api.call('GET', `/robots?q=Level=project,ProjectID=${projectId}`);
+    assert.ok(!listed.text.includes(secret));
+  });
+
+  test('the developer pushes an image with skopeo; the UI shows it with tags and layers', async () => {
+    cenv = await createContainersEnv({ insecureRegistries: [berth.host] });
+    img = await buildOciImage(join(work, 'img'), { tag: 'v1' });
+    await cenv.skopeo(['copy', '--dest-tls-verify=false', '--dest-creds', `dev1:${PW}`, img.ref, `docker://${berth.host}/${PROJECT}/app:v1`]);
+    const manifest = JSON.parse(img.manifest.toString()) as { layers: { digest: string }[] };
+
+    await page.goto(`${berth.url}/projects/${projectId}/repositories`);
+    await page.getByRole('link', { name: `${PROJECT}/app` }).click();
+    const row = page.locator('[data-testid=artifacts-table] tbody tr', { hasText: 'v1' });
+    await row.waitFor();
+    assert.match(await row.innerText(), new RegExp(shortDigest(img.manifestDigest)));
+    await row.getByRole('link', { name: shortDigest(img.manifestDigest) }).click();
+    await page.locator('[data-testid=tags-table] tbody tr', { hasText: 'v1' }).waitFor();
+    await page.getByRole('tab', { name: 'Layers' }).click();
+    const layers = page.locator('[data-testid=layers-table] tbody tr.ant-table-row');
+    await layers.first().waitFor();
+    assert.equal(await layers.count(), manifest.layers.length);
+    assert.match(await layers.first().innerText(), new RegExp(shortDigest(manifest.layers[0].digest)));
+    await page.screenshot({ path: join(SHOTS, 'artifact-en-US.png'), fullPage: true });
+  });
+
+  test('admin configuration page (screenshot)', async () => {
+    await page.goto(`${berth.url}/admin/configuration`);
+    await page.getByText('Authentication mode').first().waitFor();
+    await page.screenshot({ path: join(SHOTS, 'configuration-en-US.png'), fullPage: true });
+  });
+
+  test('switching to 中文 translates the pages and is remembered', async () => {
+    await page.goto(`${berth.url}/projects`);
+    await page.locator('[data-testid=projects-table] tbody tr', { hasText: PROJECT }).waitFor();
+    await page.screenshot({ path: join(SHOTS, 'projects-en-US.png'), fullPage: true });
+    await page.locator('[data-testid=language-switcher]').click();
+    await page.locator('.ant-select-item-option', { hasText: '简体中文' }).click();
+    await page.getByRole('link', { name: '项目' }).first().waitFor();
+    await page.getByRole('button', { name: '新建项目' }).waitFor();
+    await page.getByRole('columnheader', { name: '项目名称' }).waitFor();
+    await page.screenshot({ path: join(SHOTS, 'projects-zh-CN.png'), fullPage: true });
+    // Remembered across a reload.
+    await page.reload();
+    await page.getByRole('button', { name: '新建项目' }).waitFor();
+    assert.equal(await page.evaluate(() => localStorage.getItem('berth.lang')), 'zh-CN');
+
+    await page.goto(`${berth.url}/projects/${projectId}/repositories/app/artifacts/${img.manifestDigest}`);
+    await page.getByRole('tab', { name: '镜像层' }).waitFor();
+    await page.getByRole('tab', { name: '构建历史' }).waitFor();
+    await page.getByText('复制拉取命令').first().waitFor();
+    await page.screenshot({ path: join(SHOTS, 'artifact-zh-CN.png'), fullPage: true });
+
+    await page.goto(`${berth.url}/admin/configuration`);
+    await page.getByText('认证模式').first().waitFor();
+    await page.screenshot({ path: join(SHOTS, 'configuration-zh-CN.png'), fullPage: true });
+
+    await page.locator('[data-testid=language-switcher]').click();
+    await page.locator('.ant-select-item-option', { hasText: 'English' }).click();
+    await page.getByText('Authentication mode').first().waitFor();
+  });
+
+  test('a guest sees no delete buttons (an admin does)', async () => {
+    const repoUrl = `${berth.url}/projects/${projectId}/repositories`;
+    await page.goto(repoUrl);
+    await page.locator('[data-testid=repositories-table] tbody tr', { hasText: 'app' }).waitFor();
+    assert.ok((await page.locator('[data-testid=delete-button]').count()) > 0, 'the admin has delete buttons');
+
+    const ctx = await browser.newContext({ viewport: { width: 1400, height: 900 }, locale: 'en-US' });
+    try {
+      const guest = await ctx.newPage();
+      await uiLogin(guest, berth.url, 'guest1', PW);
+      assert.equal(await guest.getByRole('link', { name: 'Garbage Collection' }).count(), 0, 'no administration for a guest');
+      await guest.goto(repoUrl);
+      await guest.locator('[data-testid=repositories-table] tbody tr', { hasText: 'app' }).waitFor();
+      assert.equal(await guest.locator('[data-testid=delete-button]').count(), 0);
+      await guest.goto(`${berth.url}/projects/${projectId}/repositories/app`);
+      await guest.locator('[data-testid=artifacts-table] tbody tr', { hasText: 'v1' }).waitFor();
+      assert.equal(await guest.locator('[data-testid=delete-button]').count(), 0);
+      await guest.goto(`${berth.url}/projects/${projectId}/repositories/app/artifacts/${img.manifestDigest}`);
+      await guest.locator('[data-testid=tags-table] tbody tr', { hasText: 'v1' }).waitFor();
+      assert.equal(await guest.locator('[data-testid=delete-button]').count(), 0);
+      await guest.goto(`${berth.url}/projects/${projectId}/members`);
+      await guest.locator('[data-testid=members-table] tbody tr', { hasText: 'dev1' }).waitFor();
+      assert.equal(await guest.locator('[data-testid=delete-button]').count(), 0);
+      assert.equal(await guest.locator('[data-testid=add-member]').count(), 0);
+      await guest.goto(`${berth.url}/projects`);
+      await guest.locator('[data-testid=projects-table] tbody tr', { hasText: PROJECT }).waitFor();
+      assert.equal(await guest.locator('[data-testid=delete-button]').count(), 0);
+    } finally {
+      await ctx.close();
+    }
+  });
+
+  test('GC runs from the UI and its history and log appear', async () => {
+    await page.goto(`${berth.url}/admin/gc`);
+    await page.locator('[data-testid=gc-history]').waitFor();
+    await page.locator('[data-testid=gc-run]').click();
+    const done = page.locator('[data-testid=gc-history] tbody tr', { hasText: 'Success' });
+    await done.first().waitFor({ timeout: 60_000 });
+    assert.match(await done.first().innerText(), /Manual/);
+    const history = (await api.call('GET', '/system/gc')).json() as { job_status: string }[];
+    assert.equal(history.length, 1);
+    assert.equal(history[0].job_status, 'Success');
+    await done.first().getByRole('button', { name: 'View log' }).click();
+    const log = page.locator('[data-testid=gc-log]');
+    await log.waitFor();
+    assert.ok((await log.innerText()).trim().length > 0, 'the GC log is shown');
+  });
+
+  test('logging out ends the session', async () => {
+    await page.goto(`${berth.url}/projects`);
+    await page.locator('[data-testid=user-menu]').hover();
+    await page.getByText('Log out').click();
+    await page.waitForURL(/\/login/);
+    await page.goto(`${berth.url}/admin/gc`);
+    await page.waitForURL(/\/login/);
+    assert.deepEqual(consoleErrors, []);
+  });
+});
