@@ -110,7 +110,8 @@ test('system robot: create (secret once, Location, expires_at from duration), ge
   // Robots have no portal session and no user profile.
   const login = await fetch(f.berth.url + '/c/login', { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ principal: 'robot$ci', password: created.secret }) });
   assert.equal(login.status, 401);
-  expectApi(await apiAsRobot.call('GET', '/users/current'), 401, 'UNAUTHORIZED');
+  expectApi(await apiAsRobot.call('GET', '/users/current'), 403, 'FORBIDDEN');
+  expectApi(await apiAsRobot.call('POST', '/projects', { project_name: 'by-robot' }), 403, 'FORBIDDEN');
   // and cannot manage robots
   expectApi(await apiAsRobot.call('POST', '/robots', projectRobot('x', 'ra', 'repository:pull')), 403, 'FORBIDDEN');
 

@@ -85,6 +85,8 @@ export class ApiAuth {
   /** The caller, who must be logged in (401 otherwise). */
   async user(req: FastifyRequest): Promise<Extract<Principal, { kind: 'user' }>> {
     const p = await this.principal(req);
+    // A robot is authenticated but not a user: 403 (as Harbor), never a login prompt.
+    if (p.kind === 'robot') throw ApiErrors.forbidden('robot accounts cannot use this endpoint');
     if (p.kind !== 'user') throw ApiErrors.unauthorized('authentication required');
     return p;
   }
