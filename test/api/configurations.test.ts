@@ -4,6 +4,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { useApi, expectApi, auditRows } from './fixture.ts';
 import { RegistryClient } from '../helpers/registry-client.ts';
+import { startBerth } from '../helpers/berth.ts';
+import { ApiClient } from '../helpers/api-client.ts';
 
 const PW = 'Passw0rd!x';
 const SECRET = 'S3cret-bind-pw-do-not-leak';
@@ -118,4 +120,26 @@ test('auth_mode cannot change once users other than admin exist; stored values s
   assert.equal(c.self_registration.value, false);
   assert.equal(c.token_expiration.value, 60);
   assert.deepEqual(await tokenLifetime(), [3600, 3600]);
+});
+
+test('a second process on the same database sees a change within the cache lifetime (2 s)', async () => {
+  const b = await startBerth({ dataDir: f.berth.dataDir, pgDatabase: f.berth.pgDatabase ?? undefined, env: { BERTH_AUTH_SELF_REGISTRATION: 'true' } });
+  try {
+    const anonB = new ApiClient(b.url);
+    // the stored false (set above) wins over process B's environment default true
+    expectApi(await anonB.call('POST', '/users', { username: 'mp-1', password: PW, email: 'mp-1@example.com' }), 401, 'UNAUTHORIZED');
+    expectApi(await f.admin.call('PUT', '/configurations', { self_registration: true }), 200);
+    const changedAt = Date.now();
+    let status = 0;
+    while (Date.now() - changedAt < 5000) {
+      status = (await anonB.call('POST', '/users', { username: 'mp-2', password: PW, email: 'mp-2@example.com' })).status;
+      if (status === 201) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.equal(status, 201);
+    assert.ok(Date.now() - changedAt < 3000, `took ${Date.now() - changedAt} ms`);
+    assert.equal((await new ApiClient(b.url, 'admin', f.berth.adminPassword).call('GET', '/configurations')).json().self_registration.value, true);
+  } finally {
+    await b.stop({ keepData: true });
+  }
 });
