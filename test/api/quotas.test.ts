@@ -112,6 +112,21 @@ test('sysadmin only; defaults from config; the list shows hard and used', async 
   assert.equal((await quota(id)).hard, 1234);
 });
 
+test("GET /quotas filters by Harbor's reference=project and reference_id (the project id)", async () => {
+  const id = await createProject('q-filter');
+  const one = await f.admin.call('GET', `/quotas?reference=project&reference_id=${id}`);
+  expectApi(one, 200);
+  assert.deepEqual(one.json().map((q: any) => q.ref.id), [id]);
+  assert.equal(one.headers.get('x-total-count'), '1');
+  assert.deepEqual((await f.admin.call('GET', `/quotas?reference_id=${id}&page=2`)).json(), []);
+  for (const q of ['reference_id=999999', 'reference=registry', 'reference_id=abc', "reference_id=1'--"]) {
+    const r = await f.admin.call('GET', `/quotas?${q}`);
+    expectApi(r, 200);
+    assert.deepEqual(r.json(), [], q);
+    assert.equal(r.headers.get('x-total-count'), '0', q);
+  }
+});
+
 test('over the limit: DENIED with nothing committed; dedup within a project; delete + GC frees usage', async () => {
   const id = await createProject('qa', 10_000);
   const a = randomBlob(4000);

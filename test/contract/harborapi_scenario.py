@@ -11,6 +11,7 @@ A pydantic validation error in a step is an incompatibility of Berth's response 
 """
 
 import asyncio
+import hashlib
 import json
 import os
 import subprocess
@@ -23,7 +24,18 @@ from io import BytesIO
 from urllib.parse import urlparse
 
 from harborapi import HarborAsyncClient
-from harborapi.models import Label, ProjectMetadata, ProjectReq
+from harborapi.models import (
+    Access,
+    Label,
+    ProjectMetadata,
+    ProjectReq,
+    Repository,
+    RobotCreate,
+    RobotPermission,
+    Tag,
+    UserCreationReq,
+    UserProfile,
+)
 from harborapi.retry import RetrySettings
 from harborapi.__about__ import __version__ as HARBORAPI_VERSION
 
@@ -92,26 +104,48 @@ class Scenario:
         assert any(p.name == self.project for p in ps), [p.name for p in ps]
         return {"count": len(ps)}
 
+    def image_tarball(self, path):
+        """A `docker save` tarball of a small but realistic image: one layer, a config with history entries."""
+        layer = BytesIO()
+        with tarfile.open(fileobj=layer, mode="w") as tar:
+            data = f"hello from the harborapi scenario {time.time()}\n".encode()
+            info = tarfile.TarInfo("hello.txt")
+            info.size = len(data)
+            info.mtime = 0
+            tar.addfile(info, BytesIO(data))
+        layer_bytes = layer.getvalue()
+        config = {
+            "architecture": "amd64",
+            "os": "linux",
+            "author": "harborapi scenario",
+            "created": "2026-01-02T03:04:05Z",
+            "config": {"Env": ["PATH=/usr/local/bin:/usr/bin:/bin"], "Cmd": ["/bin/sh"], "Labels": {"org.opencontainers.image.title": "scenario"}},
+            "rootfs": {"type": "layers", "diff_ids": ["sha256:" + hashlib.sha256(layer_bytes).hexdigest()]},
+            "history": [
+                {"created": "2026-01-02T03:04:05Z", "created_by": "/bin/sh -c #(nop) ADD file:hello.txt in / "},
+                {"created": "2026-01-02T03:04:06Z", "created_by": '/bin/sh -c #(nop)  CMD ["/bin/sh"]', "empty_layer": True},
+            ],
+        }
+        config_bytes = json.dumps(config).encode()
+        manifest = [{"Config": "config.json", "RepoTags": [f"{self.project}/{self.repo}:{self.tag}"], "Layers": ["layer.tar"]}]
+        with tarfile.open(path, mode="w") as tar:
+            for name, data in [("config.json", config_bytes), ("layer.tar", layer_bytes), ("manifest.json", json.dumps(manifest).encode())]:
+                info = tarfile.TarInfo(name)
+                info.size = len(data)
+                tar.addfile(info, BytesIO(data))
+
     async def push_image(self):
         crane = os.environ.get("CRANE") or "crane"
         host = urlparse(self.url).netloc
         with tempfile.TemporaryDirectory(prefix="harborapi-scenario-") as d:
             env = {**os.environ, "HOME": d, "DOCKER_CONFIG": d}
             subprocess.run([crane, "auth", "login", host, "-u", self.username, "--password-stdin"], input=self.password.encode(), env=env, check=True, capture_output=True, timeout=60)
-            layer = os.path.join(d, "layer.tar")
-            buf = BytesIO()
-            with tarfile.open(fileobj=buf, mode="w") as tar:
-                data = f"hello from the harborapi scenario {time.time()}\n".encode()
-                info = tarfile.TarInfo("hello.txt")
-                info.size = len(data)
-                info.mtime = 0
-                tar.addfile(info, BytesIO(data))
-            with open(layer, "wb") as f:
-                f.write(buf.getvalue())
+            image = os.path.join(d, "image.tar")
+            self.image_tarball(image)
             ref = f"{host}/{self.project}/{self.repo}:{self.tag}"
-            r = subprocess.run([crane, "append", "--insecure", "-f", layer, "-t", ref], env=env, capture_output=True, timeout=120)
+            r = subprocess.run([crane, "push", "--insecure", image, ref], env=env, capture_output=True, timeout=120)
             if r.returncode != 0:
-                raise RuntimeError(f"crane append failed: {r.stderr.decode()[-1000:]}")
+                raise RuntimeError(f"crane push failed: {r.stderr.decode()[-1000:]}")
             digest = subprocess.run([crane, "digest", "--insecure", ref], env=env, check=True, capture_output=True, timeout=60).stdout.decode().strip()
         self.state["digest"] = digest
         return {"ref": f"{self.project}/{self.repo}:{self.tag}", "digest": digest}
@@ -182,6 +216,142 @@ class Scenario:
         s = await self.client.get_project_summary(self.project)
         return {"repo_count": s.repo_count, "project_admin_count": s.project_admin_count}
 
+    # ---- more of the API surface, each answer read through harborapi's models
+
+    async def create_tag(self):
+        await self.client.create_artifact_tag(self.project, self.repo, self.need("digest"), Tag(name="extra"))
+        tags = await self.client.get_artifact_tags(self.project, self.repo, self.need("digest"))
+        assert sorted(t.name for t in tags) == ["extra", self.tag], tags
+        await self.client.delete_artifact_tag(self.project, self.repo, self.need("digest"), "extra")
+        tags = await self.client.get_artifact_tags(self.project, self.repo, self.need("digest"))
+        assert [t.name for t in tags] == [self.tag], tags
+        return {"tags": [t.name for t in tags]}
+
+    async def accessories(self):
+        acc = await self.client.get_artifact_accessories(self.project, self.repo, self.need("digest"))
+        return {"accessories": len(acc)}
+
+    async def build_history(self):
+        h = await self.client.get_artifact_build_history(self.project, self.repo, self.need("digest"))
+        assert [e.created_by for e in h][0].startswith("/bin/sh -c #(nop) ADD"), h
+        return {"entries": len(h)}
+
+    async def copy_artifact(self):
+        location = await self.client.copy_artifact(self.project, "copy", f"{self.project}/{self.repo}@{self.need('digest')}")
+        arts = await self.client.get_artifacts(self.project, "copy")
+        assert [a.digest for a in arts] == [self.state["digest"]], arts
+        return {"location": location}
+
+    async def update_repository(self):
+        await self.client.update_repository(self.project, self.repo, Repository(description="<script>alert(1)</script> set by harborapi"))
+        r = await self.client.get_repository(self.project, self.repo)
+        assert r.description == "<script>alert(1)</script> set by harborapi", r.description
+        return {"description": r.description}
+
+    async def users(self):
+        name = f"u-{self.project}"[:255]
+        location = await self.client.create_user(UserCreationReq(username=name, email=f"{name}@example.com", realname="Scenario", password="Scenario-Passw0rd", comment="harborapi"))
+        user_id = int(location.rstrip("/").split("/")[-1])
+        u = await self.client.get_user(user_id)
+        assert u.username == name and u.sysadmin_flag is False, u
+        await self.client.update_user(user_id, UserProfile(email=f"{name}@example.org", realname="Scenario 2", comment="updated"))
+        assert (await self.client.get_user(user_id)).email == f"{name}@example.org"
+        all_users = await self.client.get_users(query=f"username={name}")
+        assert [x.username for x in all_users] == [name], all_users
+        found = await self.client.search_users_by_username(name)
+        assert [x.username for x in found] == [name], found
+        perms = await self.client.get_current_user_permissions(scope=f"/project/{self.need('project_id')}", relative=True)
+        self.state["user"] = (user_id, name)
+        return {"user_id": user_id, "permissions": len(perms)}
+
+    async def members(self):
+        user_id, name = self.need("user")
+        location = await self.client.add_project_member_user(self.project, name, 2)
+        member_id = int(location.rstrip("/").split("/")[-1])
+        await self.client.update_project_member_role(self.project, member_id, 4)
+        m = await self.client.get_project_member(self.project, member_id)
+        assert m.entity_name == name and m.role_id == 4, m
+        ms = await self.client.get_project_members(self.project)
+        assert sorted(x.entity_name for x in ms) == sorted([self.username, name]), ms
+        return {"member_id": member_id, "members": len(ms)}
+
+    async def project_metadata(self):
+        md = await self.client.get_project_metadata(self.project)
+        assert md.public == "false", md
+        d = await self.client.get_project_deletable(self.project)
+        assert d.deletable is False, d
+        return {"public": md.public, "deletable": d.deletable}
+
+    async def quotas(self):
+        qs = await self.client.get_quotas(reference="project", reference_id=str(self.need("project_id")))
+        assert len(qs) == 1 and qs[0].ref is not None, qs
+        q = await self.client.get_quota(qs[0].id)
+        assert q.used is not None and q.hard is not None, q
+        return {"quotas": len(qs), "used": q.used.root if hasattr(q.used, "root") else str(q.used)}
+
+    async def system_jobs(self):
+        gc = await self.client.get_gc_jobs()
+        sched = await self.client.get_gc_schedule()
+        purge = await self.client.get_purge_job_history()
+        psched = await self.client.get_purge_job_schedule()
+        return {"gc_runs": len(gc), "gc_schedule": bool(sched), "purge_runs": len(purge), "purge_schedule": bool(psched)}
+
+    async def system(self):
+        stats = await self.client.get_statistics()
+        health = await self.client.health_check()
+        pong = await self.client.ping()
+        vols = await self.client.get_system_volume_info()
+        assert pong.strip('"') == "Pong", pong
+        assert stats.total_project_count and stats.total_project_count >= 1, stats
+        return {"status": health.status, "projects": stats.total_project_count, "volumes": len(vols.storage or [])}
+
+    async def configurations(self):
+        cfg = await self.client.get_config()
+        return {"auth_mode": getattr(cfg.auth_mode, "value", None) if cfg.auth_mode else None}
+
+    async def robots(self):
+        created = await self.client.create_robot(
+            RobotCreate(
+                name=f"r{int(time.time())}",
+                description="harborapi",
+                level="project",
+                duration=-1,
+                disable=False,
+                permissions=[RobotPermission(kind="project", namespace=self.project, access=[Access(resource="repository", action="pull")])],
+            )
+        )
+        assert created.secret, "no secret"
+        robots = await self.client.get_robots(query=f"Level=project,ProjectID={self.need('project_id')}")
+        assert any(r.id == created.id for r in robots), robots
+        r = await self.client.get_robot(created.id)
+        await self.client.delete_robot(created.id)
+        return {"robot": r.name}
+
+    async def labels_list(self):
+        labels = await self.client.get_labels(scope="g")
+        assert any(label.id == self.state.get("label_id") for label in labels), labels
+        return {"labels": len(labels)}
+
+    async def all_repositories(self):
+        repos = await self.client.get_repositories()
+        assert any(r.name == f"{self.project}/{self.repo}" for r in repos), [r.name for r in repos]
+        found = await self.client.search(self.project)
+        assert any(p.name == self.project for p in (found.project or [])), found
+        return {"repositories": len(repos), "search_repositories": len(found.repository or [])}
+
+    async def usergroups(self):
+        groups = await self.client.get_usergroups()
+        return {"groups": len(groups)}
+
+    async def project_logs(self):
+        logs = await self.client.get_project_logs(self.project, limit=20)
+        assert logs, "no project log entries"
+        return {"entries": len(logs)}
+
+    async def permissions(self):
+        p = await self.client.get_permissions()
+        return {"system": len(p.system or []), "project": len(p.project or [])}
+
     async def run(self):
         for name in [
             "systeminfo",
@@ -198,8 +368,26 @@ class Scenario:
             "create_label",
             "add_label",
             "audit_logs",
+            "create_tag",
+            "accessories",
+            "build_history",
+            "copy_artifact",
+            "update_repository",
             "delete_artifact",
             "project_summary",
+            "users",
+            "members",
+            "project_metadata",
+            "quotas",
+            "system_jobs",
+            "system",
+            "configurations",
+            "robots",
+            "labels_list",
+            "all_repositories",
+            "usergroups",
+            "project_logs",
+            "permissions",
         ]:
             await self.step(name, getattr(self, name))
         return {"harborapi": HARBORAPI_VERSION, "steps": self.steps}

@@ -23,7 +23,7 @@ const S = {
     operationId: 'listQuotas',
     tag: 'quota',
     summary: 'List quotas',
-    query: { ...pageQuery({ sort: true }), reference: str('The reference type of quota.'), reference_id: str('The reference id of quota.') },
+    query: { ...pageQuery(), reference: str('The reference type of quota (project).'), reference_id: str('The reference id of quota (the project id).') },
     ok: { 200: PAGED(QUOTA) },
     errors: [401, 403, 500],
   }),
@@ -53,7 +53,21 @@ function quotaJson(q: Quota) {
 export async function quotaRoutes(app: FastifyInstance, quotas: QuotaService, auth: ApiAuth): Promise<void> {
   app.get('/quotas', { schema: S.listQuotas }, async (req, reply) => {
     await auth.sysadmin(req);
-    const page = parsePage(queryOf(req));
+    const q = queryOf(req);
+    const page = parsePage(q);
+    // Harbor's filters: reference (only "project" exists) and reference_id (the project id, which is the quota id).
+    const reference = q.get('reference');
+    const referenceId = q.get('reference_id');
+    if ((reference !== null && reference !== 'project') || (referenceId !== null && !/^[0-9]{1,15}$/.test(referenceId))) {
+      setPageHeaders(reply, req.raw.url ?? '', 0, page);
+      return [];
+    }
+    if (referenceId !== null) {
+      const one = Number(referenceId) > 0 ? await quotas.get(Number(referenceId)) : null;
+      const items = one && page.offset === 0 ? [one] : [];
+      setPageHeaders(reply, req.raw.url ?? '', one ? 1 : 0, page);
+      return items.map(quotaJson);
+    }
     const { total, items } = await quotas.list(page.limit, page.offset);
     setPageHeaders(reply, req.raw.url ?? '', total, page);
     return items.map(quotaJson);
