@@ -111,6 +111,8 @@ test('runtime values drive behaviour: self_registration and project_creation_res
 
 test('auth_mode cannot change once users other than admin exist; stored values survive a restart', async () => {
   expectApi(await f.admin.call('PUT', '/configurations', { auth_mode: 'ldap_auth' }), 403, 'FORBIDDEN');
+  // importing LDAP users is for ldap_auth mode only (they could not log in, and would pin the mode)
+  expectApi(await f.admin.call('POST', '/ldap/users/import', { ldap_uid_list: ['someone'] }), 403, 'FORBIDDEN');
   // setting it to its current value is not a change
   expectApi(await f.admin.call('PUT', '/configurations', { auth_mode: 'db_auth', robot_name_prefix: 'bot$' }), 200);
   await f.berth.stop({ keepData: true });

@@ -71,6 +71,8 @@ export class LdapAuthenticator implements ExternalAuthenticator {
   async importUsers(actor: string, uids: unknown): Promise<{ uid: string; error: string }[]> {
     if (!Array.isArray(uids) || uids.length === 0 || uids.length > 100 || !uids.every((x) => typeof x === 'string'))
       throw ApiErrors.badRequest('ldap_uid_list must be a list of 1 to 100 strings');
+    // In db_auth mode imported accounts could not log in, and would block the switch to ldap_auth.
+    if ((await this.configs.get('auth_mode')) !== 'ldap_auth') throw ApiErrors.forbidden('LDAP users can be imported only in ldap_auth mode');
     const failed: { uid: string; error: string }[] = [];
     for (const uid of uids as string[]) {
       if (!uid || uid.length > 255 || /[\x00-\x1f\x7f]/.test(uid)) {
