@@ -259,6 +259,18 @@ describe('artifacts API', { timeout: 180_000 }, () => {
     assert.ok(audit.some((a) => a.operation === 'create' && a.resource_type === 'artifact' && a.resource === `${P2}/copied@${image.digest}`));
   });
 
+  test('copy into a project without room is refused (403) and links nothing', async () => {
+    const small = `small-${sfx}`;
+    expectApi(await f.admin.call('POST', '/projects', { project_name: small, storage_limit: 200 }), 201);
+    const r = await f.admin.call('POST', `${base('c', small)}/artifacts?from=${encodeURIComponent(`${P1}/app:v1`)}`);
+    expectApi(r, 403, 'FORBIDDEN');
+    assert.match(r.text, /quota/);
+    expectApi(await f.admin.call('GET', `${base('c', small)}/artifacts/v1`), 404);
+    const q = (await f.admin.call('GET', `/quotas/${(await f.admin.call('GET', `/projects/${small}`)).json().project_id}`)).json();
+    assert.equal(q.used.storage, 0);
+    assert.equal((await reg().getBlob(`${small}/c`, image.blobs[1].digest)).status, 404);
+  });
+
   test('delete: a child of an index is refused (412); the index goes with its untagged children; by tag', async () => {
     const r = reg();
     const idx = await pushIndex(r, `${P1}/del`, 'v1');

@@ -62,6 +62,21 @@ describe('repositories API', { timeout: 120_000 }, () => {
     expectApi(await f.admin.call('GET', `/projects/${PUB}/repositories?q=${encodeURIComponent('description=x')}`), 400, 'BAD_REQUEST');
   });
 
+  test('artifact_count follows /v2 pushes and deletes', async () => {
+    const r = reg();
+    const a = await pushImage(r, `${PUB}/counted`, 'a');
+    await pushImage(r, `${PUB}/counted`, 'b');
+    await pushImage(r, `${PUB}/counted`, null);
+    const count = async () => (await f.admin.call('GET', `/projects/${PUB}/repositories/counted`)).json().artifact_count;
+    assert.equal(await count(), 3);
+    assert.equal((await r.request('DELETE', `/v2/${PUB}/counted/manifests/${a.digest}`)).status, 202);
+    assert.equal(await count(), 2);
+    const list = await f.admin.call('GET', `/projects/${PUB}/repositories/counted/artifacts`);
+    assert.equal(list.headers.get('x-total-count'), '2');
+    assert.equal(list.json().length, 2);
+    expectApi(await f.admin.call('DELETE', `/projects/${PUB}/repositories/counted`), 200);
+  });
+
   test('global list: sysadmin sees all; a member sees public + own; anonymous sees public only', async () => {
     const names = async (c: typeof f.admin) => {
       const r = await c.call('GET', `/repositories?page_size=100&q=${encodeURIComponent(`name=~${sfx}`)}`);

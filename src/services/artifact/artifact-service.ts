@@ -361,18 +361,18 @@ export class ArtifactService {
     };
     await visit(root, 0);
     const blobs = [...new Set(order.flatMap((m) => parseManifest(m.content, m.mediaType).blobs))].sort();
-    if (blobs.length)
-      await this.db.tx(async (q) => {
-        const repo = await this.repositories.saveRepositoryIfAbsent(target, targetProject.id, q);
-        for (const d of blobs) {
-          if ((await this.blobs.lockBlob(d, q)) !== 'live') throw ApiErrors.notFound(`blob ${d} of the source artifact is missing`);
-          const size = (await this.blobs.findBlobSize(d, q)) ?? 0;
-          await this.quota.assertRoom(targetProject.id, d, size, q);
-          await this.blobs.saveBlobLink(repo.id, d, q);
-        }
-      });
     const tag = reference.includes(':') ? null : reference;
     try {
+      if (blobs.length)
+        await this.db.tx(async (q) => {
+          const repo = await this.repositories.saveRepositoryIfAbsent(target, targetProject.id, q);
+          for (const d of blobs) {
+            if ((await this.blobs.lockBlob(d, q)) !== 'live') throw ApiErrors.notFound(`blob ${d} of the source artifact is missing`);
+            const size = (await this.blobs.findBlobSize(d, q)) ?? 0;
+            await this.quota.assertRoom(targetProject.id, d, size, q);
+            await this.blobs.saveBlobLink(repo.id, d, q);
+          }
+        });
       for (const m of order) await this.manifests.put(target, targetProject.id, m === root && tag ? tag : m.digest, m.content, m.mediaType);
     } catch (err) {
       if (err instanceof RegistryError && err.code === 'DENIED') throw ApiErrors.forbidden(err.message);
