@@ -4,6 +4,7 @@
 //   berth-admins    <- carol        (ldap_group_admin_dn)
 //   admins-nested   <- erin         admins-nested is a member of berth-admins (sysadmin through nesting)
 //   cycle-a <-> cycle-b  <- frank   (a membership cycle, must terminate)
+//   chain-1 .. chain-13  <- judy    (each group in the next: nesting deeper than the limit)
 //   dave, grace, heidi, ivan: no group; uid=admin: an LDAP entry named like the local admin, with another password
 import { after, before } from 'node:test';
 import { startSlapd, type Slapd } from '../helpers/slapd.ts';
@@ -54,6 +55,7 @@ ou: groups
   person('grace'),
   person('heidi'),
   person('ivan'),
+  person('judy'),
   group('devs', [dnOf('alice')]),
   group('team-leaf', [dnOf('bob')]),
   group('team-mid', [groupDn('team-leaf')]),
@@ -62,6 +64,8 @@ ou: groups
   group('admins-nested', [dnOf('erin')]),
   group('cycle-a', [dnOf('frank')]),
   group('cycle-b', [groupDn('cycle-a')]),
+  // chain-1 <- judy, chain-(n+1) <- chain-n: deeper than the resolver follows (10 levels above the direct group)
+  ...Array.from({ length: 13 }, (_, i) => group(`chain-${i + 1}`, [i === 0 ? dnOf('judy') : groupDn(`chain-${i}`)])),
 ].join('\n');
 
 // Nesting added after creation (groupOfNames needs existing members for the memberof overlay to act).

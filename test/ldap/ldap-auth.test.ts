@@ -221,3 +221,27 @@ member: uid=dave,ou=people,dc=example,dc=test
   assert.deepEqual(await tokenActions('bob', pw('bob'), 'repository:nested/app:pull,push'), []);
   assert.deepEqual(await tokenActions('dave', pw('dave'), 'repository:nested/app:pull,push'), ['pull', 'push']);
 });
+
+test('nesting is followed 10 levels above the direct group, no further', async () => {
+  await f.admin.createProject('deep', false);
+  expectApi(await f.admin.call('POST', '/projects/deep/members', { role_id: 3, member_group: { group_type: 1, ldap_group_dn: groupDn('chain-11') } }), 201);
+  await f.admin.createProject('deeper', false);
+  expectApi(await f.admin.call('POST', '/projects/deeper/members', { role_id: 3, member_group: { group_type: 1, ldap_group_dn: groupDn('chain-12') } }), 201);
+  assert.deepEqual(await tokenActions('judy', pw('judy'), 'repository:deep/x:pull'), ['pull']);
+  assert.deepEqual(await tokenActions('judy', pw('judy'), 'repository:deeper/x:pull'), []);
+});
+
+test('with the directory gone: cached logins and issued tokens keep working, new logins fail, admin works', async () => {
+  const bob = new RegistryClient({ baseUrl: f.berth.url, username: 'dave', password: pw('dave') });
+  const before = await tokenActions('dave', pw('dave'), 'repository:nested/app:pull,push');
+  assert.deepEqual(before, ['pull', 'push']);
+  await bob.pushImage('nested/app', 'before-stop');
+  await dir.slapd.stop();
+  // the same credentials within the login cache: no directory round trip
+  assert.deepEqual(await tokenActions('dave', pw('dave'), 'repository:nested/app:pull,push'), ['pull', 'push']);
+  await bob.pushImage('nested/app', 'after-stop');
+  expectApi(await as('dave').call('GET', '/users/current'), 200);
+  // a login that is not cached needs the directory
+  expectApi(await as('carol', 'not-her-password').call('GET', '/users/current'), 401, 'UNAUTHORIZED');
+  expectApi(await f.admin.call('GET', '/users/current'), 200);
+});
