@@ -206,6 +206,28 @@ test('project admins see their own projects only; others see nothing; anonymous 
   expectApi(await f.admin.as('al-alice', 'wrong-password').call('GET', '/audit-logs'), 401, 'UNAUTHORIZED');
 });
 
+test('project log views by role on a public project: only project admins and sysadmins (Harbor log:list)', async () => {
+  await setup();
+  await f.admin.createProject('al-pub', true);
+  const want: [string, number | null, number][] = [
+    ['al-pa', 1, 200],
+    ['al-maint', 4, 403],
+    ['al-dev', 2, 403],
+    ['al-guest', 3, 403],
+    ['al-lguest', 5, 403],
+    ['al-nonmember', null, 403],
+  ];
+  for (const [user, role] of want) {
+    await f.admin.createUser(user);
+    if (role) await f.admin.addMember('al-pub', user, role);
+  }
+  for (const path of ['/projects/al-pub/logs', '/projects/al-pub/auditlog-exts']) {
+    for (const [user, , status] of want) expectApi(await f.admin.as(user, PW).call('GET', path), status, status === 200 ? undefined : 'FORBIDDEN');
+    expectApi(await f.admin.call('GET', path), 200);
+    expectApi(await f.anon.call('GET', path), 401, 'UNAUTHORIZED');
+  }
+});
+
 test('robot pushes and pulls are recorded under the robot name', async () => {
   await setup();
   const r = await f.admin.call('POST', '/robots', {
@@ -244,7 +266,7 @@ test('robot pushes and pulls are recorded under the robot name', async () => {
   const asPusher = f.admin.as(robot.name, robot.secret);
   assert.deepEqual((await asPusher.call('GET', '/audit-logs')).json(), []);
   expectApi(await asPusher.call('GET', '/projects/al-proj/logs'), 403, 'FORBIDDEN');
-  expectApi(await asPusher.call('GET', '/auditlog-exts/events'), 401, 'UNAUTHORIZED');
+  expectApi(await asPusher.call('GET', '/auditlog-exts/events'), 403, 'FORBIDDEN');
   // Robots see the public statistics.
   const st = await asPusher.call('GET', '/statistics');
   expectApi(st, 200);
