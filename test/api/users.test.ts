@@ -219,3 +219,23 @@ test('GET /users/search: exact username only and no emails for non-admins (CVE-2
   expectApi(await f.anon.call('GET', '/users/search?username=admin'), 401, 'UNAUTHORIZED');
   expectApi(await searcher.call('GET', '/users/search'), 400, 'BAD_REQUEST');
 });
+
+test('GET /permissions: the robot permission catalog for system and project admins only', async () => {
+  const all = await f.admin.call('GET', '/permissions');
+  expectApi(all, 200);
+  const body = all.json();
+  assert.deepEqual(body.system, []);
+  const project = body.project.map((p: { resource: string; action: string }) => `${p.resource}:${p.action}`);
+  assert.ok(project.includes('repository:pull') && project.includes('repository:push'), project.join(' '));
+  assert.ok(!project.some((p: string) => /^(member|robot):/.test(p)), 'robots are never granted member or robot management');
+  await f.admin.createUser('perm-pa', PW);
+  await f.admin.createUser('perm-dev', PW);
+  const pid = await f.admin.createProject('perm-proj', false);
+  await f.admin.addMember(pid, 'perm-pa', 1);
+  await f.admin.addMember(pid, 'perm-dev', 2);
+  const pa = await f.admin.as('perm-pa', PW).call('GET', '/permissions');
+  expectApi(pa, 200);
+  assert.deepEqual(pa.json(), body);
+  expectApi(await f.admin.as('perm-dev', PW).call('GET', '/permissions'), 403, 'FORBIDDEN');
+  expectApi(await f.anon.call('GET', '/permissions'), 401, 'UNAUTHORIZED');
+});

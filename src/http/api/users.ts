@@ -5,6 +5,7 @@ import type { FastifyInstance } from 'fastify';
 import { ApiErrors } from '../../errors.ts';
 import type { User, UserField } from '../../repositories/user-repository.ts';
 import { ALL_PROJECT_POLICIES, SYSTEM_POLICIES, type Policy } from '../../services/auth/rbac.ts';
+import { ROBOT_GRANTABLE } from '../../services/auth/robot-service.ts';
 import { parsePage, parseQ, parseSort, setPageHeaders } from './query.ts';
 import { bodyOf, bool, CREATED, dateTime, EMPTY, int, obj, op, PAGED, pageQuery, str } from './schemas.ts';
 import { API_PREFIX, bodyObject, isoTime, pathId, queryOf, type ApiAuth, type ApiDeps } from './index.ts';
@@ -97,6 +98,15 @@ const S = {
     ok: { 200: EMPTY() },
     errors: [400, 401, 403, 500],
   }),
+  getPermissions: op({
+    operationId: 'getPermissions',
+    tag: 'permissions',
+    summary: 'Get system or project level permissions info.',
+    description:
+      'The permissions a robot account can be granted (Harbor\'s robot permission catalog): project scope for system and project admins; Berth\'s system robots hold project grants only, so the system list is empty.',
+    ok: { 200: obj({ system: { type: 'array', items: PERMISSION }, project: { type: 'array', items: PERMISSION } }) },
+    errors: [401, 403, 500],
+  }),
   setUserSysAdmin: op({
     operationId: 'setUserSysAdmin',
     tag: TAG,
@@ -162,6 +172,23 @@ export async function userRoutes(app: FastifyInstance, deps: ApiDeps, auth: ApiA
   app.get('/users/current', { schema: S.getCurrentUserInfo }, async (req) => {
     const me = await auth.user(req);
     return userResp(await users.get(me.id));
+  });
+
+  // Harbor's robot permission catalog: system admins and project admins (of any project) only.
+  app.get('/permissions', { schema: S.getPermissions }, async (req) => {
+    const me = await auth.user(req);
+    let allowed = me.sysadmin;
+    if (!allowed) {
+      for (const id of (await policy.projectIdsOf(me)).slice(0, 1000)) {
+        const p = await projects.find(String(id), false);
+        if (p && (await policy.can(me, p, 'robot:create'))) {
+          allowed = true;
+          break;
+        }
+      }
+    }
+    if (!allowed) throw ApiErrors.forbidden('only admins (system and project) can access permissions');
+    return { system: [], project: policyList([...ROBOT_GRANTABLE].sort(), '') };
   });
 
   app.get('/users/current/permissions', { schema: S.getCurrentUserPermissions }, async (req) => {
