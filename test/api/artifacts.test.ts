@@ -6,7 +6,10 @@
 import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { RegistryClient, digestOf } from '../helpers/registry-client.ts';
+import { createGoClients, makeTempDir, removeDir, writeHelmChart } from '../helpers/clients.ts';
 import { auditRows, expectApi, useApi } from './fixture.ts';
 import { CHART_README, CHART_VALUES, HISTORY, pushChart, pushCosignSignature, pushImage, pushIndex, pushReferrer, type Pushed } from './artifact-fixtures.ts';
 
@@ -159,6 +162,31 @@ describe('artifacts API', { timeout: 180_000 }, () => {
     const charts = await f.admin.call('GET', `${base('charts/mychart')}/artifacts?q=type%3DCHART`);
     assert.equal(charts.json().length, 1);
     assert.equal((await f.admin.call('GET', `${base('charts/mychart')}/artifacts?q=type%3DIMAGE`)).json().length, 0);
+  });
+
+  test('helm push (the real client): CHART, values.yaml and readme.md read from helm\'s own archive', async () => {
+    const go = await createGoClients();
+    const work = makeTempDir('helm-art');
+    try {
+      const target = { host: f.berth.host, creds: { username: 'admin', password: f.berth.adminPassword }, plainHttp: true };
+      await go.configure(target);
+      const chart = await writeHelmChart(work, 'realchart', '1.2.3');
+      await writeFile(join(chart, 'README.md'), '# real chart <b>readme</b>\n');
+      await go.helm(['package', chart, '-d', work]);
+      await go.helm(['push', ...go.flags(target).helm, join(work, 'realchart-1.2.3.tgz'), `oci://${f.berth.host}/${P1}/helm`]);
+      const a = (await f.admin.call('GET', `${base('helm/realchart')}/artifacts/1.2.3`)).json();
+      assert.equal(a.type, 'CHART');
+      assert.equal(a.extra_attrs.name, 'realchart');
+      assert.equal(a.extra_attrs.version, '1.2.3');
+      const values = await f.admin.call('GET', `${base('helm/realchart')}/artifacts/1.2.3/additions/values.yaml`);
+      expectApi(values, 200);
+      assert.equal(values.text, await readFile(join(chart, 'values.yaml'), 'utf8'));
+      assert.equal((await f.admin.call('GET', `${base('helm/realchart')}/artifacts/1.2.3/additions/readme.md`)).text, '# real chart <b>readme</b>\n');
+      assert.deepEqual((await f.admin.call('GET', `${base('helm/realchart')}/artifacts/1.2.3/additions/dependencies`)).json(), []);
+    } finally {
+      await go.stop();
+      removeDir(work);
+    }
   });
 
   test('tags: create, conflict, list, delete; audit records', async () => {
