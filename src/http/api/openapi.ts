@@ -73,6 +73,14 @@ export function registerOpenApi(app: FastifyInstance): void {
     uiConfig: { docExpansion: 'none', deepLinking: true, validatorUrl: null } as Record<string, unknown>,
     staticCSP: true,
     transformSpecificationClone: true,
+    theme: { title: 'Berth API' },
+    logo: {
+      type: 'image/svg+xml',
+      content: Buffer.from(
+        '<svg xmlns="http://www.w3.org/2000/svg" width="96" height="32"><text x="0" y="25" font-family="sans-serif" font-size="26" font-weight="700" fill="#ffffff">Berth</text></svg>',
+      ),
+      href: '/',
+    },
   });
   app.register(async (scope) => {
     const send = async () => scope.swagger();
