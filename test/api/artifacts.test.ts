@@ -287,6 +287,18 @@ describe('artifacts API', { timeout: 180_000 }, () => {
     assert.ok(audit.some((a) => a.operation === 'create' && a.resource_type === 'artifact' && a.resource === `${P2}/copied@${image.digest}`));
   });
 
+  test('copy from a project the caller cannot see is a 404, nothing created', async () => {
+    await f.admin.createUser(`cp-${sfx}`, 'Copy-Passw0rd!');
+    await f.admin.addMember(P2, `cp-${sfx}`, 2);
+    const dev = f.admin.as(`cp-${sfx}`, 'Copy-Passw0rd!');
+    const r = await dev.call('POST', `${base('stolen', P2)}/artifacts?from=${encodeURIComponent(`${P1}/app:v1`)}`);
+    expectApi(r, 404, 'NOT_FOUND');
+    assert.ok(!r.text.includes(image.digest));
+    expectApi(await f.admin.call('GET', base('stolen', P2)), 404);
+    // and the same developer may copy inside its own project
+    expectApi(await dev.call('POST', `${base('mine', P2)}/artifacts?from=${encodeURIComponent(`${P2}/secret:v1`)}`), 201);
+  });
+
   test('copy into a project without room is refused (403) and links nothing', async () => {
     const small = `small-${sfx}`;
     expectApi(await f.admin.call('POST', '/projects', { project_name: small, storage_limit: 200 }), 201);

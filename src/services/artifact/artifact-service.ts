@@ -244,7 +244,8 @@ export class ArtifactService {
       if (r.extraAttrs !== null) out.set(r.id, safeJson(r.extraAttrs));
       else missing.push(r);
     }
-    for (const r of missing) {
+    // A page never listed before reads its configs a few at a time; later lists use the cached column.
+    const one = async (r: ArtifactRow) => {
       let attrs: Record<string, unknown> = {};
       const type = artifactTypeOf(r);
       const cfg = configOf(r);
@@ -258,7 +259,8 @@ export class ArtifactService {
       }
       out.set(r.id, attrs);
       await this.query.saveExtraAttrs(r.id, JSON.stringify(attrs)).catch(() => {});
-    }
+    };
+    for (let i = 0; i < missing.length; i += 8) await Promise.all(missing.slice(i, i + 8).map(one));
     return out;
   }
 
