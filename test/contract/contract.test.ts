@@ -282,8 +282,10 @@ test('dynamic: every documented GET answers 200 with JSON keys Harbor defines', 
       problems.push(`${id} GET ${url}: ${r.status} ${r.text.slice(0, 200)}`);
       continue;
     }
-    if (!/^application\/json/.test(r.headers.get('content-type') ?? '')) continue;
     if (!h) continue; // allow-listed Berth addition: nothing to compare with
+    // Harbor's list operations answer X-Total-Count (and Link when there are more pages)
+    if ((h.headers.get('200') ?? []).includes('X-Total-Count') && r.headers.get('x-total-count') === null) problems.push(`${id} GET ${url}: no X-Total-Count header`);
+    if (!/^application\/json/.test(r.headers.get('content-type') ?? '')) continue;
     const allowed = allow.responseFields[id] ?? {};
     checkJson(harbor, r.json(), h.responses.get('200'), `${id} `, problems, (p) => Object.hasOwn(allowed, p.slice(id.length + 1)));
   }

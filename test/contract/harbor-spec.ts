@@ -25,6 +25,8 @@ export interface Operation {
   body: Json | undefined;
   /** status → JSON schema of the response body (undefined when it has none). */
   responses: Map<string, Json | undefined>;
+  /** status → names of the response headers the operation documents. */
+  headers: Map<string, string[]>;
 }
 
 export const shapeOf = (path: string): string => path.replace(/\{[^}]+\}/g, '{}');
@@ -51,11 +53,13 @@ export class HarborSpec {
           .map((p: Json) => ({ name: p.name, in: p.in, type: p.type, required: Boolean(p.required) }));
         const bodyParam = raw.find((p: Json) => p.in === 'body');
         const responses = new Map<string, Json | undefined>();
+        const headers = new Map<string, string[]>();
         for (const [code, r] of Object.entries<Json>(op.responses ?? {})) {
           const resp = r.$ref ? this.ref(r.$ref) : r;
           responses.set(code, resp.schema);
+          headers.set(code, Object.keys(resp.headers ?? {}));
         }
-        const o: Operation = { method: method.toUpperCase(), path, shape: shapeOf(path), operationId: op.operationId, params, body: bodyParam?.schema, responses };
+        const o: Operation = { method: method.toUpperCase(), path, shape: shapeOf(path), operationId: op.operationId, params, body: bodyParam?.schema, responses, headers };
         this.operations.push(o);
         this.byKey.set(`${o.method} ${o.shape}`, o);
       }
@@ -120,12 +124,14 @@ export function berthOperations(doc: Json): Operation[] {
       });
       const body = op.requestBody?.content?.['application/json']?.schema;
       const responses = new Map<string, Json | undefined>();
+      const headers = new Map<string, string[]>();
       for (const [code, r] of Object.entries<Json>(op.responses ?? {})) {
+        headers.set(code, Object.keys(r.headers ?? {}));
         const content = r.content ?? {};
         const schema = content['application/json']?.schema ?? Object.values<Json>(content)[0]?.schema;
         responses.set(code, schema ? resolveDeep(schema, resolveRef) : undefined);
       }
-      out.push({ method: method.toUpperCase(), path, shape: shapeOf(path), operationId: op.operationId, params, body: body ? resolveDeep(body, resolveRef) : undefined, responses });
+      out.push({ method: method.toUpperCase(), path, shape: shapeOf(path), operationId: op.operationId, params, body: body ? resolveDeep(body, resolveRef) : undefined, responses, headers });
     }
   }
   return out;
