@@ -247,10 +247,18 @@ export class ArtifactQueryRepository {
     const out = new Map<number, number>();
     for (const r of rows) {
       out.set(Number(r.repository_id), Number(r.n));
-      if (Number(r.k) > 32 && this.txDb) await this.foldCounts(this.txDb, Number(r.repository_id), Number(r.last)).catch(() => {});
+      // In the background: a read never waits for the writer (SQLite) or for row locks.
+      const id = Number(r.repository_id);
+      if (Number(r.k) > 32 && this.txDb && !this.folding.has(id)) {
+        this.folding.add(id);
+        void this.foldCounts(this.txDb, id, Number(r.last))
+          .catch(() => {})
+          .finally(() => this.folding.delete(id));
+      }
     }
     return out;
   }
+  private readonly folding = new Set<number>();
   private foldCounts(db: Db, repositoryId: number, lastId: number): Promise<void> {
     return db.tx(async (q) => {
       const gone = await q.all<{ delta: number }>('DELETE FROM repository_artifact_counts WHERE repository_id = ? AND id <= ? RETURNING delta', [repositoryId, lastId]);
