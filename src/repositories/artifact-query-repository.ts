@@ -475,6 +475,18 @@ export class ArtifactQueryRepository {
       pullTime: r.pull_time === null || r.pull_time === undefined ? null : Number(r.pull_time),
     }));
   }
+  /** Inserts a tag unless the repository has one of that name (on any artifact); false then. */
+  async saveNewTag(repositoryId: number, name: string, manifestId: number, q: Queryable): Promise<boolean> {
+    const now = Date.now();
+    const r = await q.run('INSERT INTO tags (repository_id, name, manifest_id, created_at, updated_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT (repository_id, name) DO NOTHING', [
+      repositoryId,
+      name,
+      manifestId,
+      now,
+      now,
+    ]);
+    return r.changes > 0;
+  }
   async findTag(repositoryId: number, name: string): Promise<{ manifestId: number } | null> {
     const r = await this.db.get<{ manifest_id: number }>('SELECT manifest_id FROM tags WHERE repository_id = ? AND name = ?', [repositoryId, name]);
     return r ? { manifestId: Number(r.manifest_id) } : null;

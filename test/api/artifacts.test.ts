@@ -194,6 +194,12 @@ describe('artifacts API', { timeout: 180_000 }, () => {
     const created = await f.admin.call('POST', t, { name: 'v1.0', id: 999, repository_id: 12345 });
     expectApi(created, 201);
     expectApi(await f.admin.call('POST', t, { name: 'v1.0' }), 409, 'CONFLICT');
+    // concurrent creations of one name: exactly one wins, on either artifact
+    const racers = await Promise.all(
+      Array.from({ length: 8 }, (_, i) => f.admin.call('POST', i % 2 ? t : `${base('app')}/artifacts/${sig}/tags`, { name: 'race' })),
+    );
+    assert.deepEqual(racers.map((r) => r.status).sort(), [201, 409, 409, 409, 409, 409, 409, 409]);
+    expectApi(await f.admin.call('DELETE', `${base('app')}/artifacts/race/tags/race`), 200);
     expectApi(await f.admin.call('POST', t, { name: 'bad tag' }), 400, 'BAD_REQUEST');
     expectApi(await f.admin.call('POST', t, {}), 400);
     const list = await f.admin.call('GET', `${t}?sort=name`);

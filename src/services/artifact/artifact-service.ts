@@ -415,8 +415,9 @@ export class ArtifactService {
       const lock = q.dialect === 'postgres' ? ' FOR UPDATE' : '';
       // The artifact may have been deleted meanwhile: lock it, then refuse a name already in use.
       if (!(await q.get(`SELECT id FROM manifests WHERE id = ?${lock}`, [row.id]))) throw ApiErrors.notFound('artifact not found');
-      if (await this.query.findTag(loc.repo.id, name)) throw ApiErrors.conflict(`tag ${name} already exists in the repository`);
-      await this.manifestRows.saveTag(loc.repo.id, name, row.id, q);
+      // Atomic: of two concurrent creations of one name, exactly one wins; the other is a 409.
+      if (!(await this.query.saveNewTag(loc.repo.id, name, row.id, q))) throw ApiErrors.conflict(`tag ${name} already exists in the repository`);
+      await this.repositories.touchRepository(loc.repo.id, q);
     });
     await this.audit.record({ username: actor, operation: 'create', resourceType: 'tag', resource: `${loc.repo.name}:${name}`, projectId: loc.project.id });
   }
