@@ -18,7 +18,11 @@ interface Cell {
   token: Record<Action, number>;
   basic: Record<Action, number>;
 }
+type ApiOp =
+  | 'listGroups' | 'createGroup' | 'getGroup' | 'updateGroup' | 'deleteGroup' | 'searchGroups'
+  | 'ldapPing' | 'ldapUserSearch' | 'ldapImport' | 'ldapGroupSearch' | 'getConfigurations' | 'putConfigurations' | 'addGroupMember';
 interface Matrix {
+  api: { principal: string; status: Record<ApiOp, number> }[];
   groupRoles: Record<string, number>;
   nesting: Record<string, string>;
   principals: Record<string, { groups: string[]; directRole?: number }>;
@@ -138,3 +142,42 @@ test('group member rows: entity_type g with the group names, and the API permiss
   // the non-member group does not even see the private project
   assert.equal((await f.admin.as(uid('grpNonMember'), PASSWORD).call('GET', `/projects/${projectName.private}`)).status, 404);
 });
+
+for (const row of matrix.api) {
+  test(`API as ${row.principal}: ${JSON.stringify(row.status)}`, async () => {
+    const api =
+      row.principal === 'anonymous' ? f.admin.as(null) : row.principal === 'localAdmin' ? f.admin : f.admin.as(uid(row.principal), PASSWORD);
+    const tag = row.principal.toLowerCase();
+    // the group this principal reads, renames and deletes
+    const made = await f.admin.call('POST', '/usergroups', { group_type: 2, group_name: `api-${tag}` });
+    assert.equal(made.status, 201, made.text);
+    const gid = Number(made.headers.get('location')!.split('/').pop());
+    const calls: Record<ApiOp, () => Promise<{ status: number; text: string }>> = {
+      listGroups: () => api.call('GET', '/usergroups'),
+      createGroup: () => api.call('POST', '/usergroups', { group_type: 2, group_name: `new-${tag}` }),
+      getGroup: () => api.call('GET', `/usergroups/${gid}`),
+      updateGroup: () => api.call('PUT', `/usergroups/${gid}`, { group_name: `renamed-${tag}` }),
+      deleteGroup: () => api.call('DELETE', `/usergroups/${gid}`),
+      searchGroups: () => api.call('GET', '/usergroups/search?groupname=api-'),
+      ldapPing: () => api.call('POST', '/ldap/ping', {}),
+      ldapUserSearch: () => api.call('GET', `/ldap/users/search?username=${uid('grpGuest')}`),
+      ldapImport: () => api.call('POST', '/ldap/users/import', { ldap_uid_list: ['not-in-the-directory'] }),
+      ldapGroupSearch: () => api.call('GET', '/ldap/groups/search?groupname=g-d'),
+      getConfigurations: () => api.call('GET', '/configurations'),
+      putConfigurations: () => api.call('PUT', '/configurations', { robot_token_duration: 30 }),
+      addGroupMember: () => api.call('POST', `/projects/${projectName.private}/members`, { role_id: 3, member_group: { group_type: 2, group_name: `member-${tag}` } }),
+    };
+    for (const op of Object.keys(calls) as ApiOp[]) {
+      const r = await calls[op]();
+      assert.equal(r.status, row.status[op], `${op}: ${r.status} ${r.text}`);
+    }
+    // refused changes changed nothing
+    const after = await f.admin.call('GET', `/usergroups/${gid}`);
+    if (row.status.deleteGroup !== 200) assert.equal(after.json().group_name, row.status.updateGroup === 200 ? `renamed-${tag}` : `api-${tag}`);
+    else assert.equal(after.status, 404);
+    const created = (await f.admin.call('GET', `/usergroups?group_name=new-${tag}`)).json() as unknown[];
+    assert.equal(created.length, row.status.createGroup === 201 ? 1 : 0);
+    const members = (await f.admin.call('GET', `/projects/${projectName.private}/members?entityname=member-${tag}`)).json() as unknown[];
+    assert.equal(members.length, row.status.addGroupMember === 201 ? 1 : 0);
+  });
+}
