@@ -1,8 +1,9 @@
 // i18next with the two complete locales; the choice is remembered per browser (localStorage 'berth.lang').
+// English is bundled; Chinese (and antd's Chinese component texts) load when chosen, before the first render
+// when it is the saved choice.
 import i18n from 'i18next';
 import { initReactI18next } from 'react-i18next';
 import enUS from './locales/en-US/translation.json';
-import zhCN from './locales/zh-CN/translation.json';
 
 export const LANGUAGES = [
   { code: 'en-US', label: 'English' },
@@ -18,19 +19,34 @@ function initialLanguage(): Lang {
   return navigator.language?.toLowerCase().startsWith('zh') ? 'zh-CN' : 'en-US';
 }
 
-void i18n.use(initReactI18next).init({
-  resources: { 'en-US': { translation: enUS }, 'zh-CN': { translation: zhCN } },
-  lng: initialLanguage(),
-  fallbackLng: 'en-US',
-  interpolation: { escapeValue: false },
-  returnNull: false,
-});
-document.documentElement.lang = i18n.language;
+async function loadBundle(lang: Lang): Promise<void> {
+  if (lang === 'en-US' || i18n.hasResourceBundle(lang, 'translation')) return;
+  const zh = await import('./locales/zh-CN/translation.json');
+  i18n.addResourceBundle(lang, 'translation', zh.default, true, true);
+}
 
-export function setLanguage(lang: Lang): void {
+export async function initI18n(): Promise<void> {
+  const lng = initialLanguage();
+  await i18n.use(initReactI18next).init({
+    resources: { 'en-US': { translation: enUS } },
+    partialBundledLanguages: true,
+    lng: 'en-US',
+    fallbackLng: 'en-US',
+    interpolation: { escapeValue: false },
+    returnNull: false,
+  });
+  if (lng !== 'en-US') {
+    await loadBundle(lng);
+    await i18n.changeLanguage(lng);
+  }
+  document.documentElement.lang = i18n.language;
+}
+
+export async function setLanguage(lang: Lang): Promise<void> {
   localStorage.setItem(STORAGE_KEY, lang);
+  await loadBundle(lang);
   document.documentElement.lang = lang;
-  void i18n.changeLanguage(lang);
+  await i18n.changeLanguage(lang);
 }
 
 export default i18n;

@@ -4,10 +4,10 @@ import { createRoot } from 'react-dom/client';
 import { BrowserRouter, Navigate, Route, Routes, useLocation, useNavigate } from 'react-router';
 import { QueryClient, QueryClientProvider } from '@tanstack/react-query';
 import { App as AntApp, ConfigProvider, Spin, theme as antTheme } from 'antd';
+import type { Locale } from 'antd/es/locale';
 import enUS from 'antd/es/locale/en_US';
-import zhCN from 'antd/es/locale/zh_CN';
 import { useTranslation } from 'react-i18next';
-import './i18n.ts';
+import { initI18n } from './i18n.ts';
 import { onUnauthorized } from './api/client.ts';
 import { currentUserQuery, permissionsQuery } from './api/hooks.ts';
 import { firstProjectsPage } from './pages/projects-query.ts';
@@ -76,8 +76,18 @@ const fallback = (
   </div>
 );
 
+/** antd's own texts (pagination, empty tables, date pickers) in the current language; Chinese loads on demand. */
+function useAntdLocale(lang: string): Locale {
+  const [zh, setZh] = useState<Locale | null>(null);
+  useEffect(() => {
+    if (lang === 'zh-CN' && !zh) void import('antd/es/locale/zh_CN').then((m) => setZh(m.default));
+  }, [lang, zh]);
+  return lang === 'zh-CN' && zh ? zh : enUS;
+}
+
 function Root() {
   const { i18n } = useTranslation();
+  const antdLocale = useAntdLocale(i18n.language);
   const [mode, setMode] = useState<ThemeMode>(() => (localStorage.getItem('berth.theme') === 'dark' ? 'dark' : 'light'));
   const themeCtx = useMemo(
     () => ({
@@ -98,7 +108,7 @@ function Root() {
   return (
     <ThemeContext.Provider value={themeCtx}>
       <ConfigProvider
-        locale={i18n.language === 'zh-CN' ? zhCN : enUS}
+        locale={antdLocale}
         theme={{ algorithm: mode === 'dark' ? antTheme.darkAlgorithm : antTheme.defaultAlgorithm, token: { borderRadius: 4 } }}
         componentSize="middle"
       >
@@ -134,6 +144,7 @@ function Root() {
   );
 }
 
+await initI18n();
 createRoot(document.getElementById('root')!).render(
   <StrictMode>
     <QueryClientProvider client={queryClient}>

@@ -31,7 +31,7 @@ export function LanguageSwitcher() {
       data-testid="language-switcher"
       size="small"
       value={i18n.language as Lang}
-      onChange={(v) => setLanguage(v)}
+      onChange={(v) => void setLanguage(v)}
       options={LANGUAGES.map((l) => ({ value: l.code, label: l.label }))}
       style={{ width: 110 }}
     />

@@ -13,7 +13,8 @@ import { ErrorAlert, NotAvailable, PageTitle, useNotify } from '../../components
 
 type Kind = 'bool' | 'int' | 'string' | 'password' | { options: string[] };
 const AUTH_FIELDS: [string, Kind][] = [
-  ['auth_mode', { options: ['db_auth', 'ldap_auth', 'oidc_auth', 'uaa_auth', 'http_auth'] }],
+  // Harbor also has oidc_auth, uaa_auth and http_auth; Berth offers these two.
+  ['auth_mode', { options: ['db_auth', 'ldap_auth'] }],
   ['primary_auth_mode', 'bool'],
   ['self_registration', 'bool'],
 ];
