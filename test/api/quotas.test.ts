@@ -1,7 +1,7 @@
 // Per-project storage quotas against a real Berth (GC grace 0, default limit from quota.default_storage_limit):
-// usage counts a blob once per project however many repositories link it; an upload that would exceed the
+// usage counts a blob (and a manifest) once per project however many repositories link it; an upload that would exceed the
 // limit is DENIED through /v2 with nothing committed; delete + GC frees usage; a mount into a full project is
-// refused; after a scripted mix of pushes, mounts, deletes and GC the usage equals the recomputed truth.
+// refused; after a scripted mix of pushes, mounts, copies, deletes and GC the usage equals the recomputed truth.
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBlob, RegistryClient, digestOf } from '../helpers/registry-client.ts';
@@ -187,7 +187,7 @@ test('a mount into a full project is refused; a mount within the project or afte
   assert.equal(await truth(id), 7000);
 });
 
-test('usage after a scripted mix of pushes, mounts, deletes and GC equals the recomputed truth', async () => {
+test('usage after a scripted mix of pushes, mounts, copies, deletes and GC equals the recomputed truth', async () => {
   const id = await createProject('qm', 1_000_000);
   const c = reg();
   const check = async (what: string) => {
@@ -206,11 +206,24 @@ test('usage after a scripted mix of pushes, mounts, deletes and GC equals the re
   await check('a loose blob in two repositories');
   assert.equal((await c.request('DELETE', `/v2/qm/c/blobs/${digestOf(loose)}`)).status, 202);
   await check('one link of the loose blob deleted');
+  // Copies (Harbor's artifact copy): within the project they add nothing; into another project they count there.
+  const copy = (target: string, from: string) =>
+    f.admin.call('POST', `/projects/${target.split('/')[0]}/repositories/${encodeURIComponent(encodeURIComponent(target.split('/').slice(1).join('/')))}/artifacts?from=${encodeURIComponent(from)}`);
+  const beforeCopy = await check('before copies');
+  expectApi(await copy('qm/a-copy', 'qm/a:v1'), 201);
+  assert.equal(await check('copy within the project'), beforeCopy);
+  const other = await createProject('qm-other', 1_000_000);
+  expectApi(await copy('qm-other/b', `qm/b@${b.digest}`), 201);
+  const otherUsed = (await quota(other)).used;
+  assert.equal(otherUsed, await truth(other));
+  assert.equal(otherUsed, 5000 + b.config.size + b.bytes.length, 'the copy counts in the target project');
   assert.equal((await c.request('DELETE', `/v2/qm/b/manifests/${b.digest}`)).status, 202);
   await runGc(f.admin);
   const after = await check('manifest deleted and GC');
-  // Only image a remains referenced; the loose blob and b's blobs (and the mounted link in b) are gone.
+  // Only image a (and its copy) remains referenced; the loose blob and b's blobs (and the mounted link in b) are gone.
   assert.equal(after, 3000 * 2 + a.config.size + a.bytes.length);
+  assert.equal((await quota(other)).used, otherUsed, "b's copy in the other project is untouched by the delete in qm");
+  assert.equal(await truth(other), otherUsed);
 });
 
 test('manifest bytes count: a manifest PUT over the limit is DENIED with nothing stored; warning and exceeded events are recorded', async () => {
