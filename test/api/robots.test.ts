@@ -362,3 +362,33 @@ test('robot_token_duration (runtime setting) is the duration of robots created w
     expectApi(await admin.call('PUT', '/configurations', { robot_token_duration: 30 }), 200);
   }
 });
+
+test('robots on the artifact, label and audit-log API: their grants apply, other projects answer 404, missing actions 403 (never a login prompt)', async () => {
+  const rb = await create(admin, projectRobot('artifact-reader', 'ra', 'repository:pull', 'repository:list', 'artifact:read', 'artifact:list'));
+  const robot = admin.as(rb.name, rb.secret);
+  expectApi(await robot.call('GET', '/projects/ra/repositories'), 200);
+  const arts = await robot.call('GET', '/projects/ra/repositories/app/artifacts');
+  expectApi(arts, 200);
+  assert.equal(arts.json().length, 1);
+  // Another project, private: answered as missing, whether it exists or not.
+  expectApi(await robot.call('GET', '/projects/rb/repositories'), 404, 'NOT_FOUND');
+  expectApi(await robot.call('GET', '/projects/rb/repositories/app/artifacts/v1'), 404, 'NOT_FOUND');
+  expectApi(await robot.call('GET', '/projects/no-such-project/repositories'), 404, 'NOT_FOUND');
+  // Its own project, an action it was not granted: 403, and nothing changed.
+  expectApi(await robot.call('DELETE', '/projects/ra/repositories/app/artifacts/v1'), 403, 'FORBIDDEN');
+  expectApi(await robot.call('POST', '/projects/ra/repositories/app/artifacts/v1/tags', { name: 'robot-tag' }), 403, 'FORBIDDEN');
+  const raId = (await admin.call('GET', '/projects/ra')).json().project_id;
+  expectApi(await robot.call('POST', '/labels', { name: 'robot-label', scope: 'p', project_id: raId }), 403, 'FORBIDDEN');
+  const rbId = (await admin.call('GET', '/projects/rb')).json().project_id;
+  expectApi(await robot.call('GET', `/labels?scope=p&project_id=${rbId}`), 404, 'NOT_FOUND');
+  expectApi(await admin.call('GET', '/projects/ra/repositories/app/artifacts/v1'), 200);
+  const tags = (await admin.call('GET', '/projects/ra/repositories/app/artifacts/v1/tags')).json().map((t: { name: string }) => t.name);
+  assert.deepEqual(tags, ['v1']);
+  // A global label is readable by an authenticated robot but not writable.
+  const label = await admin.call('POST', '/labels', { name: `g-robot-${Date.now()}`, scope: 'g', color: '#000000' });
+  expectApi(label, 201);
+  const labelId = Number(label.headers.get('location')!.split('/').pop());
+  expectApi(await robot.call('GET', `/labels/${labelId}`), 200);
+  expectApi(await robot.call('PUT', `/labels/${labelId}`, { name: 'renamed' }), 403, 'FORBIDDEN');
+  expectApi(await admin.as(null).call('GET', `/labels/${labelId}`), 401, 'UNAUTHORIZED');
+});

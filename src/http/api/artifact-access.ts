@@ -3,11 +3,11 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { ApiErrors } from '../../errors.ts';
 import type { Project } from '../../repositories/project-repository.ts';
-import type { Principal } from '../../services/auth/principal.ts';
+import { principalName, type Principal } from '../../services/auth/principal.ts';
 import type { Policy } from '../../services/auth/rbac.ts';
 import type { ApiAuth, ApiDeps } from './index.ts';
 
-/** The project (by name) the caller must see (401 anonymous / 404 otherwise), then `needed` (401 / 403). */
+/** The project (by name) the caller must see (401 anonymous / 404 otherwise, robots included), then `needed` (401 / 403). */
 export async function projectFor(
   deps: Pick<ApiDeps, 'projects' | 'policy'>,
   auth: ApiAuth,
@@ -18,16 +18,20 @@ export async function projectFor(
   const caller = await auth.principal(req);
   const project = await deps.projects.find(ref, true);
   const policies = project ? await deps.policy.policiesOn(caller, project) : new Set<Policy>();
-  if (!project || !policies.has('self:read')) {
-    if (caller.kind !== 'user') throw ApiErrors.unauthorized('authentication required');
+  if (!project || !seesProject(caller, policies)) {
+    if (caller.kind === 'anonymous') throw ApiErrors.unauthorized('authentication required');
     throw ApiErrors.notFound(`project ${ref.slice(0, 255)} not found`);
   }
   if (!policies.has(needed)) {
-    if (caller.kind !== 'user') throw ApiErrors.unauthorized('authentication required');
+    if (caller.kind === 'anonymous') throw ApiErrors.unauthorized('authentication required');
     throw ApiErrors.forbidden(`${needed} is not allowed on project ${project.name}`);
   }
   return { project, caller, policies };
 }
+
+/** A user sees a project through `self:read`; a robot through any grant it holds there (it has no roles). */
+export const seesProject = (caller: Principal, policies: ReadonlySet<Policy>): boolean =>
+  policies.has('self:read') || (caller.kind === 'robot' && policies.size > 0);
 
 /** The repository name from the path (decoded once more, as Harbor clients encode it twice). */
 export function repoParam(v: string | undefined): string {
@@ -43,7 +47,7 @@ export function repoParam(v: string | undefined): string {
   return s;
 }
 
-export const actorOf = (p: Principal): string => (p.kind === 'user' ? p.username : '');
+export const actorOf = (p: Principal): string => principalName(p);
 
 /** Boolean query flag (`true`/`false`/`1`/`0`), or its default; anything else is a 400. */
 export function flag(q: URLSearchParams, name: string, dflt: boolean): boolean {

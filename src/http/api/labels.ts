@@ -7,7 +7,7 @@ import { labelView } from '../../services/artifact/artifact-service.ts';
 import type { LabelService } from '../../services/artifact/label-service.ts';
 import type { Principal } from '../../services/auth/principal.ts';
 import type { Policy } from '../../services/auth/rbac.ts';
-import { actorOf, CREATED, EMPTY, errs, LABEL_SCHEMA, PAGE_QS, paged, plainJson } from './artifact-access.ts';
+import { actorOf, seesProject, CREATED, EMPTY, errs, LABEL_SCHEMA, PAGE_QS, paged, plainJson } from './artifact-access.ts';
 import { API_PREFIX, bodyObject, pathId, queryOf, type ApiAuth, type ApiDeps } from './index.ts';
 import { parsePage, parseQ, parseSort, setPageHeaders } from './query.ts';
 
@@ -26,12 +26,12 @@ export async function labelRoutes(app: FastifyInstance, deps: ApiDeps & { labels
   const onProject = async (caller: Principal, projectId: number, action: 'read' | 'list' | 'create' | 'update' | 'delete') => {
     const project = await projects.find(String(projectId), false);
     const policies = project ? await policy.policiesOn(caller, project) : new Set<Policy>();
-    if (!project || !policies.has('self:read')) {
-      if (caller.kind !== 'user') throw ApiErrors.unauthorized('authentication required');
+    if (!project || !seesProject(caller, policies)) {
+      if (caller.kind === 'anonymous') throw ApiErrors.unauthorized('authentication required');
       throw ApiErrors.notFound(`project ${projectId} not found`);
     }
     if (!policies.has(`label:${action}`)) {
-      if (caller.kind !== 'user') throw ApiErrors.unauthorized('authentication required');
+      if (caller.kind === 'anonymous') throw ApiErrors.unauthorized('authentication required');
       throw ApiErrors.forbidden(`label:${action} is not allowed on project ${project.name}`);
     }
   };
@@ -40,12 +40,12 @@ export async function labelRoutes(app: FastifyInstance, deps: ApiDeps & { labels
     const caller = await auth.principal(req);
     const label = await labels.get(pathId(req.params.label_id, 'label id'));
     if (!label) {
-      if (caller.kind !== 'user') throw ApiErrors.unauthorized('authentication required');
+      if (caller.kind === 'anonymous') throw ApiErrors.unauthorized('authentication required');
       throw ApiErrors.notFound('label not found');
     }
     if (label.scope === 'g') {
-      if (caller.kind !== 'user') throw ApiErrors.unauthorized('authentication required');
-      if (action !== 'read' && !caller.sysadmin) throw ApiErrors.forbidden('only system admins can change global labels');
+      if (caller.kind === 'anonymous') throw ApiErrors.unauthorized('authentication required');
+      if (action !== 'read' && !(caller.kind === 'user' && caller.sysadmin)) throw ApiErrors.forbidden('only system admins can change global labels');
     } else {
       try {
         await onProject(caller, label.projectId, action);
@@ -83,7 +83,7 @@ export async function labelRoutes(app: FastifyInstance, deps: ApiDeps & { labels
         if (!raw || !/^[0-9]{1,15}$/.test(raw)) throw ApiErrors.badRequest('project_id is required for project labels');
         projectId = Number(raw);
         await onProject(caller, projectId, 'list');
-      } else if (caller.kind !== 'user') throw ApiErrors.unauthorized('authentication required');
+      } else if (caller.kind === 'anonymous') throw ApiErrors.unauthorized('authentication required');
       const name = q.get('name');
       const r = await labels.list(
         {
