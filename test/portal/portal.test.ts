@@ -44,6 +44,15 @@ export async function uiLogin(page: Page, url: string, user: string, password: s
 
 const shortDigest = (d: string) => d.slice(0, 19);
 
+/** Polls a browser-side expression until it is truthy (page.waitForFunction compiles strings, which the CSP forbids). */
+async function waitUntil(page: Page, expression: string, timeoutMs = 15_000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!(await page.evaluate(expression))) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${expression}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
 describe('web portal', { timeout: 600_000 }, () => {
   let berth: Berth;
   let api: ApiClient;
@@ -68,6 +77,10 @@ describe('web portal', { timeout: 600_000 }, () => {
     admin = await browser.newContext({ viewport: { width: 1400, height: 900 }, locale: 'en-US' });
     page = await admin.newPage();
     page.on('pageerror', (e) => consoleErrors.push(String(e)));
+    // The app must run under its own Content-Security-Policy (no eval, no inline scripts).
+    page.on('console', (m) => {
+      if (m.type() === 'error' && /Content Security Policy/i.test(m.text())) consoleErrors.push(m.text());
+    });
   });
 
   after(async () => {
@@ -292,6 +305,20 @@ describe('web portal', { timeout: 600_000 }, () => {
     await page.locator('[data-testid=audit-table] tbody tr', { hasText: 'admin' }).first().waitFor();
   });
 
+  test('project configuration: the public switch works; switches without a backend are disabled', async () => {
+    await page.goto(`${berth.url}/projects/${projectId}/config`);
+    const pub = page.locator('[data-testid=config-public]');
+    await pub.click();
+    await waitUntil(page, `document.querySelector('[data-testid=config-public]').getAttribute('aria-checked') === 'true'`);
+    const meta = async () => (await api.call('GET', `/projects/${projectId}`)).json().metadata.public;
+    assert.equal(await meta(), 'true');
+    await pub.click();
+    await waitUntil(page, `document.querySelector('[data-testid=config-public]').getAttribute('aria-checked') === 'false'`);
+    assert.equal(await meta(), 'false');
+    for (const k of ['auto_scan', 'prevent_vul', 'enable_content_trust', 'enable_content_trust_cosign']) assert.equal(await page.locator(`[data-testid=config-${k}]`).isDisabled(), true, k);
+    await page.getByText('this server does not scan or verify signatures').first().waitFor();
+  });
+
   test('LDAP "test connection" shows the server answer in plain words', async () => {
     await page.goto(`${berth.url}/admin/configuration`);
     await page.getByLabel('LDAP URL').fill('ldap://127.0.0.1:1');
@@ -312,13 +339,13 @@ describe('web portal', { timeout: 600_000 }, () => {
     const bg = async () => (await page.evaluate(BG)) as string;
     const light = await bg();
     await page.locator('[data-testid=theme-toggle]').click();
-    await page.waitForFunction(`${BG} !== ${JSON.stringify(light)}`);
+    await waitUntil(page, `${BG} !== ${JSON.stringify(light)}`);
     await page.reload();
     await page.locator('[data-testid=projects-table] tbody tr').first().waitFor();
     assert.notEqual(await bg(), light);
     assert.equal(await page.evaluate('document.documentElement.dataset.theme'), 'dark');
     await page.locator('[data-testid=theme-toggle]').click();
-    await page.waitForFunction(`${BG} === ${JSON.stringify(light)}`);
+    await waitUntil(page, `${BG} === ${JSON.stringify(light)}`);
   });
 
   test('self-registration: offered only when enabled; the new user can log in', async () => {

@@ -17,7 +17,6 @@ export class ApiError extends Error {
 }
 
 let csrfToken: string | null = null;
-let basic: string | null = sessionStorage.getItem('berth.basic');
 const unauthorizedListeners = new Set<() => void>();
 
 export function onUnauthorized(f: () => void): () => void {
@@ -38,14 +37,13 @@ function remember(res: Response): void {
   if (t) csrfToken = t;
 }
 
-/** Headers every API request carries: the CSRF token on unsafe methods, Basic only in the no-session fallback. */
+/** Headers every API request carries: the session's CSRF token on unsafe methods. */
 export function authHeaders(method: string): Record<string, string> {
   const h: Record<string, string> = {};
   if (UNSAFE.has(method.toUpperCase())) {
     const t = csrfToken ?? cookie('__csrf');
     if (t) h['X-Harbor-CSRF-Token'] = t;
   }
-  if (basic) h.Authorization = `Basic ${basic}`;
   return h;
 }
 
@@ -124,30 +122,14 @@ export async function getPage<T>(path: string, query: CallOptions['query']): Pro
   return { items, total: r.total ?? items.length };
 }
 
-/** Session login. Falls back to HTTP Basic kept for this tab only when the server has no /c/login. */
+/** Session login (POST /c/login sets the HttpOnly `sid` cookie; no credential is kept in the page). */
 export async function login(principal: string, password: string): Promise<void> {
-  const form = new URLSearchParams({ principal, password });
-  const res = await fetch('/c/login', {
-    method: 'POST',
-    body: form,
-    credentials: 'same-origin',
-    headers: { 'X-Harbor-CSRF-Token': csrfToken ?? cookie('__csrf') ?? '' },
-  });
+  const res = await fetch('/c/login', { method: 'POST', body: new URLSearchParams({ principal, password }), credentials: 'same-origin' });
   remember(res);
-  if (res.status === 404 || res.status === 405) {
-    const b = btoa(String.fromCharCode(...new TextEncoder().encode(`${principal}:${password}`)));
-    const check = await fetch(`${API}/users/current`, { headers: { Authorization: `Basic ${b}` } });
-    if (!check.ok) throw await errorOf(check);
-    basic = b;
-    sessionStorage.setItem('berth.basic', b);
-    return;
-  }
   if (!res.ok) throw await errorOf(res);
 }
 
 export async function logout(): Promise<void> {
-  basic = null;
-  sessionStorage.removeItem('berth.basic');
   await fetch('/c/log_out', { credentials: 'same-origin' }).catch(() => undefined);
   csrfToken = null;
 }
