@@ -41,13 +41,33 @@ async function main(argv: string[]): Promise<number> {
     throw e;
   }
   if (cmd === 'config') {
-    process.stdout.write(JSON.stringify({ ...config, auth: { ...config.auth, adminInitialPassword: config.auth.adminInitialPassword ? '<set>' : '' } }, null, 2) + '\n');
+    process.stdout.write(
+      JSON.stringify(
+        {
+          ...config,
+          auth: { ...config.auth, adminInitialPassword: config.auth.adminInitialPassword ? '<set>' : '' },
+          // may hold ldap_search_password
+          configurations: { overwriteJson: config.configurations.overwriteJson ? '<set>' : '' },
+        },
+        null,
+        2,
+      ) + '\n',
+    );
     return 0;
   }
   if (cmd === 'serve') {
     // Loaded only here, so --help and config answer without loading the server stack.
     const { startServer } = await import('./server-main.ts');
-    await startServer(config);
+    try {
+      await startServer(config);
+    } catch (e) {
+      // Settings checked by the services at start (e.g. configurations.overwrite_json keys and types).
+      if (e instanceof ConfigError) {
+        process.stderr.write(`berth: ${e.message}\n`);
+        return 78;
+      }
+      throw e;
+    }
     return -1; // keep running
   }
   process.stderr.write(`berth: unknown command ${cmd}\n\n${HELP}`);

@@ -62,6 +62,10 @@ export interface Config {
     readonly maxJobWorkers: number;
   };
   readonly log: { readonly level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent' };
+  readonly configurations: {
+    /** JSON object of runtime settings pinned by the operator (Harbor's CONFIG_OVERWRITE_JSON): not editable by the API. */
+    readonly overwriteJson: string;
+  };
 }
 
 export class ConfigError extends Error {
@@ -112,6 +116,7 @@ const KEYS: Record<string, KeySpec> = {
   'quota.default_storage_limit': { kind: 'int', min: -1, max: Number.MAX_SAFE_INTEGER, default: -1 },
   'jobservice.max_job_workers': { kind: 'int', min: 1, max: 100, default: 5 },
   'log.level': { kind: 'enum', values: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], default: 'info' },
+  'configurations.overwrite_json': { kind: 'string', default: '' },
 };
 
 export const envName = (key: string): string => 'BERTH_' + key.replace(/\./g, '_').toUpperCase();
@@ -245,6 +250,7 @@ export function loadConfig(opts: LoadOptions = {}): Config {
     quota: { defaultStorageLimit: num('quota.default_storage_limit') },
     jobservice: { maxJobWorkers: num('jobservice.max_job_workers') },
     log: { level: str('log.level') as Config['log']['level'] },
+    configurations: { overwriteJson: str('configurations.overwrite_json') },
   };
   if (!opts.skipFsChecks) checkWritable([config.dataDir, config.storage.filesystemRoot]);
   return deepFreeze(config);

@@ -145,3 +145,28 @@ test('a second process on the same database sees a change within the cache lifet
     await b.stop({ keepData: true });
   }
 });
+
+test('configurations.overwrite_json (BERTH_CONFIGURATIONS_OVERWRITE_JSON): pinned values shown not editable, PUT refused; bad content: exit 78', async () => {
+  const pinned = { auth_mode: 'ldap_auth', ldap_url: 'ldap://127.0.0.1:1', ldap_search_dn: 'cn=x,dc=example,dc=test', ldap_search_password: 'Pinned-S3cret' };
+  const b = await startBerth({ env: { BERTH_CONFIGURATIONS_OVERWRITE_JSON: JSON.stringify(pinned) } });
+  try {
+    const admin = new ApiClient(b.url, 'admin', b.adminPassword);
+    const r = await admin.call('GET', '/configurations');
+    const c = r.json();
+    assert.deepEqual(c.auth_mode, { value: 'ldap_auth', editable: false });
+    assert.deepEqual(c.ldap_url, { value: 'ldap://127.0.0.1:1', editable: false });
+    assert.deepEqual(c.self_registration.editable, true);
+    assert.ok(!r.text.includes('Pinned-S3cret'));
+    expectApi(await admin.call('PUT', '/configurations', { ldap_url: 'ldap://127.0.0.1:2' }), 403, 'FORBIDDEN');
+    expectApi(await admin.call('PUT', '/configurations', { auth_mode: 'db_auth' }), 403, 'FORBIDDEN');
+    expectApi(await admin.call('PUT', '/configurations', { robot_token_duration: 7 }), 200);
+    // ldap_auth from the start: the local admin still logs in with its password
+    expectApi(await admin.call('GET', '/users/current'), 200);
+    assert.ok(!b.output().includes('Pinned-S3cret'));
+  } finally {
+    await b.stop();
+  }
+  for (const bad of ['{"read_only":"yes"}', '{"no_such_key":1}', 'not json']) {
+    await assert.rejects(startBerth({ env: { BERTH_CONFIGURATIONS_OVERWRITE_JSON: bad } }), /exited with 78/, bad);
+  }
+});

@@ -75,3 +75,19 @@ test('auth_mode: refused once users other than admin exist, unless unchanged; li
   await c.update('admin', { skip_audit_log_database: true, audit_log_forward_endpoint: 'log.example:514' });
   await c.update('admin', { auth_mode: 'db_auth' });
 });
+
+test('configurations.overwrite_json pins values (not editable, over stored ones); bad content stops the start', async () => {
+  const c = make({ BERTH_CONFIGURATIONS_OVERWRITE_JSON: JSON.stringify({ read_only: false, ldap_url: 'ldap://dir.example:389', ldap_search_password: 'pinned-secret' }) });
+  // read_only: true is stored by an earlier test; the pin wins
+  assert.equal(await c.get('read_only'), false);
+  assert.equal(await c.get('ldap_search_password'), 'pinned-secret');
+  const view = await c.publicView();
+  assert.deepEqual(view.ldap_url, { value: 'ldap://dir.example:389', editable: false });
+  assert.equal(view.self_registration.editable, true);
+  assert.equal(view.ldap_search_password, undefined);
+  await assert.rejects(c.update('admin', { ldap_url: 'ldap://other:389' }), (e) => status(e) === 403);
+  await assert.rejects(c.update('admin', { ldap_search_password: 'x', self_registration: true }), (e) => status(e) === 403);
+  await c.update('admin', { self_registration: true });
+  for (const bad of ['{', '[]', '"x"', '{"nope":1}', '{"read_only":"yes"}', '{"ldap_scope":7}'])
+    assert.throws(() => make({ BERTH_CONFIGURATIONS_OVERWRITE_JSON: bad }), (e: Error) => e.name === 'ConfigError', bad);
+});

@@ -3,7 +3,7 @@
 // process sees an update (each process caches the merged values for CACHE_TTL_MS and drops its cache on its
 // own writes). Secrets (ldap_search_password) are never returned and never written to the audit log.
 import { ApiErrors } from '../../errors.ts';
-import type { Config } from '../../config/config.ts';
+import { ConfigError, type Config } from '../../config/config.ts';
 import type { Db } from '../../db/db.ts';
 import type { ConfigurationRepository } from '../../repositories/configuration-repository.ts';
 import type { AuditSink } from '../audit/audit.ts';
@@ -146,6 +146,8 @@ export class ConfigurationService implements Configurations {
   private cache: { until: number; values: Promise<Readonly<ConfigValues>> } | null = null;
   private latest: Readonly<ConfigValues> | null = null;
   private readonly listeners: ((changed: readonly ConfigKey[]) => void)[] = [];
+  /** Values pinned by `configurations.overwrite_json`: they win over stored ones and the API cannot change them. */
+  private readonly pinned: ReadonlyMap<ConfigKey, unknown>;
 
   constructor(deps: { db: Db; repo: ConfigurationRepository; config: Config; audit: AuditSink; hasNonAdminUsers: () => Promise<boolean> }) {
     this.db = deps.db;
@@ -153,6 +155,31 @@ export class ConfigurationService implements Configurations {
     this.config = deps.config;
     this.audit = deps.audit;
     this.hasNonAdminUsers = deps.hasNonAdminUsers;
+    this.pinned = ConfigurationService.parsePinned(deps.config.configurations.overwriteJson);
+  }
+
+  /** Checks `configurations.overwrite_json` at start: every key known, every value of its type (ConfigError otherwise). */
+  private static parsePinned(json: string): Map<ConfigKey, unknown> {
+    const out = new Map<ConfigKey, unknown>();
+    if (!json) return out;
+    let obj: unknown;
+    try {
+      obj = JSON.parse(json);
+    } catch (e) {
+      throw new ConfigError([`configurations.overwrite_json: not valid JSON (${(e as Error).message})`]);
+    }
+    if (!obj || typeof obj !== 'object' || Array.isArray(obj)) throw new ConfigError(['configurations.overwrite_json: must be a JSON object']);
+    const problems: string[] = [];
+    for (const [k, v] of Object.entries(obj)) {
+      try {
+        if (!isKey(k)) throw ApiErrors.badRequest(`unknown configuration key ${k.slice(0, 64)}`);
+        out.set(k, checkValue(k, v));
+      } catch (e) {
+        problems.push(`configurations.overwrite_json: ${(e as Error).message}`);
+      }
+    }
+    if (problems.length) throw new ConfigError(problems);
+    return out;
   }
 
   /** The defaults (config file / environment), before any stored value. */
@@ -172,6 +199,7 @@ export class ConfigurationService implements Configurations {
         // A value that no longer validates (a key whose rules tightened) falls back to the default.
       }
     }
+    for (const [k, v] of this.pinned) out[k] = v;
     this.latest = Object.freeze(out as unknown as ConfigValues);
     return this.latest;
   }
@@ -211,7 +239,7 @@ export class ConfigurationService implements Configurations {
   async publicView(): Promise<Record<string, { value: unknown; editable: boolean }>> {
     const v = (await this.all()) as unknown as Record<ConfigKey, unknown>;
     const out: Record<string, { value: unknown; editable: boolean }> = {};
-    for (const k of CONFIG_KEY_NAMES) if (!CONFIG_KEYS[k].secret) out[k] = { value: v[k], editable: true };
+    for (const k of CONFIG_KEY_NAMES) if (!CONFIG_KEYS[k].secret) out[k] = { value: v[k], editable: !this.pinned.has(k) };
     return out;
   }
 
@@ -225,6 +253,8 @@ export class ConfigurationService implements Configurations {
       if (!isKey(k)) throw ApiErrors.badRequest(`unknown configuration key ${k.slice(0, 64)}`);
       next.set(k, checkValue(k, v));
     }
+    const locked = [...next.keys()].filter((k) => this.pinned.has(k));
+    if (locked.length) throw ApiErrors.forbidden(`not editable (set by configurations.overwrite_json): ${locked.join(', ')}`);
     this.cache = null;
     const current = (await this.all()) as unknown as Record<ConfigKey, unknown>;
     const changed = [...next.keys()].filter((k) => current[k] !== next.get(k));
