@@ -100,9 +100,13 @@ export class ProjectRepository {
     const r = await q.get<{ n: number }>('SELECT COUNT(*) AS n FROM repositories WHERE project_id = ?', [id]);
     return Number(r?.n ?? 0);
   }
-  /** Deletes a project that has no repositories (members and metadata go with it); false when it has some. */
+  /**
+   * Deletes a project that has no repositories (members and metadata go with it by cascade, its project labels
+   * here: labels.project_id has no foreign key because global labels use 0); false when it has some.
+   */
   async removeEmptyProject(id: number, q: Queryable): Promise<boolean> {
     if ((await this.countProjectRepositories(id, q)) > 0) return false;
+    await q.run(`DELETE FROM labels WHERE scope = 'p' AND project_id = ?`, [id]);
     await q.run('DELETE FROM projects WHERE id = ?', [id]);
     return true;
   }

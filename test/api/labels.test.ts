@@ -5,6 +5,7 @@ import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { auditRows, expectApi, useApi } from './fixture.ts';
+import { openBerthDatabase } from '../helpers/berth.ts';
 
 const f = useApi();
 const sfx = randomBytes(3).toString('hex');
@@ -99,5 +100,23 @@ describe('labels API', { timeout: 60_000 }, () => {
     expectApi(await f.admin.call('GET', '/labels?scope=p'), 400, 'BAD_REQUEST');
     expectApi(await f.admin.call('GET', `/labels?scope=g&q=${encodeURIComponent('color=red')}`), 400, 'BAD_REQUEST');
     expectApi(await as('ma').call('DELETE', `/labels/${id}`), 200);
+  });
+
+  test('deleting a project deletes its project labels (a label id never outlives its project)', async () => {
+    const name = `lc-${sfx}`;
+    const pid = await f.admin.createProject(name, false);
+    const r = await f.admin.call('POST', '/labels', { name: 'doomed', scope: 'p', project_id: pid });
+    expectApi(r, 201);
+    const labelId = idOf(r.headers.get('location'));
+    expectApi(await f.admin.call('DELETE', `/projects/${pid}`), 200);
+    expectApi(await f.admin.call('GET', `/labels/${labelId}`), 404, 'NOT_FOUND');
+    const db = await openBerthDatabase(f.berth);
+    try {
+      assert.equal((await db.all('SELECT id FROM labels WHERE id = ? OR project_id = ?', [labelId, pid])).length, 0, 'the row is gone');
+    } finally {
+      await db.close();
+    }
+    const again = await f.admin.createProject(name, false);
+    expectApi(await f.admin.call('POST', '/labels', { name: 'doomed', scope: 'p', project_id: again }), 201);
   });
 });
