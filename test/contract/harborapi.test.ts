@@ -49,6 +49,7 @@ const STEP_OPS: Record<string, string[]> = {
   system: ['getStatistic', 'getHealth', 'getPing', 'getVolumes'],
   configurations: ['getConfigurations'],
   robots: ['CreateRobot', 'ListRobot', 'GetRobotByID', 'DeleteRobot'],
+  error_envelope: ['deleteProject', 'getProject'],
   labels_list: ['ListLabels'],
   all_repositories: ['listAllRepositories', 'search'],
   usergroups: ['listUserGroups'],

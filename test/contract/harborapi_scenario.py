@@ -24,6 +24,7 @@ from io import BytesIO
 from urllib.parse import urlparse
 
 from harborapi import HarborAsyncClient
+from harborapi.exceptions import Forbidden, NotFound, Unauthorized
 from harborapi.models import (
     Access,
     Label,
@@ -310,6 +311,7 @@ class Scenario:
         return {"auth_mode": getattr(cfg.auth_mode, "value", None) if cfg.auth_mode else None}
 
     async def robots(self):
+        access = [Access(resource=res, action=act) for res, act in [("repository", "pull"), ("repository", "list"), ("artifact", "read"), ("artifact", "list")]]
         created = await self.client.create_robot(
             RobotCreate(
                 name=f"r{int(time.time())}",
@@ -317,15 +319,41 @@ class Scenario:
                 level="project",
                 duration=-1,
                 disable=False,
-                permissions=[RobotPermission(kind="project", namespace=self.project, access=[Access(resource="repository", action="pull")])],
+                permissions=[RobotPermission(kind="project", namespace=self.project, access=access)],
             )
         )
         assert created.secret, "no secret"
         robots = await self.client.get_robots(query=f"Level=project,ProjectID={self.need('project_id')}")
         assert any(r.id == created.id for r in robots), robots
         r = await self.client.get_robot(created.id)
+        # the robot itself through the same client: Basic auth with its name and secret
+        as_robot = HarborAsyncClient(url=f"{self.url}/api/v2.0", username=created.name, secret=created.secret, retry=RetrySettings(enabled=False), timeout=30.0)
+        repos = await as_robot.get_repositories(self.project)
+        assert f"{self.project}/{self.repo}" in [x.name for x in repos], repos
         await self.client.delete_robot(created.id)
-        return {"robot": r.name}
+        try:
+            await as_robot.get_repositories(self.project)
+            raise AssertionError("a deleted robot could still list repositories")
+        except Unauthorized:
+            pass
+        return {"robot": r.name, "repositories_seen": len(repos)}
+
+    async def error_envelope(self):
+        user_id, name = self.need("user")
+        dev = HarborAsyncClient(url=f"{self.url}/api/v2.0", username=name, secret="Scenario-Passw0rd", retry=RetrySettings(enabled=False), timeout=30.0)
+        seen = {}
+        try:
+            await dev.delete_project(self.project)
+            raise AssertionError("a maintainer deleted the project")
+        except Forbidden as e:
+            seen["forbidden"] = [x.code for x in e.errors]
+        try:
+            await self.client.get_project(f"{self.project}-missing")
+            raise AssertionError("a missing project was found")
+        except NotFound as e:
+            seen["not_found"] = [x.code for x in e.errors]
+        assert seen == {"forbidden": ["FORBIDDEN"], "not_found": ["NOT_FOUND"]}, seen
+        return seen
 
     async def labels_list(self):
         labels = await self.client.get_labels(scope="g")
@@ -383,6 +411,7 @@ class Scenario:
             "system",
             "configurations",
             "robots",
+            "error_envelope",
             "labels_list",
             "all_repositories",
             "usergroups",
