@@ -5,13 +5,13 @@
 // pages in both languages go to test-artifacts/screenshots/.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { ROOT, startBerth, type Berth } from '../helpers/berth.ts';
 import { ApiClient } from '../helpers/api-client.ts';
-import { buildOciImage, createContainersEnv, makeTempDir, removeDir, type ContainersEnv, type OciLayoutImage } from '../helpers/clients.ts';
+import { buildOciImage, createContainersEnv, createGoClients, makeTempDir, removeDir, writeHelmChart, type ContainersEnv, type OciLayoutImage } from '../helpers/clients.ts';
 
 const PW = 'Portal-Passw0rd';
 const SHOTS = join(ROOT, 'test-artifacts', 'screenshots');
@@ -267,6 +267,45 @@ describe('web portal', { timeout: 600_000 }, () => {
     const log = page.locator('[data-testid=gc-log]');
     await log.waitFor();
     assert.ok((await log.innerText()).trim().length > 0, 'the GC log is shown');
+  });
+
+  test('a Helm chart pushed with helm shows its README and values', async () => {
+    const go = await createGoClients();
+    let values = '';
+    try {
+      await go.configure({ host: berth.host, creds: { username: 'admin', password: berth.adminPassword }, plainHttp: true });
+      const chart = await writeHelmChart(join(work, 'charts'), 'webchart', '1.2.3');
+      writeFileSync(join(chart, 'README.md'), '# Web chart\n\nDeploys the web team app.\n');
+      values = readFileSync(join(chart, 'values.yaml'), 'utf8').trim();
+      await go.helm(['package', chart, '-d', join(work, 'charts')]);
+      await go.helm(['push', ...go.flags({ host: berth.host }).helm, join(work, 'charts', 'webchart-1.2.3.tgz'), `oci://${berth.host}/${PROJECT}`]);
+    } finally {
+      await go.stop();
+    }
+    await page.goto(`${berth.url}/projects/${projectId}/repositories/webchart`);
+    const row = page.locator('[data-testid=artifacts-table] tbody tr', { hasText: '1.2.3' });
+    await row.waitFor();
+    assert.match(await row.innerText(), /CHART/);
+    await row.getByRole('link').first().click();
+    await page.getByRole('tab', { name: 'README' }).click();
+    await page.getByText('Deploys the web team app.').waitFor();
+    await page.getByRole('tab', { name: 'Values' }).click();
+    await page.getByText(values).first().waitFor();
+    assert.equal(await page.getByRole('tab', { name: 'Layers' }).count(), 1);
+  });
+
+  test('stored HTML is shown as text, never run (XSS)', async () => {
+    const payload = '<img src=x onerror="window.__xss=1"><script>window.__xss=2</script>';
+    const r = await api.call('POST', '/labels', { name: 'xss-label', description: payload, color: '#ff0000', scope: 'p', project_id: projectId });
+    assert.equal(r.status, 201, r.text);
+    const u = await api.call('POST', '/users', { username: 'xssuser', password: PW, email: 'xss@example.com', realname: payload });
+    assert.equal(u.status, 201, u.text);
+    await page.goto(`${berth.url}/projects/${projectId}/labels`);
+    await page.getByText(payload).first().waitFor();
+    await page.goto(`${berth.url}/admin/users`);
+    await page.getByText(payload).first().waitFor();
+    assert.equal(await page.evaluate('window.__xss'), undefined);
+    assert.equal(await page.locator('img[src=x]').count(), 0);
   });
 
   test('every page opens without an error (admin)', async () => {
