@@ -164,6 +164,25 @@ describe('web portal', { timeout: 600_000 }, () => {
     assert.ok(!listed.text.includes(secret));
   });
 
+  test('the admin creates a system robot covering all projects', async () => {
+    await page.goto(`${berth.url}/admin/robots`);
+    await page.locator('[data-testid=new-robot]').click();
+    await page.locator('#robot-name').fill('sysbot');
+    await page.getByRole('dialog').getByRole('button', { name: 'Create' }).click();
+    const secret = await page.locator('[data-testid=robot-secret]').inputValue();
+    const name = await page.locator('[data-testid=robot-created-name]').inputValue();
+    await page.locator('.ant-modal-footer button', { hasText: 'Close' }).click();
+    await page.locator('[data-testid=robots-table] tbody tr', { hasText: name }).waitFor();
+    const robots = (await api.call('GET', '/robots')).json() as { name: string; level: string; permissions: { namespace: string }[] }[];
+    const mine = robots.find((r) => r.name === name);
+    assert.equal(mine?.level, 'system');
+    assert.deepEqual(mine?.permissions.map((p) => p.namespace), ['*']);
+    const tok = await fetch(`${berth.url}/service/token?scope=repository:${PROJECT}/app:pull`, {
+      headers: { authorization: 'Basic ' + Buffer.from(`${name}:${secret}`).toString('base64') },
+    });
+    assert.equal(tok.status, 200);
+  });
+
   test('the developer pushes an image with skopeo; the UI shows it with tags and layers', async () => {
     cenv = await createContainersEnv({ insecureRegistries: [berth.host] });
     img = await buildOciImage(join(work, 'img'), { tag: 'v1' });
