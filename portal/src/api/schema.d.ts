@@ -1121,6 +1121,67 @@ export interface paths {
       };
     };
   };
+  "/permissions": {
+    /** Get system or project level permissions info. */
+    get: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path?: never;
+        cookie?: never;
+      };
+      responses: {
+        200: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": {
+              system?: ({
+                resource?: string;
+                action?: string;
+              })[];
+              project?: ({
+                resource?: string;
+                action?: string;
+              })[];
+            };
+          };
+        };
+        401: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": {
+              errors?: ({
+                code?: string;
+                message?: string;
+              })[];
+            };
+          };
+        };
+        403: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": {
+              errors?: ({
+                code?: string;
+                message?: string;
+              })[];
+            };
+          };
+        };
+        500: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": {
+              errors?: ({
+                code?: string;
+                message?: string;
+              })[];
+            };
+          };
+        };
+      };
+    };
+  };
   "/ping": {
     /** Ping Harbor to check if the API server is alive. */
     get: {
@@ -4234,7 +4295,6 @@ export interface paths {
         query?: {
           page?: number;
           page_size?: number;
-          sort?: string;
           reference?: string;
           reference_id?: string;
         };
