@@ -31,7 +31,9 @@ export default defineConfig({
   plugins: [react(), precompress()],
   build: {
     outDir: 'dist',
-    emptyOutDir: true,
+    // Keep the previous build's hashed assets: a browser (or a test) still on the old index.html keeps working while
+    // a rebuild runs (scripts/test.sh rebuilds while other runs may be using the portal).
+    emptyOutDir: false,
     sourcemap: false,
     chunkSizeWarningLimit: 900,
   },

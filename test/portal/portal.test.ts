@@ -125,6 +125,30 @@ describe('web portal', { timeout: 600_000 }, () => {
     await page.getByRole('dialog').getByRole('button', { name: 'Cancel' }).click();
   });
 
+  test('projects are paginated and searched on the server', async () => {
+    for (let i = 0; i < 20; i++) await api.createProject(`pg-${String(i).padStart(2, '0')}`, false);
+    const requests: string[] = [];
+    const onRequest = (r: { url(): string }) => {
+      if (r.url().includes('/api/v2.0/projects?')) requests.push(r.url());
+    };
+    page.on('request', onRequest);
+    try {
+      await page.goto(`${berth.url}/projects`);
+      await page.getByText('22 items').waitFor();
+      assert.equal(await page.locator('[data-testid=projects-table] tbody tr.ant-table-row').count(), 15);
+      await page.locator('.ant-pagination-item-2').click();
+      await page.locator('[data-testid=projects-table] tbody tr', { hasText: PROJECT }).waitFor();
+      assert.equal(await page.locator('[data-testid=projects-table] tbody tr', { hasText: 'library' }).count(), 0);
+      assert.ok(requests.some((u) => /[?&]page=2(&|$)/.test(u) && /page_size=15/.test(u)), requests.join('\n'));
+      await page.getByLabel('Search projects by name').fill('pg-1');
+      await page.getByLabel('Search projects by name').press('Enter');
+      await page.getByText('10 items').waitFor();
+      assert.ok(requests.some((u) => /[?&]name=pg-1(&|$)/.test(u)), requests.join('\n'));
+    } finally {
+      page.off('request', onRequest);
+    }
+  });
+
   test('the admin adds dev1 as a developer', async () => {
     await page.goto(`${berth.url}/projects/${projectId}/members`);
     await page.locator('[data-testid=add-member]').click();
@@ -212,7 +236,7 @@ describe('web portal', { timeout: 600_000 }, () => {
 
   test('switching to 中文 translates the pages and is remembered', async () => {
     await page.goto(`${berth.url}/projects`);
-    await page.locator('[data-testid=projects-table] tbody tr', { hasText: PROJECT }).waitFor();
+    await page.locator('[data-testid=projects-table] tbody tr.ant-table-row').first().waitFor();
     await page.screenshot({ path: join(SHOTS, 'projects-en-US.png'), fullPage: true });
     await page.locator('[data-testid=language-switcher]').click();
     await page.locator('.ant-select-item-option', { hasText: '简体中文' }).click();
@@ -249,7 +273,14 @@ describe('web portal', { timeout: 600_000 }, () => {
     const ctx = await browser.newContext({ viewport: { width: 1400, height: 900 }, locale: 'en-US' });
     try {
       const guest = await ctx.newPage();
-      await uiLogin(guest, berth.url, 'guest1', PW);
+      // Keyboard only: the user name field has focus, Tab moves to the password, Enter submits.
+      await guest.goto(`${berth.url}/login`);
+      await guest.locator('#login-username').waitFor();
+      await guest.keyboard.type('guest1');
+      await guest.keyboard.press('Tab');
+      await guest.keyboard.type(PW);
+      await guest.keyboard.press('Enter');
+      await guest.locator('[data-testid=projects-table] tbody tr').first().waitFor();
       assert.equal(await guest.getByRole('link', { name: 'Garbage Collection' }).count(), 0, 'no administration for a guest');
       await guest.goto(repoUrl);
       await guest.locator('[data-testid=repositories-table] tbody tr', { hasText: 'app' }).waitFor();
