@@ -123,6 +123,9 @@ test('/statistics: what each caller can see; storage for sysadmins only; anonymo
     { private_project_count: 2, private_repo_count: 3, public_project_count: 2, public_repo_count: 1, total_project_count: 4, total_repo_count: 4, total_storage_consumption: 0 },
   );
   assert.ok(a.total_storage_consumption > 5 * 1024, `storage ${a.total_storage_consumption}`);
+  // Harbor's figure: the sum of the projects' quota usage.
+  const quotas = (await f.admin.call('GET', '/quotas?page_size=100')).json() as { used: { storage: number } }[];
+  assert.equal(a.total_storage_consumption, quotas.reduce((n, q) => n + q.used.storage, 0));
   const member = (await f.admin.as('sy-member', PW).call('GET', '/statistics')).json();
   assert.deepEqual(member, {
     private_project_count: 1,
