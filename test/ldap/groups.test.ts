@@ -152,6 +152,10 @@ test('ldap/ping: stored settings, body settings, and the stored password is neve
   assert.equal((await f.admin.call('POST', '/ldap/ping', { ldap_base_dn: 'dc=nowhere,dc=test' })).json().success, false);
   const down = (await f.admin.call('POST', '/ldap/ping', { ldap_url: 'ldap://127.0.0.1:1', ldap_search_dn: s.adminDn, ldap_search_password: 'x', ldap_connection_timeout: 2 })).json();
   assert.equal(down.success, false);
+  // Nothing to bind or search with: the ping still has to reach the server (an unreachable one is not a success).
+  const bare = { ldap_url: 'ldap://127.0.0.1:1', ldap_search_dn: '', ldap_base_dn: '', ldap_connection_timeout: 2 };
+  assert.equal((await f.admin.call('POST', '/ldap/ping', bare)).json().success, false);
+  assert.equal((await f.admin.call('POST', '/ldap/ping', { ...bare, ldap_url: s.url })).json().success, true);
   expectApi(await f.admin.call('POST', '/ldap/ping', { ldap_scope: 'sub' }), 400, 'BAD_REQUEST');
   // another server with no password in the body: the stored secret must not be sent there
   const received: Buffer[] = [];

@@ -258,6 +258,10 @@ export class LdapService {
       if (s.baseDn) {
         const r = await conn.search(s.baseDn, { scope: 0, filter: '(objectClass=*)', attributes: ['objectClass'] });
         if (!r.length) return { success: false, message: 'the base DN was not found' };
+      } else {
+        // Without a search DN or base DN nothing above has talked to the server yet (the client connects
+        // lazily): read the root DSE so an unreachable directory is reported as such.
+        await conn.search('', { scope: 0, filter: '(objectClass=*)', attributes: ['namingContexts'] });
       }
       return { success: true, message: 'success' };
     } catch (e) {
