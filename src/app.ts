@@ -19,6 +19,7 @@ import { LdapService } from './services/ldap/ldap-service.ts';
 import { LdapAuthenticator } from './services/ldap/ldap-authenticator.ts';
 import { UploadRepository } from './repositories/upload-repository.ts';
 import { UserRepository } from './repositories/user-repository.ts';
+import { LoginFailureRepository } from './repositories/login-failure-repository.ts';
 import { MemberRepository } from './repositories/member-repository.ts';
 import { AuditLogRepository } from './repositories/audit-log-repository.ts';
 import { BufferedAuditSink, type AuditSettings } from './services/audit/buffered-sink.ts';
@@ -130,6 +131,7 @@ export async function buildServices(config: Config): Promise<{ services: Service
     external: ldapAuth,
     robots,
     lockout: { threshold: config.auth.lockoutThreshold, durationMs: config.auth.lockoutDuration * 1000 },
+    failureStore: new LoginFailureRepository(db),
     audit,
   });
   // New auth_mode or directory settings apply to the next request of this process, not after the login cache expires.

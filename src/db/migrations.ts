@@ -357,6 +357,20 @@ CREATE TRIGGER manifests_count AFTER INSERT OR DELETE ON manifests FOR EACH ROW 
 CREATE INDEX audit_logs_project_time ON audit_logs(project_id, op_time)
 `,
   },
+  {
+    version: 11,
+    name: 'login failures shared by processes',
+    // The lockout series per username lives in the database so N processes do not allow N times the guesses.
+    sql: `
+CREATE TABLE login_failures (
+  username TEXT PRIMARY KEY,
+  count INTEGER NOT NULL,
+  locked_until BIGINT NOT NULL DEFAULT 0,
+  updated_at BIGINT NOT NULL
+);
+CREATE INDEX login_failures_updated ON login_failures(updated_at)
+`,
+  },
 ];
 
 function render(sql: string, dialect: Db['dialect']): string {

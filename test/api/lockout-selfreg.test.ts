@@ -42,6 +42,42 @@ test('5 failed logins lock the username for the lockout duration, whatever the p
   expectApi(await admin.as('victim', PW).call('GET', '/users/current'), 200);
 });
 
+test('two processes on one deployment share the lockout: failures on either count, the lock holds on both', async () => {
+  const env = { BERTH_AUTH_LOCKOUT_THRESHOLD: '4', BERTH_AUTH_LOCKOUT_DURATION: '3' };
+  const a = await startBerth({ env });
+  const b = await startBerth({ env, dataDir: a.dataDir, pgDatabase: a.pgDatabase ?? undefined });
+  try {
+    const adminA = new ApiClient(a.url, 'admin', a.adminPassword);
+    await adminA.createUser('shared-victim', PW);
+    await adminA.createUser('shared-bystander', PW);
+    const onA = adminA.as('shared-victim', PW);
+    const onB = new ApiClient(b.url, 'shared-victim', PW);
+    // A success on B ends nothing yet; then failures alternate between the processes: 4 in all lock the name.
+    expectApi(await onB.call('GET', '/users/current'), 200);
+    for (let i = 0; i < 4; i++) expectApi(await (i % 2 ? onB : onA).as('shared-victim', 'Wr0ngPassword').call('GET', '/users/current'), 401, 'UNAUTHORIZED');
+    const lockedAt = Date.now();
+    // Each process alone saw only two failures; still, both refuse the right password now (A never logged in
+    // with it, so it asks the shared store; B recorded the last failure, so its own mirror of the series is
+    // locked too and even its cached login is refused. A process that had neither would accept a login cached
+    // in the last minute: the documented limit).
+    expectApi(await onA.call('GET', '/users/current'), 401, 'UNAUTHORIZED');
+    const viaToken = new RegistryClient({ baseUrl: a.url, username: 'shared-victim', password: PW });
+    assert.equal((await viaToken.tokenResponse(['repository:library/x:pull'])).status, 401);
+    expectApi(await new ApiClient(b.url, 'shared-victim', PW).call('GET', '/users/current?fresh=1'), 401, 'UNAUTHORIZED');
+    // A different name is untouched, and the lock ends on both after the window.
+    expectApi(await new ApiClient(b.url, 'shared-bystander', PW).call('GET', '/users/current'), 200);
+    await new Promise((r) => setTimeout(r, Math.max(0, lockedAt + 3300 - Date.now())));
+    expectApi(await onA.call('GET', '/users/current'), 200);
+    expectApi(await onB.call('GET', '/users/current'), 200);
+    // The success ended the series: three more failures do not lock (the threshold is 4).
+    for (let i = 0; i < 3; i++) expectApi(await onA.as('shared-victim', 'Wr0ngPassword').call('GET', '/users/current'), 401, 'UNAUTHORIZED');
+    expectApi(await new ApiClient(b.url, 'shared-victim', PW).call('GET', '/users/current'), 200);
+  } finally {
+    await b.stop({ keepData: true });
+    await a.stop();
+  }
+});
+
 test('self-registration on: anonymous may create a plain user; admin fields are ignored (CVE-2019-16097)', async () => {
   const b = await startBerth({ env: { BERTH_AUTH_SELF_REGISTRATION: 'true' } });
   started.push(b);

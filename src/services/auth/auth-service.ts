@@ -1,6 +1,10 @@
 // Authentication (who is calling) and token issuing (what they may do), shared by /v2 and /service/token.
 import { createHash } from 'node:crypto';
 import type { UserRepository } from '../../repositories/user-repository.ts';
+import type { LoginFailureRepository } from '../../repositories/login-failure-repository.ts';
+
+/** Where the lockout series live when several processes share a database (the repository, or a test double). */
+export type LoginFailureStore = Pick<LoginFailureRepository, 'findLoginFailure' | 'saveLoginFailure' | 'removeLoginFailure' | 'removeStaleLoginFailures'>;
 import { verifyPassword } from './password.ts';
 import { ANONYMOUS, isRobotName, principalName, type Principal, type RobotAuthenticator } from './principal.ts';
 import type { AccessPolicy } from './access-policy.ts';
@@ -37,15 +41,24 @@ export class AuthService {
   // on every request. Entries expire quickly so a password change takes effect within a minute.
   private readonly basicCache = new Map<string, { principal: Principal; until: number }>();
   private readonly subjectCache = new Map<string, { principal: Principal; until: number }>();
-  // Failed logins per username (this process): `count` failures in a row; locked while `until` is ahead.
+  // Failed logins per username as this process last saw them: `count` failures in a row; locked while `until`
+  // is ahead. With a `failureStore` the series is shared by every process (the store decides; this mirrors it,
+  // so cached logins of a locked name are refused here at once).
   private readonly failures = new Map<string, { count: number; until: number }>();
+  private readonly failureStore: LoginFailureStore | null;
   private readonly lockout: LockoutOptions;
   private readonly audit: AuditSink | null;
   /** LDAP in ldap_auth mode: checks the passwords of the usernames it handles instead of the users table. */
   private readonly external: ExternalAuthenticator | null;
   private readonly robots: RobotAuthenticator | null;
 
-  constructor(users: UserRepository, policy: AccessPolicy, tokens: TokenService, opts: { lockout?: LockoutOptions; audit?: AuditSink; robots?: RobotAuthenticator; external?: ExternalAuthenticator } = {}) {
+  constructor(
+    users: UserRepository,
+    policy: AccessPolicy,
+    tokens: TokenService,
+    opts: { lockout?: LockoutOptions; audit?: AuditSink; robots?: RobotAuthenticator; external?: ExternalAuthenticator; failureStore?: LoginFailureStore } = {},
+  ) {
+    this.failureStore = opts.failureStore ?? null;
     this.users = users;
     this.policy = policy;
     this.tokens = tokens;
@@ -61,17 +74,44 @@ export class AuthService {
     return !!f && f.until > now;
   }
 
+  /**
+   * Whether another process (or this one) has locked the username: checked before any password is verified.
+   * `series` says whether a series of failures is open (a success must then end it in the store).
+   */
+  private async sharedLock(username: string): Promise<{ locked: boolean; series: boolean }> {
+    if (this.isLocked(username)) return { locked: true, series: true };
+    if (!this.failureStore || this.lockout.threshold <= 0) return { locked: false, series: this.failures.has(username) };
+    const f = await this.failureStore.findLoginFailure(username);
+    if (!f) return { locked: false, series: this.failures.has(username) };
+    if (f.lockedUntil <= Date.now()) return { locked: false, series: true };
+    this.failures.set(username, { count: f.count, until: f.lockedUntil });
+    return { locked: true, series: true };
+  }
+
   private async recordFailure(username: string): Promise<void> {
     if (this.lockout.threshold > 0) {
       const now = Date.now();
-      const f = this.failures.get(username) ?? { count: 0, until: 0 };
-      if (f.until && f.until <= now) f.count = 0; // an expired lock starts a new series
-      f.count++;
-      f.until = f.count >= this.lockout.threshold ? now + this.lockout.durationMs : 0;
+      let f = this.failures.get(username) ?? { count: 0, until: 0 };
+      if (this.failureStore) {
+        const s = await this.failureStore.saveLoginFailure(username, now, this.lockout.threshold, this.lockout.durationMs);
+        f = { count: s.count, until: s.lockedUntil };
+        // Now and then, forget series nobody continued (a guesser spraying names leaves one row per name).
+        if (Math.random() < 1 / 256) await this.failureStore.removeStaleLoginFailures(now - Math.max(this.lockout.durationMs, 3_600_000), now);
+      } else {
+        if (f.until && f.until <= now) f.count = 0; // an expired lock starts a new series
+        f.count++;
+        f.until = f.count >= this.lockout.threshold ? now + this.lockout.durationMs : 0;
+      }
       if (this.failures.size > 100_000) this.failures.clear();
       this.failures.set(username, f);
     }
     await this.audit?.record({ username, operation: 'login_failed', resourceType: 'user', resource: username });
+  }
+
+  /** A successful login ends an open series (here and in the shared store). */
+  private async clearFailures(username: string, series: boolean): Promise<void> {
+    this.failures.delete(username);
+    if (this.failureStore && series) await this.failureStore.removeLoginFailure(username);
   }
 
   /** Forgets cached logins and token subjects of a user (after a password, role or account change). */
@@ -87,9 +127,9 @@ export class AuthService {
   }
 
   /** Robot credentials (`robot$...`): never a user; failures count towards the same lockout. */
-  private async authenticateRobot(name: string, secret: string): Promise<Principal | null> {
+  private async authenticateRobot(name: string, secret: string, series: boolean): Promise<Principal | null> {
     const p = this.robots ? await this.robots.authenticate(name, secret) : null;
-    if (p) this.failures.delete(name);
+    if (p) await this.clearFailures(name, series);
     else await this.recordFailure(name);
     return p;
   }
@@ -102,17 +142,20 @@ export class AuthService {
     // NUL can never be in a stored name (and PostgreSQL refuses it in text parameters).
     if (!username || !password || username.length > 255 || password.length > 1024 || username.includes('\0')) return null;
     if (this.isLocked(username)) return null;
-    if (isRobotName(username)) return this.authenticateRobot(username, password);
     const key = createHash('sha256').update(`${username}\0${password}`).digest('base64');
     const hit = this.basicCache.get(key);
     if (hit && hit.until > Date.now()) return hit.principal;
+    // Every check of a password (never a cached login) first asks whether any process has locked the name.
+    const lock = await this.sharedLock(username);
+    if (lock.locked) return null;
+    if (isRobotName(username)) return this.authenticateRobot(username, password, lock.series);
     const external = !!this.external && (await this.external.handles(username));
     const user = external ? await this.external!.authenticate(username, password) : await this.users.findUserByName(username);
     if (!user || (!external && !(await verifyPassword(password, user.passwordHash)))) {
       await this.recordFailure(username);
       return null;
     }
-    this.failures.delete(username);
+    await this.clearFailures(username, lock.series);
     const principal: Principal = { kind: 'user', id: user.id, username: user.username, sysadmin: user.sysadmin || !!user.adminRoleInAuth };
     if (this.basicCache.size > 10000) this.basicCache.clear();
     this.basicCache.set(key, { principal, until: Date.now() + CACHE_TTL_MS });
