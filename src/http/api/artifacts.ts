@@ -24,29 +24,10 @@ import {
   TAG_SCHEMA,
 } from './artifact-access.ts';
 import { API_PREFIX, bodyObject, pathId, queryOf, type ApiAuth, type ApiDeps } from './index.ts';
-import { parsePage, parseQ, parseSort, setPageHeaders } from './query.ts';
+import { parsePage, parseQ, parseSort, setPageHeaders, splitTopLevel } from './query.ts';
 
 const ARTIFACT_SORT: readonly ArtifactSortField[] = ['push_time', 'pull_time', 'id', 'digest', 'media_type'];
 
-/** Splits `q` on commas outside quotes, brackets, braces and parentheses. */
-function splitTop(q: string): string[] {
-  const parts: string[] = [];
-  let depth = 0;
-  let quoted = false;
-  let cur = '';
-  for (const c of q) {
-    if (c === '"') quoted = !quoted;
-    else if (!quoted && '[{('.includes(c)) depth++;
-    else if (!quoted && ']})'.includes(c) && --depth < 0) throw ApiErrors.badRequest('unbalanced brackets in q');
-    if (c === ',' && depth === 0 && !quoted) {
-      if (cur.trim()) parts.push(cur.trim());
-      cur = '';
-    } else cur += c;
-  }
-  if (depth !== 0 || quoted) throw ApiErrors.badRequest('unbalanced brackets or quotes in q');
-  if (cur.trim()) parts.push(cur.trim());
-  return parts;
-}
 const unquote = (s: string) => {
   const t = s.trim();
   return t.length >= 2 && t.startsWith('"') && t.endsWith('"') ? t.slice(1, -1) : t;
@@ -66,7 +47,7 @@ export function parseArtifactQ(raw: string | null): ArtifactFilter {
   if (raw === null || raw.trim() === '') return f;
   if (raw.length > 2048) throw ApiErrors.badRequest('q is too long');
   const seen = new Set<string>();
-  for (const part of splitTop(raw)) {
+  for (const part of splitTopLevel(raw)) {
     const eq = part.indexOf('=');
     if (eq <= 0) throw ApiErrors.badRequest(`invalid query: ${part.slice(0, 64)}`);
     const key = part.slice(0, eq).trim();

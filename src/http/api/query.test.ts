@@ -54,6 +54,10 @@ test('parseQ: anything outside the allow-list or the field operators → 400 (CV
     'id=[1~2~3]',
     '__proto__=x',
     'constructor=x',
+    'id=[1~2',
+    'id={1 2',
+    'name="a,id=1',
+    'id=1]),name=x',
   ])
     assert.throws(() => parseQ(bad, FIELDS), ApiError, bad);
 });

@@ -131,21 +131,22 @@ export function parseQ<F extends string>(q: string | null, allowed: Readonly<Rec
   return out;
 }
 
-/** Splits on commas outside quotes, brackets and braces. */
-function splitTopLevel(q: string): string[] {
+/** Splits on commas outside quotes, brackets, braces and parentheses; unbalanced ones are a 400. */
+export function splitTopLevel(q: string): string[] {
   const parts: string[] = [];
   let depth = 0;
   let quoted = false;
   let cur = '';
   for (const c of q) {
     if (c === '"') quoted = !quoted;
-    else if (!quoted && (c === '[' || c === '{' || c === '(')) depth++;
-    else if (!quoted && (c === ']' || c === '}' || c === ')')) depth--;
+    else if (!quoted && '[{('.includes(c)) depth++;
+    else if (!quoted && ']})'.includes(c) && --depth < 0) throw ApiErrors.badRequest('unbalanced brackets in q');
     if (c === ',' && depth === 0 && !quoted) {
       if (cur.trim()) parts.push(cur.trim());
       cur = '';
     } else cur += c;
   }
+  if (depth !== 0 || quoted) throw ApiErrors.badRequest('unbalanced brackets or quotes in q');
   if (cur.trim()) parts.push(cur.trim());
   return parts;
 }
