@@ -149,6 +149,16 @@ test('request bodies are validated from the route schemas: unknown and read-only
     assert.equal(e.json().errors[0].code, 'BAD_REQUEST');
   }
   assert.equal((await admin.call('GET', `/users/${id}`)).json().sysadmin_flag, false);
+  // Wrong credentials are answered 401 before the body is looked at; anonymous callers get the body's 400 or 401.
+  const wrong = admin.as('admin', 'Wr0ng-password');
+  for (const [method, path, body] of [
+    ['POST', '/projects', { project_name: 42 }],
+    ['POST', '/projects', { project_name: 'fine-name' }],
+  ] as const) {
+    const e = await wrong.call(method, path, body);
+    assert.equal(e.status, 401, `${method} ${path}: ${e.text}`);
+    assert.equal(e.json().errors[0].code, 'UNAUTHORIZED');
+  }
 });
 
 // ---- dynamic check

@@ -129,6 +129,10 @@ export async function apiRoutes(app: FastifyInstance, deps: ApiDeps): Promise<vo
   });
   // Cookie sessions: CSRF token echoed, unsafe methods without it refused (Basic-auth calls are not affected).
   app.addHook('onRequest', csrfHook(deps.sessions));
+  // Wrong credentials are a 401 before the body is validated (a 400 would answer an unauthenticated caller).
+  app.addHook('preValidation', async (req) => {
+    if (req.headers.authorization) await auth.principal(req);
+  });
   // NUL is in no name, id or filter value (and PostgreSQL refuses it in text parameters): refuse it up front.
   app.addHook('preHandler', async (req) => {
     if (/%00/.test(req.raw.url ?? '')) throw ApiErrors.badRequest('NUL is not allowed in the URL');
