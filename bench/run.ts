@@ -18,6 +18,7 @@ import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { NODE_FLAGS } from '../src/node-flags.ts';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const RESULTS = join(ROOT, 'bench', 'results');
@@ -108,7 +109,7 @@ const ADMIN_PASSWORD = 'Bench-' + randomBytes(9).toString('base64url');
 async function startBerth(): Promise<Target> {
   const port = await freePort();
   const dataDir = join(tmpRoot, 'berth');
-  const nodeArgs = PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${join(RESULTS, 'prof')}`] : [];
+  const nodeArgs = [...NODE_FLAGS, ...(PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${join(RESULTS, 'prof')}`] : [])];
   const proc = spawn(process.execPath, [...nodeArgs, join(ROOT, 'src', 'cli.ts'), 'serve'], {
     cwd: ROOT,
     env: {

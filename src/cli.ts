@@ -1,4 +1,4 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --max-semi-space-size=4
 // The `berth` command line: `berth serve` starts the registry; `berth config` prints the effective config keys.
 import { parseArgs } from 'node:util';
 import { ConfigError, describeKeys, loadConfig } from './config/config.ts';

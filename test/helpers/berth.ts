@@ -7,6 +7,7 @@ import { join, resolve } from 'node:path';
 import type { Db } from '../../src/db/db.ts';
 import { openDatabase } from '../../src/db/open.ts';
 import { createTestDatabase, dropTestDatabase, pgDatabaseUrl } from './pg.ts';
+import { NODE_FLAGS } from '../../src/node-flags.ts';
 
 export const ROOT = resolve(import.meta.dirname, '..', '..');
 export const NODE = process.execPath;
@@ -68,7 +69,7 @@ export async function startBerth(opts: StartOptions = {}): Promise<Berth> {
     ...(pgUrl ? { BERTH_DATABASE_POSTGRES_URL: pgUrl } : {}),
     ...opts.env,
   };
-  const child = spawn(NODE, [join(ROOT, 'src', 'cli.ts'), 'serve'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(NODE, [...NODE_FLAGS, join(ROOT, 'src', 'cli.ts'), 'serve'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   child.stdout!.on('data', (d) => (out += d));
   child.stderr!.on('data', (d) => (out += d));
