@@ -25,6 +25,7 @@ import { AuditLogRepository } from './repositories/audit-log-repository.ts';
 import { BufferedAuditSink, type AuditSettings } from './services/audit/buffered-sink.ts';
 import { SyslogForwarder } from './services/audit/syslog-forwarder.ts';
 import { AuditLogService } from './services/audit/audit-log-service.ts';
+import { ArtifactQueryRepository } from './repositories/artifact-query-repository.ts';
 import { StatisticsRepository } from './repositories/statistics-repository.ts';
 import { SystemService } from './services/system/system-service.ts';
 import { readFileSync } from 'node:fs';
@@ -143,9 +144,11 @@ export async function buildServices(config: Config): Promise<{ services: Service
   const faults: Faults = { crashAt: parseCrashPoint(process.env.BERTH_TEST_CRASH_AT) };
   const quotas = new QuotaService({ db, quotas: new QuotaRepository(db), defaultStorageLimit: config.quota.defaultStorageLimit, events: audit });
   const jobs = new JobService({ repo: new JobRepository(db), maxWorkers: config.jobservice.maxJobWorkers });
+  const artifactQueries = new ArtifactQueryRepository(db);
   const system = new SystemService({
     config,
     stats: new StatisticsRepository(db),
+    artifactCounts: (ids) => artifactQueries.countArtifacts(ids),
     settings: () => configs.all(),
     version: `v${(JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version}`,
     jobservice: () => jobs.listSchedules(),

@@ -74,18 +74,6 @@ export class StatisticsRepository {
     return rows.map((r) => ({ repositoryId: Number(r.id), name: r.name, projectId: Number(r.project_id), projectName: r.pname, projectPublic: Number(r.public) === 1 }));
   }
 
-  /** Artifact (manifest) count per repository id. */
-  async countArtifactsByRepository(ids: readonly number[]): Promise<Map<number, number>> {
-    const out = new Map<number, number>();
-    if (!ids.length) return out;
-    const rows = await this.db.all<{ id: unknown; n: unknown }>(
-      `SELECT repository_id AS id, COUNT(*) AS n FROM manifests WHERE repository_id IN (${inList(ids.length)}) GROUP BY repository_id`,
-      ids,
-    );
-    for (const r of rows) out.set(Number(r.id), Number(r.n));
-    return out;
-  }
-
   /** Repository count per project id. */
   async countRepositoriesByProject(ids: readonly number[]): Promise<Map<number, number>> {
     const out = new Map<number, number>();

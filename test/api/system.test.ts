@@ -26,7 +26,9 @@ async function seed(): Promise<void> {
   await reg.pushImage('sy-pub/app', 'v1');
   await reg.pushImage('sy-priv1/one', 'v1');
   await reg.pushImage('sy-priv1/two', 'v1');
-  await reg.pushImage('sy-priv1/two', 'v2');
+  const v2 = await reg.pushImage('sy-priv1/two', 'v2');
+  // A cosign signature (tag convention): an accessory of v2, not an artifact of its own.
+  await reg.pushImage('sy-priv1/two', `${v2.digest.replace(':', '-')}.sig`);
   await reg.pushImage('sy-priv2/hidden', 'v1');
 }
 
@@ -166,7 +168,9 @@ test('/search: projects and repositories the caller can see, fuzzy by name', asy
   assert.equal(p1.metadata.public, 'false');
   const two = member.repository.find((r: { repository_name: string }) => r.repository_name === 'sy-priv1/two');
   assert.deepEqual(Object.keys(two).sort(), ['artifact_count', 'project_id', 'project_name', 'project_public', 'pull_count', 'repository_name']);
-  assert.equal(two.artifact_count, 2);
+  assert.equal(two.artifact_count, 2, 'the signature is not counted');
+  const repoView = (await f.admin.call('GET', '/projects/sy-priv1/repositories/two')).json();
+  assert.equal(two.artifact_count, repoView.artifact_count, 'the same count as the repository API');
   assert.equal(two.project_name, 'sy-priv1');
   assert.equal(two.project_public, false);
   const admin = (await f.admin.call('GET', '/search?q=sy-')).json();

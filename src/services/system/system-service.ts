@@ -25,6 +25,8 @@ export interface ComponentHealth {
 export interface SystemServiceDeps {
   config: Config;
   stats: StatisticsRepository;
+  /** Artifact counts per repository id, as the repository API reports them (ArtifactQueryRepository.countArtifacts). */
+  artifactCounts: (repositoryIds: readonly number[]) => Promise<Map<number, number>>;
   settings: () => Promise<SystemSettings>;
   /** Berth's version (package.json), reported as harbor_version. */
   version: string;
@@ -155,7 +157,7 @@ export class SystemService {
   /** Repositories matching `text` that the scope sees, with their artifact counts. */
   async searchRepositories(scope: StatScope, text: string, limit: number): Promise<(RepositoryHit & { artifactCount: number })[]> {
     const hits = await this.d.stats.listRepositoriesMatching(scope, text, limit);
-    const counts = await this.d.stats.countArtifactsByRepository(hits.map((h) => h.repositoryId));
+    const counts = await this.d.artifactCounts(hits.map((h) => h.repositoryId));
     return hits.map((h) => ({ ...h, artifactCount: counts.get(h.repositoryId) ?? 0 }));
   }
 
