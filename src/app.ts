@@ -142,13 +142,15 @@ export async function buildServices(config: Config): Promise<{ services: Service
   const bootstrap = await ensureDefaults(config, db, users, projects);
   // Test-only crash injection (see services/registry/faults.ts); read once, here, and passed down.
   const faults: Faults = { crashAt: parseCrashPoint(process.env.BERTH_TEST_CRASH_AT) };
-  const quotas = new QuotaService({ db, quotas: new QuotaRepository(db), defaultStorageLimit: config.quota.defaultStorageLimit, events: audit });
+  const quotaRows = new QuotaRepository(db);
+  const quotas = new QuotaService({ db, quotas: quotaRows, defaultStorageLimit: config.quota.defaultStorageLimit, events: audit });
   const jobs = new JobService({ repo: new JobRepository(db), maxWorkers: config.jobservice.maxJobWorkers });
   const artifactQueries = new ArtifactQueryRepository(db);
   const system = new SystemService({
     config,
     stats: new StatisticsRepository(db),
     artifactCounts: (ids) => artifactQueries.countArtifacts(ids),
+    totalStorage: () => quotaRows.totalStorageUsage(),
     settings: () => configs.all(),
     version: `v${(JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version}`,
     jobservice: () => jobs.listSchedules(),

@@ -42,6 +42,22 @@ export class QuotaRepository {
     );
     return Number(r?.n ?? 0) + Number(r?.m ?? 0);
   }
+  /**
+   * `storageUsage` summed over every project in one query (/statistics' total_storage_consumption, as Harbor
+   * reports it): a blob shared by two projects counts in each, as in their quotas.
+   */
+  async totalStorageUsage(): Promise<number> {
+    const r = await this.db.get<{ n: unknown; m: unknown }>(
+      `SELECT
+         (SELECT COALESCE(SUM(b.size), 0) FROM (
+            SELECT DISTINCT r.project_id, rb.digest FROM repository_blobs rb JOIN repositories r ON r.id = rb.repository_id) x
+          JOIN blobs b ON b.digest = x.digest) AS n,
+         (SELECT COALESCE(SUM(d.size), 0) FROM (
+            SELECT r.project_id, m.digest, MAX(m.size) AS size FROM manifests m JOIN repositories r ON r.id = m.repository_id
+            GROUP BY r.project_id, m.digest) d) AS m`,
+    );
+    return Number(r?.n ?? 0) + Number(r?.m ?? 0);
+  }
   async isManifestInProject(projectId: number, digest: string, q: Queryable = this.db): Promise<boolean> {
     const r = await q.get(
       'SELECT 1 AS x FROM manifests m JOIN repositories r ON r.id = m.repository_id WHERE r.project_id = ? AND m.digest = ? LIMIT 1',

@@ -40,22 +40,6 @@ export class StatisticsRepository {
     return { projects: Number(p?.n ?? 0), repos: Number(r?.n ?? 0) };
   }
 
-  /**
-   * The sum of every project's quota usage, as Harbor reports it: per project, its distinct linked blobs plus its
-   * distinct manifests (so a blob shared by two projects counts in each, as in their quotas).
-   */
-  async totalBlobBytes(): Promise<number> {
-    const r = await this.db.get<{ n: unknown; m: unknown }>(
-      `SELECT
-         (SELECT COALESCE(SUM(b.size), 0) FROM (
-            SELECT DISTINCT r.project_id, rb.digest FROM repository_blobs rb JOIN repositories r ON r.id = rb.repository_id) x
-          JOIN blobs b ON b.digest = x.digest) AS n,
-         (SELECT COALESCE(SUM(d.size), 0) FROM (
-            SELECT r.project_id, m.digest, MAX(m.size) AS size FROM manifests m JOIN repositories r ON r.id = m.repository_id
-            GROUP BY r.project_id, m.digest) d) AS m`,
-    );
-    return Number(r?.n ?? 0) + Number(r?.m ?? 0);
-  }
 
   /** Repositories whose name contains `text` (case-insensitive) in projects the scope sees, by name. */
   async listRepositoriesMatching(scope: StatScope, text: string, limit: number): Promise<RepositoryHit[]> {

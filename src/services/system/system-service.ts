@@ -27,6 +27,8 @@ export interface SystemServiceDeps {
   stats: StatisticsRepository;
   /** Artifact counts per repository id, as the repository API reports them (ArtifactQueryRepository.countArtifacts). */
   artifactCounts: (repositoryIds: readonly number[]) => Promise<Map<number, number>>;
+  /** Sum of every project's quota usage (QuotaRepository.totalStorageUsage), Harbor's total_storage_consumption. */
+  totalStorage: () => Promise<number>;
   settings: () => Promise<SystemSettings>;
   /** Berth's version (package.json), reported as harbor_version. */
   version: string;
@@ -139,7 +141,7 @@ export class SystemService {
         public_repo_count: all.publicRepos,
         total_project_count: all.totalProjects,
         total_repo_count: all.totalRepos,
-        total_storage_consumption: await this.d.stats.totalBlobBytes(),
+        total_storage_consumption: await this.d.totalStorage(),
       };
     }
     const priv = await this.d.stats.countPrivate(scope.memberOf);
