@@ -5,7 +5,7 @@ import { ApiErrors } from '../../errors.ts';
 import type { Project } from '../../repositories/project-repository.ts';
 import { principalName, type Principal } from '../../services/auth/principal.ts';
 import type { Policy } from '../../services/auth/rbac.ts';
-import type { ApiAuth, ApiDeps } from './index.ts';
+import type { ApiAuth, ApiDeps } from './context.ts';
 
 /** The project (by name) the caller must see (401 anonymous / 404 otherwise, robots included), then `needed` (401 / 403). */
 export async function projectFor(

@@ -23,7 +23,7 @@ import {
   repoParam,
   TAG_SCHEMA,
 } from './artifact-access.ts';
-import { API_PREFIX, bodyObject, pathId, queryOf, type ApiAuth, type ApiDeps } from './index.ts';
+import { API_PREFIX, bodyObject, pathId, queryOf, type ApiAuth, type ApiDeps } from './context.ts';
 import { parsePage, parseQ, parseSort, setPageHeaders, splitTopLevel } from './query.ts';
 
 const ARTIFACT_SORT: readonly ArtifactSortField[] = ['push_time', 'pull_time', 'id', 'digest', 'media_type'];

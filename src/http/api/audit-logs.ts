@@ -11,7 +11,7 @@ import type { AccessPolicy } from '../../services/auth/access-policy.ts';
 import type { ProjectService } from '../../services/project/project-service.ts';
 import { parsePage, parseQ, parseSort, setPageHeaders } from './query.ts';
 import { pageQuery } from './schemas.ts';
-import { queryOf, type ApiAuth } from './index.ts';
+import { queryOf, type ApiAuth } from './context.ts';
 
 const AUDIT_Q = {
   operation: { type: 'string', union: true },

@@ -3,7 +3,7 @@
 // stored). The domain rules live in ConfigurationService.
 import type { FastifyInstance } from 'fastify';
 import { CONFIG_KEYS, CONFIG_KEY_NAMES, type ConfigurationService } from '../../services/config/configuration-service.ts';
-import { bodyObject, type ApiAuth } from './index.ts';
+import { bodyObject, type ApiAuth } from './context.ts';
 
 const jsonType = (k: keyof typeof CONFIG_KEYS) => (CONFIG_KEYS[k].type === 'bool' ? 'boolean' : CONFIG_KEYS[k].type === 'int' ? 'integer' : 'string');
 const item = (type: string) => ({ type: 'object', properties: { value: { type }, editable: { type: 'boolean' } } });

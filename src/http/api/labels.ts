@@ -8,7 +8,7 @@ import type { LabelService } from '../../services/artifact/label-service.ts';
 import type { Principal } from '../../services/auth/principal.ts';
 import type { Policy } from '../../services/auth/rbac.ts';
 import { actorOf, seesProject, CREATED, EMPTY, errs, LABEL_SCHEMA, PAGE_QS, paged, plainJson } from './artifact-access.ts';
-import { API_PREFIX, bodyObject, pathId, queryOf, type ApiAuth, type ApiDeps } from './index.ts';
+import { API_PREFIX, bodyObject, pathId, queryOf, type ApiAuth, type ApiDeps } from './context.ts';
 import { parsePage, parseQ, parseSort, setPageHeaders } from './query.ts';
 
 type Req = FastifyRequest<{ Params: { label_id: string } }>;

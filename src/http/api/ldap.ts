@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import type { LdapService } from '../../services/ldap/ldap-service.ts';
 import type { LdapAuthenticator } from '../../services/ldap/ldap-authenticator.ts';
 import { ApiErrors } from '../../errors.ts';
-import { bodyObject, queryOf, type ApiAuth } from './index.ts';
+import { bodyObject, queryOf, type ApiAuth } from './context.ts';
 
 const ERRORS = { type: 'object', properties: { errors: { type: 'array', items: { type: 'object', properties: { code: { type: 'string' }, message: { type: 'string' } } } } } };
 const errs = (...codes: number[]) => Object.fromEntries(codes.map((c) => [c, ERRORS]));

@@ -9,7 +9,7 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import { createRequire } from 'node:module';
 import type { FastifyInstance, FastifyServerOptions } from 'fastify';
-import { API_PREFIX } from './index.ts';
+import { API_PREFIX } from './context.ts';
 
 export const OPENAPI_JSON_PATH = `${API_PREFIX}/openapi.json`;
 export const DEVCENTER_PATH = '/devcenter-api-2.0';

@@ -10,7 +10,7 @@ import type { Principal } from '../../services/auth/principal.ts';
 import { highestRole, ROLE_NAMES, type Policy } from '../../services/auth/rbac.ts';
 import { parsePage, parseQ, parseSort, setPageHeaders } from './query.ts';
 import { bodyOf, bool, CREATED, dateTime, EMPTY, int, mapOf, obj, op, PAGED, pageQuery, str } from './schemas.ts';
-import { API_PREFIX, bodyObject, isoTime, pathId, queryOf, type ApiAuth, type ApiDeps } from './index.ts';
+import { API_PREFIX, bodyObject, isoTime, pathId, queryOf, type ApiAuth, type ApiDeps } from './context.ts';
 
 const PROJECT_Q = {
   name: { type: 'string', fuzzy: true, union: true },

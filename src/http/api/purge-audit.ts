@@ -4,7 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import { JobType, type JobService } from '../../services/jobs/job-service.ts';
 import { InvalidPurgeAuditParamsError, parsePurgeAuditParams } from '../../services/audit/audit-purge-job.ts';
 import { systemJobRoutes } from './system-jobs.ts';
-import type { ApiAuth } from './index.ts';
+import type { ApiAuth } from './context.ts';
 
 export async function purgeAuditRoutes(app: FastifyInstance, jobs: JobService, auth: ApiAuth): Promise<void> {
   await systemJobRoutes(app, jobs, auth, {

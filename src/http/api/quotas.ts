@@ -4,7 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import { ApiErrors } from '../../errors.ts';
 import { parseStorageLimit, type Quota, type QuotaService } from '../../services/registry/quota-service.ts';
 import { parsePage, setPageHeaders } from './query.ts';
-import { bodyObject, isoTime, pathId, queryOf, type ApiAuth } from './index.ts';
+import { bodyObject, isoTime, pathId, queryOf, type ApiAuth } from './context.ts';
 import { bodyOf, dateTime, EMPTY, int, mapOf, obj, op, PAGED, pageQuery, str } from './schemas.ts';
 
 // Harbor's Quota, QuotaRefObject, ResourceList, QuotaUpdateReq.

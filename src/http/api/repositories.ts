@@ -3,7 +3,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { RepositoryField } from '../../repositories/artifact-query-repository.ts';
 import type { RepositoryService } from '../../services/artifact/repository-service.ts';
 import { actorOf, EMPTY, errs, PAGE_QS, paged, plainJson, projectFor, REPOSITORY_SCHEMA, repoParam } from './artifact-access.ts';
-import { bodyObject, queryOf, type ApiAuth, type ApiDeps } from './index.ts';
+import { bodyObject, queryOf, type ApiAuth, type ApiDeps } from './context.ts';
 import { parsePage, parseQ, parseSort, setPageHeaders } from './query.ts';
 
 const REPO_Q = {

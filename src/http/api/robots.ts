@@ -8,7 +8,7 @@ import type { ProjectService } from '../../services/project/project-service.ts';
 import type { AccessPolicy } from '../../services/auth/access-policy.ts';
 import type { RobotService, RobotView } from '../../services/auth/robot-service.ts';
 import { parsePage, parseQ, parseSort, setPageHeaders } from './query.ts';
-import { API_PREFIX, bodyObject, isoTime, pathId, queryOf, type ApiAuth } from './index.ts';
+import { API_PREFIX, bodyObject, isoTime, pathId, queryOf, type ApiAuth } from './context.ts';
 
 const ERRORS = { type: 'object', properties: { errors: { type: 'array', items: { type: 'object', properties: { code: { type: 'string' }, message: { type: 'string' } } } } } };
 // Only the statuses Harbor's swagger documents for each operation (test/contract checks it).

@@ -13,7 +13,7 @@ import {
   type JobService,
 } from '../../services/jobs/job-service.ts';
 import { parsePage, setPageHeaders } from './query.ts';
-import { API_PREFIX, bodyObject, isoTime, pathId, queryOf, type ApiAuth } from './index.ts';
+import { API_PREFIX, bodyObject, isoTime, pathId, queryOf, type ApiAuth } from './context.ts';
 import { bodyOf, bool, CREATED, dateTime, EMPTY, int, obj, op, PAGED, pageQuery, SCHEDULE_OBJ, str, TEXT } from './schemas.ts';
 
 const SCHEDULE_TYPES: readonly string[] = ['Hourly', 'Daily', 'Weekly', 'Custom', 'Manual', 'None'];

@@ -10,7 +10,7 @@ import type { Principal } from '../../services/auth/principal.ts';
 import { highestRole } from '../../services/auth/rbac.ts';
 import type { ProjectService } from '../../services/project/project-service.ts';
 import type { SystemService } from '../../services/system/system-service.ts';
-import { isoTime, queryOf, type ApiAuth } from './index.ts';
+import { isoTime, queryOf, type ApiAuth } from './context.ts';
 
 /** Most projects and most repositories one search returns. */
 const SEARCH_LIMIT = 100;

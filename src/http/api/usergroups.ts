@@ -4,7 +4,7 @@ import { ApiErrors } from '../../errors.ts';
 import type { UserGroup, UserGroupField } from '../../repositories/user-group-repository.ts';
 import type { UserGroupService } from '../../services/usergroup/user-group-service.ts';
 import { parsePage, parseQ, parseSort, setPageHeaders } from './query.ts';
-import { API_PREFIX, bodyObject, pathId, queryOf, type ApiAuth } from './index.ts';
+import { API_PREFIX, bodyObject, pathId, queryOf, type ApiAuth } from './context.ts';
 
 const ERRORS = { type: 'object', properties: { errors: { type: 'array', items: { type: 'object', properties: { code: { type: 'string' }, message: { type: 'string' } } } } } };
 // Only the statuses Harbor's swagger documents for each operation (test/contract checks it).

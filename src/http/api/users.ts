@@ -8,7 +8,7 @@ import { ALL_PROJECT_POLICIES, SYSTEM_POLICIES, type Policy } from '../../servic
 import { ROBOT_GRANTABLE } from '../../services/auth/robot-service.ts';
 import { parsePage, parseQ, parseSort, setPageHeaders } from './query.ts';
 import { bodyOf, bool, CREATED, dateTime, EMPTY, int, obj, op, PAGED, pageQuery, str } from './schemas.ts';
-import { API_PREFIX, bodyObject, isoTime, pathId, queryOf, type ApiAuth, type ApiDeps } from './index.ts';
+import { API_PREFIX, bodyObject, isoTime, pathId, queryOf, type ApiAuth, type ApiDeps } from './context.ts';
 
 export function userResp(u: User) {
   return {

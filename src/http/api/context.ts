@@ -1,0 +1,106 @@
+// What every /api/v2.0 handler shares: the prefix, the dependencies, the authenticated caller and the small
+// request helpers. Kept apart from index.ts (which registers the routes) so route files never import it back.
+import type { FastifyRequest } from 'fastify';
+import type { Config } from '../../config/config.ts';
+import { ApiErrors } from '../../errors.ts';
+import type { AccessPolicy } from '../../services/auth/access-policy.ts';
+import type { AuthService } from '../../services/auth/auth-service.ts';
+import { ANONYMOUS, type Principal } from '../../services/auth/principal.ts';
+import type { UserService } from '../../services/auth/user-service.ts';
+import type { SessionService } from '../../services/auth/session-service.ts';
+import { sessionIdOf } from '../portal-session.ts';
+import type { RobotService } from '../../services/auth/robot-service.ts';
+import type { ProjectService } from '../../services/project/project-service.ts';
+import type { JobService } from '../../services/jobs/job-service.ts';
+import type { QuotaService } from '../../services/registry/quota-service.ts';
+import type { ArtifactDomain } from '../../services/artifact/artifact-domain.ts';
+import type { UserGroupService } from '../../services/usergroup/user-group-service.ts';
+import type { LdapService } from '../../services/ldap/ldap-service.ts';
+import type { LdapAuthenticator } from '../../services/ldap/ldap-authenticator.ts';
+import type { ConfigurationService } from '../../services/config/configuration-service.ts';
+import type { AuditLogService } from '../../services/audit/audit-log-service.ts';
+import type { SystemService } from '../../services/system/system-service.ts';
+
+export const API_PREFIX = '/api/v2.0';
+
+export interface ApiDeps {
+  config: Config;
+  auth: AuthService;
+  policy: AccessPolicy;
+  users: UserService;
+  projects: ProjectService;
+  jobs: JobService;
+  quotas: QuotaService;
+  artifactDomain: ArtifactDomain;
+  sessions: SessionService;
+  robots: RobotService;
+  configs: ConfigurationService;
+  groups: UserGroupService;
+  ldap: LdapService;
+  ldapAuth: LdapAuthenticator;
+  auditQueries: AuditLogService;
+  system: SystemService;
+}
+
+/** The authenticated caller of one API request (memoized per request). */
+export class ApiAuth {
+  private readonly auth: AuthService;
+  private readonly sessions: SessionService | null;
+  private readonly cache = new WeakMap<FastifyRequest, Promise<Principal>>();
+  constructor(auth: AuthService, sessions: SessionService | null = null) {
+    this.auth = auth;
+    this.sessions = sessions;
+  }
+  principal(req: FastifyRequest): Promise<Principal> {
+    let p = this.cache.get(req);
+    if (!p) {
+      p = (async () => {
+        const r = await this.auth.authenticateBasicHeader(req.headers.authorization);
+        if (r === null) throw ApiErrors.unauthorized('invalid username or password');
+        if (r) return r;
+        // No Authorization header: the portal's session cookie (an unknown or ended session is anonymous).
+        const sid = this.sessions ? sessionIdOf(req) : undefined;
+        return (sid && (await this.sessions!.resolve(sid))) || ANONYMOUS;
+      })();
+      this.cache.set(req, p);
+    }
+    return p;
+  }
+  /** The caller, who must be logged in (401 otherwise). */
+  async user(req: FastifyRequest): Promise<Extract<Principal, { kind: 'user' }>> {
+    const p = await this.principal(req);
+    // A robot is authenticated but not a user: 403 (as Harbor), never a login prompt.
+    if (p.kind === 'robot') throw ApiErrors.forbidden('robot accounts cannot use this endpoint');
+    if (p.kind !== 'user') throw ApiErrors.unauthorized('authentication required');
+    return p;
+  }
+  /** The caller, who must be a system admin (401 anonymous, 403 others). */
+  async sysadmin(req: FastifyRequest): Promise<Extract<Principal, { kind: 'user' }>> {
+    const p = await this.user(req);
+    if (!p.sysadmin) throw ApiErrors.forbidden('system admin required');
+    return p;
+  }
+}
+
+/** A numeric path id, or 400. */
+export function pathId(v: string | undefined, name = 'id'): number {
+  if (!v || !/^[0-9]{1,15}$/.test(v) || Number(v) < 1) throw ApiErrors.badRequest(`invalid ${name}`);
+  return Number(v);
+}
+
+/** Request query as URLSearchParams (Fastify's parsed query flattens repeated keys differently). */
+export function queryOf(req: FastifyRequest): URLSearchParams {
+  const url = req.raw.url ?? '';
+  const i = url.indexOf('?');
+  return new URLSearchParams(i < 0 ? '' : url.slice(i + 1));
+}
+
+/** A JSON object body, or 400. */
+export function bodyObject(req: FastifyRequest): Record<string, unknown> {
+  const b = req.body;
+  if (!b || typeof b !== 'object' || Array.isArray(b)) throw ApiErrors.badRequest('a JSON object body is required');
+  return b as Record<string, unknown>;
+}
+
+export const isoTime = (ms: number): string => new Date(ms).toISOString();
+
