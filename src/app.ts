@@ -49,6 +49,11 @@ import { GcRepository } from './repositories/gc-repository.ts';
 import { QuotaRepository } from './repositories/quota-repository.ts';
 import { QuotaService } from './services/registry/quota-service.ts';
 import { parseCrashPoint, type Faults } from './services/registry/faults.ts';
+import { EventRepository } from './repositories/event-repository.ts';
+import { EventOutbox } from './services/events/outbox.ts';
+import { EventDispatcher } from './services/events/dispatcher.ts';
+import type { Subscriber } from './services/events/types.ts';
+import { AuditSubscriber } from './services/audit/audit-subscriber.ts';
 import { buildArtifactDomain, createPullRecorder, type ArtifactDomain } from './services/artifact/artifact-domain.ts';
 
 export interface Services {
@@ -65,6 +70,8 @@ export interface Services {
   jobs: JobService;
   gc: GcService;
   quotas: QuotaService;
+  /** The event seam: services publish to the outbox in their transactions; the dispatcher feeds the subscribers. */
+  events: { outbox: EventOutbox; dispatcher: EventDispatcher };
   repositories: { projects: ProjectRepository; users: UserRepository };
   /** Buffered audit sink (pulls batched; flushed on shutdown) with optional syslog forwarding. */
   audit: BufferedAuditSink;
@@ -110,15 +117,21 @@ export async function buildServices(config: Config): Promise<{ services: Service
   const auditLogs = new AuditLogRepository(db);
   const auditWarn = (err: unknown) => process.emitWarning(`audit log: ${(err as Error).message}`);
   // Settings are read per event through the configuration service (cached there); it is built just below.
-  const audit: BufferedAuditSink = new BufferedAuditSink({
-    logs: auditLogs,
-    settings: async (): Promise<AuditSettings> => {
-      const v = await configs.all();
-      return { skipDatabase: v.skip_audit_log_database, forwardEndpoint: v.audit_log_forward_endpoint };
-    },
-    forward: new SyslogForwarder({ onError: auditWarn }),
-    onError: auditWarn,
-  });
+  const auditSettings = async (): Promise<AuditSettings> => {
+    const v = await configs.all();
+    return { skipDatabase: v.skip_audit_log_database, forwardEndpoint: v.audit_log_forward_endpoint };
+  };
+  const syslog = new SyslogForwarder({ onError: auditWarn });
+  const audit: BufferedAuditSink = new BufferedAuditSink({ logs: auditLogs, settings: auditSettings, forward: syslog, onError: auditWarn });
+  // The subscriber table (Harbor's controller/event/handler/init.go): every feature that reacts to another's
+  // changes is listed here and learns about them only through events.
+  const subscribers: Subscriber[] = [new AuditSubscriber({ logs: auditLogs, settings: auditSettings, forward: syslog, onError: auditWarn })];
+  const eventRows = new EventRepository(db);
+  const dispatcher = new EventDispatcher(
+    { db, events: eventRows, subscribers },
+    { pollIntervalMs: config.events.pollInterval, retentionMs: config.events.retention * 1000 },
+  );
+  const outbox = new EventOutbox({ events: eventRows, onPublished: (seq) => dispatcher.kick(seq) });
   const configs: ConfigurationService = new ConfigurationService({ db, repo: new ConfigurationRepository(db), config, audit, hasNonAdminUsers: () => users.existsUserOtherThan('admin') });
   // token_expiration is a runtime setting: the token lifetime follows it (read from the configuration cache).
   tokens.useTtlSource(() => configs.peek('token_expiration'));
@@ -140,6 +153,8 @@ export async function buildServices(config: Config): Promise<{ services: Service
     if (keys.some((k) => k === 'auth_mode' || k.startsWith('ldap_'))) auth.invalidateAll();
   });
   const bootstrap = await ensureDefaults(config, db, users, projects);
+  // Cursors exist before the first request, so no event published from now on is skipped.
+  await dispatcher.init();
   // Test-only crash injection (see services/registry/faults.ts); read once, here, and passed down.
   const faults: Faults = { crashAt: parseCrashPoint(process.env.BERTH_TEST_CRASH_AT) };
   const quotaRows = new QuotaRepository(db);
@@ -156,7 +171,7 @@ export async function buildServices(config: Config): Promise<{ services: Service
     jobservice: () => jobs.listSchedules(),
   });
   const pullRecorder = createPullRecorder(db);
-  const manifestService = new ManifestService({ db, manifests, blobs: blobRows, repositories, faults, quota: quotas, onPull: pullRecorder.onPull });
+  const manifestService = new ManifestService({ db, manifests, blobs: blobRows, repositories, faults, quota: quotas, events: outbox, onPull: pullRecorder.onPull });
   return {
     services: {
       db,
@@ -169,6 +184,7 @@ export async function buildServices(config: Config): Promise<{ services: Service
       artifactDomain: buildArtifactDomain({ db, store, manifests: manifestService, manifestRows: manifests, blobs: blobRows, repositories, quota: quotas, audit, pulls: pullRecorder.pulls }),
       jobs,
       quotas,
+      events: { outbox, dispatcher },
       gc: new GcService({ db, store, blobs: blobRows, gc: new GcRepository(db), graceMs: config.registry.gcGrace * 1000, faults }),
       repositories: { projects, users },
       audit,

@@ -35,11 +35,15 @@ export async function startServer(config: Config): Promise<{ close(): Promise<vo
   registerPurgeAuditJob(jobs, services.auditLogs);
   await jobs.schedule(JobType.PURGE_UPLOAD, `@every ${config.registry.uploadPurgeInterval}s`);
   jobs.start();
+  services.events.dispatcher.start();
 
   let closing: Promise<void> | null = null;
   const close = () =>
     (closing ??= (async () => {
       await Promise.all([app.close(), jobs.close(10_000)]);
+      // After the HTTP server: events of the last requests are handed out before the audit sink and database close.
+      await services.events.dispatcher.drain().catch(() => {});
+      await services.events.dispatcher.stop();
       // Buffered audit events (pulls) are written before the database closes.
       await services.audit.close();
       await services.db.close();

@@ -61,6 +61,12 @@ export interface Config {
     /** Job handlers running at once in this process (Harbor: max_job_workers). */
     readonly maxJobWorkers: number;
   };
+  readonly events: {
+    /** How often each process's dispatcher polls the event outbox, ms (a local publish kicks it at once). */
+    readonly pollInterval: number;
+    /** Seconds a handled event stays in the outbox before it is pruned. */
+    readonly retention: number;
+  };
   readonly log: { readonly level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent' };
   readonly configurations: {
     /** JSON object of runtime settings pinned by the operator (Harbor's CONFIG_OVERWRITE_JSON): not editable by the API. */
@@ -115,6 +121,8 @@ const KEYS: Record<string, KeySpec> = {
   'registry.tags_max_entries': { kind: 'int', min: 1, max: 1000000, default: 10000 },
   'quota.default_storage_limit': { kind: 'int', min: -1, max: Number.MAX_SAFE_INTEGER, default: -1 },
   'jobservice.max_job_workers': { kind: 'int', min: 1, max: 100, default: 5 },
+  'events.poll_interval': { kind: 'int', min: 10, max: 60_000, default: 500 },
+  'events.retention': { kind: 'int', min: 0, max: 30 * 86400, default: 3600 },
   'log.level': { kind: 'enum', values: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], default: 'info' },
   'configurations.overwrite_json': { kind: 'string', default: '' },
 };
@@ -249,6 +257,7 @@ export function loadConfig(opts: LoadOptions = {}): Config {
     },
     quota: { defaultStorageLimit: num('quota.default_storage_limit') },
     jobservice: { maxJobWorkers: num('jobservice.max_job_workers') },
+    events: { pollInterval: num('events.poll_interval'), retention: num('events.retention') },
     log: { level: str('log.level') as Config['log']['level'] },
     configurations: { overwriteJson: str('configurations.overwrite_json') },
   };

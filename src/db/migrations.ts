@@ -371,6 +371,29 @@ CREATE TABLE login_failures (
 CREATE INDEX login_failures_updated ON login_failures(updated_at)
 `,
   },
+  {
+    version: 12,
+    name: 'event outbox',
+    // The transactional outbox (services/events): rows are written in the transaction of the change they describe;
+    // seq orders them in commit order (see EventOutbox), each subscriber's cursor is the last seq it handled.
+    sql: `
+CREATE TABLE events (
+  seq {{id}},
+  id TEXT NOT NULL UNIQUE,
+  type TEXT NOT NULL,
+  operator TEXT NOT NULL DEFAULT '',
+  project_id BIGINT,
+  data TEXT NOT NULL,
+  occurred_at BIGINT NOT NULL
+);
+CREATE INDEX events_occurred ON events(occurred_at);
+CREATE TABLE event_cursors (
+  name TEXT PRIMARY KEY,
+  last_seq BIGINT NOT NULL,
+  updated_at BIGINT NOT NULL
+)
+`,
+  },
 ];
 
 function render(sql: string, dialect: Db['dialect']): string {

@@ -54,12 +54,12 @@ export class AuditLogRepository {
     );
   }
   /** Inserts many rows with one multi-row INSERT per chunk (the buffered sink's flush). */
-  async saveAuditLogs(entries: readonly Omit<AuditLogEntry, 'id'>[]): Promise<void> {
+  async saveAuditLogs(entries: readonly Omit<AuditLogEntry, 'id'>[], q: Queryable = this.db): Promise<void> {
     for (let i = 0; i < entries.length; i += INSERT_CHUNK) {
       const part = entries.slice(i, i + INSERT_CHUNK);
       const params: Param[] = [];
       for (const e of part) params.push(e.username, e.operation, e.resourceType, e.resource, e.projectId, e.detail, e.opTime);
-      await this.db.run(
+      await q.run(
         `INSERT INTO audit_logs (username, operation, resource_type, resource, project_id, detail, op_time) VALUES ${part.map(() => '(?, ?, ?, ?, ?, ?, ?)').join(', ')}`,
         params,
       );

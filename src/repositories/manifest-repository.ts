@@ -56,16 +56,16 @@ export class ManifestRepository {
     this.db = db;
   }
 
-  async findManifestByDigest(repositoryName: string, digest: string, withContent: boolean): Promise<Manifest | null> {
-    const r = await this.db.get<ManifestRow>(
+  async findManifestByDigest(repositoryName: string, digest: string, withContent: boolean, q: Queryable = this.db): Promise<Manifest | null> {
+    const r = await q.get<ManifestRow>(
       `SELECT ${META_COLS}${withContent ? ', m.content' : ''} FROM manifests m JOIN repositories r ON r.id = m.repository_id
        WHERE r.name = ? AND m.digest = ?`,
       [repositoryName, digest],
     );
     return r ? toManifest(r) : null;
   }
-  async findManifestByTag(repositoryName: string, tag: string, withContent: boolean): Promise<Manifest | null> {
-    const r = await this.db.get<ManifestRow>(
+  async findManifestByTag(repositoryName: string, tag: string, withContent: boolean, q: Queryable = this.db): Promise<Manifest | null> {
+    const r = await q.get<ManifestRow>(
       `SELECT ${META_COLS}${withContent ? ', m.content' : ''} FROM tags t JOIN repositories r ON r.id = t.repository_id
        JOIN manifests m ON m.id = t.manifest_id WHERE r.name = ? AND t.name = ?`,
       [repositoryName, tag],
@@ -124,6 +124,10 @@ export class ManifestRepository {
   /** Deletes a manifest; its tags and reference rows go with it (ON DELETE CASCADE). */
   async removeManifest(repositoryId: number, digest: string, q: Queryable = this.db): Promise<boolean> {
     return (await q.run('DELETE FROM manifests WHERE repository_id = ? AND digest = ?', [repositoryId, digest])).changes > 0;
+  }
+  /** The tags on one manifest, in ASCII order. */
+  async listTagsOfManifest(manifestId: number, q: Queryable = this.db): Promise<string[]> {
+    return (await q.all<{ name: string }>('SELECT name FROM tags WHERE manifest_id = ? ORDER BY name', [manifestId])).map((r) => r.name);
   }
   /** Tags in ASCII order, after `last`, at most `limit`. */
   async listTags(repositoryName: string, limit: number, last: string | null): Promise<string[]> {

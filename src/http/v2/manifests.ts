@@ -5,8 +5,8 @@ import { ManifestService } from '../../services/registry/manifest-service.ts';
 import { principalName } from '../../services/auth/principal.ts';
 import { contentLength, type V2Deps, type V2Handler, type V2Request } from './context.ts';
 
-/** Records an artifact event: resource `project/repo:tag` or `project/repo@digest`, as Harbor writes it. */
-function audit(d: V2Deps, r: V2Request, operation: 'create' | 'pull' | 'delete', projectId: number | null): Promise<void> {
+/** Records a pull: resource `project/repo:tag` or `project/repo@digest`, as Harbor writes it. */
+function audit(d: V2Deps, r: V2Request, operation: 'pull', projectId: number | null): Promise<void> {
   const resource = r.ref.includes(':') ? `${r.name}@${r.ref}` : `${r.name}:${r.ref}`;
   return d.audit.record({ username: principalName(r.caller.principal), operation, resourceType: 'artifact', resource, projectId });
 }
@@ -56,7 +56,8 @@ export const putManifest: V2Handler = async (d, r) => {
   const project = await d.auth.authorize(r.req, r.caller, r.name, ['pull', 'push']);
   const body = await readLimited(r, d.config.registry.maxManifestSize);
   const extraTags = r.query.getAll('tag');
-  const res = await d.manifests.put(r.name, project.id, r.ref, body, r.req.headers['content-type'], extraTags);
+  // The push's audit row and webhooks follow from the PUSH_ARTIFACT event the service writes in its transaction.
+  const res = await d.manifests.put(r.name, project, r.ref, body, r.req.headers['content-type'], extraTags, principalName(r.caller.principal));
   r.reply
     .code(201)
     .header('Location', `/v2/${r.name}/manifests/${res.digest}`)
@@ -65,14 +66,12 @@ export const putManifest: V2Handler = async (d, r) => {
   if (res.subject) r.reply.header('OCI-Subject', res.subject);
   // distribution-spec (main): echo the tags applied through `?tag=`.
   if (extraTags.length) r.reply.header('OCI-Tag', [...new Set(extraTags)].join(', '));
-  await audit(d, r, 'create', project.id);
   return r.reply.send();
 };
 
 export const deleteManifest: V2Handler = async (d, r) => {
   ManifestService.checkReference(r.ref);
   const project = await d.auth.authorize(r.req, r.caller, r.name, ['delete']);
-  await d.manifests.remove(r.name, r.ref);
-  await audit(d, r, 'delete', project.id);
+  await d.manifests.remove(r.name, r.ref, project, principalName(r.caller.principal));
   return r.reply.code(202).header('Content-Length', '0').send();
 };

@@ -20,7 +20,7 @@ import type { ManifestRepository } from '../../repositories/manifest-repository.
 import type { RepositoryRepository } from '../../repositories/repository-repository.ts';
 import type { BlobStore } from '../../storage/blob-store.ts';
 import type { AuditSink } from '../audit/audit.ts';
-import type { ManifestService } from '../registry/manifest-service.ts';
+import type { ManifestService, ProjectRef } from '../registry/manifest-service.ts';
 import type { QuotaService } from '../registry/quota-service.ts';
 import {
   accessoryTypeOf,
@@ -343,7 +343,7 @@ export class ArtifactService {
    * Copies an artifact (with its index children) into `target` (a repository name of `targetProject`): links
    * every blob under the same quota check as a mount, then stores the manifests. Returns the digest.
    */
-  async copy(actor: string, targetProject: { id: number; name: string }, target: string, source: Located, reference: string): Promise<string> {
+  async copy(actor: string, targetProject: ProjectRef, target: string, source: Located, reference: string): Promise<string> {
     const root = await this.resolve(source.repo, reference);
     // Children first (depth-first), so each index finds its manifests in the target.
     const order: ArtifactRow[] = [];
@@ -375,19 +375,12 @@ export class ArtifactService {
             await this.blobs.saveBlobLink(repo.id, d, q);
           }
         });
-      for (const m of order) await this.manifests.put(target, targetProject.id, m === root && tag ? tag : m.digest, m.content, m.mediaType);
+      // Each stored manifest raises its PUSH_ARTIFACT (and so its audit row) as a push would.
+      for (const m of order) await this.manifests.put(target, targetProject, m === root && tag ? tag : m.digest, m.content, m.mediaType, [], actor);
     } catch (err) {
       if (err instanceof RegistryError && err.code === 'DENIED') throw ApiErrors.forbidden(err.message);
       throw err;
     }
-    await this.audit.record({
-      username: actor,
-      operation: 'create',
-      resourceType: 'artifact',
-      resource: `${target}@${root.digest}`,
-      projectId: targetProject.id,
-      detail: `copied from ${source.repo.name}@${root.digest}`,
-    });
     return root.digest;
   }
 

@@ -12,6 +12,19 @@ export type AuditRow = Omit<AuditLogEntry, 'id'>;
 
 const cap = (s: string, max: number) => (s.length > max ? s.slice(0, max - 1) + '…' : s);
 
+/** The stored row of an event. Capped sizes (Harbor #23755): an event never carries an unbounded payload into the table or the syslog. */
+export function toAuditRow(e: AuditEvent, opTime: number): AuditRow {
+  return {
+    username: cap(e.username, 255),
+    operation: cap(e.operation, 64),
+    resourceType: cap(e.resourceType, 64),
+    resource: cap(e.resource, 1024),
+    projectId: e.projectId ?? null,
+    detail: e.detail === undefined || e.detail === null ? null : cap(e.detail, 2048),
+    opTime,
+  };
+}
+
 /** Where events go besides the database (the syslog forwarder); `endpoint` is the current setting. */
 export interface AuditForward {
   send(row: AuditRow, endpoint: string): void;
@@ -71,16 +84,7 @@ export class BufferedAuditSink implements AuditSink {
   }
 
   async record(e: AuditEvent): Promise<void> {
-    // Capped sizes (Harbor #23755): an event can never carry an unbounded payload into the table or the syslog.
-    const row: AuditRow = {
-      username: cap(e.username, 255),
-      operation: cap(e.operation, 64),
-      resourceType: cap(e.resourceType, 64),
-      resource: cap(e.resource, 1024),
-      projectId: e.projectId ?? null,
-      detail: e.detail === undefined || e.detail === null ? null : cap(e.detail, 2048),
-      opTime: Date.now(),
-    };
+    const row = toAuditRow(e, Date.now());
     let settings: AuditSettings = { skipDatabase: false, forwardEndpoint: '' };
     try {
       settings = await this.settings();

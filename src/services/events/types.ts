@@ -96,4 +96,10 @@ export interface Subscriber {
   /** The topics it wants; others are skipped (the cursor still advances over them). */
   readonly types: readonly EventType[] | '*';
   handle(events: readonly DomainEvent[], q: Queryable): Promise<void>;
+  /**
+   * Optional: called (synchronously, not awaited) after the transaction that ran handle() for these events
+   * committed — for cheap fire-and-forget effects that must not repeat when a round is rolled back and retried
+   * (the audit log's syslog forwarding). Errors are logged and ignored.
+   */
+  committed?(events: readonly DomainEvent[]): void;
 }

@@ -46,6 +46,7 @@ async function deployment(graceMs = 0) {
   const now = Date.now();
   await db.run('INSERT INTO projects (name, public, created_at, updated_at) VALUES (?, 1, ?, ?)', ['library', now, now]);
   const projectId = (await db.get<{ id: number }>('SELECT id FROM projects WHERE name = ?', ['library']))!.id;
+  const project = { id: projectId, name: 'library', public: true };
   const root = join(dir, randomBytes(6).toString('hex'));
   const store = new FsBlobStore(root);
   await store.check();
@@ -96,7 +97,7 @@ async function deployment(graceMs = 0) {
     await pushBlob(repo, config);
     for (const l of layers) await pushBlob(repo, l);
     const body = manifestOf(config, layers, extra);
-    const { digest } = await manifests.put(repo, projectId, tag, body, 'application/vnd.oci.image.manifest.v1+json');
+    const { digest } = await manifests.put(repo, project, tag, body, 'application/vnd.oci.image.manifest.v1+json');
     return { digest, body, config, blobs: [config, ...layers] };
   }
   const count = async (sql: string, params: (string | number)[] = []) => Number((await db.get<{ n: number }>(sql, params))!.n);
@@ -118,7 +119,7 @@ async function deployment(graceMs = 0) {
     return Buffer.concat(chunks);
   }
   const run = (o: GcOptions = {}) => gc.run({ deleteUntagged: true, ...o });
-  return { db, store, root, blobs, manifests, uploads, blobService, gc, hooks, projectId, pushBlob, pushImage, manifestOf, state, readBlob, run, count };
+  return { db, store, root, blobs, manifests, uploads, blobService, gc, hooks, projectId, project, pushBlob, pushImage, manifestOf, state, readBlob, run, count };
 }
 
 type Deployment = Awaited<ReturnType<typeof deployment>>;
@@ -141,7 +142,7 @@ test('untagged images are collected, shared layers and tagged images stay; a dry
   const keep = await d.pushImage('library/a', 'keep', [base, randomBytes(100)]);
   const drop = await d.pushImage('library/a', 'drop', [base, randomBytes(200)]);
   const other = await d.pushImage('library/b', 'v1', [base]);
-  await d.manifests.remove('library/a', 'drop');
+  await d.manifests.remove('library/a', 'drop', d.project);
   const before = await d.state();
   const dry = await d.run({ dryRun: true });
   assert.deepEqual(await d.state(), before, 'a dry run changes nothing');
@@ -167,7 +168,7 @@ test('without deleteUntagged only unreferenced links and blobs go; the dry run c
   const d = await fresh();
   const img = await d.pushImage('library/a', 'v1', [randomBytes(500)]);
   await d.pushBlob('library/a', randomBytes(700)); // pending link, grace 0: garbage
-  await d.manifests.remove('library/a', 'v1');
+  await d.manifests.remove('library/a', 'v1', d.project);
   const dry = await d.gc.run({ dryRun: true });
   assert.deepEqual([dry.manifestsDeleted, dry.linksDeleted, dry.blobsDeleted], [0, 1, 1]);
   const real = await d.gc.run({});
@@ -180,7 +181,7 @@ test('grace: a link no manifest referenced yet survives GC within the grace; ref
   const pending = randomBytes(64);
   const pd = await d.pushBlob('library/a', pending);
   const img = await d.pushImage('library/a', 'v1', [randomBytes(64)]);
-  await d.manifests.remove('library/a', img.digest);
+  await d.manifests.remove('library/a', img.digest, d.project);
   const r = await d.run();
   assert.equal(r.manifestsDeleted, 0);
   // The deleted image's blobs were referenced, so they go at once; the pending upload stays.
@@ -188,11 +189,11 @@ test('grace: a link no manifest referenced yet survives GC within the grace; ref
   assert.deepEqual(await d.readBlob('library/a', pd), pending);
   // It is pending until referenced: a manifest PUT with it succeeds after GC.
   const body = d.manifestOf(pending, []);
-  await d.manifests.put('library/a', d.projectId, 'cfg-only', body, 'application/vnd.oci.image.manifest.v1+json');
+  await d.manifests.put('library/a', d.project, 'cfg-only', body, 'application/vnd.oci.image.manifest.v1+json');
   const zero = await d.run({ graceMs: 0 });
   assert.equal(zero.blobsDeleted, 0, 'referenced now');
   // Untagged manifests within the grace stay too (a multi-arch push uploads its children first).
-  await d.manifests.remove('library/a', 'cfg-only');
+  await d.manifests.remove('library/a', 'cfg-only', d.project);
   assert.equal((await d.run()).manifestsDeleted, 0);
   const last = await d.run({ graceMs: 0 });
   assert.deepEqual([last.manifestsDeleted, last.blobsDeleted], [1, 1]);
@@ -211,16 +212,16 @@ test('index children and referrers: kept while their parent or subject lives, co
       manifests: [c1, c2].map((c) => ({ mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: c.digest, size: c.body.length })),
     }),
   );
-  await d.manifests.put('library/multi', d.projectId, 'latest', index, 'application/vnd.oci.image.index.v1+json');
-  await d.manifests.remove('library/multi', 'tmp1');
-  await d.manifests.remove('library/multi', 'tmp2');
+  await d.manifests.put('library/multi', d.project, 'latest', index, 'application/vnd.oci.image.index.v1+json');
+  await d.manifests.remove('library/multi', 'tmp1', d.project);
+  await d.manifests.remove('library/multi', 'tmp2', d.project);
   const sig = await d.pushImage('library/multi', 'sigtmp', [randomBytes(30)], {
     subject: { mediaType: 'application/vnd.oci.image.index.v1+json', digest: sha(index), size: index.length },
   });
-  await d.manifests.remove('library/multi', 'sigtmp');
+  await d.manifests.remove('library/multi', 'sigtmp', d.project);
   assert.equal((await d.run()).manifestsDeleted, 0, 'children of a tagged index and a referrer of it stay');
   assert.ok(await d.manifests.get('library/multi', sig.digest, false));
-  await d.manifests.remove('library/multi', 'latest');
+  await d.manifests.remove('library/multi', 'latest', d.project);
   const r = await d.run();
   assert.equal(r.manifestsDeleted, 4, 'index, then its children and its referrer');
   assert.equal(r.blobsDeleted, 3 + 3);
@@ -243,7 +244,7 @@ test('race: a manifest PUT that checked its links while GC runs keeps them (GC s
     if (PG) await gcRun;
   };
   const body = d.manifestOf(config, [layer]);
-  await d.manifests.put('library/race', d.projectId, 'v1', body, 'application/vnd.oci.image.manifest.v1+json');
+  await d.manifests.put('library/race', d.project, 'v1', body, 'application/vnd.oci.image.manifest.v1+json');
   await gcRun;
   assert.ok(gcRun, 'GC ran inside the PUT');
   assert.deepEqual(await d.readBlob('library/race', sha(layer)), layer);
@@ -259,7 +260,7 @@ test('race: GC deletes the links a manifest needs before its PUT: the PUT is ref
   await d.pushBlob('library/race2', config);
   await d.run();
   await assert.rejects(
-    d.manifests.put('library/race2', d.projectId, 'v1', d.manifestOf(config, [layer]), 'application/vnd.oci.image.manifest.v1+json'),
+    d.manifests.put('library/race2', d.project, 'v1', d.manifestOf(config, [layer]), 'application/vnd.oci.image.manifest.v1+json'),
     /MANIFEST_BLOB_UNKNOWN|manifest references a blob/,
   );
 });

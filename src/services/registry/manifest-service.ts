@@ -7,6 +7,7 @@ import { parseManifest } from '../../oci/manifest.ts';
 import type { BlobRepository } from '../../repositories/blob-repository.ts';
 import type { ManifestRepository, Manifest, Referrer } from '../../repositories/manifest-repository.ts';
 import type { RepositoryRepository } from '../../repositories/repository-repository.ts';
+import type { ArtifactRef, EventPublisher } from '../events/types.ts';
 import { crashPoint, type Faults } from './faults.ts';
 import type { QuotaService } from './quota-service.ts';
 
@@ -17,6 +18,28 @@ export interface PutResult {
 
 const isDigestRef = (ref: string) => ref.includes(':');
 
+/** The project a manifest change happens in, as its events carry it. */
+export interface ProjectRef {
+  id: number;
+  name: string;
+  public: boolean;
+}
+
+/** The event payload for an artifact of `project`. */
+export function artifactRef(project: ProjectRef, repository: string, m: { digest: string; mediaType: string; size?: number; artifactType?: string | null }, tags: string[]): ArtifactRef {
+  return {
+    projectId: project.id,
+    projectName: project.name,
+    projectPublic: project.public,
+    repository,
+    digest: m.digest,
+    mediaType: m.mediaType,
+    tags,
+    ...(m.size !== undefined ? { size: m.size } : {}),
+    ...(m.artifactType !== undefined ? { artifactType: m.artifactType } : {}),
+  };
+}
+
 export class ManifestService {
   private readonly db: Db;
   private readonly manifests: ManifestRepository;
@@ -24,6 +47,7 @@ export class ManifestService {
   private readonly repositories: RepositoryRepository;
   private readonly faults: Faults | undefined;
   private readonly quota: QuotaService | undefined;
+  private readonly events: EventPublisher | undefined;
   private readonly onPull: ((m: Manifest, tag: string | null) => void) | undefined;
   constructor(deps: {
     db: Db;
@@ -32,12 +56,15 @@ export class ManifestService {
     repositories: RepositoryRepository;
     faults?: Faults;
     quota?: QuotaService;
+    /** The outbox: PUSH_ARTIFACT / DELETE_ARTIFACT / DELETE_TAG are written in the change's transaction. */
+    events?: EventPublisher;
     /** Called (synchronously, no I/O) for every manifest read with its content, i.e. every pull. */
     onPull?: (m: Manifest, tag: string | null) => void;
   }) {
     this.db = deps.db;
     this.onPull = deps.onPull;
     this.quota = deps.quota;
+    this.events = deps.events;
     this.faults = deps.faults;
     this.manifests = deps.manifests;
     this.blobs = deps.blobs;
@@ -66,7 +93,17 @@ export class ManifestService {
     return m;
   }
 
-  async put(repositoryName: string, projectId: number, reference: string, body: Buffer, contentType: string | undefined, extraTags: string[] = []): Promise<PutResult> {
+  /** Stores a manifest (and its tags); `operator` is who pushed it ('' anonymous/system), for its PUSH_ARTIFACT event. */
+  async put(
+    repositoryName: string,
+    project: ProjectRef,
+    reference: string,
+    body: Buffer,
+    contentType: string | undefined,
+    extraTags: string[] = [],
+    operator = '',
+  ): Promise<PutResult> {
+    const projectId = project.id;
     ManifestService.checkReference(reference);
     for (const t of extraTags) if (!isValidTag(t)) throw Errors.manifestInvalid(`invalid tag ${t}`);
     const parsed = parseManifest(body, contentType);
@@ -116,19 +153,33 @@ export class ManifestService {
         );
       for (const t of tags) await this.manifests.saveTag(repo.id, t, id, q);
       await this.repositories.touchRepository(repo.id, q);
+      // Harbor raises one PUSH_ARTIFACT per push, carrying its tags (no separate tag event).
+      await this.events?.publish(q, [
+        { type: 'PUSH_ARTIFACT', operator, projectId, data: artifactRef(project, repositoryName, { digest, mediaType: parsed.mediaType, size: body.length, artifactType: parsed.artifactType }, tags) },
+      ]);
       crashPoint(this.faults, 'manifest-before-commit');
     });
     crashPoint(this.faults, 'manifest-after-commit');
     return { digest, subject: parsed.subject };
   }
 
-  /** DELETE by digest removes the manifest and every tag on it; by tag removes only the tag. */
-  async remove(repositoryName: string, reference: string): Promise<void> {
+  /**
+   * DELETE by digest removes the manifest and every tag on it (DELETE_ARTIFACT with those tags); by tag removes
+   * only the tag (DELETE_TAG).
+   */
+  async remove(repositoryName: string, reference: string, project: ProjectRef, operator = ''): Promise<void> {
     ManifestService.checkReference(reference);
     const repo = await this.repositories.findRepositoryByName(repositoryName);
     if (!repo) throw Errors.manifestUnknown(reference);
-    const ok = isDigestRef(reference) ? await this.manifests.removeManifest(repo.id, reference) : await this.manifests.removeTag(repo.id, reference);
-    if (!ok) throw Errors.manifestUnknown(reference);
+    await this.db.tx(async (q) => {
+      const byDigest = isDigestRef(reference);
+      const m = byDigest ? await this.manifests.findManifestByDigest(repositoryName, reference, false, q) : await this.manifests.findManifestByTag(repositoryName, reference, false, q);
+      if (!m) throw Errors.manifestUnknown(reference);
+      const tags = byDigest ? await this.manifests.listTagsOfManifest(m.id, q) : [reference];
+      const ok = byDigest ? await this.manifests.removeManifest(repo.id, reference, q) : await this.manifests.removeTag(repo.id, reference, q);
+      if (!ok) throw Errors.manifestUnknown(reference);
+      await this.events?.publish(q, [{ type: byDigest ? 'DELETE_ARTIFACT' : 'DELETE_TAG', operator, projectId: project.id, data: artifactRef(project, repositoryName, m, tags) }]);
+    });
   }
 
   listTags(repositoryName: string, limit: number, last: string | null): Promise<string[]> {
