@@ -158,7 +158,7 @@ export async function buildServices(config: Config): Promise<{ services: Service
   // Test-only crash injection (see services/registry/faults.ts); read once, here, and passed down.
   const faults: Faults = { crashAt: parseCrashPoint(process.env.BERTH_TEST_CRASH_AT) };
   const quotaRows = new QuotaRepository(db);
-  const quotas = new QuotaService({ db, quotas: quotaRows, defaultStorageLimit: config.quota.defaultStorageLimit, events: audit });
+  const quotas = new QuotaService({ db, quotas: quotaRows, defaultStorageLimit: config.quota.defaultStorageLimit, events: outbox, onError: (err) => process.emitWarning(`quota event: ${(err as Error).message}`) });
   const jobs = new JobService({ repo: new JobRepository(db), maxWorkers: config.jobservice.maxJobWorkers });
   const artifactQueries = new ArtifactQueryRepository(db);
   const system = new SystemService({
@@ -170,7 +170,7 @@ export async function buildServices(config: Config): Promise<{ services: Service
     version: `v${(JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version}`,
     jobservice: () => jobs.listSchedules(),
   });
-  const pullRecorder = createPullRecorder(db);
+  const pullRecorder = createPullRecorder(db, outbox);
   const manifestService = new ManifestService({ db, manifests, blobs: blobRows, repositories, faults, quota: quotas, events: outbox, onPull: pullRecorder.onPull });
   return {
     services: {
@@ -181,7 +181,7 @@ export async function buildServices(config: Config): Promise<{ services: Service
       blobs: new BlobService({ db, store, blobs: blobRows, repositories, quota: quotas }),
       uploads: new UploadService({ db, store, uploads: new UploadRepository(db), blobs: blobRows, repositories, faults, quota: quotas }),
       manifests: manifestService,
-      artifactDomain: buildArtifactDomain({ db, store, manifests: manifestService, manifestRows: manifests, blobs: blobRows, repositories, quota: quotas, audit, pulls: pullRecorder.pulls }),
+      artifactDomain: buildArtifactDomain({ db, store, manifests: manifestService, manifestRows: manifests, blobs: blobRows, repositories, quota: quotas, audit, events: outbox, pulls: pullRecorder.pulls }),
       jobs,
       quotas,
       events: { outbox, dispatcher },
@@ -201,7 +201,7 @@ export async function buildServices(config: Config): Promise<{ services: Service
       groups,
       ldap,
       ldapAuth,
-      projects: new ProjectService({ db, projects, members, users, audit, groups }),
+      projects: new ProjectService({ db, projects, members, users, audit, events: outbox, groups }),
     },
     bootstrap,
   };

@@ -86,8 +86,8 @@ export class QuotaRepository {
     const r = await this.db.get<{ n: unknown }>('SELECT COUNT(*) AS n FROM projects');
     return Number(r?.n ?? 0);
   }
-  async findProject(projectId: number): Promise<{ id: number; name: string; storageLimit: number | null; createdAt: number; updatedAt: number } | null> {
-    const r = await this.db.get<Record<string, unknown>>('SELECT id, name, storage_limit, created_at, updated_at FROM projects WHERE id = ?', [projectId]);
+  async findProject(projectId: number, q: Queryable = this.db): Promise<{ id: number; name: string; storageLimit: number | null; createdAt: number; updatedAt: number } | null> {
+    const r = await q.get<Record<string, unknown>>('SELECT id, name, storage_limit, created_at, updated_at FROM projects WHERE id = ?', [projectId]);
     if (!r) return null;
     return { id: Number(r.id), name: String(r.name), storageLimit: r.storage_limit === null ? null : Number(r.storage_limit), createdAt: Number(r.created_at), updatedAt: Number(r.updated_at) };
   }

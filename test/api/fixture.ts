@@ -39,8 +39,15 @@ export function expectApi(r: ApiResponse, status: number, code?: string): void {
   }
 }
 
-/** The audit log rows, newest first, read straight from the deployment's database. */
-export async function auditRows(b: Berth): Promise<{ username: string; operation: string; resource_type: string; resource: string }[]> {
+export type AuditRowView = { username: string; operation: string; resource_type: string; resource: string };
+
+/**
+ * The audit log rows, newest first, read straight from the deployment's database. Rows that come from domain
+ * events (artifacts, tags, repositories, projects, quotas) are written by the event dispatcher shortly after the
+ * change: pass `until` to re-read (bounded, 10 s) until it holds; the last rows are returned either way, for the
+ * caller's assertions to report.
+ */
+export async function auditRows(b: Berth, until?: (rows: AuditRowView[]) => boolean): Promise<AuditRowView[]> {
   const db = await openDatabase({
     type: b.database,
     sqlitePath: join(b.dataDir, 'berth.db'),
@@ -48,7 +55,12 @@ export async function auditRows(b: Berth): Promise<{ username: string; operation
     postgresMaxConnections: 2,
   });
   try {
-    return await db.all('SELECT username, operation, resource_type, resource FROM audit_logs ORDER BY id DESC');
+    const end = Date.now() + 10_000;
+    for (;;) {
+      const rows = await db.all<AuditRowView>('SELECT username, operation, resource_type, resource FROM audit_logs ORDER BY id DESC');
+      if (!until || until(rows) || Date.now() > end) return rows;
+      await new Promise((r) => setTimeout(r, 50));
+    }
   } finally {
     await db.close();
   }

@@ -214,7 +214,7 @@ test('members: list/get for PA, M, D, G; add/update/remove for ProjectAdmin only
   expectApi(await pa.call('DELETE', `/projects/${w.privId}/members/${mid}`), 200);
   expectApi(await pa.call('GET', `/projects/${w.privId}/members/${mid}`), 404, 'NOT_FOUND');
   expectApi(await pa.call('GET', `/projects/${w.privId}/members/abc`), 400, 'BAD_REQUEST');
-  const rows = await auditRows(f.berth);
+  const rows = await auditRows(f.berth, (all) => all.some((r) => r.operation === 'create' && r.resource_type === 'project' && r.resource === w.priv));
   assert.ok(rows.some((r) => r.operation === 'create' && r.resource_type === 'member' && r.resource === target));
   assert.ok(rows.some((r) => r.operation === 'delete' && r.resource_type === 'member' && r.resource === target));
   assert.ok(rows.some((r) => r.operation === 'create' && r.resource_type === 'project' && r.resource === w.priv));

@@ -5,12 +5,6 @@ import { ManifestService } from '../../services/registry/manifest-service.ts';
 import { principalName } from '../../services/auth/principal.ts';
 import { contentLength, type V2Deps, type V2Handler, type V2Request } from './context.ts';
 
-/** Records a pull: resource `project/repo:tag` or `project/repo@digest`, as Harbor writes it. */
-function audit(d: V2Deps, r: V2Request, operation: 'pull', projectId: number | null): Promise<void> {
-  const resource = r.ref.includes(':') ? `${r.name}@${r.ref}` : `${r.name}:${r.ref}`;
-  return d.audit.record({ username: principalName(r.caller.principal), operation, resourceType: 'artifact', resource, projectId });
-}
-
 function manifestHeaders(r: V2Request, m: Manifest) {
   return r.reply
     .code(200)
@@ -30,9 +24,8 @@ export const headManifest: V2Handler = async (d, r) => {
 export const getManifest: V2Handler = async (d, r) => {
   ManifestService.checkReference(r.ref);
   const project = await d.auth.authorize(r.req, r.caller, r.name, ['pull']);
-  const m = await d.manifests.get(r.name, r.ref, true);
-  // Buffered: the pull does not wait for the audit row.
-  void audit(d, r, 'pull', project.id);
+  // The pull's PULL_ARTIFACT event (audit row, webhooks) is written with the batched pull-time flush: no wait here.
+  const m = await d.manifests.get(r.name, r.ref, true, { operator: principalName(r.caller.principal), project });
   return manifestHeaders(r, m).send(m.content);
 };
 

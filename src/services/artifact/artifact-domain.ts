@@ -8,7 +8,8 @@ import type { Manifest, ManifestRepository } from '../../repositories/manifest-r
 import type { RepositoryRepository } from '../../repositories/repository-repository.ts';
 import type { BlobStore } from '../../storage/blob-store.ts';
 import type { AuditSink } from '../audit/audit.ts';
-import type { ManifestService } from '../registry/manifest-service.ts';
+import type { EventPublisher } from '../events/types.ts';
+import type { ManifestService, OnPull } from '../registry/manifest-service.ts';
 import type { QuotaService } from '../registry/quota-service.ts';
 import { ArtifactService } from './artifact-service.ts';
 import { LabelService } from './label-service.ts';
@@ -24,13 +25,14 @@ export interface ArtifactDomain {
 }
 
 /** The pull recorder first: ManifestService takes `onPull` from it before the domain services exist. */
-export function createPullRecorder(db: Db): { pulls: PullRecorder; onPull: (m: Manifest, tag: string | null) => void } {
+export function createPullRecorder(db: Db, events: EventPublisher): { pulls: PullRecorder; onPull: OnPull } {
   const pulls = new PullRecorder({
     db,
+    events,
     repo: new ArtifactQueryRepository(db),
     onError: (err) => process.emitWarning(`pull time/count flush failed: ${(err as Error).message}`),
   });
-  return { pulls, onPull: (m, tag) => pulls.record(m, tag) };
+  return { pulls, onPull: (m, tag, event) => pulls.record(m, tag, Date.now(), event) };
 }
 
 export function buildArtifactDomain(deps: {
@@ -42,13 +44,14 @@ export function buildArtifactDomain(deps: {
   repositories: RepositoryRepository;
   quota: QuotaService;
   audit: AuditSink;
+  events: EventPublisher;
   pulls: PullRecorder;
 }): ArtifactDomain {
   const query = new ArtifactQueryRepository(deps.db);
   const labels = new LabelRepository(deps.db);
   return {
     artifacts: new ArtifactService({ ...deps, query, labels }),
-    repos: new RepositoryService({ db: deps.db, query, audit: deps.audit }),
+    repos: new RepositoryService({ db: deps.db, query, audit: deps.audit, events: deps.events }),
     labels: new LabelService({ labels, audit: deps.audit }),
     pulls: deps.pulls,
   };

@@ -20,7 +20,8 @@ import type { ManifestRepository } from '../../repositories/manifest-repository.
 import type { RepositoryRepository } from '../../repositories/repository-repository.ts';
 import type { BlobStore } from '../../storage/blob-store.ts';
 import type { AuditSink } from '../audit/audit.ts';
-import type { ManifestService, ProjectRef } from '../registry/manifest-service.ts';
+import { artifactRef, type ManifestService, type ProjectRef } from '../registry/manifest-service.ts';
+import type { EventPublisher } from '../events/types.ts';
 import type { QuotaService } from '../registry/quota-service.ts';
 import {
   accessoryTypeOf,
@@ -51,7 +52,7 @@ export interface ViewOptions {
   withAccessory: boolean;
 }
 export interface Located {
-  project: { id: number; name: string };
+  project: ProjectRef;
   repo: RepositoryRow;
 }
 export const ADDITIONS = ['build_history', 'values.yaml', 'readme.md', 'dependencies'] as const;
@@ -102,6 +103,7 @@ export class ArtifactService {
   private readonly quota: QuotaService;
   private readonly store: BlobStore;
   private readonly audit: AuditSink;
+  private readonly events: EventPublisher;
   constructor(deps: {
     db: Db;
     query: ArtifactQueryRepository;
@@ -113,6 +115,8 @@ export class ArtifactService {
     quota: QuotaService;
     store: BlobStore;
     audit: AuditSink;
+    /** Artifact and tag deletions and tag creations are published in their transactions. */
+    events: EventPublisher;
   }) {
     this.db = deps.db;
     this.query = deps.query;
@@ -124,10 +128,11 @@ export class ArtifactService {
     this.quota = deps.quota;
     this.store = deps.store;
     this.audit = deps.audit;
+    this.events = deps.events;
   }
 
   /** The repository `project/name`, which must belong to the project (404 otherwise). */
-  async locate(project: { id: number; name: string }, repoName: string): Promise<Located> {
+  async locate(project: ProjectRef, repoName: string): Promise<Located> {
     const repo = await this.query.findRepository(`${project.name}/${repoName}`);
     if (!repo || repo.projectId !== project.id) throw ApiErrors.notFound(`repository ${repoName.slice(0, 255)} not found`);
     return { project, repo };
@@ -315,7 +320,7 @@ export class ArtifactService {
    * that nothing else references or tags. Refused (412) while an index of the repository lists it.
    */
   async remove(actor: string, loc: Located, reference: string): Promise<void> {
-    const digest = await this.db.tx(async (q) => {
+    await this.db.tx(async (q) => {
       const row = await this.resolve(loc.repo, reference, q);
       if ((await this.query.listParentIds(loc.repo.id, row.digest, q)).length)
         throw ApiErrors.precondition('the deleting artifact is referenced by others');
@@ -323,6 +328,7 @@ export class ArtifactService {
         ...(await this.query.listReferrersOf(loc.repo.id, [row.digest])),
         ...(await this.query.listArtifactsByTagNames(loc.repo.id, cosignTagsFor(row.digest))),
       ];
+      const tags = await this.manifestRows.listTagsOfManifest(row.id, q);
       await this.query.removeArtifact(row.id, q);
       for (const a of accessories) await this.query.removeArtifact(a.id, q);
       for (const c of childrenOf(row)) {
@@ -332,9 +338,9 @@ export class ArtifactService {
         if ((await this.query.listParentIds(loc.repo.id, child.digest, q)).length) continue;
         await this.query.removeArtifact(child.id, q);
       }
-      return row.digest;
+      // One DELETE_ARTIFACT for the artifact asked for (Harbor does not announce the accessories and children it takes along).
+      await this.events.publish(q, [{ type: 'DELETE_ARTIFACT', operator: actor, projectId: loc.project.id, data: artifactRef(loc.project, loc.repo.name, row, tags) }]);
     });
-    await this.audit.record({ username: actor, operation: 'delete', resourceType: 'artifact', resource: `${loc.repo.name}@${digest}`, projectId: loc.project.id });
   }
 
   // ---- copy
@@ -371,7 +377,7 @@ export class ArtifactService {
           for (const d of blobs) {
             if ((await this.blobs.lockBlob(d, q)) !== 'live') throw ApiErrors.notFound(`blob ${d} of the source artifact is missing`);
             const size = (await this.blobs.findBlobSize(d, q)) ?? 0;
-            await this.quota.assertRoom(targetProject.id, d, size, q);
+            await this.quota.assertRoom(targetProject.id, d, size, q, target);
             await this.blobs.saveBlobLink(repo.id, d, q);
           }
         });
@@ -411,16 +417,18 @@ export class ArtifactService {
       // Atomic: of two concurrent creations of one name, exactly one wins; the other is a 409.
       if (!(await this.query.saveNewTag(loc.repo.id, name, row.id, q))) throw ApiErrors.conflict(`tag ${name} already exists in the repository`);
       await this.repositories.touchRepository(loc.repo.id, q);
+      await this.events.publish(q, [{ type: 'CREATE_TAG', operator: actor, projectId: loc.project.id, data: artifactRef(loc.project, loc.repo.name, row, [name]) }]);
     });
-    await this.audit.record({ username: actor, operation: 'create', resourceType: 'tag', resource: `${loc.repo.name}:${name}`, projectId: loc.project.id });
   }
 
   async deleteTag(actor: string, loc: Located, reference: string, name: string): Promise<void> {
     const row = await this.resolve(loc.repo, reference);
     const t = await this.query.findTag(loc.repo.id, name);
     if (!t || t.manifestId !== row.id) throw ApiErrors.notFound(`tag ${name.slice(0, 128)} not found on the artifact`);
-    if (!(await this.manifestRows.removeTag(loc.repo.id, name))) throw ApiErrors.notFound(`tag ${name.slice(0, 128)} not found`);
-    await this.audit.record({ username: actor, operation: 'delete', resourceType: 'tag', resource: `${loc.repo.name}:${name}`, projectId: loc.project.id });
+    await this.db.tx(async (q) => {
+      if (!(await this.manifestRows.removeTag(loc.repo.id, name, q))) throw ApiErrors.notFound(`tag ${name.slice(0, 128)} not found`);
+      await this.events.publish(q, [{ type: 'DELETE_TAG', operator: actor, projectId: loc.project.id, data: artifactRef(loc.project, loc.repo.name, row, [name]) }]);
+    });
   }
 
   // ---- labels on artifacts

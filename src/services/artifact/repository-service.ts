@@ -5,12 +5,15 @@ import { ApiErrors } from '../../errors.ts';
 import type { ArtifactQueryRepository, RepositoryField, RepositoryRow, RepositoryScope } from '../../repositories/artifact-query-repository.ts';
 import type { ListQuery } from '../../repositories/list-query.ts';
 import type { AuditSink } from '../audit/audit.ts';
+import type { EventPublisher } from '../events/types.ts';
 
 export class RepositoryService {
   private readonly db: Db;
   private readonly query: ArtifactQueryRepository;
   private readonly audit: AuditSink;
-  constructor(deps: { db: Db; query: ArtifactQueryRepository; audit: AuditSink }) {
+  private readonly events: EventPublisher;
+  constructor(deps: { db: Db; query: ArtifactQueryRepository; audit: AuditSink; events: EventPublisher }) {
+    this.events = deps.events;
     this.db = deps.db;
     this.query = deps.query;
     this.audit = deps.audit;
@@ -57,7 +60,9 @@ export class RepositoryService {
 
   async remove(actor: string, project: { id: number; name: string }, name: string): Promise<void> {
     const r = await this.find(project, name);
-    await this.db.tx((q) => this.query.removeRepository(r.id, q));
-    await this.audit.record({ username: actor, operation: 'delete', resourceType: 'repository', resource: r.name, projectId: project.id });
+    await this.db.tx(async (q) => {
+      await this.query.removeRepository(r.id, q);
+      await this.events.publish(q, [{ type: 'DELETE_REPOSITORY', operator: actor, projectId: project.id, data: { projectId: project.id, projectName: project.name, repository: r.name } }]);
+    });
   }
 }

@@ -24,7 +24,7 @@ export class EventOutbox implements EventPublisher {
   async publish(q: Queryable, events: readonly NewEvent[]): Promise<void> {
     if (!events.length) return;
     const now = Date.now();
-    const rows: Omit<DomainEvent, 'seq'>[] = events.map((e) => ({ ...e, id: randomUUID(), occurredAt: now }));
+    const rows: Omit<DomainEvent, 'seq'>[] = events.map((e) => ({ ...e, id: randomUUID(), occurredAt: e.occurredAt ?? now }));
     if (q.dialect === 'postgres') await q.get('SELECT pg_advisory_xact_lock(?)', [OUTBOX_LOCK_KEY]);
     const seq = await this.events.saveEvents(rows, q);
     // A local kick: this process's dispatcher looks for `seq` at once instead of at its next poll (it may not

@@ -68,10 +68,12 @@ export interface NewEvent<T extends EventType = EventType> {
   /** Project the event belongs to (webhook policies are per project); null for system-wide events. */
   projectId: number | null;
   data: EventData[T];
+  /** Epoch ms of the change when it is not now (pulls are published in batches up to a second later). */
+  occurredAt?: number;
 }
 
 /** An event as stored in the outbox and handed to subscribers. */
-export interface DomainEvent<T extends EventType = EventType> extends NewEvent<T> {
+export interface DomainEvent<T extends EventType = EventType> extends Omit<NewEvent<T>, 'occurredAt'> {
   /** Globally unique id (UUID); receivers de-duplicate on it (delivery is at-least-once). */
   id: string;
   /** Outbox order; increases in commit order. */

@@ -7,6 +7,7 @@ import type { Project, ProjectField, ProjectRepository, Visibility } from '../..
 import type { UserRepository } from '../../repositories/user-repository.ts';
 import type { ListQuery } from '../../repositories/list-query.ts';
 import type { AuditSink } from '../audit/audit.ts';
+import type { EventPublisher } from '../events/types.ts';
 import type { UserGroupService } from '../usergroup/user-group-service.ts';
 import { isRoleId, Roles, type RoleId } from '../auth/rbac.ts';
 
@@ -50,8 +51,10 @@ export class ProjectService {
   private readonly members: MemberRepository;
   private readonly users: UserRepository;
   private readonly audit: AuditSink;
+  private readonly events: EventPublisher;
   private readonly groups: Pick<UserGroupService, 'forMembership'> | null;
-  constructor(deps: { db: Db; projects: ProjectRepository; members: MemberRepository; users: UserRepository; audit: AuditSink; groups?: Pick<UserGroupService, 'forMembership'> }) {
+  constructor(deps: { db: Db; projects: ProjectRepository; members: MemberRepository; users: UserRepository; audit: AuditSink; events: EventPublisher; groups?: Pick<UserGroupService, 'forMembership'> }) {
+    this.events = deps.events;
     this.db = deps.db;
     this.projects = deps.projects;
     this.members = deps.members;
@@ -96,10 +99,10 @@ export class ProjectService {
       if (!p) return null;
       for (const [k, v] of Object.entries(meta)) await this.projects.saveProjectMetadata(p.id, k, v, q);
       await this.members.saveMember({ projectId: p.id, entityType: 'u', entityId: actor.id, roleId: Roles.ProjectAdmin }, q);
+      await this.events.publish(q, [{ type: 'CREATE_PROJECT', operator: actor.username, projectId: p.id, data: { projectId: p.id, projectName: p.name } }]);
       return p;
     });
     if (!project) throw ApiErrors.conflict(`the project named ${name} already exists`);
-    await this.audit.record({ username: actor.username, operation: 'create', resourceType: 'project', resource: name, projectId: project.id });
     return project;
   }
 
@@ -122,9 +125,12 @@ export class ProjectService {
 
   /** Deletes an empty project; 412 when it still has repositories. */
   async remove(actor: string, p: Project): Promise<void> {
-    const ok = await this.db.tx((q) => this.projects.removeEmptyProject(p.id, q));
+    const ok = await this.db.tx(async (q) => {
+      if (!(await this.projects.removeEmptyProject(p.id, q))) return false;
+      await this.events.publish(q, [{ type: 'DELETE_PROJECT', operator: actor, projectId: p.id, data: { projectId: p.id, projectName: p.name } }]);
+      return true;
+    });
     if (!ok) throw ApiErrors.precondition(`the project ${p.name} still has repositories and cannot be deleted`);
-    await this.audit.record({ username: actor, operation: 'delete', resourceType: 'project', resource: p.name, projectId: p.id });
   }
 
   /** Harbor's ProjectSummary: repository count and members per role. */

@@ -57,7 +57,7 @@ export class BlobService {
       const ok = await this.db.tx(async (q) => {
         if ((await this.blobs.lockBlob(digest, q)) !== 'live') return false;
         // A mount into a project that would exceed its storage quota is refused (DENIED), not turned into an upload.
-        if (this.quota) await this.quota.assertRoom(projectId, digest, size, q);
+        if (this.quota) await this.quota.assertRoom(projectId, digest, size, q, target);
         const repo = await this.repositories.saveRepositoryIfAbsent(target, projectId, q);
         await this.blobs.saveBlobLink(repo.id, digest, q);
         return true;

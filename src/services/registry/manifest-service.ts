@@ -7,9 +7,18 @@ import { parseManifest } from '../../oci/manifest.ts';
 import type { BlobRepository } from '../../repositories/blob-repository.ts';
 import type { ManifestRepository, Manifest, Referrer } from '../../repositories/manifest-repository.ts';
 import type { RepositoryRepository } from '../../repositories/repository-repository.ts';
-import type { ArtifactRef, EventPublisher } from '../events/types.ts';
+import type { ArtifactRef, EventPublisher, NewEvent } from '../events/types.ts';
 import { crashPoint, type Faults } from './faults.ts';
 import type { QuotaService } from './quota-service.ts';
+
+/** Who pulls, for the PULL_ARTIFACT event of a manifest GET. */
+export interface Puller {
+  operator: string;
+  project: ProjectRef;
+}
+
+/** Told of every pull (synchronously, no I/O) with the manifest, the tag pulled, and its event when there is a puller. */
+export type OnPull = (m: Manifest, tag: string | null, event: NewEvent<'PULL_ARTIFACT'> | null) => void;
 
 export interface PutResult {
   digest: string;
@@ -48,7 +57,7 @@ export class ManifestService {
   private readonly faults: Faults | undefined;
   private readonly quota: QuotaService | undefined;
   private readonly events: EventPublisher | undefined;
-  private readonly onPull: ((m: Manifest, tag: string | null) => void) | undefined;
+  private readonly onPull: OnPull | undefined;
   constructor(deps: {
     db: Db;
     manifests: ManifestRepository;
@@ -59,7 +68,7 @@ export class ManifestService {
     /** The outbox: PUSH_ARTIFACT / DELETE_ARTIFACT / DELETE_TAG are written in the change's transaction. */
     events?: EventPublisher;
     /** Called (synchronously, no I/O) for every manifest read with its content, i.e. every pull. */
-    onPull?: (m: Manifest, tag: string | null) => void;
+    onPull?: OnPull;
   }) {
     this.db = deps.db;
     this.onPull = deps.onPull;
@@ -77,7 +86,8 @@ export class ManifestService {
     else if (!isValidTag(reference)) throw Errors.manifestInvalid('invalid tag', 400);
   }
 
-  async get(repositoryName: string, reference: string, withContent: boolean): Promise<Manifest> {
+  /** A manifest by tag or digest; with content it is a pull (recorded in batches, with its event when `puller` is given). */
+  async get(repositoryName: string, reference: string, withContent: boolean, puller?: Puller): Promise<Manifest> {
     ManifestService.checkReference(reference);
     const m = isDigestRef(reference)
       ? await this.manifests.findManifestByDigest(repositoryName, reference, withContent)
@@ -85,7 +95,11 @@ export class ManifestService {
     if (!m) throw Errors.manifestUnknown(reference);
     if (withContent && this.onPull) {
       try {
-        this.onPull(m, isDigestRef(reference) ? null : reference);
+        const tag = isDigestRef(reference) ? null : reference;
+        const event: NewEvent<'PULL_ARTIFACT'> | null = puller
+          ? { type: 'PULL_ARTIFACT', operator: puller.operator, projectId: puller.project.id, data: artifactRef(puller.project, repositoryName, m, tag ? [tag] : []), occurredAt: Date.now() }
+          : null;
+        this.onPull(m, tag, event);
       } catch {
         // Pull bookkeeping never fails a pull.
       }
@@ -131,7 +145,7 @@ export class ManifestService {
         if (missing) throw Errors.manifestBlobUnknown(missing);
       }
       // Manifest bytes count towards the project's quota (Harbor stores manifests as blobs).
-      await this.quota?.assertManifestRoom(projectId, digest, body.length, q);
+      await this.quota?.assertManifestRoom(projectId, digest, body.length, q, repositoryName);
       const { id, created } = await this.manifests.saveManifest(
         {
           repositoryId: repo.id,

@@ -5,7 +5,7 @@
 import type { Db, Queryable } from '../../db/db.ts';
 import { ApiErrors, Errors } from '../../errors.ts';
 import type { QuotaRepository } from '../../repositories/quota-repository.ts';
-import type { AuditSink } from '../audit/audit.ts';
+import type { EventPublisher, NewEvent } from '../events/types.ts';
 
 export interface Quota {
   id: number;
@@ -31,8 +31,10 @@ export class QuotaService {
   private readonly db: Db;
   private readonly quotas: QuotaRepository;
   private readonly defaultLimit: number;
-  private readonly events: AuditSink | null;
-  constructor(deps: { db: Db; quotas: QuotaRepository; defaultStorageLimit: number; events?: AuditSink }) {
+  private readonly events: EventPublisher | null;
+  private readonly onError: (err: unknown) => void;
+  constructor(deps: { db: Db; quotas: QuotaRepository; defaultStorageLimit: number; events?: EventPublisher; onError?: (err: unknown) => void }) {
+    this.onError = deps.onError ?? (() => {});
     this.db = deps.db;
     this.quotas = deps.quotas;
     this.defaultLimit = deps.defaultStorageLimit;
@@ -48,16 +50,16 @@ export class QuotaService {
    * transaction that creates the link: the project row is locked until it commits. Without `q` it is only an
    * early check (the caller re-checks in its transaction).
    */
-  assertRoom(projectId: number, digest: string, size: number, q?: Queryable): Promise<void> {
-    return this.check(projectId, 'blob', digest, size, q);
+  assertRoom(projectId: number, digest: string, size: number, q?: Queryable, repository = ''): Promise<void> {
+    return this.check(projectId, 'blob', digest, size, q, repository);
   }
 
   /** The same check for a manifest PUT: a manifest already stored in the project costs nothing more. */
-  assertManifestRoom(projectId: number, digest: string, size: number, q?: Queryable): Promise<void> {
-    return this.check(projectId, 'manifest', digest, size, q);
+  assertManifestRoom(projectId: number, digest: string, size: number, q?: Queryable, repository = ''): Promise<void> {
+    return this.check(projectId, 'manifest', digest, size, q, repository);
   }
 
-  private async check(projectId: number, kind: 'blob' | 'manifest', digest: string, size: number, q?: Queryable): Promise<void> {
+  private async check(projectId: number, kind: 'blob' | 'manifest', digest: string, size: number, q: Queryable | undefined, repository: string): Promise<void> {
     const db = q ?? this.db;
     const limitNow = async () => {
       const stored = await this.quotas.findStorageLimit(projectId, db);
@@ -75,27 +77,41 @@ export class QuotaService {
     if (present) return;
     const used = await this.quotas.storageUsage(projectId, db);
     if (used + size > limit) {
-      this.event(projectId, 'quota_exceed', `${kind} ${digest} (${size} bytes) refused: ${used} of ${limit} bytes used`);
+      await this.exceeded(db, q !== undefined, { projectId, repository, digest, message: `${kind} ${digest} (${size} bytes) refused: ${used} of ${limit} bytes used` });
       throw Errors.denied(`adding this ${kind} (${size} bytes) exceeds the project's storage quota: ${used} of ${limit} bytes used`);
     }
-    // Recorded when this write crosses the threshold, by the check inside the write's transaction only (the
-    // early check runs before it); the write may still roll back afterwards.
     const mark = limit * QUOTA_WARNING_RATIO;
-    if (q && used < mark && used + size >= mark)
-      this.event(projectId, 'quota_warning', `${kind} ${digest} brings usage to ${used + size} of ${limit} bytes (warning at ${Math.round(QUOTA_WARNING_RATIO * 100)}%)`);
+    // QUOTA_WARNING when this write crosses the threshold, by the check inside the write's transaction only (the
+    // early check runs before it), in that transaction: if the write rolls back, so does its warning.
+    if (q && this.events && used < mark && used + size >= mark)
+      await this.events.publish(q, [
+        await this.quotaEvent('QUOTA_WARNING', q, {
+          projectId,
+          repository,
+          digest,
+          message: `${kind} ${digest} brings usage to ${used + size} of ${limit} bytes (warning at ${Math.round(QUOTA_WARNING_RATIO * 100)}%)`,
+        }),
+      ]);
   }
 
-  // Fire-and-forget, never awaited: the caller may hold a transaction (SQLite has one writer), and an event
-  // must never fail or delay the write it describes. The sink reports its own failures.
-  private event(projectId: number, operation: 'quota_exceed' | 'quota_warning', detail: string): void {
-    if (!this.events) return;
+  private async quotaEvent(type: 'QUOTA_EXCEED' | 'QUOTA_WARNING', q: Queryable, d: { projectId: number; repository: string; digest: string; message: string }): Promise<NewEvent> {
+    const p = await this.quotas.findProject(d.projectId, q);
+    return { type, operator: '', projectId: d.projectId, data: { ...d, projectName: p?.name ?? String(d.projectId) } };
+  }
+
+  /**
+   * QUOTA_EXCEED for a refused write. The refusal rolls the caller's transaction back, so the event is written in
+   * a small transaction of its own after it: awaited when there is no caller transaction; otherwise queued
+   * behind it (SQLite has one writer, and the caller must see its refusal at once). Best effort by nature:
+   * a crash between the refusal and this write loses the notice, never a stored artifact's event.
+   */
+  private async exceeded(db: Queryable, inCallerTx: boolean, d: { projectId: number; repository: string; digest: string; message: string }): Promise<void> {
     const events = this.events;
-    setImmediate(() => {
-      void (async () => {
-        const p = await this.quotas.findProject(projectId).catch(() => null);
-        await events.record({ username: '', operation, resourceType: 'quota', resource: p?.name ?? String(projectId), projectId, detail });
-      })();
-    });
+    if (!events) return;
+    const event = await this.quotaEvent('QUOTA_EXCEED', db, d);
+    const write = () => this.db.tx((q) => events.publish(q, [event])).catch(this.onError);
+    if (inCallerTx) setImmediate(() => void write());
+    else await write();
   }
 
   private async toQuota(p: { id: number; name: string; storageLimit: number | null; createdAt: number; updatedAt: number }): Promise<Quota> {

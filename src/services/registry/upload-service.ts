@@ -151,7 +151,7 @@ export class UploadService {
       await this.cancel(u).catch(() => {});
       throw e;
     };
-    if (quota) await quota.assertRoom(projectId, digest, size).catch(refuse);
+    if (quota) await quota.assertRoom(projectId, digest, size, undefined, u.repositoryName).catch(refuse);
     // Acknowledged parts are immutable, so the bytes verified above are the bytes placed here. The upload's
     // parts stay until the database links the blob: GC may be deleting this digest right now.
     await this.deps.store.commitUpload(u.id, u.parts, digest, { keepUpload: true });
@@ -166,7 +166,7 @@ export class UploadService {
           // A new row: a GC that removed the file we found at placement has finished; check it is there.
           if (claim === 'created' && !(await this.deps.store.stat(digest))) throw new CommitRetry('missing');
           // Exact check under the project's row lock (a bytes file placed for a refused blob is an orphan GC removes).
-          if (quota) await quota.assertRoom(projectId, digest, size, q);
+          if (quota) await quota.assertRoom(projectId, digest, size, q, u.repositoryName);
           await this.deps.blobs.saveBlobLink(repo.id, digest, q);
           await this.deps.uploads.removeUpload(u.id, q);
           return 'ok' as const;
