@@ -6,6 +6,10 @@ import { join } from 'node:path';
 import { SqliteDb } from '../../db/sqlite.ts';
 import { migrate } from '../../db/migrations.ts';
 import { ArtifactQueryRepository } from '../../repositories/artifact-query-repository.ts';
+import { EventRepository } from '../../repositories/event-repository.ts';
+import { EventOutbox } from '../events/outbox.ts';
+import type { NewEvent } from '../events/types.ts';
+import { artifactRef } from '../registry/manifest-service.ts';
 import { PullRecorder } from './pull-recorder.ts';
 
 test('pulls are batched; a failed flush keeps its counts for the next one and never throws', async () => {
@@ -43,6 +47,42 @@ test('pulls are batched; a failed flush keeps its counts for the next one and ne
     assert.equal(s.count, 10_001);
     assert.equal(Number(s.manifest), now + 20_000);
     assert.equal(Number(s.tag), now + 9_999);
+  } finally {
+    await db.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('pull events go to the outbox in the flush transaction; a failed flush keeps them for the next one, never doubled', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'berth-pull-events-'));
+  const db = new SqliteDb(join(dir, 'b.db'));
+  try {
+    await migrate(db);
+    const rows = new EventRepository(db);
+    const errors: unknown[] = [];
+    const rec = new PullRecorder({ db, repo: new ArtifactQueryRepository(db), events: new EventOutbox({ events: rows }), intervalMs: 60_000, onError: (e) => errors.push(e) });
+    const project = { id: 1, name: 'p', public: true };
+    const pull = (i: number): NewEvent => ({
+      type: 'PULL_ARTIFACT',
+      operator: `u${i}`,
+      projectId: 1,
+      data: artifactRef(project, 'p/r', { digest: `sha256:${'b'.repeat(64)}`, mediaType: 'x' }, []),
+      occurredAt: 1_000 + i,
+    });
+    // The manifest row does not exist: pull time/count updates touch nothing, the events are still written.
+    for (let i = 0; i < 3; i++) rec.record({ id: 99, repositoryId: 99 }, null, Date.now(), pull(i));
+    await db.run('ALTER TABLE events RENAME TO events_away');
+    await rec.flush();
+    assert.equal(errors.length, 1, 'the flush failed');
+    await db.run('ALTER TABLE events_away RENAME TO events');
+    rec.record({ id: 99, repositoryId: 99 }, null, Date.now(), pull(3));
+    await rec.close();
+    const stored = await rows.listEventsAfter(0, 100);
+    assert.deepEqual(
+      stored.map((e) => [e.type, e.operator, e.occurredAt]),
+      [0, 1, 2, 3].map((i) => ['PULL_ARTIFACT', `u${i}`, 1_000 + i]),
+    );
+    assert.equal(new Set(stored.map((e) => e.id)).size, 4);
   } finally {
     await db.close();
     rmSync(dir, { recursive: true, force: true });
