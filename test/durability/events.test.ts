@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { startBerth, type Berth } from '../helpers/berth.ts';
 import { auditRows, type AuditRowView } from '../api/fixture.ts';
 import { openDatabase } from '../../src/db/open.ts';
-import { getManifest, imageManifest, pushBlob, pushImage, putManifest } from './lib.ts';
+import { getManifest, imageManifest, pushBlob, pushImage, putManifest, twoProcesses } from './lib.ts';
 
 async function outboxEvents(b: Berth, type: string): Promise<{ id: string; data: string }[]> {
   const db = await openDatabase({ type: b.database, sqlitePath: join(b.dataDir, 'berth.db'), postgresUrl: b.pgUrl ?? '', postgresMaxConnections: 2 });
@@ -64,10 +64,7 @@ test('kill -9 right after the commit of a push: after the restart its event is h
 });
 
 test('two processes, concurrent pushes on both: each push is handled once by the audit subscriber', async () => {
-  const a = await startBerth();
-  let b: Berth | null = null;
-  try {
-    b = await startBerth({ dataDir: a.dataDir, pgDatabase: a.pgDatabase ?? undefined });
+  await twoProcesses(async (a, b) => {
     const N = 40;
     const procs = [a, b];
     await Promise.all(Array.from({ length: N }, (_, i) => pushImage(procs[i % 2]!, 'library/two-event', `t${i}`, randomBytes(512), `n${i}`)));
@@ -76,11 +73,5 @@ test('two processes, concurrent pushes on both: each push is handled once by the
     assert.equal(rows.length, N, `exactly ${N} push rows`);
     assert.equal(new Set(rows.map((r) => r.resource)).size, N);
     assert.equal((await outboxEvents(a, 'PUSH_ARTIFACT')).filter((e) => e.data.includes('library/two-event')).length, N);
-  } catch (e) {
-    process.stderr.write(`--- A ---\n${a.output()}\n--- B ---\n${b?.output() ?? ''}\n`);
-    throw e;
-  } finally {
-    await b?.stop({ keepData: true });
-    await a.stop();
-  }
+  });
 });

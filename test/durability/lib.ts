@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Berth } from '../helpers/berth.ts';
+import { startBerth, type Berth } from '../helpers/berth.ts';
 
 export const MiB = 1024 * 1024;
 
@@ -223,4 +223,21 @@ export async function racingPatches(p: Berth, q: Berth, repo: string): Promise<v
   // Refusing the digest would be safe too; committing it over other bytes is not.
   if (put.status === 201) assert.deepEqual(await hashBlob(p, repo, want), { digest: want, size: head.length + chunk.length }, 'the committed blob does not match its digest');
   else assert.equal(put.status, 400, text);
+}
+
+/** Two Berth processes of one deployment (one data dir, one database); their output is printed when fn fails. */
+export async function twoProcesses(fn: (a: Berth, b: Berth) => Promise<void>): Promise<void> {
+  const a = await startBerth();
+  let b: Berth | null = null;
+  try {
+    b = await startBerth({ dataDir: a.dataDir, pgDatabase: a.pgDatabase ?? undefined });
+    assert.notEqual(a.port, b.port);
+    await fn(a, b);
+  } catch (e) {
+    process.stderr.write(`--- A ---\n${a.output()}\n--- B ---\n${b?.output() ?? ''}\n`);
+    throw e;
+  } finally {
+    await b?.stop({ keepData: true });
+    await a.stop();
+  }
 }

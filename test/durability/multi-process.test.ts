@@ -3,24 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { startBerth, type Berth } from '../helpers/berth.ts';
-import { MiB, expectStatus, getBlob, getManifest, openSession, patchChunk, pushImage, racingPatches, req, sha256 } from './lib.ts';
-
-async function twoProcesses(fn: (a: Berth, b: Berth) => Promise<void>): Promise<void> {
-  const a = await startBerth();
-  let b: Berth | null = null;
-  try {
-    b = await startBerth({ dataDir: a.dataDir, pgDatabase: a.pgDatabase ?? undefined });
-    assert.notEqual(a.port, b.port);
-    await fn(a, b);
-  } catch (e) {
-    process.stderr.write(`--- A ---\n${a.output()}\n--- B ---\n${b?.output() ?? ''}\n`);
-    throw e;
-  } finally {
-    await b?.stop({ keepData: true });
-    await a.stop();
-  }
-}
+import { MiB, expectStatus, getBlob, getManifest, openSession, patchChunk, pushImage, racingPatches, req, sha256, twoProcesses } from './lib.ts';
 
 test('a chunked upload continued and finished on another process of the deployment', async () => {
   await twoProcesses(async (a, b) => {

@@ -8,8 +8,6 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { randomBytes } from 'node:crypto';
-import pg from 'pg';
 import type { Db, Queryable } from '../../db/db.ts';
 import { SqliteDb } from '../../db/sqlite.ts';
 import { PostgresDb } from '../../db/postgres.ts';
@@ -18,34 +16,22 @@ import { EventRepository } from '../../repositories/event-repository.ts';
 import { EventOutbox } from './outbox.ts';
 import { EventDispatcher } from './dispatcher.ts';
 import type { DomainEvent, EventType, NewEvent, Subscriber } from './types.ts';
+import { createTestDatabase, dropTestDatabase } from '../../../test/helpers/pg.ts';
+import { waitFor } from '../../../test/durability/lib.ts';
 
 const BACKEND = process.env.BERTH_TEST_DATABASE === 'postgres' ? 'postgres' : 'sqlite';
-const PG_URL = process.env.BERTH_TEST_PG_URL || 'postgres://postgres@127.0.0.1:55432/postgres';
 const cleanup: (() => Promise<void>)[] = [];
 after(async () => {
   for (const f of cleanup.reverse()) await f().catch(() => {});
 });
 
-async function adminPg(sql: string): Promise<void> {
-  const c = new pg.Client({ connectionString: PG_URL });
-  await c.connect();
-  try {
-    await c.query(sql);
-  } finally {
-    await c.end();
-  }
-}
-
 /** A fresh migrated database; open() gives another connection pool to it (another process on PostgreSQL). */
 async function freshDatabase(): Promise<{ open(): Promise<Db> }> {
   if (BACKEND === 'postgres') {
-    const name = `berth_events_${randomBytes(6).toString('hex')}`;
-    await adminPg(`CREATE DATABASE ${name}`);
-    cleanup.push(() => adminPg(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`));
-    const u = new URL(PG_URL);
-    u.pathname = '/' + name;
+    const { name, url } = await createTestDatabase('berth_events');
+    cleanup.push(() => dropTestDatabase(name));
     const open = async () => {
-      const db = new PostgresDb(u.toString(), 8);
+      const db = new PostgresDb(url, 8);
       cleanup.push(() => db.close());
       return db;
     };
@@ -97,15 +83,6 @@ async function setup(subscribers: Subscriber[], o: { pollIntervalMs?: number; re
 const ev = (n: number, type: EventType = 'CREATE_PROJECT'): NewEvent => ({ type, operator: 'alice', projectId: n, data: { projectId: n, projectName: `p${n}` } });
 const seen = async (db: Db, subscriber: string) =>
   db.all<{ event_id: string; seq: unknown }>('SELECT event_id, seq FROM test_seen WHERE subscriber = ? ORDER BY seq', [subscriber]);
-async function waitFor<T>(what: string, f: () => Promise<T | null | undefined | false>, ms = 10_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await f();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 test('rolled-back publish: no event; committed: handled exactly once, with id, seq and payload', async () => {
   const sub = recorder('a');
@@ -119,9 +96,10 @@ test('rolled-back publish: no event; committed: handled exactly once, with id, s
   );
   await db.tx((q) => outbox.publish(q, [ev(2), ev(3, 'DELETE_PROJECT')]));
   dispatcher.start();
-  const rows = await waitFor('two events', async () => ((await seen(db, 'a')).length >= 2 ? seen(db, 'a') : null));
+  await waitFor('two events', async () => (await seen(db, 'a')).length >= 2);
   await dispatcher.drain();
-  assert.equal((await seen(db, 'a')).length, 2);
+  const rows = await seen(db, 'a');
+  assert.equal(rows.length, 2);
   assert.equal(new Set(rows.map((r) => r.event_id)).size, 2);
   for (const r of rows) assert.match(r.event_id, /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
   const stored = await new EventRepository(db).listEventsAfter(0, 10);
@@ -142,7 +120,7 @@ test('a handler that throws rolls back its round and is retried: nothing lost, n
   const { db, outbox, dispatcher } = await setup([flaky, steady], { pollIntervalMs: 20 });
   dispatcher.start();
   await db.tx((q) => outbox.publish(q, [ev(1), ev(2)]));
-  await waitFor('flaky to succeed', async () => ((await seen(db, 'flaky')).length === 2 ? true : null));
+  await waitFor('flaky to succeed', async () => (await seen(db, 'flaky')).length === 2);
   await dispatcher.drain();
   assert.equal(flaky.calls, 3, 'two failed attempts, then one that committed');
   assert.equal((await seen(db, 'flaky')).length, 2);
@@ -184,7 +162,7 @@ test('concurrent publishers that commit out of order are all seen (commit order 
       }),
     ),
   );
-  await waitFor(`${N} events`, async () => ((await seen(db, 'all')).length >= N ? true : null));
+  await waitFor(`${N} events`, async () => (await seen(db, 'all')).length >= N);
   await dispatcher.drain();
   const rows = await seen(db, 'all');
   assert.equal(rows.length, N);
@@ -198,7 +176,7 @@ test('two dispatchers on one database: each event handled once per subscriber', 
   other.dispatcher.start();
   const N = 100;
   await Promise.all(Array.from({ length: N }, (_, i) => db.tx((q) => (i % 2 ? outbox : other.outbox).publish(q, [ev(i)]))));
-  await waitFor('both subscribers', async () => ((await seen(db, 'audit')).length >= N && (await seen(db, 'hooks')).length >= N ? true : null));
+  await waitFor('both subscribers', async () => (await seen(db, 'audit')).length >= N && (await seen(db, 'hooks')).length >= N);
   await Promise.all([dispatcher.drain(), other.dispatcher.drain()]);
   for (const name of ['audit', 'hooks']) {
     const rows = await seen(db, name);
