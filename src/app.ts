@@ -73,7 +73,7 @@ export interface Services {
   /** The event seam: services publish to the outbox in their transactions; the dispatcher feeds the subscribers. */
   events: { outbox: EventOutbox; dispatcher: EventDispatcher };
   repositories: { projects: ProjectRepository; users: UserRepository };
-  /** Buffered audit sink (pulls batched; flushed on shutdown) with optional syslog forwarding. */
+  /** Audit sink for records that are not domain events (logins, users, members, ...), with optional syslog forwarding. */
   audit: BufferedAuditSink;
   /** Audit log queries (/audit-logs, /auditlog-exts). */
   auditQueries: AuditLogService;

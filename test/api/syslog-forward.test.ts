@@ -104,6 +104,8 @@ test('every audit event is forwarded as an RFC 5424 frame; skip_audit_log_databa
   const pull = parse(await rx.waitFor((m) => m.includes('resource="fwd-proj/app:v1"') && m.includes('operation="pull"'), 'the pull'));
   assert.equal(pull.msgid, 'pull_artifact');
   assert.deepEqual(rx.errors, []);
+  // Event rows are forwarded once, after the dispatcher's transaction commits.
+  assert.equal(rx.messages.filter((m) => m.includes('resource="fwd-proj/app:v1"') && m.includes('operation="create"')).length, 1);
 
   // The same events are in the database too (forwarding does not replace it by default).
   const inDb = await f.admin.call('GET', '/audit-logs?q=resource%3D~fwd-proj/app&page_size=100');

@@ -1,4 +1,6 @@
-// The audit sink used by the server: events are buffered in memory and written with one multi-row INSERT per
+// The audit sink used by the server for records that are not domain events (logins, user, member, robot, label and
+// configuration changes); artifact, tag, repository, project and quota rows come from the event seam instead
+// (audit-subscriber.ts), pulls included. Events are buffered in memory and written with one multi-row INSERT per
 // batch, so logging a pull costs a registry pull no database round trip. Pulls are flushed every
 // `flushIntervalMs` or as soon as `batchSize` are waiting; any other event (rare: pushes, deletes, logins, user
 // and project changes) flushes the buffer at once and is durable when record() resolves. The buffer is bounded:
