@@ -73,6 +73,13 @@ export class EventRepository {
     return r ? Number(r.last_seq) : null;
   }
 
+  /** The cursors of these subscribers (absent ones are missing from the map); a plain read, no lock. */
+  async listCursors(names: readonly string[], q: Queryable = this.db): Promise<Map<string, number>> {
+    if (!names.length) return new Map();
+    const rows = await q.all<{ name: string; last_seq: unknown }>(`SELECT name, last_seq FROM event_cursors WHERE name IN (${names.map(() => '?').join(',')})`, [...names]);
+    return new Map(rows.map((r) => [r.name, Number(r.last_seq)]));
+  }
+
   /** Deletes events that every listed cursor has passed and that happened before `before`; returns the count. */
   async removeHandledEvents(cursorNames: readonly string[], before: number, q: Queryable = this.db): Promise<number> {
     if (!cursorNames.length) return (await q.run('DELETE FROM events WHERE occurred_at < ?', [before])).changes;

@@ -131,8 +131,9 @@ export class EventDispatcher {
 
   /** The lowest cursor of this process's subscribers (what every one of them has handled). */
   private async caughtUpTo(): Promise<number> {
+    const cursors = await this.events.listCursors(this.subscribers.map((s) => s.name));
     let min = Infinity;
-    for (const s of this.subscribers) min = Math.min(min, (await this.events.findCursor(s.name)) ?? 0);
+    for (const s of this.subscribers) min = Math.min(min, cursors.get(s.name) ?? 0);
     return min === Infinity ? this.awaited : min;
   }
 
@@ -140,9 +141,14 @@ export class EventDispatcher {
   private async round(): Promise<number> {
     let consumed = 0;
     const now = Date.now();
+    // Plain reads first: a subscriber already at the end of the outbox needs no write transaction (an idle poll
+    // must not take SQLite's write lock). Both values only grow: a stale read at worst leaves new events to the next round.
+    const [end, cursors] = await Promise.all([this.events.findMaxSeq(), this.events.listCursors(this.subscribers.map((s) => s.name))]);
     for (const s of this.subscribers) {
       const f = this.failures.get(s.name);
       if (f && f.until > now) continue;
+      const at = cursors.get(s.name);
+      if (at !== undefined && at >= end) continue;
       try {
         const { consumed: n, handled } = await this.runSubscriber(s);
         consumed += n;
