@@ -70,3 +70,10 @@ test('an unwritable data directory is refused at start', () => {
   writeFileSync(blocker, 'x');
   assert.throws(() => loadConfig({ cwd: dir, env: { BERTH_DATA_DIR: join(blocker, 'data') } }), /directory is not writable/);
 });
+
+test('event outbox settings: defaults, environment, bounds', () => {
+  assert.deepEqual({ ...loadConfig({ cwd: tmp(), env: {} }).events }, { pollInterval: 500, retention: 3600 });
+  assert.deepEqual({ ...loadConfig({ cwd: tmp(), env: { BERTH_EVENTS_POLL_INTERVAL: '100', BERTH_EVENTS_RETENTION: '0' } }).events }, { pollInterval: 100, retention: 0 });
+  assert.throws(() => loadConfig({ cwd: tmp(), env: { BERTH_EVENTS_POLL_INTERVAL: '5' } }), /events\.poll_interval/);
+  assert.throws(() => loadConfig({ cwd: tmp(), env: { BERTH_EVENTS_RETENTION: '-1' } }), /events\.retention/);
+});
