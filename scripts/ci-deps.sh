@@ -9,8 +9,9 @@
 #   2. Go clients (crane, oras, regctl, helm) built with `go install` into the
 #      git-ignored .tools/bin, pinned to exact versions; a tool is rebuilt only when the
 #      module version embedded in the binary (`go version -m`) differs from the pin.
-#   3. Python clients: a venv in .tools/pyvenv with the Harbor API client `harborapi`
-#      (pinned) for test/contract/harborapi.test.ts; skipped when that version is there.
+#   3. Python clients: a venv in .tools/pyvenv with the Harbor API clients `harborapi` and
+#      `harbor-api-client` (generated from Harbor's swagger), both pinned, for test/contract;
+#      skipped when those versions are there.
 #
 # Environment knobs:
 #   CI_DEPS_SKIP_APT=1        don't touch apt (e.g. no root)
@@ -149,18 +150,20 @@ install_go_tools() {
 # ---- Python clients (venv in .tools/pyvenv) ----------------------------------------
 PY_VENV="$ROOT/.tools/pyvenv"
 HARBORAPI_VERSION=0.26.2
+HARBOR_API_CLIENT_VERSION=2.12.2
 
 install_python_clients() {
   local t0
   if [[ -x "$PY_VENV/bin/python" ]] &&
-    "$PY_VENV/bin/python" -c "import sys, harborapi.__about__ as a; sys.exit(a.__version__ != '$HARBORAPI_VERSION')" 2>/dev/null; then
-    log "python: harborapi $HARBORAPI_VERSION already installed"
+    "$PY_VENV/bin/python" -c "import sys, harborapi.__about__ as a; sys.exit(a.__version__ != '$HARBORAPI_VERSION')" 2>/dev/null &&
+    "$PY_VENV/bin/python" -c "import sys, importlib.metadata as m; sys.exit(m.version('harbor-api-client') != '$HARBOR_API_CLIENT_VERSION')" 2>/dev/null; then
+    log "python: harborapi $HARBORAPI_VERSION and harbor-api-client $HARBOR_API_CLIENT_VERSION already installed"
     return
   fi
   t0="$(now)"
-  python3 -m venv "$PY_VENV"
-  "$PY_VENV/bin/pip" install -q --disable-pip-version-check "harborapi==$HARBORAPI_VERSION"
-  log "python: installed harborapi $HARBORAPI_VERSION in $(elapsed "$t0")"
+  [[ -x "$PY_VENV/bin/python" ]] || python3 -m venv "$PY_VENV"
+  "$PY_VENV/bin/pip" install -q --disable-pip-version-check "harborapi==$HARBORAPI_VERSION" "harbor-api-client==$HARBOR_API_CLIENT_VERSION"
+  log "python: installed harborapi $HARBORAPI_VERSION and harbor-api-client $HARBOR_API_CLIENT_VERSION in $(elapsed "$t0")"
 }
 
 main() {

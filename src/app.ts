@@ -54,6 +54,8 @@ import { EventOutbox } from './services/events/outbox.ts';
 import { EventDispatcher } from './services/events/dispatcher.ts';
 import type { Subscriber } from './services/events/types.ts';
 import { AuditSubscriber } from './services/audit/audit-subscriber.ts';
+import { MetricsService, projectMetricsSource } from './services/metrics/metrics-service.ts';
+import { artifactTypeOfColumns } from './services/artifact/artifact-model.ts';
 import { buildArtifactDomain, createPullRecorder, type ArtifactDomain } from './services/artifact/artifact-domain.ts';
 
 export interface Services {
@@ -94,6 +96,8 @@ export interface Services {
   sessions: SessionService;
   /** Robot accounts (/api/v2.0/robots; Basic `robot$...` logins through AuthService). */
   robots: RobotService;
+  /** Prometheus metrics (config metric.enabled); null when disabled, so requests are not instrumented. */
+  metrics: MetricsService | null;
 }
 
 export interface Bootstrap {
@@ -161,15 +165,36 @@ export async function buildServices(config: Config): Promise<{ services: Service
   const quotas = new QuotaService({ db, quotas: quotaRows, defaultStorageLimit: config.quota.defaultStorageLimit, events: outbox, onError: (err) => process.emitWarning(`quota event: ${(err as Error).message}`) });
   const jobs = new JobService({ repo: new JobRepository(db), maxWorkers: config.jobservice.maxJobWorkers });
   const artifactQueries = new ArtifactQueryRepository(db);
+  const statistics = new StatisticsRepository(db);
   const system = new SystemService({
     config,
-    stats: new StatisticsRepository(db),
+    stats: statistics,
     artifactCounts: (ids) => artifactQueries.countArtifacts(ids),
     totalStorage: () => quotaRows.totalStorageUsage(),
     settings: () => configs.all(),
     version: `v${(JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version}`,
     jobservice: () => jobs.listSchedules(),
   });
+  const metrics = config.metric.enabled
+    ? new MetricsService({
+        sources: {
+          projects: projectMetricsSource({
+            counts: () => statistics.listProjectCounts(),
+            quotas: () => quotas.listAll(),
+            artifactKinds: () => artifactQueries.countArtifactsByProjectAndKind(),
+            typeOf: artifactTypeOfColumns,
+          }),
+          statistics: () => system.statistics({ all: true }),
+          health: () => system.health(),
+          systemInfo: async () => {
+            const i = await system.info(true, '');
+            return { authMode: String(i.auth_mode), version: String(i.harbor_version), selfRegistration: i.self_registration === true };
+          },
+          jobs: () => jobs.queueStats(),
+        },
+        warn: (m) => process.emitWarning(m),
+      })
+    : null;
   const pullRecorder = createPullRecorder(db, outbox);
   const manifestService = new ManifestService({ db, manifests, blobs: blobRows, repositories, faults, quota: quotas, events: outbox, onPull: pullRecorder.onPull });
   return {
@@ -202,6 +227,7 @@ export async function buildServices(config: Config): Promise<{ services: Service
       ldap,
       ldapAuth,
       projects: new ProjectService({ db, projects, members, users, audit, events: outbox, groups }),
+      metrics,
     },
     bootstrap,
   };

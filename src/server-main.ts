@@ -3,6 +3,7 @@
 import type { Config } from './config/config.ts';
 import { buildServices } from './app.ts';
 import { buildHttpServer } from './http/server.ts';
+import { buildMetricsServer } from './http/metrics.ts';
 import { JobType } from './services/jobs/job-service.ts';
 import { registerGcJob } from './services/registry/gc-job.ts';
 import { registerPurgeAuditJob } from './services/audit/audit-purge-job.ts';
@@ -11,11 +12,18 @@ export async function startServer(config: Config): Promise<{ close(): Promise<vo
   const started = Date.now();
   const { services, bootstrap } = await buildServices(config);
   const app = buildHttpServer(config, services);
+  // The metrics listener (metric.enabled) comes up first, so it is there when "listening" is printed.
+  const metricsApp = services.metrics ? buildMetricsServer(config, services.metrics) : null;
+  if (metricsApp) await metricsApp.listen({ host: config.http.host, port: config.metric.port });
   await app.listen({ host: config.http.host, port: config.http.port });
-  const addr = app.server.address();
-  const port = typeof addr === 'object' && addr ? addr.port : config.http.port;
+  const portOf = (a: typeof app, fallback: number) => {
+    const addr = a.server.address();
+    return typeof addr === 'object' && addr ? addr.port : fallback;
+  };
+  const port = portOf(app, config.http.port);
   const shown = config.http.host === '0.0.0.0' || config.http.host === '::' ? '127.0.0.1' : config.http.host;
   process.stdout.write(`Berth listening on http://${shown}:${port} (database ${config.database.type}, data ${config.dataDir}) in ${Date.now() - started} ms\n`);
+  if (metricsApp) process.stdout.write(`Prometheus metrics at http://${shown}:${portOf(metricsApp, config.metric.port)}${config.metric.path}\n`);
   if (bootstrap.generatedAdminPassword)
     process.stdout.write(`Generated the initial password for user "admin" (shown once, change it after login): ${bootstrap.generatedAdminPassword}\n`);
 
@@ -40,7 +48,7 @@ export async function startServer(config: Config): Promise<{ close(): Promise<vo
   let closing: Promise<void> | null = null;
   const close = () =>
     (closing ??= (async () => {
-      await Promise.all([app.close(), jobs.close(10_000)]);
+      await Promise.all([app.close(), metricsApp?.close(), jobs.close(10_000)]);
       // After the HTTP server: events of the last requests are handed out before the audit sink and database close.
       await services.events.dispatcher.drain().catch(() => {});
       await services.events.dispatcher.stop();

@@ -77,3 +77,22 @@ test('event outbox settings: defaults, environment, bounds', () => {
   assert.throws(() => loadConfig({ cwd: tmp(), env: { BERTH_EVENTS_POLL_INTERVAL: '5' } }), /events\.poll_interval/);
   assert.throws(() => loadConfig({ cwd: tmp(), env: { BERTH_EVENTS_RETENTION: '-1' } }), /events\.retention/);
 });
+
+test("metric: Harbor's defaults (off, port 9090, /metrics), the YAML block with booleans, env overrides and validation", () => {
+  const d = loadConfig({ cwd: tmp(), env: {} });
+  assert.deepEqual({ ...d.metric }, { enabled: false, port: 9090, path: '/metrics' });
+  const dir = tmp();
+  const f = join(dir, 'berth.yml');
+  writeFileSync(f, 'metric:\n  enabled: true\n  port: 9191\n  path: /prom\n');
+  const c = loadConfig({ cwd: dir, file: f, env: { BERTH_METRIC_PORT: '9292' } });
+  assert.deepEqual({ ...c.metric }, { enabled: true, port: 9292, path: '/prom' });
+  assert.equal(loadConfig({ cwd: tmp(), env: { BERTH_METRIC_ENABLED: 'false' } }).metric.enabled, false);
+  assert.throws(() => loadConfig({ cwd: tmp(), env: { BERTH_METRIC_ENABLED: 'yes' } }), /metric\.enabled: must be one of true, false/);
+  assert.throws(() => loadConfig({ cwd: tmp(), env: { BERTH_METRIC_PATH: 'metrics' } }), /metric\.path: must be a path starting with \//);
+  assert.throws(() => loadConfig({ cwd: tmp(), env: { BERTH_METRIC_PATH: '/m?x=1' } }), /metric\.path/);
+  assert.throws(() => loadConfig({ cwd: tmp(), env: { BERTH_METRIC_PORT: '70000' } }), /metric\.port: 70000 is out of range/);
+  assert.throws(
+    () => loadConfig({ cwd: tmp(), env: { BERTH_METRIC_ENABLED: 'true', BERTH_METRIC_PORT: '5000' } }),
+    /metric\.port: 5000 is already http\.port/,
+  );
+});

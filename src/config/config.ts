@@ -68,6 +68,14 @@ export interface Config {
     readonly retention: number;
   };
   readonly log: { readonly level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent' };
+  /** Prometheus metrics on a separate listener (Harbor's harbor.yml `metric:` block). */
+  readonly metric: {
+    readonly enabled: boolean;
+    /** Port of the metrics listener (on http.host); 0 = any free port. */
+    readonly port: number;
+    /** Path the exposition is served at. */
+    readonly path: string;
+  };
   readonly configurations: {
     /** JSON object of runtime settings pinned by the operator (Harbor's CONFIG_OVERWRITE_JSON): not editable by the API. */
     readonly overwriteJson: string;
@@ -125,6 +133,9 @@ const KEYS: Record<string, KeySpec> = {
   'events.retention': { kind: 'int', min: 0, max: 30 * 86400, default: 3600 },
   'log.level': { kind: 'enum', values: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], default: 'info' },
   'configurations.overwrite_json': { kind: 'string', default: '' },
+  'metric.enabled': { kind: 'enum', values: ['true', 'false'], default: 'false' },
+  'metric.port': { kind: 'int', min: 0, max: 65535, default: 9090 },
+  'metric.path': { kind: 'string', default: '/metrics' },
 };
 
 export const envName = (key: string): string => 'BERTH_' + key.replace(/\./g, '_').toUpperCase();
@@ -192,6 +203,11 @@ export function loadConfig(opts: LoadOptions = {}): Config {
         problems.push(`${key}: ${n} is out of range ${spec.min}..${spec.max}`);
       else raw[key] = n;
     } else {
+      // YAML `enabled: true` is a boolean; the true/false switches take it as their text.
+      if (typeof v === 'boolean' && spec.values?.includes(String(v))) {
+        raw[key] = String(v);
+        continue;
+      }
       if (typeof v !== 'string' && typeof v !== 'number') {
         problems.push(`${key}: expected a string, got ${JSON.stringify(v)}`);
         continue;
@@ -224,6 +240,12 @@ export function loadConfig(opts: LoadOptions = {}): Config {
   }
   const pw = str('auth.admin_initial_password');
   if (pw && pw.length < 8) problems.push('auth.admin_initial_password: must be at least 8 characters');
+  const metricPath = str('metric.path');
+  // Plain path characters only: the path becomes a route, where `:` or `*` would turn into parameters.
+  if (!/^\/[A-Za-z0-9._~\/-]*$/.test(metricPath))
+    problems.push(`metric.path: must be a path starting with / of letters, digits and . _ ~ - /, got ${JSON.stringify(metricPath)}`);
+  if (str('metric.enabled') === 'true' && num('metric.port') !== 0 && num('metric.port') === num('http.port'))
+    problems.push(`metric.port: ${num('metric.port')} is already http.port; the metrics listener needs its own port`);
   if (problems.length) throw new ConfigError(problems);
 
   const dataDir = resolve(cwd, str('data_dir'));
@@ -260,6 +282,7 @@ export function loadConfig(opts: LoadOptions = {}): Config {
     events: { pollInterval: num('events.poll_interval'), retention: num('events.retention') },
     log: { level: str('log.level') as Config['log']['level'] },
     configurations: { overwriteJson: str('configurations.overwrite_json') },
+    metric: { enabled: str('metric.enabled') === 'true', port: num('metric.port'), path: metricPath },
   };
   if (!opts.skipFsChecks) checkWritable([config.dataDir, config.storage.filesystemRoot]);
   return deepFreeze(config);

@@ -16,8 +16,8 @@ async function serve(dir: string) {
 }
 
 test('API prefixes are never portal paths', () => {
-  for (const p of ['/v2', '/v2/', '/v2/x/manifests/y', '/api/v2.0/projects', '/service/token?x', '/c/login', '/c']) assert.equal(isApiPath(p), true, p);
-  for (const p of ['/', '/projects', '/projects/1/repositories', '/admin/gc', '/v2x', '/cats', '/apis']) assert.equal(isApiPath(p), false, p);
+  for (const p of ['/v2', '/v2/', '/v2/x/manifests/y', '/api/v2.0/projects', '/service/token?x', '/c/login', '/c', '/metrics', '/metrics?comp=core']) assert.equal(isApiPath(p), true, p);
+  for (const p of ['/', '/projects', '/projects/1/repositories', '/admin/gc', '/v2x', '/cats', '/apis', '/metricsx']) assert.equal(isApiPath(p), false, p);
 });
 
 test('built portal: immutable hashed assets, no-cache index.html, SPA fallback except API paths', async (t) => {

@@ -1,6 +1,6 @@
 // The web portal (portal/, built by Vite into portal/dist): hashed assets under /assets (cached for a year,
 // immutable), index.html at / and for every other browser path (SPA fallback, never cached, never for
-// /v2, /api, /service or /c). Without a build, / answers 503 saying how to build it.
+// /v2, /api, /service, /c or /metrics). Without a build, / answers 503 saying how to build it.
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import fastifyStatic from '@fastify/static';
@@ -24,9 +24,12 @@ const CSP = [
 
 const NOT_BUILT = 'The Berth web portal is not built. Run `npm run build:portal` (or `npm start`, which builds it when portal/dist is missing), then reload.\n';
 
-/** Paths that belong to the APIs and are never answered with the portal. */
+/**
+ * Paths that belong to the APIs and are never answered with the portal. /metrics is there so a scraper pointed
+ * at the main port gets 404 (as from Harbor's core) instead of a 200 HTML page; metrics have their own port.
+ */
 export function isApiPath(url: string): boolean {
-  return /^\/(v2|api|service|c)(\/|\?|$)/.test(url);
+  return /^\/(v2|api|service|c|metrics)(\/|\?|$)/.test(url);
 }
 
 export class Portal {

@@ -12,6 +12,7 @@ import { Portal, portalRoutes } from './portal.ts';
 import { readOnlyHook } from './read-only.ts';
 import { registerOpenApi, SCHEMA_CONTROLLER } from './api/openapi.ts';
 import { portalSessionRoutes } from './portal-session.ts';
+import { instrumentRequests } from './metrics.ts';
 
 export function buildHttpServer(config: Config, services: Services): FastifyInstance {
   const app = Fastify({
@@ -33,6 +34,8 @@ export function buildHttpServer(config: Config, services: Services): FastifyInst
   });
   // First: its onRoute hook collects every route registered after it.
   registerOpenApi(app);
+  // Before everything else runs, so refused and failed requests are counted too (Harbor's outermost middleware).
+  if (services.metrics) instrumentRequests(app, services.metrics);
   // Read-only mode: unsafe requests are refused before anything else runs (each scope renders the error).
   app.addHook('onRequest', readOnlyHook(() => services.system.readOnly()));
   const v2Auth = new V2Auth(services.auth, services.policy, config.http.externalUrl);

@@ -299,6 +299,18 @@ export class ArtifactQueryRepository {
     return out;
   }
 
+  /**
+   * Artifacts per project grouped by the columns their type derives from (artifactTypeOfColumns), for /metrics.
+   * As Harbor's artifact table, index children count; accessories (subject or cosign tag) do not.
+   */
+  async countArtifactsByProjectAndKind(): Promise<{ projectId: number; mediaType: string; configMediaType: string | null; artifactType: string | null; n: number }[]> {
+    const rows = await this.db.all<{ project_id: unknown; media_type: string; config_media_type: string | null; artifact_type: string | null; n: unknown }>(
+      `SELECT r.project_id, m.media_type, m.config_media_type, m.artifact_type, COUNT(*) AS n FROM manifests m JOIN repositories r ON r.id = m.repository_id
+       WHERE ${NOT_ACCESSORY} GROUP BY r.project_id, m.media_type, m.config_media_type, m.artifact_type`,
+    );
+    return rows.map((r) => ({ projectId: Number(r.project_id), mediaType: r.media_type, configMediaType: r.config_media_type, artifactType: r.artifact_type, n: Number(r.n) }));
+  }
+
   // ---- artifacts
 
   private filterSql(f: ArtifactFilter): [string, Param[]] {

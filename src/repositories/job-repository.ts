@@ -377,6 +377,15 @@ export class JobRepository {
     return (await this.db.all<R>('SELECT * FROM schedules ORDER BY id')).map(toSchedule);
   }
 
+  /** Pending tasks per job type, with the oldest run_at among those already due (null: none due yet). */
+  async countPendingByType(now: number): Promise<{ jobType: string; count: number; oldestDue: number | null }[]> {
+    const rows = await this.db.all<{ job_type: string; n: unknown; oldest: unknown }>(
+      `SELECT job_type, COUNT(*) AS n, MIN(CASE WHEN run_at <= ? THEN run_at END) AS oldest FROM tasks WHERE status = 'Pending' GROUP BY job_type`,
+      [now],
+    );
+    return rows.map((r) => ({ jobType: r.job_type, count: Number(r.n), oldestDue: r.oldest === null ? null : Number(r.oldest) }));
+  }
+
   async removeSchedule(vendorType: string, vendorId: number): Promise<boolean> {
     return (await this.db.run('DELETE FROM schedules WHERE vendor_type = ? AND vendor_id = ?', [vendorType, vendorId])).changes === 1;
   }

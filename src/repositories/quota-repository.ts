@@ -58,6 +58,22 @@ export class QuotaRepository {
     );
     return Number(r?.n ?? 0) + Number(r?.m ?? 0);
   }
+  /** `storageUsage` of every project that stores anything, by project id, in two grouped queries (/metrics). */
+  async storageUsageByProject(): Promise<Map<number, number>> {
+    const blobs = await this.db.all<{ id: unknown; n: unknown }>(
+      `SELECT x.project_id AS id, SUM(b.size) AS n FROM (
+         SELECT DISTINCT r.project_id, rb.digest FROM repository_blobs rb JOIN repositories r ON r.id = rb.repository_id) x
+       JOIN blobs b ON b.digest = x.digest GROUP BY x.project_id`,
+    );
+    const manifests = await this.db.all<{ id: unknown; n: unknown }>(
+      `SELECT d.project_id AS id, SUM(d.size) AS n FROM (
+         SELECT r.project_id, m.digest, MAX(m.size) AS size FROM manifests m JOIN repositories r ON r.id = m.repository_id
+         GROUP BY r.project_id, m.digest) d GROUP BY d.project_id`,
+    );
+    const out = new Map<number, number>();
+    for (const r of [...blobs, ...manifests]) out.set(Number(r.id), (out.get(Number(r.id)) ?? 0) + Number(r.n));
+    return out;
+  }
   async isManifestInProject(projectId: number, digest: string, q: Queryable = this.db): Promise<boolean> {
     const r = await q.get(
       'SELECT 1 AS x FROM manifests m JOIN repositories r ON r.id = m.repository_id WHERE r.project_id = ? AND m.digest = ? LIMIT 1',

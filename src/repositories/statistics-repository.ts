@@ -11,6 +11,15 @@ export interface RepositoryHit {
   projectPublic: boolean;
 }
 
+export interface ProjectCounts {
+  id: number;
+  name: string;
+  public: boolean;
+  members: number;
+  repositories: number;
+  pulls: number;
+}
+
 /** Which projects a caller may see: all (sysadmin), or public ones plus `memberOf`. */
 export type StatScope = { all: true } | { all: false; memberOf: readonly number[] };
 
@@ -68,6 +77,26 @@ export class StatisticsRepository {
     );
     for (const r of rows) out.set(Number(r.id), Number(r.n));
     return out;
+  }
+
+  /**
+   * Every project with its user-member count (groups are not counted, as in Harbor's exporter), repository count
+   * and the pulls of its repositories: the per-project gauges of /metrics. Three grouped queries.
+   */
+  async listProjectCounts(): Promise<ProjectCounts[]> {
+    const projects = await this.db.all<{ id: unknown; name: string; public: unknown }>('SELECT id, name, public FROM projects ORDER BY id');
+    const members = await this.db.all<{ id: unknown; n: unknown }>(
+      "SELECT project_id AS id, COUNT(*) AS n FROM project_members WHERE entity_type = 'u' GROUP BY project_id",
+    );
+    const repos = await this.db.all<{ id: unknown; n: unknown; pulls: unknown }>(
+      'SELECT project_id AS id, COUNT(*) AS n, COALESCE(SUM(pull_count), 0) AS pulls FROM repositories GROUP BY project_id',
+    );
+    const memberMap = new Map(members.map((r) => [Number(r.id), Number(r.n)]));
+    const repoMap = new Map(repos.map((r) => [Number(r.id), { n: Number(r.n), pulls: Number(r.pulls) }]));
+    return projects.map((p) => {
+      const id = Number(p.id);
+      return { id, name: p.name, public: Number(p.public) === 1, members: memberMap.get(id) ?? 0, repositories: repoMap.get(id)?.n ?? 0, pulls: repoMap.get(id)?.pulls ?? 0 };
+    });
   }
 
   /** The database answers. */

@@ -43,17 +43,26 @@ type Method = 'GET' | 'HEAD' | 'PUT' | 'PATCH' | 'POST' | 'DELETE';
 interface Route {
   re: RegExp;
   methods: Partial<Record<Method, V2Handler>>;
+  /** Harbor's metric operation id of the endpoint (harbor_core_http_request_total{operation}). */
+  op: string;
 }
 
 // Order matters: upload paths before blob paths. `(.+)` is the repository name, validated afterwards.
 const ROUTES: Route[] = [
-  { re: /^(.+)\/blobs\/uploads\/?$/, methods: { POST: startUpload } },
-  { re: /^(.+)\/blobs\/uploads\/([^/]+)$/, methods: { PATCH: patchUpload, PUT: finishUpload, GET: uploadStatus, DELETE: cancelUpload } },
-  { re: /^(.+)\/blobs\/([^/]+)$/, methods: { GET: getBlob, HEAD: headBlob, DELETE: deleteBlob } },
-  { re: /^(.+)\/manifests\/([^/]+)$/, methods: { GET: getManifest, HEAD: headManifest, PUT: putManifest, DELETE: deleteManifest } },
-  { re: /^(.+)\/tags\/list$/, methods: { GET: listTags } },
-  { re: /^(.+)\/referrers\/([^/]+)$/, methods: { GET: referrers } },
+  { re: /^(.+)\/blobs\/uploads\/?$/, methods: { POST: startUpload }, op: 'v2_blob_upload' },
+  { re: /^(.+)\/blobs\/uploads\/([^/]+)$/, methods: { PATCH: patchUpload, PUT: finishUpload, GET: uploadStatus, DELETE: cancelUpload }, op: 'v2_blob_upload' },
+  { re: /^(.+)\/blobs\/([^/]+)$/, methods: { GET: getBlob, HEAD: headBlob, DELETE: deleteBlob }, op: 'v2_blob' },
+  { re: /^(.+)\/manifests\/([^/]+)$/, methods: { GET: getManifest, HEAD: headManifest, PUT: putManifest, DELETE: deleteManifest }, op: 'v2_manifest' },
+  { re: /^(.+)\/tags\/list$/, methods: { GET: listTags }, op: 'v2_tags' },
+  { re: /^(.+)\/referrers\/([^/]+)$/, methods: { GET: referrers }, op: 'v2_referrers' },
 ];
+
+/** Harbor's metric operation of a /v2 request path (no query): v2_catalog, v2_manifest, ..., else v2_others. */
+export function registryOperation(path: string): string {
+  const rest = path.slice('/v2/'.length);
+  if (rest === '_catalog') return 'v2_catalog';
+  return ROUTES.find((r) => r.re.test(rest))?.op ?? 'v2_others';
+}
 
 export async function v2Routes(app: FastifyInstance, deps: V2Deps): Promise<void> {
   // Leave every body unread: blobs stream, manifests are read with a byte limit.

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { gzipSync } from 'node:zlib';
-import { accessoryTypeOf, artifactTypeOf, chartFiles, cosignTagsFor, sizeOf, subjectOfCosignTag, typeCondition, untarGz } from './artifact-model.ts';
+import { accessoryTypeOf, artifactTypeOf, artifactTypeOfColumns, chartFiles, cosignTagsFor, sizeOf, subjectOfCosignTag, typeCondition, untarGz } from './artifact-model.ts';
 import { parseArtifactQ } from '../../http/api/artifacts.ts';
 import { ApiError } from '../../errors.ts';
 
@@ -101,4 +101,33 @@ test('parseArtifactQ: allow-listed keys and operators only', () => {
   assert.deepEqual(parseArtifactQ('pull_time=[2024-01-01 00:00:00~]'), { pullTime: { min: Date.UTC(2024, 0, 1), max: null } });
   const bad = ['repository_id=1', 'labels=(1 OR 1=1)', 'tags={a b}', 'base=x', 'digest=abc', 'type=X', 'tags=a)', 'tags="a', 'media_type=~x', 'x', 'tags=a,tags=b'];
   for (const q of bad) assert.throws(() => parseArtifactQ(q), (e: unknown) => e instanceof ApiError && e.status === 400, q);
+});
+
+test('artifactTypeOfColumns (the /metrics counts) types stored columns as artifactTypeOf types the manifest', () => {
+  const cfg = (mediaType: string, artifactType?: string) => ({
+    config: { mediaType, digest: D('a'), size: 2 },
+    layers: [{ mediaType: 'x', digest: D('b'), size: 3 }],
+    ...(artifactType ? { artifactType } : {}),
+  });
+  const docs: Record<string, unknown>[] = [
+    cfg('application/vnd.oci.image.config.v1+json'),
+    cfg('application/vnd.docker.container.image.v1+json'),
+    cfg('application/vnd.cncf.helm.config.v1+json'),
+    cfg('application/vnd.cnab.config.v1+json'),
+    cfg('application/vnd.wasm.config.v1+json'),
+    cfg('application/vnd.oci.empty.v1+json', 'application/spdx+json'),
+    cfg('application/vnd.oci.empty.v1+json', 'application/vnd.cncf.notary.signature'),
+    cfg('application/vnd.oci.empty.v1+json', 'application/x-thing'),
+    { mediaType: 'application/vnd.oci.image.index.v1+json', manifests: [] },
+  ];
+  const seen = new Set<string>();
+  for (const doc of docs) {
+    const f = facts(doc);
+    // The artifact_type column: the declared artifactType, else the config media type (parseManifest's rule).
+    const column = (doc.artifactType as string | undefined) ?? f.configMediaType;
+    const t = artifactTypeOfColumns(f.mediaType, f.configMediaType, column);
+    assert.equal(t, artifactTypeOf(f), JSON.stringify(doc));
+    seen.add(t);
+  }
+  assert.deepEqual([...seen].sort(), ['CHART', 'CNAB', 'IMAGE', 'SBOM', 'SIGNATURE', 'UNKNOWN', 'WASM']);
 });

@@ -67,6 +67,16 @@ export function artifactTypeOf(m: ManifestFacts): string {
   return ArtifactTypes.Unknown;
 }
 
+/**
+ * The type from the stored columns alone (no manifest body), for counts over many rows. The artifact_type
+ * column holds the declared artifactType (else the config media type, which decides the same way); only the
+ * cosign simple-signing layer rule needs the body, and those manifests are accessories, not counted artifacts.
+ */
+export function artifactTypeOfColumns(mediaType: string, configMediaType: string | null, artifactType: string | null): string {
+  const content = Buffer.from(JSON.stringify(artifactType ? { artifactType } : {}));
+  return artifactTypeOf({ mediaType, configMediaType, artifactType, content, annotations: null });
+}
+
 /** The type filter of `q=type=X`, as SQL over manifests `m` (config media type / manifest media type only). */
 export function typeCondition(type: string): [string, string[]] | null {
   const list = (xs: string[]) => xs.map(() => '?').join(',');

@@ -249,6 +249,29 @@ export class JobService {
     return this.repo.removeSchedule(type, vendorId);
   }
 
+  /**
+   * The queue as Harbor's exporter reports it: pending tasks and how long the next due one has waited (seconds)
+   * per job type, tasks running in this process per type (this process is the worker pool), enabled schedules.
+   */
+  async queueStats(): Promise<{
+    queues: { jobType: string; count: number; latencySeconds: number }[];
+    running: { jobType: string; count: number }[];
+    pool: string;
+    scheduled: number;
+  }> {
+    const now = Date.now();
+    const [pending, schedules] = await Promise.all([this.repo.countPendingByType(now), this.repo.listSchedules()]);
+    // Every type this process runs is listed, idle ones at 0.
+    const running = new Map<string, number>([...this.types.keys()].map((t) => [t, 0]));
+    for (const r of this.running.values()) running.set(r.task.jobType, (running.get(r.task.jobType) ?? 0) + 1);
+    return {
+      queues: pending.map((p) => ({ jobType: p.jobType, count: p.count, latencySeconds: p.oldestDue === null ? 0 : Math.max(0, (now - p.oldestDue) / 1000) })),
+      running: [...running].map(([jobType, count]) => ({ jobType, count })),
+      pool: this.workerId,
+      scheduled: schedules.filter((s) => s.enabled).length,
+    };
+  }
+
   /** Number of tasks this process is running now. */
   get runningCount(): number {
     return this.running.size;
