@@ -1,6 +1,5 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Config } from '../../config/config.ts';
-import type { AuditSink } from '../../services/audit/audit.ts';
 import type { BlobService } from '../../services/registry/blob-service.ts';
 import type { ManifestService } from '../../services/registry/manifest-service.ts';
 import type { UploadService } from '../../services/registry/upload-service.ts';
@@ -11,9 +10,8 @@ export interface V2Deps {
   auth: V2Auth;
   blobs: BlobService;
   uploads: UploadService;
+  /** Raises the push, pull and delete events (audit log, webhooks) itself: handlers record nothing. */
   manifests: ManifestService;
-  /** Push, pull and delete of manifests are recorded here (pulls are buffered, see services/audit/buffered-sink.ts). */
-  audit: AuditSink;
 }
 
 /** One parsed /v2 request, as handlers see it. */
