@@ -278,6 +278,13 @@ test('DELETE /projects: ProjectAdmin only; 412 while it has repositories; a toke
   // the old members are gone with the old project
   const fresh = (await f.admin.call('GET', `/projects/${w.pub}/members`, undefined, { 'X-Is-Resource-Name': 'true' })).json();
   assert.deepEqual(fresh.map((m: { entity_name: string }) => m.entity_name), ['admin']);
+  // The deletion is in the audit log once (DELETE_PROJECT event), by the project admin; the refused one is not.
+  const isDelete = (r: { operation: string; resource_type: string; resource: string }) => r.operation === 'delete' && r.resource_type === 'project';
+  const deletes = (await auditRows(f.berth, (rows) => rows.some((r) => isDelete(r) && r.resource === w.pub))).filter(isDelete);
+  assert.deepEqual(
+    deletes.filter((r) => r.resource === w.pub || r.resource === w.priv).map((r) => [r.resource, r.username]),
+    [[w.pub, w.users.projectAdmin.username]],
+  );
 });
 
 test('project.creation_restriction=adminonly: only sysadmins create projects', async () => {
