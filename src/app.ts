@@ -35,6 +35,7 @@ import { SessionRepository } from './repositories/session-repository.ts';
 import { RobotRepository } from './repositories/robot-repository.ts';
 import { RobotService } from './services/auth/robot-service.ts';
 import { ProjectService } from './services/project/project-service.ts';
+import { CveAllowlistRepository } from './repositories/cve-allowlist-repository.ts';
 import { AccessPolicy } from './services/auth/access-policy.ts';
 import { AuthService } from './services/auth/auth-service.ts';
 import { generatePassword, hashPassword } from './services/auth/password.ts';
@@ -226,7 +227,7 @@ export async function buildServices(config: Config): Promise<{ services: Service
       groups,
       ldap,
       ldapAuth,
-      projects: new ProjectService({ db, projects, members, users, audit, events: outbox, groups }),
+      projects: new ProjectService({ db, projects, members, users, audit, events: outbox, groups, allowlists: new CveAllowlistRepository(db) }),
       metrics,
     },
     bootstrap,

@@ -394,6 +394,22 @@ CREATE TABLE event_cursors (
 )
 `,
   },
+  {
+    // Issue 12 (projects): a project's CVE allowlist (Harbor's cve_allowlist table), stored and returned;
+    // enforcement comes with scanning. One row per project; items are Harbor's [{cve_id}] as JSON text.
+    version: 16,
+    name: 'project cve allowlists',
+    sql: `
+CREATE TABLE project_cve_allowlists (
+  id {{id}},
+  project_id BIGINT NOT NULL UNIQUE REFERENCES projects(id) ON DELETE CASCADE,
+  expires_at BIGINT,
+  items TEXT NOT NULL,
+  created_at BIGINT NOT NULL,
+  updated_at BIGINT NOT NULL
+)
+`,
+  },
 ];
 
 function render(sql: string, dialect: Db['dialect']): string {

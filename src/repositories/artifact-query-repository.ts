@@ -150,6 +150,8 @@ export interface ArtifactFilter {
   labels?: number[];
   digest?: string[];
   mediaType?: string;
+  /** The manifest's artifactType (q=artifact_type=...). */
+  artifactType?: string;
   /** Pre-rendered type condition (from ArtifactService's type table): SQL over `m` with its params. */
   type?: [string, Param[]];
   pushTime?: { min: number | null; max: number | null };
@@ -339,6 +341,10 @@ export class ArtifactQueryRepository {
       sql += ' AND COALESCE(m.config_media_type, m.media_type) = ?';
       params.push(f.mediaType);
     }
+    if (f.artifactType !== undefined) {
+      sql += ' AND m.artifact_type = ?';
+      params.push(f.artifactType);
+    }
     if (f.type) {
       sql += ` AND (${f.type[0]})`;
       params.push(...f.type[1]);
@@ -359,7 +365,7 @@ export class ArtifactQueryRepository {
     return [sql, params];
   }
   static isPlainFilter(f: ArtifactFilter): boolean {
-    return !f.tags && !f.labels?.length && !f.digest && f.mediaType === undefined && !f.type && !f.pushTime && !f.pullTime;
+    return !f.tags && !f.labels?.length && !f.digest && f.mediaType === undefined && f.artifactType === undefined && !f.type && !f.pushTime && !f.pullTime;
   }
   async countArtifactsFiltered(repositoryId: number, f: ArtifactFilter): Promise<number> {
     if (ArtifactQueryRepository.isPlainFilter(f)) return (await this.countArtifacts([repositoryId], !!f.all)).get(repositoryId) ?? 0;
@@ -390,6 +396,43 @@ export class ArtifactQueryRepository {
     );
     const byId = new Map(rows.map((r) => [Number(r.id), toArtifact(r)]));
     return ids.map((r) => byId.get(Number(r.id))!).filter(Boolean);
+  }
+  /**
+   * Harbor's latest_in_repository: only the newest artifact (push time, then id) of each repository among those
+   * with the same media type or artifact type (the one of the two the filter names).
+   */
+  private latestSql(f: ArtifactFilter): [string, Param[]] {
+    const newer = 'm2.repository_id = m.repository_id AND (m2.created_at > m.created_at OR (m2.created_at = m.created_at AND m2.id > m.id))';
+    if (f.mediaType !== undefined)
+      return [` AND NOT EXISTS (SELECT 1 FROM manifests m2 WHERE ${newer} AND COALESCE(m2.config_media_type, m2.media_type) = ?)`, [f.mediaType]];
+    return [` AND NOT EXISTS (SELECT 1 FROM manifests m2 WHERE ${newer} AND m2.artifact_type = ?)`, [f.artifactType ?? '']];
+  }
+  /** Artifacts of every repository of a project (GET /projects/{p}/artifacts). */
+  async countProjectArtifacts(projectId: number, f: ArtifactFilter, latest: boolean): Promise<number> {
+    const [w, p] = this.filterSql(f);
+    const [lw, lp] = latest ? this.latestSql(f) : ['', []];
+    const r = await this.db.get<{ n: number }>(
+      `SELECT COUNT(*) AS n FROM manifests m JOIN repositories r ON r.id = m.repository_id WHERE r.project_id = ?${w}${lw}`,
+      [projectId, ...p, ...lp],
+    );
+    return Number(r?.n ?? 0);
+  }
+  async listProjectArtifacts(
+    projectId: number,
+    f: ArtifactFilter,
+    latest: boolean,
+    sort: { field: ArtifactSortField; desc: boolean }[],
+    limit: number,
+    offset: number,
+  ): Promise<ArtifactRow[]> {
+    const [w, p] = this.filterSql(f);
+    const [lw, lp] = latest ? this.latestSql(f) : ['', []];
+    const order = orderSql(ARTIFACT_SORT_COLUMNS, sort, sort.length ? 'm.id DESC' : 'm.created_at DESC, m.id DESC');
+    const rows = await this.db.all<RawArtifact>(
+      `SELECT ${ARTIFACT_COLS} FROM manifests m JOIN repositories r ON r.id = m.repository_id WHERE r.project_id = ?${w}${lw}${order} LIMIT ? OFFSET ?`,
+      [projectId, ...p, ...lp, limit, offset],
+    );
+    return rows.map(toArtifact);
   }
   async findArtifactByDigest(repositoryId: number, digest: string, q: Queryable = this.db): Promise<ArtifactRow | null> {
     const r = await q.get<RawArtifact>(

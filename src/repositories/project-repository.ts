@@ -93,8 +93,8 @@ export class ProjectRepository {
     );
     return rows.map(toProject);
   }
-  async updateProjectPublic(id: number, isPublic: boolean): Promise<void> {
-    await this.db.run('UPDATE projects SET public = ?, updated_at = ? WHERE id = ?', [isPublic ? 1 : 0, Date.now(), id]);
+  async updateProjectPublic(id: number, isPublic: boolean, q: Queryable = this.db): Promise<void> {
+    await q.run('UPDATE projects SET public = ?, updated_at = ? WHERE id = ?', [isPublic ? 1 : 0, Date.now(), id]);
   }
   async countProjectRepositories(id: number, q: Queryable = this.db): Promise<number> {
     const r = await q.get<{ n: number }>('SELECT COUNT(*) AS n FROM repositories WHERE project_id = ?', [id]);

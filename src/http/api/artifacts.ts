@@ -99,6 +99,10 @@ export function parseArtifactQ(raw: string | null): ArtifactFilter {
         if (rest.startsWith('~') || /^[[{(]/.test(rest)) throw ApiErrors.badRequest('media_type supports exact match only');
         f.mediaType = unquote(rest);
         break;
+      case 'artifact_type':
+        if (rest.startsWith('~') || /^[[{(]/.test(rest)) throw ApiErrors.badRequest('artifact_type supports exact match only');
+        f.artifactType = unquote(rest);
+        break;
       case 'push_time':
       case 'pull_time': {
         let range: { min: number | null; max: number | null };

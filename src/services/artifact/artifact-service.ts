@@ -170,6 +170,37 @@ export class ArtifactService {
     return { total, items: await this.views(loc, rows, opts) };
   }
 
+  /**
+   * Artifacts of every repository of the project (Harbor's listArtifactsOfProject). With `latest`, only the newest
+   * of each repository among the filter's media type or artifact type (exactly one of them must be given).
+   */
+  async listOfProject(
+    project: ProjectRef,
+    filter: ArtifactFilter,
+    latest: boolean,
+    sort: { field: ArtifactSortField; desc: boolean }[],
+    page: { limit: number; offset: number },
+    opts: ViewOptions,
+  ): Promise<{ total: number; items: Record<string, unknown>[] }> {
+    if (latest && (filter.mediaType === undefined) === (filter.artifactType === undefined))
+      throw ApiErrors.badRequest("either 'media_type' or 'artifact_type' must be specified, but not both, when querying with latest_in_repository");
+    const [total, rows] = await Promise.all([
+      this.query.countProjectArtifacts(project.id, filter, latest),
+      this.query.listProjectArtifacts(project.id, filter, latest, sort, page.limit, page.offset),
+    ]);
+    // Views are built per repository (tags, children and accessories are looked up inside it), then put back in order.
+    const byRepo = new Map<number, ArtifactRow[]>();
+    for (const r of rows) byRepo.set(r.repositoryId, [...(byRepo.get(r.repositoryId) ?? []), r]);
+    const views = new Map<number, Record<string, unknown>>();
+    for (const group of byRepo.values()) {
+      const repo = await this.query.findRepository(group[0].repositoryName);
+      if (!repo) continue; // deleted meanwhile
+      const vs = await this.views({ project, repo }, group, opts);
+      group.forEach((r, i) => views.set(r.id, vs[i]));
+    }
+    return { total, items: rows.map((r) => views.get(r.id)).filter((v): v is Record<string, unknown> => !!v) };
+  }
+
   async get(loc: Located, reference: string, opts: ViewOptions): Promise<Record<string, unknown>> {
     const row = await this.resolve(loc.repo, reference);
     return (await this.views(loc, [row], opts))[0];
@@ -346,8 +377,10 @@ export class ArtifactService {
   // ---- copy
 
   /**
-   * Copies an artifact (with its index children) into `target` (a repository name of `targetProject`): links
-   * every blob under the same quota check as a mount, then stores the manifests. Returns the digest.
+   * Copies an artifact into `target` (a repository name of `targetProject`) as Harbor does: its index children,
+   * every tag of the artifact (not only the one named in `from`) and its accessories (referrers by subject and
+   * cosign-tagged signatures, the latter with their tags). Every blob is linked under the same quota check as a
+   * mount, then the manifests are stored children first. Returns the digest.
    */
   async copy(actor: string, targetProject: ProjectRef, target: string, source: Located, reference: string): Promise<string> {
     const root = await this.resolve(source.repo, reference);
@@ -368,8 +401,13 @@ export class ArtifactService {
       order.push(m);
     };
     await visit(root, 0);
-    const blobs = [...new Set(order.flatMap((m) => parseManifest(m.content, m.mediaType).blobs))].sort();
-    const tag = reference.includes(':') ? null : reference;
+    const rootTags = (await this.query.listTagsOf([root.id])).map((t) => t.name);
+    const referrers = await this.query.listReferrersOf(source.repo.id, [root.digest]);
+    const signed = await this.query.listArtifactsByTagNames(source.repo.id, cosignTagsFor(root.digest));
+    const accessories = [...referrers.map((a) => ({ row: a, tag: null as string | null })), ...signed.map((a) => ({ row: a, tag: a.tag }))].filter(
+      (a) => !order.some((o) => o.digest === a.row.digest),
+    );
+    const blobs = [...new Set([...order, ...accessories.map((a) => a.row)].flatMap((m) => parseManifest(m.content, m.mediaType).blobs))].sort();
     try {
       if (blobs.length)
         await this.db.tx(async (q) => {
@@ -381,8 +419,9 @@ export class ArtifactService {
             await this.blobs.saveBlobLink(repo.id, d, q);
           }
         });
-      // Each stored manifest raises its PUSH_ARTIFACT (and so its audit row) as a push would.
-      for (const m of order) await this.manifests.put(target, targetProject, m === root && tag ? tag : m.digest, m.content, m.mediaType, [], actor);
+      // Each stored manifest raises its PUSH_ARTIFACT (and so its audit row) as a push would; the root carries all its tags.
+      for (const m of order) await this.manifests.put(target, targetProject, m.digest, m.content, m.mediaType, m === root ? rootTags : [], actor);
+      for (const a of accessories) await this.manifests.put(target, targetProject, a.tag ?? a.row.digest, a.row.content, a.row.mediaType, [], actor);
     } catch (err) {
       if (err instanceof RegistryError && err.code === 'DENIED') throw ApiErrors.forbidden(err.message);
       throw err;

@@ -2,6 +2,7 @@
 // with AccessPolicy first (src/http/api/projects.ts); this service enforces the domain rules.
 import { ApiErrors } from '../../errors.ts';
 import type { Db } from '../../db/db.ts';
+import type { CveAllowlist, CveAllowlistRepository } from '../../repositories/cve-allowlist-repository.ts';
 import type { Member, MemberRepository } from '../../repositories/member-repository.ts';
 import type { Project, ProjectField, ProjectRepository, Visibility } from '../../repositories/project-repository.ts';
 import type { UserRepository } from '../../repositories/user-repository.ts';
@@ -45,6 +46,32 @@ export function checkMetadata(input: unknown): Record<string, string> {
   return out;
 }
 
+/** A CVE allowlist from a request (Harbor's CVEAllowlist), validated as Harbor's allowlist.Validate does. */
+export function checkCveAllowlist(input: unknown, projectId: number): { expiresAt: number | null; items: { cve_id: string }[] } | null {
+  if (input === undefined || input === null) return null;
+  if (typeof input !== 'object' || Array.isArray(input)) throw ApiErrors.badRequest('cve_allowlist must be an object');
+  const b = input as { project_id?: unknown; expires_at?: unknown; items?: unknown };
+  // Harbor: project_id 0/absent means this project; any other id is refused.
+  if (b.project_id !== undefined && b.project_id !== null && b.project_id !== 0 && b.project_id !== projectId)
+    throw ApiErrors.badRequest(`project_id in cve_allowlist must be ${projectId} but it's ${typeof b.project_id === 'number' ? b.project_id : String(b.project_id).slice(0, 32)}`);
+  const expiresAt = b.expires_at ?? null;
+  if (expiresAt !== null && (typeof expiresAt !== 'number' || !Number.isSafeInteger(expiresAt) || expiresAt < 0)) throw ApiErrors.badRequest('expires_at must be seconds since the epoch');
+  const raw = b.items ?? [];
+  // Bounded: the list is stored as one JSON value and read with every project.
+  if (!Array.isArray(raw) || raw.length > 10_000) throw ApiErrors.badRequest('cve_allowlist.items must be a list of at most 10000 items');
+  const seen = new Set<string>();
+  const items: { cve_id: string }[] = [];
+  for (const it of raw) {
+    const id = it && typeof it === 'object' ? (it as { cve_id?: unknown }).cve_id : undefined;
+    if (typeof id !== 'string' || id.trim() === '') throw ApiErrors.badRequest('empty or whitespace-only CVE ID in allowlist');
+    if (id.length > 255 || /[\x00-\x1f]/.test(id)) throw ApiErrors.badRequest('invalid CVE ID in allowlist');
+    if (seen.has(id)) throw ApiErrors.badRequest(`duplicate CVE ID in allowlist: ${id}`);
+    seen.add(id);
+    items.push({ cve_id: id });
+  }
+  return { expiresAt: expiresAt as number | null, items };
+}
+
 export class ProjectService {
   private readonly db: Db;
   private readonly projects: ProjectRepository;
@@ -53,8 +80,19 @@ export class ProjectService {
   private readonly audit: AuditSink;
   private readonly events: EventPublisher;
   private readonly groups: Pick<UserGroupService, 'forMembership'> | null;
-  constructor(deps: { db: Db; projects: ProjectRepository; members: MemberRepository; users: UserRepository; audit: AuditSink; events: EventPublisher; groups?: Pick<UserGroupService, 'forMembership'> }) {
+  private readonly allowlists: CveAllowlistRepository;
+  constructor(deps: {
+    db: Db;
+    projects: ProjectRepository;
+    members: MemberRepository;
+    users: UserRepository;
+    audit: AuditSink;
+    events: EventPublisher;
+    allowlists: CveAllowlistRepository;
+    groups?: Pick<UserGroupService, 'forMembership'>;
+  }) {
     this.events = deps.events;
+    this.allowlists = deps.allowlists;
     this.db = deps.db;
     this.projects = deps.projects;
     this.members = deps.members;
@@ -86,10 +124,28 @@ export class ProjectService {
     return { ...(await this.projects.findProjectMetadata(p.id)), public: String(p.public) };
   }
 
-  /** Creates a project; its creator becomes its ProjectAdmin. */
-  async create(actor: { id: number; username: string }, input: { project_name?: unknown; public?: unknown; metadata?: unknown; storageLimit?: number | null }): Promise<Project> {
+  /** The project's CVE allowlist; an empty one (id 0) when none was set, as Harbor answers. */
+  async cveAllowlist(p: Project): Promise<CveAllowlist> {
+    return (await this.allowlists.findAllowlist(p.id)) ?? { id: 0, projectId: p.id, expiresAt: null, items: [], createdAt: 0, updatedAt: 0 };
+  }
+
+  /**
+   * Creates a project; its creator becomes its ProjectAdmin. `registry_id` (a proxy cache project) must name a
+   * registry: none exist until replication lands, so any id is refused as Harbor refuses an unknown one.
+   */
+  async create(
+    actor: { id: number; username: string },
+    input: { project_name?: unknown; public?: unknown; metadata?: unknown; storageLimit?: number | null; registry_id?: unknown; cve_allowlist?: unknown },
+  ): Promise<Project> {
     const name = input.project_name;
     if (typeof name !== 'string' || name.length > 255 || !PROJECT_NAME_RE.test(name)) throw ApiErrors.badRequest('invalid project name');
+    if (input.registry_id !== undefined && input.registry_id !== null) {
+      const rid = input.registry_id;
+      if (typeof rid !== 'number' || !Number.isSafeInteger(rid) || rid <= 0) throw ApiErrors.badRequest(`${String(rid).slice(0, 32)} is invalid value of registry_id, it should be geater than 0`);
+      throw ApiErrors.notFound(`failed to get the registry ${rid}: registry ${rid} not found`);
+    }
+    // Validated before the project exists (project_id 0 or absent is the only valid one then).
+    const allowlist = checkCveAllowlist(input.cve_allowlist, 0);
     const meta = checkMetadata(input.metadata);
     if (input.public !== undefined && input.public !== null && typeof input.public !== 'boolean') throw ApiErrors.badRequest('public must be a boolean');
     const isPublic = meta.public !== undefined ? meta.public === 'true' : input.public === true;
@@ -98,6 +154,7 @@ export class ProjectService {
       const p = await this.projects.saveNewProject({ name, public: isPublic, ownerId: actor.id, storageLimit: input.storageLimit ?? null }, q);
       if (!p) return null;
       for (const [k, v] of Object.entries(meta)) await this.projects.saveProjectMetadata(p.id, k, v, q);
+      if (allowlist) await this.allowlists.saveAllowlist(p.id, allowlist, q);
       await this.members.saveMember({ projectId: p.id, entityType: 'u', entityId: actor.id, roleId: Roles.ProjectAdmin }, q);
       await this.events.publish(q, [{ type: 'CREATE_PROJECT', operator: actor.username, projectId: p.id, data: { projectId: p.id, projectName: p.name } }]);
       return p;
@@ -114,6 +171,19 @@ export class ProjectService {
       for (const [k, v] of Object.entries(meta)) await this.projects.saveProjectMetadata(p.id, k, v, q);
     });
     await this.audit.record({ username: actor, operation: 'update', resourceType: 'project', resource: p.name, projectId: p.id, detail: JSON.stringify(Object.keys(checkMetadata(input))) });
+  }
+
+  /** PUT /projects/{p}: metadata and, when given, the CVE allowlist (replaced as a whole), in one transaction. */
+  async update(actor: string, p: Project, input: { metadata: unknown; cve_allowlist?: unknown }): Promise<void> {
+    const meta = checkMetadata(input.metadata);
+    const allowlist = checkCveAllowlist(input.cve_allowlist, p.id);
+    await this.db.tx(async (q) => {
+      if (meta.public !== undefined) await this.projects.updateProjectPublic(p.id, meta.public === 'true', q);
+      for (const [k, v] of Object.entries(meta)) if (k !== 'public') await this.projects.saveProjectMetadata(p.id, k, v, q);
+      if (allowlist) await this.allowlists.saveAllowlist(p.id, allowlist, q);
+    });
+    const changed = [...Object.keys(meta), ...(allowlist ? ['cve_allowlist'] : [])];
+    await this.audit.record({ username: actor, operation: 'update', resourceType: 'project', resource: p.name, projectId: p.id, detail: JSON.stringify(changed) });
   }
 
   async removeMetadata(actor: string, p: Project, key: string): Promise<void> {
