@@ -14,9 +14,11 @@ export async function projectFor(
   req: FastifyRequest,
   ref: string,
   needed: Policy,
+  /** false for `{project_name_or_id}` paths: an integer is an id unless X-Is-Resource-Name: true. */
+  isName = true,
 ): Promise<{ project: Project; caller: Principal; policies: Set<Policy> }> {
   const caller = await auth.principal(req);
-  const project = await deps.projects.find(ref, true);
+  const project = await deps.projects.find(ref, isName);
   const policies = project ? await deps.policy.policiesOn(caller, project) : new Set<Policy>();
   if (!project || !seesProject(caller, policies)) {
     if (caller.kind === 'anonymous') throw ApiErrors.unauthorized('authentication required');

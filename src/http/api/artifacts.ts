@@ -209,10 +209,11 @@ export async function artifactRoutes(app: FastifyInstance, deps: ApiDeps & { art
       const [, srcProjectName, srcRepo, digest, tag] = m;
       const src = await projectFor(deps, auth, req, srcProjectName, 'repository:pull');
       const source = await artifacts.locate(src.project, srcRepo);
-      const d = await artifacts.copy(actorOf(caller), project, target, source, digest ?? tag);
+      await artifacts.copy(actorOf(caller), project, target, source, digest ?? tag);
+      // Harbor's Location names the reference as given in `from` (tag or digest).
       return reply
         .code(201)
-        .header('Location', `${API_PREFIX}/projects/${project.name}/repositories/${encodeRepo(repoName)}/artifacts/${d}`)
+        .header('Location', `${API_PREFIX}/projects/${project.name}/repositories/${encodeRepo(repoName)}/artifacts/${digest ?? tag}`)
         .send();
     },
   );
@@ -355,6 +356,59 @@ export async function artifactRoutes(app: FastifyInstance, deps: ApiDeps & { art
       const items = where.type ? all.items.filter((a) => a.type === (where.type as { value: string }).value) : all.items;
       setPageHeaders(reply, req.raw.url ?? '', items.length, page);
       return items.slice(page.offset, page.offset + page.limit);
+    },
+  );
+
+  // Harbor's answer without a scanner: the reports per accepted MIME type, none here, so `{}` (not a 400).
+  app.get(
+    `${base}/:reference/additions/vulnerabilities`,
+    {
+      schema: {
+        operationId: 'getVulnerabilitiesAddition',
+        tags: ['artifact'],
+        summary: 'Get the vulnerabilities addition of the specific artifact',
+        params: params('reference'),
+        response: { 200: { type: 'string' }, ...errs(400, 401, 403, 404, 500) },
+      },
+    },
+    async (req: Req, reply) => {
+      const { loc } = await locate(req, 'artifact-addition:read');
+      await artifacts.resolve(loc.repo, req.params.reference!);
+      return reply.header('Content-Type', 'application/json').serializer((x: unknown) => x as string).send('{}');
+    },
+  );
+
+  app.get(
+    '/projects/:project_name_or_id/artifacts',
+    {
+      schema: {
+        operationId: 'listArtifactsOfProject',
+        tags: ['project'],
+        summary: 'List artifacts',
+        params: { type: 'object', properties: { project_name_or_id: { type: 'string' } }, required: ['project_name_or_id'] },
+        querystring: {
+          type: 'object',
+          properties: { ...PAGE_QS, ...WITH_QS, with_inherited_accessory: { type: 'boolean', default: false }, latest_in_repository: { type: 'boolean', default: false } },
+        },
+        response: { 200: paged(ARTIFACT_SCHEMA), ...errs(400, 401, 403, 404, 422, 500) },
+      },
+    },
+    async (req: FastifyRequest<{ Params: { project_name_or_id: string } }>, reply) => {
+      const ref = req.params.project_name_or_id;
+      const { project } = await projectFor(deps, auth, req, ref, 'artifact:list', req.headers['x-is-resource-name'] === 'true' || !/^[0-9]{1,15}$/.test(ref));
+      const q = queryOf(req);
+      const page = parsePage(q);
+      flag(q, 'with_inherited_accessory', false);
+      const r = await artifacts.listOfProject(
+        project,
+        parseArtifactQ(q.get('q')),
+        flag(q, 'latest_in_repository', false),
+        parseSort(q.get('sort'), ARTIFACT_SORT),
+        page,
+        viewOptions(q),
+      );
+      setPageHeaders(reply, req.raw.url ?? '', r.total, page);
+      return r.items;
     },
   );
 

@@ -14,6 +14,7 @@ import { quotaRoutes } from './quotas.ts';
 import { repositoryRoutes } from './repositories.ts';
 import { artifactRoutes } from './artifacts.ts';
 import { labelRoutes } from './labels.ts';
+import { registryRoutes } from './registries.ts';
 import { configurationRoutes } from './configurations.ts';
 import { userGroupRoutes } from './usergroups.ts';
 import { ldapRoutes } from './ldap.ts';
@@ -55,6 +56,7 @@ export async function apiRoutes(app: FastifyInstance, deps: ApiDeps): Promise<vo
   await app.register(async (scope) => repositoryRoutes(scope, { ...deps, ...deps.artifactDomain }, auth), { prefix: API_PREFIX });
   await app.register(async (scope) => artifactRoutes(scope, { ...deps, ...deps.artifactDomain }, auth), { prefix: API_PREFIX });
   await app.register(async (scope) => labelRoutes(scope, { ...deps, ...deps.artifactDomain }, auth), { prefix: API_PREFIX });
+  await app.register(async (scope) => registryRoutes(scope, auth), { prefix: API_PREFIX });
   app.addHook('onClose', async () => deps.artifactDomain.pulls.close());
   await app.register(async (scope) => configurationRoutes(scope, deps.configs, auth), { prefix: API_PREFIX });
   await app.register(async (scope) => auditLogRoutes(scope, { audit: deps.auditQueries, policy: deps.policy, projects: deps.projects }, auth), { prefix: API_PREFIX });

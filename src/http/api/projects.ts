@@ -4,6 +4,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { parseStorageLimit } from '../../services/registry/quota-service.ts';
 import { ApiErrors } from '../../errors.ts';
+import type { CveAllowlist } from '../../repositories/cve-allowlist-repository.ts';
 import type { Member } from '../../repositories/member-repository.ts';
 import type { Project, ProjectField } from '../../repositories/project-repository.ts';
 import type { Principal } from '../../services/auth/principal.ts';
@@ -36,6 +37,15 @@ const METADATA = {
   ),
   additionalProperties: { type: 'string' },
 };
+const CVE_ALLOWLIST = obj({
+  id: int('ID of the allowlist'),
+  project_id: int('ID of the project which the allowlist belongs to.'),
+  expires_at: { type: ['integer', 'null'], description: 'the time for expiration of the allowlist, in seconds since epoch; absent: never expires' },
+  items: { type: 'array', items: obj({ cve_id: str('The ID of the CVE, such as "CVE-2019-10164"') }) },
+  creation_time: { ...dateTime, description: 'The creation time of the allowlist.' },
+  update_time: { ...dateTime, description: 'The update time of the allowlist.' },
+});
+const SCANNER_REGISTRATION = obj({ uuid: str(), name: str(), description: str(), url: str(), disabled: bool(), is_default: bool() });
 const PROJECT = obj({
   project_id: int('Project ID'),
   owner_id: int("The owner ID of the project always means the creator of the project."),
@@ -49,14 +59,16 @@ const PROJECT = obj({
   current_user_role_ids: { type: ['array', 'null'], items: { type: 'integer' }, description: 'The list of role ID of the current user who triggered the API (for UI)' },
   repo_count: int('The number of the repositories under this project.'),
   metadata: METADATA,
+  cve_allowlist: CVE_ALLOWLIST,
+  registry_id: int('The ID of referenced registry when the project is a proxy cache project (absent otherwise).'),
 });
 const PROJECT_REQ = bodyOf('ProjectReq', {
   project_name: str('The name of the project.'),
   public: bool('deprecated, reserved for project creation in replication'),
   metadata: METADATA,
   storage_limit: { type: ['integer', 'null'], format: 'int64', description: 'The storage quota of the project (bytes, -1 unlimited; system admins only).' },
-  registry_id: { type: ['integer', 'null'], format: 'int64', description: 'The ID of referenced registry when creating the proxy cache project (not supported, ignored)' },
-  cve_allowlist: { type: 'object', description: 'The CVE allowlist of the project (not supported yet, ignored)' },
+  registry_id: { type: ['integer', 'null'], format: 'int64', description: 'The ID of referenced registry when creating the proxy cache project (must name an existing registry)' },
+  cve_allowlist: { ...CVE_ALLOWLIST, description: 'The CVE allowlist of the project (stored and returned; not enforced yet)' },
 });
 const MEMBER = obj({
   id: int('the project member id'),
@@ -101,6 +113,25 @@ const S = {
       },
     },
     errors: [400, 401, 403, 404, 500],
+  }),
+  getScannerOfProject: op({ operationId: 'getScannerOfProject', tag: TAG, summary: 'Get project level scanner', params: P, ok: { 200: SCANNER_REGISTRATION }, errors: [400, 401, 403, 404, 500] }),
+  setScannerOfProject: op({
+    operationId: 'setScannerOfProject',
+    tag: TAG,
+    summary: 'Configure scanner for the specified project',
+    params: P,
+    body: bodyOf('ProjectScanner', { uuid: str('The identifier of the scanner registration') }, ['uuid']),
+    ok: { 200: EMPTY() },
+    errors: [400, 401, 403, 404, 500],
+  }),
+  listScannerCandidatesOfProject: op({
+    operationId: 'listScannerCandidatesOfProject',
+    tag: TAG,
+    summary: 'Get scanner registration candidates for configurating project level scanner',
+    params: P,
+    query: pageQuery({ q: true, sort: true }),
+    ok: { 200: PAGED(SCANNER_REGISTRATION) },
+    errors: [400, 401, 403, 500],
   }),
   listProjectMetadatas: (hide: boolean) =>
     op({ operationId: 'listProjectMetadatas', tag: 'projectMetadata', summary: 'Get the metadata of the specific project', params: P, ok: { 200: mapOf(str()) }, errors: [400, 401, 403, 404, 500], hide }),
@@ -155,6 +186,19 @@ const S = {
 
 type Req = FastifyRequest<{ Params: { project_name_or_id: string; mid?: number; meta_name?: string } }>;
 
+const ZERO_TIME = '0001-01-01T00:00:00.000Z';
+/** Harbor's CVEAllowlist JSON (expires_at omitted when it never expires; zero times for a list never set). */
+function allowlistResp(l: CveAllowlist) {
+  return {
+    id: l.id,
+    project_id: l.projectId,
+    ...(l.expiresAt === null ? {} : { expires_at: l.expiresAt }),
+    items: l.items,
+    creation_time: l.createdAt ? isoTime(l.createdAt) : ZERO_TIME,
+    update_time: l.updatedAt ? isoTime(l.updatedAt) : ZERO_TIME,
+  };
+}
+
 function memberResp(m: Member) {
   return {
     id: m.id,
@@ -185,6 +229,10 @@ export async function projectRoutes(app: FastifyInstance, deps: ApiDeps, auth: A
     }
     return { project, caller, policies };
   };
+  /** Harbor's RequireAuthenticated: any user or robot, never anonymous (even on a public project). */
+  const authenticated = async (req: FastifyRequest) => {
+    if ((await auth.principal(req)).kind === 'anonymous') throw ApiErrors.unauthorized('UnAuthorized');
+  };
   const actor = (p: Principal) => (p.kind === 'user' ? p.username : '');
 
   const projectResp = async (p: Project, caller: Principal) => {
@@ -203,6 +251,7 @@ export async function projectRoutes(app: FastifyInstance, deps: ApiDeps, auth: A
       current_user_role_ids: roles.length ? [...roles].sort() : null,
       repo_count: await projects.repositoryCount(p),
       metadata: await projects.metadata(p),
+      cve_allowlist: allowlistResp(await projects.cveAllowlist(p)),
     };
     return resp;
   };
@@ -212,9 +261,17 @@ export async function projectRoutes(app: FastifyInstance, deps: ApiDeps, auth: A
     if (!me.sysadmin && (await configs.get('project_creation_restriction')) === 'adminonly') throw ApiErrors.forbidden('only system admins can create projects');
     const b = bodyObject(req);
     // storage_limit (bytes, -1 unlimited) is honoured from system admins only, as Harbor does; others get the
-    // configured default. registry_id and cve_allowlist are not supported yet and ignored.
+    // configured default. A proxy cache project (registry_id) is for system admins only (Harbor's 403).
+    if (b.registry_id !== undefined && b.registry_id !== null && !me.sysadmin) throw ApiErrors.forbidden('Only system admin can create proxy cache project');
     const storageLimit = me.sysadmin && b.storage_limit !== undefined && b.storage_limit !== null ? parseStorageLimit(b.storage_limit, 'storage_limit') : null;
-    const p = await projects.create(me, { project_name: b.project_name, public: b.public, metadata: b.metadata, storageLimit });
+    const p = await projects.create(me, {
+      project_name: b.project_name,
+      public: b.public,
+      metadata: b.metadata,
+      storageLimit,
+      registry_id: b.registry_id,
+      cve_allowlist: b.cve_allowlist,
+    });
     const byName = req.headers['x-resource-name-in-location'] === 'true';
     return reply
       .code(201)
@@ -222,7 +279,8 @@ export async function projectRoutes(app: FastifyInstance, deps: ApiDeps, auth: A
       .send();
   });
 
-  app.head('/projects', { schema: S.headProject }, async (req, reply) => {
+  // exposeHeadRoute: @fastify/swagger leaves HEAD routes out of the document unless asked.
+  app.head('/projects', { schema: S.headProject, config: { swagger: { exposeHeadRoute: true } } }, async (req, reply) => {
     await auth.user(req);
     const name = queryOf(req).get('project_name');
     if (!name) throw ApiErrors.badRequest('project_name is required');
@@ -267,7 +325,7 @@ export async function projectRoutes(app: FastifyInstance, deps: ApiDeps, auth: A
     const b = bodyObject(req);
     const meta = { ...((b.metadata as Record<string, unknown> | undefined) ?? {}) };
     if (typeof b.public === 'boolean' && meta.public === undefined) meta.public = String(b.public);
-    await projects.updateMetadata(actor(caller), project, meta);
+    await projects.update(actor(caller), project, { metadata: meta, cve_allowlist: b.cve_allowlist });
     return reply.send();
   });
 
@@ -284,8 +342,44 @@ export async function projectRoutes(app: FastifyInstance, deps: ApiDeps, auth: A
   });
 
   app.get('/projects/:project_name_or_id/summary', { schema: S.getProjectSummary }, async (req: Req) => {
-    const { project } = await resolve(req, 'self:read');
-    return projects.summary(project);
+    const { project, policies } = await resolve(req, 'self:read');
+    // As Harbor: member counts for callers who may list members, the quota for those who may read it.
+    const s: Record<string, unknown> = await projects.summary(project);
+    if (!policies.has('member:list'))
+      for (const k of ['project_admin_count', 'maintainer_count', 'developer_count', 'guest_count', 'limited_guest_count']) delete s[k];
+    if (policies.has('quota:read')) {
+      const q = await deps.quotas.get(project.id);
+      if (q) s.quota = { hard: { storage: q.hard }, used: { storage: q.used } };
+    }
+    return s;
+  });
+
+  // ---- scanner: no scanner registrations exist in Berth yet, so these answer as Harbor does without any.
+
+  app.get('/projects/:project_name_or_id/scanner', { schema: S.getScannerOfProject }, async (req: Req, reply) => {
+    await authenticated(req);
+    await resolve(req, 'scanner:read');
+    // Harbor: 200 with no body when neither a project nor a default registration exists.
+    return reply.code(200).send();
+  });
+  app.put('/projects/:project_name_or_id/scanner', { schema: S.setScannerOfProject }, async (req: Req, reply) => {
+    await authenticated(req);
+    await resolve(req, 'scanner:create');
+    const uuid = bodyObject(req).uuid;
+    if (typeof uuid !== 'string' || uuid === '') throw ApiErrors.badRequest('missing scanner UUID');
+    // Harbor stores the UUID unchecked and drops it at the next read when no such registration exists; with no
+    // registrations at all that is indistinguishable from not storing it.
+    return reply.send();
+  });
+  app.get('/projects/:project_name_or_id/scanner/candidates', { schema: S.listScannerCandidatesOfProject }, async (req: Req, reply) => {
+    await authenticated(req);
+    await resolve(req, 'scanner:create');
+    const q = queryOf(req);
+    const page = parsePage(q);
+    parseQ(q.get('q'), { name: { type: 'string', fuzzy: true }, description: { type: 'string', fuzzy: true }, url: { type: 'string', fuzzy: true } } as const);
+    parseSort(q.get('sort'), ['name', 'creation_time', 'update_time'] as const);
+    setPageHeaders(reply, req.raw.url ?? '', 0, page);
+    return [];
   });
 
   // ---- metadata
