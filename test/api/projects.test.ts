@@ -222,7 +222,8 @@ test('members: list/get for PA, M, D, G; add/update/remove for ProjectAdmin only
 
 test('GET /projects/{p}/summary: repository count and members per role', async () => {
   const w = await world();
-  const s = (await w.users.guest.call('GET', `/projects/${w.privId}/summary`)).json();
+  const { quota, ...s } = (await w.users.guest.call('GET', `/projects/${w.privId}/summary`)).json();
+  assert.deepEqual(quota, { hard: { storage: quota.hard.storage }, used: { storage: 0 } }, 'a guest may read the quota (Harbor)');
   assert.deepEqual(s, { repo_count: 0, project_admin_count: 2, maintainer_count: 1, developer_count: 1, guest_count: 1, limited_guest_count: 1 });
   expectApi(await w.users.nonMember.call('GET', `/projects/${w.privId}/summary`), 404, 'NOT_FOUND');
 });

@@ -65,6 +65,10 @@ export function registerOpenApi(app: FastifyInstance): void {
     // /v2, /service/token and internal pages are not part of the documented API.
     transform: ({ schema, url }) => {
       if (!url.startsWith(`${API_PREFIX}/`) || url === OPENAPI_JSON_PATH) return { schema: { ...(schema ?? {}), hide: true }, url };
+      // @fastify/swagger suffixes an exposed HEAD route's operationId with "-head" (against a clash with its GET);
+      // Berth's HEAD routes (headProject) are operations of their own, named as in Harbor.
+      const s = (schema ?? {}) as Record<string, unknown>;
+      if (typeof s.operationId === 'string' && s.operationId.endsWith('-head')) return { schema: { ...s, operationId: s.operationId.slice(0, -5) } as typeof schema, url };
       return { schema: schema ?? {}, url };
     },
   });
