@@ -402,7 +402,8 @@ export class ArtifactQueryRepository {
    * with the same media type or artifact type (the one of the two the filter names).
    */
   private latestSql(f: ArtifactFilter): [string, Param[]] {
-    const newer = 'm2.repository_id = m.repository_id AND (m2.created_at > m.created_at OR (m2.created_at = m.created_at AND m2.id > m.id))';
+    // Accessories (signatures, referrers) are never "the latest artifact" of a repository.
+    const newer = `m2.repository_id = m.repository_id AND (m2.created_at > m.created_at OR (m2.created_at = m.created_at AND m2.id > m.id)) AND ${NOT_ACCESSORY.replace(/\bm\./g, 'm2.')}`;
     if (f.mediaType !== undefined)
       return [` AND NOT EXISTS (SELECT 1 FROM manifests m2 WHERE ${newer} AND COALESCE(m2.config_media_type, m2.media_type) = ?)`, [f.mediaType]];
     return [` AND NOT EXISTS (SELECT 1 FROM manifests m2 WHERE ${newer} AND m2.artifact_type = ?)`, [f.artifactType ?? '']];

@@ -271,7 +271,8 @@ describe('artifacts API', { timeout: 180_000 }, () => {
   test('copy: by tag into another project, every byte pullable from the target; by digest (index with children)', async () => {
     const r = await f.admin.call('POST', `${base('copied', P2)}/artifacts?from=${encodeURIComponent(`${P1}/app:v1`)}`);
     expectApi(r, 201);
-    assert.equal(r.headers.get('location'), `/api/v2.0/projects/${P2}/repositories/copied/artifacts/${image.digest}`);
+    // Harbor's Location names the reference as given in `from`
+    assert.equal(r.headers.get('location'), `/api/v2.0/projects/${P2}/repositories/copied/artifacts/v1`);
     const c = reg();
     const m = await c.getManifest(`${P2}/copied`, 'v1');
     assert.equal(m.status, 200);
@@ -293,6 +294,95 @@ describe('artifacts API', { timeout: 180_000 }, () => {
     // A copy stores the artifact as a push does (PUSH_ARTIFACT under the copied tag), by the caller.
     const copied = (a: AuditRowView) => a.operation === 'create' && a.resource_type === 'artifact' && a.resource === `${P2}/copied:v1` && a.username === 'admin';
     assert.ok((await auditRows(f.berth, (rows) => rows.some(copied))).some(copied));
+  });
+
+  test('copy carries every tag of the artifact and its accessories (cosign tag, referrers), as Harbor copies them', async () => {
+    const r = reg();
+    const src = await pushImage(r, `${P1}/cp-src`, 'a');
+    expectApi(await f.admin.call('POST', `${base('cp-src')}/artifacts/a/tags`, { name: 'b' }), 201);
+    const s = await pushCosignSignature(r, `${P1}/cp-src`, src.digest);
+    const ref = await pushReferrer(r, `${P1}/cp-src`, { digest: src.digest, size: src.bytes.length }, 'application/spdx+json');
+    const c = await f.admin.call('POST', `${base('cp-dst', P2)}/artifacts?from=${encodeURIComponent(`${P1}/cp-src:a`)}`);
+    expectApi(c, 201);
+    const tags = (await f.admin.call('GET', `${base('cp-dst', P2)}/artifacts/${src.digest}/tags`)).json();
+    assert.deepEqual(tags.map((t: { name: string }) => t.name).sort(), ['a', 'b']);
+    const got = (await f.admin.call('GET', `${base('cp-dst', P2)}/artifacts/b?with_accessory=true`)).json();
+    assert.equal(got.digest, src.digest);
+    assert.deepEqual(got.accessories.map((a: { digest: string }) => a.digest).sort(), [s, ref].sort());
+    // the accessories' bytes are served from the target too
+    for (const d of [s, ref]) assert.equal((await r.getManifest(`${P2}/cp-dst`, d)).status, 200);
+    // only the copied artifact: the list shows one artifact (accessories are not listed on their own)
+    assert.equal((await f.admin.call('GET', `${base('cp-dst', P2)}/artifacts`)).headers.get('x-total-count'), '1');
+  });
+
+  test('vulnerabilities addition without a scan: {} as JSON (not a 400); unknown artifact 404', async () => {
+    const r = await f.admin.call('GET', `${base('app')}/artifacts/v1/additions/vulnerabilities`, undefined, {
+      'X-Accept-Vulnerabilities': 'application/vnd.security.vulnerability.report; version=1.1',
+    });
+    expectApi(r, 200);
+    assert.match(r.headers.get('content-type') ?? '', /^application\/json/);
+    assert.deepEqual(r.json(), {});
+    assert.deepEqual((await f.admin.call('GET', `${base('app')}/artifacts/${image.digest}/additions/vulnerabilities`)).json(), {});
+    expectApi(await f.admin.call('GET', `${base('app')}/artifacts/nope/additions/vulnerabilities`), 404, 'NOT_FOUND');
+    expectApi(await f.anon.call('GET', `${base('app')}/artifacts/v1/additions/vulnerabilities`), 401, 'UNAUTHORIZED');
+  });
+
+  test('every with_* flag is accepted on list and get; the Artifact keeps Harbor\'s shape (no scan overview without a scan)', async () => {
+    const all = 'with_tag=true&with_label=true&with_scan_overview=true&with_sbom_overview=true&with_signature=true&with_immutable_status=true&with_accessory=true';
+    const list = await f.admin.call('GET', `${base('app')}/artifacts?${all}`);
+    expectApi(list, 200);
+    const a = list.json().find((x: { digest: string }) => x.digest === image.digest);
+    const get = (await f.admin.call('GET', `${base('app')}/artifacts/v1?${all}`)).json();
+    for (const v of [a, get]) {
+      assert.equal(v.digest, image.digest);
+      assert.equal('scan_overview' in v, false);
+      assert.ok(v.tags.every((t: { immutable: boolean }) => t.immutable === false));
+      assert.ok(v.accessories.length >= 3);
+      assert.ok(v.labels === null || Array.isArray(v.labels));
+    }
+    const none = (await f.admin.call('GET', `${base('app')}/artifacts/v1?with_tag=false`)).json();
+    assert.equal(none.tags, null);
+    assert.equal(none.accessories, null);
+    expectApi(await f.admin.call('GET', `${base('app')}/artifacts?with_signature=maybe`), 400, 'BAD_REQUEST');
+  });
+
+  test('GET /projects/{p}/artifacts: every repository of the project, by name or id; latest_in_repository as Harbor', async () => {
+    const P3 = `proj-art-${sfx}`;
+    const pid = await f.admin.createProject(P3, false);
+    const r = reg();
+    const one1 = await pushImage(r, `${P3}/one`, 'v1');
+    const one2 = await pushImage(r, `${P3}/one`, 'v2');
+    const two = await pushImage(r, `${P3}/team/two`, 'v1');
+    await pushCosignSignature(r, `${P3}/team/two`, two.digest);
+    const byName = await f.admin.call('GET', `/projects/${P3}/artifacts?with_tag=true&page_size=10`, undefined, { 'X-Is-Resource-Name': 'true' });
+    expectApi(byName, 200);
+    assert.equal(byName.headers.get('x-total-count'), '3');
+    const items = byName.json();
+    assert.deepEqual(items.map((a: { digest: string }) => a.digest).sort(), [one1.digest, one2.digest, two.digest].sort());
+    for (const a of items) {
+      assert.equal(a.project_id, pid);
+      assert.equal(a.type, 'IMAGE');
+      assert.ok([`${P3}/one`, `${P3}/team/two`].includes(a.repository_name));
+      assert.equal(a.tags.length, 1);
+    }
+    // by id, paged (Harbor's Link header), and q
+    const page = await f.admin.call('GET', `/projects/${pid}/artifacts?page=1&page_size=2`);
+    assert.equal(page.json().length, 2);
+    assert.equal(page.headers.get('x-total-count'), '3');
+    assert.match(page.headers.get('link') ?? '', /rel="next"/);
+    const v2 = (await f.admin.call('GET', `/projects/${pid}/artifacts?q=${encodeURIComponent('tags=v2')}`)).json();
+    assert.deepEqual(v2.map((a: { digest: string }) => a.digest), [one2.digest]);
+    // latest_in_repository needs exactly one of media_type / artifact_type
+    expectApi(await f.admin.call('GET', `/projects/${pid}/artifacts?latest_in_repository=true`), 400, 'BAD_REQUEST');
+    const mt = items[0].media_type;
+    const latest = await f.admin.call('GET', `/projects/${pid}/artifacts?latest_in_repository=true&q=${encodeURIComponent(`media_type=${mt}`)}`);
+    expectApi(latest, 200);
+    assert.equal(latest.headers.get('x-total-count'), '2');
+    assert.deepEqual(latest.json().map((a: { digest: string }) => a.digest).sort(), [one2.digest, two.digest].sort());
+    // a project the caller cannot see
+    await f.admin.createUser(`pa-${sfx}`, 'Proj-Art-Passw0rd!');
+    expectApi(await f.admin.as(`pa-${sfx}`, 'Proj-Art-Passw0rd!').call('GET', `/projects/${pid}/artifacts`), 404, 'NOT_FOUND');
+    expectApi(await f.anon.call('GET', `/projects/${pid}/artifacts`), 401, 'UNAUTHORIZED');
   });
 
   test('copy from a project the caller cannot see is a 404, nothing created', async () => {
