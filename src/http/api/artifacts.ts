@@ -388,7 +388,13 @@ export async function artifactRoutes(app: FastifyInstance, deps: ApiDeps & { art
         params: { type: 'object', properties: { project_name_or_id: { type: 'string' } }, required: ['project_name_or_id'] },
         querystring: {
           type: 'object',
-          properties: { ...PAGE_QS, ...WITH_QS, with_inherited_accessory: { type: 'boolean', default: false }, latest_in_repository: { type: 'boolean', default: false } },
+          // with_signature is not among Harbor's parameters here (older clients send it on the repository list only).
+          properties: {
+            ...PAGE_QS,
+            ...Object.fromEntries(Object.entries(WITH_QS).filter(([k]) => k !== 'with_signature')),
+            with_inherited_accessory: { type: 'boolean', default: false },
+            latest_in_repository: { type: 'boolean', default: false },
+          },
         },
         response: { 200: paged(ARTIFACT_SCHEMA), ...errs(400, 401, 403, 404, 422, 500) },
       },
