@@ -73,7 +73,10 @@ test('system robot: create (secret once, Location, expires_at from duration), ge
   assert.equal(got.level, 'system');
   assert.equal(got.duration, 30);
   assert.equal(got.disable, false);
-  assert.equal(got.creator, 'admin');
+  // Harbor 2.13+: creator_type (the security context: "local" user) and creator_ref (its id; admin is 1), no `creator`.
+  assert.equal(got.creator_type, 'local');
+  assert.equal(got.creator_ref, 1);
+  assert.ok(!('creator' in got));
   assert.equal(got.description, 'CI <script>alert(1)</script>'); // stored as data, returned as JSON
   assert.deepEqual(got.permissions, [{ kind: 'project', namespace: 'ra', access: [{ resource: 'repository', action: 'pull', effect: 'allow' }] }]);
   // Stored as argon2id, never in clear.
@@ -204,7 +207,9 @@ test('no escalation: project admins create project robots for their project only
   const pa = admin.as('ra-admin', PW);
   const ok = await create(pa, projectRobot('pa-bot', 'ra', 'repository:pull', 'repository:push', 'repository:delete', 'artifact:delete'));
   assert.equal(ok.name, 'robot$ra+pa-bot');
-  assert.equal((await pa.call('GET', `/robots/${ok.id}`)).json().creator, 'ra-admin');
+  const paId = (await admin.call('GET', '/users?username=ra-admin')).json()[0].user_id;
+  const okView = (await pa.call('GET', `/robots/${ok.id}`)).json();
+  assert.deepEqual([okView.creator_type, okView.creator_ref], ['local', paId]);
   const count = async () => Number((await admin.call('GET', '/robots?page_size=1')).headers.get('x-total-count'));
   const n = await count();
   // another project, a system robot, '*', two projects, a system permission, non-grantable actions
@@ -241,9 +246,15 @@ test('no escalation: project admins create project robots for their project only
   assert.deepEqual(await tokenActions(c, 'ra/app'), ['pull']);
 });
 
-test('names: Harbor grammar only, reserved prefixes refused, duplicates 409; users cannot take the robot prefix', async () => {
-  for (const name of ['', 'Upper', 'a b', 'robot$x', 'x+y', '../x', 'a..b', '-a', 'a-', 'scanner-x', 'scanner', 'robot', 'robot-1', 'x'.repeat(201), 'nul\u0000', 42, null])
+test('names: Harbor grammar only, reserved scanner prefix refused, duplicates 409; users cannot take the robot prefix', async () => {
+  for (const name of ['', 'Upper', 'a b', 'robot$x', 'x+y', '../x', 'a..b', '-a', 'a-', 'scanner-x', 'scanner', 'x'.repeat(201), 'nul\u0000', 42, null])
     expectApi(await admin.call('POST', '/robots', projectRobot(name as string, 'ra', 'repository:pull')), 400, 'BAD_REQUEST');
+  // As Harbor, a robot's own name may start with "robot" (the full name is prefix + project + name).
+  for (const name of ['robot', 'robot-1']) {
+    const r = await create(admin, projectRobot(name, 'ra', 'repository:pull'));
+    assert.equal(r.name, `robot$ra+${name}`);
+    assert.equal(await tokenActions(reg(r.name, r.secret), 'ra/app').then((a) => JSON.stringify(a)), JSON.stringify(['pull']));
+  }
   for (const level of ['', 'admin', undefined]) expectApi(await admin.call('POST', '/robots', { ...projectRobot('lvl', 'ra', 'repository:pull'), level }), 400, 'BAD_REQUEST');
   await create(admin, projectRobot('dup', 'ra', 'repository:pull'));
   expectApi(await admin.call('POST', '/robots', projectRobot('dup', 'ra', 'repository:pull')), 409, 'CONFLICT');
@@ -251,21 +262,22 @@ test('names: Harbor grammar only, reserved prefixes refused, duplicates 409; use
   expectApi(await admin.call('POST', '/users', { username: 'robot$ra+dup', password: PW, email: 'r@example.com' }), 400, 'BAD_REQUEST');
 });
 
-test('mass assignment: PUT ignores id, name, level, secret, creation_time, expires_at, creator', async () => {
+test('mass assignment: PUT ignores id, name, level, secret, creation_time, expires_at, creator_type/creator_ref', async () => {
   const r = await create(admin, { ...projectRobot('mass', 'ra', 'repository:pull'), duration: 3 });
   const before = (await admin.call('GET', `/robots/${r.id}`)).json();
-  const evil = { id: 1, name: 'robot$evil', level: 'system', secret: 'Injected-Secret1', creation_time: '2000-01-01T00:00:00Z', expires_at: -1, creator: 'nobody', editable: false, update_time: '2000-01-01T00:00:00Z' };
+  const evil = { id: 1, name: 'robot$evil', level: 'system', secret: 'Injected-Secret1', creation_time: '2000-01-01T00:00:00Z', expires_at: -1, creator: 'nobody', creator_type: 'robot', creator_ref: 99, editable: false, update_time: '2000-01-01T00:00:00Z' };
   expectApi(await admin.call('PUT', `/robots/${r.id}`, { ...evil, description: 'changed' }), 200);
   const after = (await admin.call('GET', `/robots/${r.id}`)).json();
   assert.equal(after.description, 'changed');
-  for (const k of ['id', 'name', 'level', 'creation_time', 'expires_at', 'creator', 'duration', 'permissions']) assert.deepEqual(after[k], before[k], k);
+  for (const k of ['id', 'name', 'level', 'creation_time', 'expires_at', 'creator_type', 'creator_ref', 'duration', 'permissions']) assert.deepEqual(after[k], before[k], k);
   assert.equal(await tokenActions(reg(r.name, 'Injected-Secret1'), 'ra/app'), 401);
   assert.deepEqual(await tokenActions(reg(r.name, r.secret), 'ra/app'), ['pull']);
   // POST ignores read-only fields too (id, creation_time, expires_at, creator).
-  const c = await create(admin, { ...projectRobot('mass2', 'ra', 'repository:pull'), id: 1, creation_time: '2000-01-01T00:00:00Z', expires_at: 1, creator: 'nobody' });
+  const c = await create(admin, { ...projectRobot('mass2', 'ra', 'repository:pull'), id: 1, creation_time: '2000-01-01T00:00:00Z', expires_at: 1, creator: 'nobody', creator_type: 'robot', creator_ref: 99 });
   assert.notEqual(c.id, 1);
   assert.equal(c.expires_at, -1);
-  assert.equal((await admin.call('GET', `/robots/${c.id}`)).json().creator, 'admin');
+  const cv = (await admin.call('GET', `/robots/${c.id}`)).json();
+  assert.deepEqual([cv.creator_type, cv.creator_ref], ['local', 1]);
 });
 
 test('cross-project id sweep: another project’s robot ids answer 404 to a project admin and nothing changes', async () => {

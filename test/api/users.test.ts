@@ -3,6 +3,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { RegistryClient } from '../helpers/registry-client.ts';
+import { ApiClient } from '../helpers/api-client.ts';
+import { twoProcesses } from '../durability/lib.ts';
 import { auditRows, expectApi, useApi } from './fixture.ts';
 
 const f = useApi();
@@ -204,20 +206,87 @@ test('user changes and logins are in the audit log', async () => {
   assert.ok(!JSON.stringify(rows).includes(PW), 'no password in the audit log');
 });
 
-test('GET /users/search: exact username only and no emails for non-admins (CVE-2019-3990); fuzzy for admins', async () => {
+test('GET /users/search: partial username match for every user (as Harbor), only user_id and username (CVE-2019-3990)', async () => {
   await f.admin.createUser('search-target', PW);
   await f.admin.createUser('searcher', PW);
   const searcher = f.admin.as('searcher', PW);
   const exact = await searcher.call('GET', '/users/search?username=search-target');
   expectApi(exact, 200);
-  assert.deepEqual(Object.keys(exact.json()[0]).sort(), ['user_id', 'username']);
+  assert.deepEqual(exact.json().map((u: object) => Object.keys(u).sort()), [['user_id', 'username']]);
   assert.equal(exact.json()[0].username, 'search-target');
-  assert.deepEqual((await searcher.call('GET', '/users/search?username=search')).json(), []);
+  const partial = await searcher.call('GET', '/users/search?username=arch');
+  expectApi(partial, 200);
+  assert.deepEqual(partial.json().map((u: { username: string }) => u.username), ['search-target', 'searcher']);
+  assert.equal(partial.headers.get('x-total-count'), '2');
+  assert.ok(!JSON.stringify(partial.json()).includes('@'), 'no emails');
+  // LIKE wildcards are literal
   assert.deepEqual((await searcher.call('GET', '/users/search?username=%25')).json(), []);
   const fuzzy = (await f.admin.call('GET', '/users/search?username=search')).json().map((u: { username: string }) => u.username);
   assert.deepEqual(fuzzy, ['search-target', 'searcher']);
+  const paged = await f.admin.call('GET', '/users/search?username=search&page=2&page_size=1');
+  assert.deepEqual(paged.json().map((u: { username: string }) => u.username), ['searcher']);
   expectApi(await f.anon.call('GET', '/users/search?username=admin'), 401, 'UNAUTHORIZED');
   expectApi(await searcher.call('GET', '/users/search'), 400, 'BAD_REQUEST');
+});
+
+test('GET /users/{id}: comment omitted when empty (Harbor omitempty), present when set', async () => {
+  const id = await f.admin.createUser('no-comment', PW);
+  const u = (await f.admin.call('GET', `/users/${id}`)).json();
+  assert.equal(u.username, 'no-comment');
+  assert.ok(!('comment' in u), JSON.stringify(u));
+  expectApi(await f.admin.call('PUT', `/users/${id}`, { comment: 'now set' }), 200);
+  assert.equal((await f.admin.call('GET', `/users/${id}`)).json().comment, 'now set');
+});
+
+test('PUT /users/{id}/cli_secret: 412 outside OIDC mode (as Harbor); 401/403/404 first', async () => {
+  const id = await f.admin.createUser('cli-user', PW);
+  const other = await f.admin.createUser('cli-other', PW);
+  const me = f.admin.as('cli-user', PW);
+  const r = await me.call('PUT', `/users/${id}/cli_secret`, { secret: 'Abcdefg1x' });
+  expectApi(r, 412, 'PRECONDITION');
+  assert.match(r.json().errors[0].message, /authmode: db_auth/);
+  expectApi(await f.admin.call('PUT', `/users/${other}/cli_secret`, { secret: 'Abcdefg1x' }), 412, 'PRECONDITION');
+  expectApi(await me.call('PUT', `/users/${other}/cli_secret`, { secret: 'Abcdefg1x' }), 403, 'FORBIDDEN');
+  expectApi(await f.anon.call('PUT', `/users/${id}/cli_secret`, { secret: 'Abcdefg1x' }), 401, 'UNAUTHORIZED');
+  expectApi(await f.admin.call('PUT', '/users/999999/cli_secret', { secret: 'Abcdefg1x' }), 404, 'NOT_FOUND');
+});
+
+test('PUT /users/{id}/sysadmin: promotion, demotion and deletion take effect on the next request of a cached login', async () => {
+  const id = await f.admin.createUser('promoted', PW);
+  const u = f.admin.as('promoted', PW);
+  const cfg = { read_only: false };
+  // The login is cached now (403 as a plain user).
+  expectApi(await u.call('PUT', '/configurations', cfg), 403, 'FORBIDDEN');
+  expectApi(await f.admin.call('PUT', `/users/${id}/sysadmin`, { sysadmin_flag: true }), 200);
+  expectApi(await u.call('PUT', '/configurations', cfg), 200);
+  assert.equal((await u.call('GET', '/users/current')).json().sysadmin_flag, true);
+  expectApi(await f.admin.call('PUT', `/users/${id}/sysadmin`, { sysadmin_flag: false }), 200);
+  expectApi(await u.call('PUT', '/configurations', cfg), 403, 'FORBIDDEN');
+  expectApi(await f.admin.call('DELETE', `/users/${id}`), 200);
+  expectApi(await u.call('GET', '/users/current'), 401, 'UNAUTHORIZED');
+});
+
+test('two processes on one database: a promotion, demotion or deletion made on A applies on B at the next request', async () => {
+  await twoProcesses(async (a, b) => {
+    const adminA = new ApiClient(a.url, 'admin', a.adminPassword);
+    const id = await adminA.createUser('twoproc', PW);
+    const onB = new ApiClient(b.url, 'twoproc', PW);
+    const cfg = { read_only: false };
+    // B has verified (and cached) the login of a plain user.
+    expectApi(await onB.call('PUT', '/configurations', cfg), 403, 'FORBIDDEN');
+    expectApi(await adminA.call('PUT', `/users/${id}/sysadmin`, { sysadmin_flag: true }), 200);
+    expectApi(await onB.call('PUT', '/configurations', cfg), 200);
+    expectApi(await onB.call('GET', '/users'), 200);
+    expectApi(await adminA.call('PUT', `/users/${id}/sysadmin`, { sysadmin_flag: false }), 200);
+    expectApi(await onB.call('PUT', '/configurations', cfg), 403, 'FORBIDDEN');
+    // A password change on A ends the cached login on B.
+    expectApi(await adminA.call('PUT', `/users/${id}/password`, { new_password: 'Changed0k!' }), 200);
+    expectApi(await onB.call('GET', '/users/current'), 401, 'UNAUTHORIZED');
+    const again = new ApiClient(b.url, 'twoproc', 'Changed0k!');
+    expectApi(await again.call('GET', '/users/current'), 200);
+    expectApi(await adminA.call('DELETE', `/users/${id}`), 200);
+    expectApi(await again.call('GET', '/users/current'), 401, 'UNAUTHORIZED');
+  });
 });
 
 test('GET /permissions: the robot permission catalog for system and project admins only', async () => {

@@ -28,7 +28,8 @@ const ROBOT = {
     disable: { type: 'boolean' },
     expires_at: { type: 'integer' },
     permissions: { type: 'array', items: PERMISSION },
-    creator: { type: 'string' },
+    creator_type: { type: 'string' },
+    creator_ref: { type: 'integer' },
     creation_time: { type: 'string', format: 'date-time' },
     update_time: { type: 'string', format: 'date-time' },
   },
@@ -80,7 +81,10 @@ export function robotResp(v: RobotView) {
     disable: r.disabled,
     expires_at: r.expiresAt === -1 ? -1 : Math.floor(r.expiresAt / 1000),
     permissions: v.permissions,
-    creator: v.creator,
+    // Harbor 2.13+: who created the robot as the security context's kind ("local" user or "robot") and its id;
+    // the name (`creator`) is not part of Harbor's Robot.
+    creator_type: r.creatorType,
+    creator_ref: r.creatorRef,
     creation_time: isoTime(r.createdAt),
     update_time: isoTime(r.updatedAt),
   };

@@ -16,7 +16,8 @@ export function userResp(u: User) {
     username: u.username,
     email: u.email ?? '',
     realname: u.realname,
-    comment: u.comment,
+    // Harbor's UserResp.comment is omitempty: an empty comment is no key at all.
+    ...(u.comment ? { comment: u.comment } : {}),
     sysadmin_flag: u.sysadmin,
     admin_role_in_auth: !!u.adminRoleInAuth,
     creation_time: isoTime(u.createdAt),
@@ -107,6 +108,16 @@ const S = {
     ok: { 200: obj({ system: { type: 'array', items: PERMISSION }, project: { type: 'array', items: PERMISSION } }) },
     errors: [401, 403, 500],
   }),
+  setCliSecret: op({
+    operationId: 'setCliSecret',
+    tag: TAG,
+    summary: 'Set CLI secret for a user.',
+    description: 'CLI secrets exist only in OIDC authentication mode, which Berth does not offer: always 412 (as Harbor outside oidc_auth).',
+    params: UID,
+    body: bodyOf('OIDCCliSecretReq', { secret: str('The new secret') }),
+    ok: { 200: EMPTY() },
+    errors: [400, 401, 403, 404, 412, 500],
+  }),
   setUserSysAdmin: op({
     operationId: 'setUserSysAdmin',
     tag: TAG,
@@ -156,14 +167,15 @@ export async function userRoutes(app: FastifyInstance, deps: ApiDeps, auth: ApiA
     return r.items.map(userResp);
   });
 
-  // Harbor's member picker. Non-admins need the exact username and get no emails (CVE-2019-3990).
+  // Harbor's member picker: a partial (substring) match on the username for every logged-in user, as Harbor's
+  // FuzzyMatchValue; only user_id and username are answered, never emails (CVE-2019-3990).
   app.get('/users/search', { schema: S.searchUsers }, async (req, reply) => {
-    const me = await auth.user(req);
+    await auth.user(req);
     const q = queryOf(req);
     const page = parsePage(q);
     const username = q.get('username');
     if (!username || username.length > 255) throw ApiErrors.badRequest('username is required');
-    const where: Parameters<typeof users.list>[0]['where'] = { username: me.sysadmin ? { op: 'like', value: username } : { op: 'eq', value: username } };
+    const where: Parameters<typeof users.list>[0]['where'] = { username: { op: 'like', value: username } };
     const r = await users.list({ where, sort: [{ field: 'username', desc: false }], limit: page.limit, offset: page.offset });
     setPageHeaders(reply, req.raw.url ?? '', r.total, page);
     return r.items.map((u) => ({ user_id: u.id, username: u.username }));
@@ -247,6 +259,15 @@ export async function userRoutes(app: FastifyInstance, deps: ApiDeps, auth: ApiA
     // A sysadmin resets another user's password without the old one; everyone else, themselves included, needs it.
     await users.changePassword(me.username, id, b.old_password, b.new_password, me.sysadmin && me.id !== id);
     return reply.send();
+  });
+
+  // Harbor refuses CLI secrets outside oidc_auth with 412; Berth has no OIDC mode, so a logged-in caller (self
+  // or sysadmin) of an existing user always gets that 412.
+  app.put<{ Params: { user_id: number } }>('/users/:user_id/cli_secret', { schema: S.setCliSecret }, async (req) => {
+    const id = pathId(String(req.params.user_id), 'user id');
+    await selfOrAdmin(req, id);
+    await users.get(id);
+    throw ApiErrors.precondition(`unable to update CLI secret under authmode: ${await configs.get('auth_mode')}`);
   });
 
   app.put<{ Params: { user_id: number } }>('/users/:user_id/sysadmin', { schema: S.setUserSysAdmin }, async (req, reply) => {

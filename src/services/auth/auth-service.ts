@@ -31,16 +31,16 @@ function isValidRepositoryName(name: string): boolean {
 }
 
 const CACHE_TTL_MS = 60_000;
-const SUBJECT_TTL_MS = 5_000;
 
 export class AuthService {
   private readonly users: UserRepository;
   private readonly policy: AccessPolicy;
   readonly tokens: TokenService;
   // Successful Basic logins, keyed by a hash of the credentials, so /v2 with Basic auth does not run argon2
-  // on every request. Entries expire quickly so a password change takes effect within a minute.
-  private readonly basicCache = new Map<string, { principal: Principal; until: number }>();
-  private readonly subjectCache = new Map<string, { principal: Principal; until: number }>();
+  // on every request. The entry only saves the password check: a hit still reads the user row (one indexed
+  // read), so a promotion, demotion, deletion or password change made by any process sharing the database
+  // takes effect on the next request, never a cached role.
+  private readonly basicCache = new Map<string, { principal: Principal; until: number; passwordHash: string | null }>();
   // Failed logins per username as this process last saw them: `count` failures in a row; locked while `until`
   // is ahead. With a `failureStore` the series is shared by every process (the store decides; this mirrors it,
   // so cached logins of a locked name are refused here at once).
@@ -117,13 +117,11 @@ export class AuthService {
   /** Forgets cached logins and token subjects of a user (after a password, role or account change). */
   invalidateUser(username: string): void {
     for (const [k, v] of this.basicCache) if (v.principal.kind === 'user' && v.principal.username === username) this.basicCache.delete(k);
-    this.subjectCache.delete(username);
   }
 
   /** Forgets every cached login and token subject (after the authentication settings changed). */
   invalidateAll(): void {
     this.basicCache.clear();
-    this.subjectCache.clear();
   }
 
   /** Robot credentials (`robot$...`): never a user; failures count towards the same lockout. */
@@ -144,7 +142,15 @@ export class AuthService {
     if (this.isLocked(username)) return null;
     const key = createHash('sha256').update(`${username}\0${password}`).digest('base64');
     const hit = this.basicCache.get(key);
-    if (hit && hit.until > Date.now()) return hit.principal;
+    if (hit && hit.until > Date.now() && hit.principal.kind === 'user') {
+      const row = await this.users.findUserByName(username);
+      // Same row (id) and, for a local user, the same password hash the cached check was made against.
+      if (row && row.id === hit.principal.id && (hit.passwordHash === null || row.passwordHash === hit.passwordHash)) {
+        return { ...hit.principal, sysadmin: row.sysadmin || !!row.adminRoleInAuth };
+      }
+      this.basicCache.delete(key);
+      if (!row && hit.passwordHash !== null) return null; // a deleted local user
+    } else if (hit && hit.until > Date.now()) return hit.principal;
     // Every check of a password (never a cached login) first asks whether any process has locked the name.
     const lock = await this.sharedLock(username);
     if (lock.locked) return null;
@@ -158,7 +164,11 @@ export class AuthService {
     await this.clearFailures(username, lock.series);
     const principal: Principal = { kind: 'user', id: user.id, username: user.username, sysadmin: user.sysadmin || !!user.adminRoleInAuth };
     if (this.basicCache.size > 10000) this.basicCache.clear();
-    this.basicCache.set(key, { principal, until: Date.now() + CACHE_TTL_MS });
+    this.basicCache.set(key, {
+      principal,
+      until: Date.now() + CACHE_TTL_MS,
+      passwordHash: external ? null : user.passwordHash,
+    });
     await this.audit?.record({ username: user.username, operation: 'login', resourceType: 'user', resource: user.username });
     return principal;
   }
@@ -199,13 +209,8 @@ export class AuthService {
   async principalFromToken(sub: string): Promise<Principal> {
     if (!sub) return ANONYMOUS;
     if (isRobotName(sub)) return (await this.robots?.principalByName(sub)) ?? ANONYMOUS;
-    // A pull of many layers presents one token many times: look the user up once every few seconds.
-    const hit = this.subjectCache.get(sub);
-    if (hit && hit.until > Date.now()) return hit.principal;
+    // Read on every request (one indexed read), so a role change or deletion by any process applies at once.
     const user = await this.users.findUserByName(sub);
-    const principal: Principal = user ? { kind: 'user', id: user.id, username: user.username, sysadmin: user.sysadmin || !!user.adminRoleInAuth } : ANONYMOUS;
-    if (this.subjectCache.size > 10000) this.subjectCache.clear();
-    this.subjectCache.set(sub, { principal, until: Date.now() + SUBJECT_TTL_MS });
-    return principal;
+    return user ? { kind: 'user', id: user.id, username: user.username, sysadmin: user.sysadmin || !!user.adminRoleInAuth } : ANONYMOUS;
   }
 }

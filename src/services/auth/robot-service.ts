@@ -18,8 +18,8 @@ import { checkPasswordPolicy } from './user-service.ts';
 
 /** Harbor's robot name grammar (`^[a-z0-9]+(?:[._-][a-z0-9]+)*$`). */
 const NAME_RE = /^[a-z0-9]+(?:[._-][a-z0-9]+)*$/;
-/** Prefixes of identities Berth (or Harbor) creates itself: never user-chosen (Harbor fix #23675). */
-const RESERVED_NAME_RE = /^(scanner|robot)([._-]|$)/;
+/** Prefixes of identities Berth creates itself (scanner robots). `robot…` names are allowed, as in Harbor. */
+const RESERVED_NAME_RE = /^scanner([._-]|$)/;
 /** Harbor's default robot_token_duration, days. */
 export const DEFAULT_ROBOT_DURATION_DAYS = 30;
 const MAX_DURATION_DAYS = 36_500;
@@ -218,7 +218,7 @@ export class RobotService implements RobotAuthenticator {
     if (level !== 'system' && level !== 'project') throw ApiErrors.badRequest('level must be "system" or "project"');
     const name = input.name;
     if (typeof name !== 'string' || name.length > 200 || !NAME_RE.test(name)) throw ApiErrors.badRequest('invalid robot name: lower-case letters, digits and . _ - separators');
-    if (RESERVED_NAME_RE.test(name)) throw ApiErrors.badRequest('robot names may not start with a reserved prefix (robot, scanner)');
+    if (RESERVED_NAME_RE.test(name)) throw ApiErrors.badRequest('robot names may not start with the reserved prefix scanner');
     const description = text(input.description, 'description', 1024);
     const duration = parseDuration(input.duration, await this.defaultDuration());
     if (input.disable !== undefined && input.disable !== null && typeof input.disable !== 'boolean') throw ApiErrors.badRequest('disable must be a boolean');
