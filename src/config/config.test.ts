@@ -96,3 +96,10 @@ test("metric: Harbor's defaults (off, port 9090, /metrics), the YAML block with 
     /metric\.port: 5000 is already http\.port/,
   );
 });
+
+test('security.outbound_allowlist: empty by default, comma-separated from the environment, malformed entries refused', () => {
+  assert.deepEqual([...loadConfig({ cwd: tmp(), env: {} }).security.outboundAllowlist], []);
+  const c = loadConfig({ cwd: tmp(), env: { BERTH_SECURITY_OUTBOUND_ALLOWLIST: '127.0.0.1/32, hooks.internal ,.corp.example' } });
+  assert.deepEqual([...c.security.outboundAllowlist], ['127.0.0.1/32', 'hooks.internal', '.corp.example']);
+  assert.throws(() => loadConfig({ cwd: tmp(), env: { BERTH_SECURITY_OUTBOUND_ALLOWLIST: '10.0.0.0/40' } }), /security\.outbound_allowlist: not a CIDR/);
+});

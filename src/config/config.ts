@@ -3,6 +3,7 @@
 import { readFileSync, mkdirSync, accessSync, constants } from 'node:fs';
 import { resolve, join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
+import { OutboundGuard } from '../drivers/http/outbound-guard.ts';
 
 export interface Config {
   readonly dataDir: string;
@@ -76,6 +77,10 @@ export interface Config {
     /** Path the exposition is served at. */
     readonly path: string;
   };
+  readonly security: {
+    /** Outbound targets (webhooks, ...) allowed although they are internal: CIDRs, IPs, host names, `.domain` (see drivers/http/outbound-guard.ts). */
+    readonly outboundAllowlist: readonly string[];
+  };
   readonly configurations: {
     /** JSON object of runtime settings pinned by the operator (Harbor's CONFIG_OVERWRITE_JSON): not editable by the API. */
     readonly overwriteJson: string;
@@ -136,6 +141,7 @@ const KEYS: Record<string, KeySpec> = {
   'metric.enabled': { kind: 'enum', values: ['true', 'false'], default: 'false' },
   'metric.port': { kind: 'int', min: 0, max: 65535, default: 9090 },
   'metric.path': { kind: 'string', default: '/metrics' },
+  'security.outbound_allowlist': { kind: 'string', default: '' },
 };
 
 export const envName = (key: string): string => 'BERTH_' + key.replace(/\./g, '_').toUpperCase();
@@ -246,6 +252,12 @@ export function loadConfig(opts: LoadOptions = {}): Config {
     problems.push(`metric.path: must be a path starting with / of letters, digits and . _ ~ - /, got ${JSON.stringify(metricPath)}`);
   if (str('metric.enabled') === 'true' && num('metric.port') !== 0 && num('metric.port') === num('http.port'))
     problems.push(`metric.port: ${num('metric.port')} is already http.port; the metrics listener needs its own port`);
+  let outboundAllowlist: string[] = [];
+  try {
+    outboundAllowlist = OutboundGuard.parseAllowlist(str('security.outbound_allowlist'));
+  } catch (e) {
+    problems.push(`security.outbound_allowlist: ${(e as Error).message}`);
+  }
   if (problems.length) throw new ConfigError(problems);
 
   const dataDir = resolve(cwd, str('data_dir'));
@@ -283,6 +295,7 @@ export function loadConfig(opts: LoadOptions = {}): Config {
     log: { level: str('log.level') as Config['log']['level'] },
     configurations: { overwriteJson: str('configurations.overwrite_json') },
     metric: { enabled: str('metric.enabled') === 'true', port: num('metric.port'), path: metricPath },
+    security: { outboundAllowlist },
   };
   if (!opts.skipFsChecks) checkWritable([config.dataDir, config.storage.filesystemRoot]);
   return deepFreeze(config);
