@@ -12,6 +12,8 @@ export interface Config {
     readonly port: number;
     /** Public base URL (scheme://host[:port]); when empty it is derived from each request's Host header. */
     readonly externalUrl: string;
+    /** CA certificate file served by GET /api/v2.0/systeminfo/getcert; empty = none (404, as Harbor without one). */
+    readonly caCertFile: string;
   };
   readonly database: {
     readonly type: 'sqlite' | 'postgres';
@@ -112,6 +114,7 @@ const KEYS: Record<string, KeySpec> = {
   'http.host': { kind: 'string', default: '0.0.0.0' },
   'http.port': { kind: 'int', min: 0, max: 65535, default: 5000 },
   'http.external_url': { kind: 'string', default: '' },
+  'http.ca_cert_file': { kind: 'string', default: '' },
   'database.type': { kind: 'enum', values: ['sqlite', 'postgres'], default: 'sqlite' },
   'database.sqlite.path': { kind: 'string', default: (r) => join(String(r.data_dir), 'berth.db') },
   'database.postgres.url': { kind: 'string', default: '' },
@@ -263,7 +266,7 @@ export function loadConfig(opts: LoadOptions = {}): Config {
   const dataDir = resolve(cwd, str('data_dir'));
   const config: Config = {
     dataDir,
-    http: { host: str('http.host'), port: num('http.port'), externalUrl: ext.replace(/\/+$/, '') },
+    http: { host: str('http.host'), port: num('http.port'), externalUrl: ext.replace(/\/+$/, ''), caCertFile: str('http.ca_cert_file') },
     database: {
       type: str('database.type') as 'sqlite' | 'postgres',
       sqlitePath: resolve(cwd, str('database.sqlite.path')),

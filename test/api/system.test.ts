@@ -182,3 +182,11 @@ test('/search: projects and repositories the caller can see, fuzzy by name', asy
   assert.deepEqual(names((await f.admin.call('GET', `/search?q=${encodeURIComponent("' OR 1=1 --")}`)).json()), { projects: [], repos: [] });
   expectApi(await f.admin.call('GET', '/search'), 400, 'BAD_REQUEST');
 });
+
+test('/systeminfo/getcert: without http.ca_cert_file it is a 404 in Harbor envelope, for anonymous callers too', async () => {
+  const r = await fetch(`${f.berth.url}/api/v2.0/systeminfo/getcert`);
+  assert.equal(r.status, 404);
+  const body = (await r.json()) as { errors: { code: string; message: string }[] };
+  assert.equal(body.errors[0]?.code, 'NOT_FOUND');
+  assert.match(body.errors[0]?.message ?? '', /cert not found/);
+});

@@ -1,6 +1,7 @@
 // /api/v2.0 system endpoints: /ping, /health, /systeminfo, /systeminfo/volumes, /statistics, /search, and
 // /api/version (outside /api/v2.0). Anonymous callers may ping, read health, the login-page part of systeminfo,
 // and search public projects.
+import { readFile } from 'node:fs/promises';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Config } from '../../config/config.ts';
 import { ApiErrors } from '../../errors.ts';
@@ -139,6 +140,25 @@ export async function systemRoutes(
     async (req) => {
       await auth.sysadmin(req);
       return { storage: [await system.volumes()] };
+    },
+  );
+
+  app.get(
+    '/systeminfo/getcert',
+    {
+      schema: { operationId: 'getCert', tags: ['systeminfo'], summary: 'Get default root certificate.', produces: ['application/octet-stream'], response: { ...errors(404, 500) } },
+    },
+    async (_req, reply) => {
+      // Like Harbor: anyone may fetch the CA; a missing file is a 404 rather than an empty download.
+      const path = config.http.caCertFile;
+      let body: Buffer;
+      try {
+        if (!path) throw new Error('unset');
+        body = await readFile(path);
+      } catch {
+        throw ApiErrors.notFound(`cert not found in path: ${path || '(http.ca_cert_file not configured)'}`);
+      }
+      return reply.header('content-type', 'application/octet-stream').header('content-disposition', 'attachment; filename=ca.crt').send(body);
     },
   );
 
