@@ -1,7 +1,7 @@
 // The event outbox tables: `events` (one row per domain event, seq in commit order) and `event_cursors` (the last
 // seq each subscriber has handled). Written and read only through services/events.
 import type { Param, Queryable } from '../db/db.ts';
-import type { DomainEvent, EventType } from '../services/events/types.ts';
+import type { DomainEvent, EventType } from '../events.ts';
 
 // Rows per INSERT: 6 parameters each, well under both databases' parameter limits.
 const INSERT_CHUNK = 500;

@@ -1,5 +1,7 @@
 import type { Queryable } from '../db/db.ts';
-import type { RoleId } from '../services/auth/rbac.ts';
+
+/** Harbor's project role ids: 1 projectAdmin, 2 developer, 3 guest, 4 maintainer, 5 limitedGuest (stored in members.role_id). */
+export type RoleId = 1 | 2 | 3 | 4 | 5;
 
 export type EntityType = 'u' | 'g';
 

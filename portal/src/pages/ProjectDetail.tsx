@@ -18,10 +18,7 @@ const Labels = lazy(() => import('./project/Labels.tsx'));
 const Logs = lazy(() => import('./project/Logs.tsx'));
 const Config = lazy(() => import('./project/Config.tsx'));
 
-export interface ProjectTabProps {
-  project: Project;
-  can: Can;
-}
+export type { ProjectTabProps } from './project/tab-props.ts';
 
 export default function ProjectDetail() {
   const { t } = useTranslation();

@@ -3,7 +3,8 @@
 // system-scope resources a system admin holds (`src/common/rbac/const.go`). Everything else asks this module.
 import type { RepositoryAction } from './principal.ts';
 
-export type RoleId = 1 | 2 | 3 | 4 | 5;
+import type { RoleId } from '../../repositories/member-repository.ts';
+export type { RoleId };
 export const Roles = { ProjectAdmin: 1, Developer: 2, Guest: 3, Maintainer: 4, LimitedGuest: 5 } as const;
 /** Harbor's role names, as the API shows them (`role_name`). */
 export const ROLE_NAMES: Readonly<Record<RoleId, string>> = { 1: 'projectAdmin', 2: 'developer', 3: 'guest', 4: 'maintainer', 5: 'limitedGuest' };

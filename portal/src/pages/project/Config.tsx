@@ -4,7 +4,7 @@ import { useQueryClient } from '@tanstack/react-query';
 import { useTranslation } from 'react-i18next';
 import { call } from '../../api/client.ts';
 import { useNotify } from '../../components/common.tsx';
-import type { ProjectTabProps } from '../ProjectDetail.tsx';
+import type { ProjectTabProps } from './tab-props.ts';
 
 /** Metadata keys this server enforces; the others are stored by Harbor but have no effect here yet. */
 const SUPPORTED = new Set(['public']);

@@ -9,7 +9,7 @@ import { useEndpoint } from '../../api/hooks.ts';
 import type { Label } from '../../api/types.ts';
 import { DeleteButton, ErrorAlert, NotAvailable, useNotify, usePaged } from '../../components/common.tsx';
 import { formatDate } from '../../format.ts';
-import type { ProjectTabProps } from '../ProjectDetail.tsx';
+import type { ProjectTabProps } from './tab-props.ts';
 
 export default function Labels({ project, can }: ProjectTabProps) {
   const { t } = useTranslation();

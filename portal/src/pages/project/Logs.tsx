@@ -3,7 +3,7 @@ import { useTranslation } from 'react-i18next';
 import { useEndpoint } from '../../api/hooks.ts';
 import AuditTable from '../../components/AuditTable.tsx';
 import { NotAvailable } from '../../components/common.tsx';
-import type { ProjectTabProps } from '../ProjectDetail.tsx';
+import type { ProjectTabProps } from './tab-props.ts';
 
 export default function Logs({ project }: ProjectTabProps) {
   const { t } = useTranslation();

@@ -9,7 +9,7 @@ import { ok, typed } from '../../api/typed.ts';
 import { useEndpoint } from '../../api/hooks.ts';
 import { ROLE_KEYS, type ProjectMember, type UserGroup } from '../../api/types.ts';
 import { DeleteButton, ErrorAlert, useNotify, usePaged } from '../../components/common.tsx';
-import type { ProjectTabProps } from '../ProjectDetail.tsx';
+import type { ProjectTabProps } from './tab-props.ts';
 
 const ROLE_IDS = [1, 4, 2, 3, 5];
 

@@ -8,7 +8,7 @@ import { call, repoInProject, repoPath } from '../../api/client.ts';
 import type { Repository } from '../../api/types.ts';
 import { DeleteButton, ErrorAlert, useNotify, usePaged } from '../../components/common.tsx';
 import { formatDate, formatNumber } from '../../format.ts';
-import type { ProjectTabProps } from '../ProjectDetail.tsx';
+import type { ProjectTabProps } from './tab-props.ts';
 
 export default function Repositories({ project, can }: ProjectTabProps) {
   const { t } = useTranslation();
