@@ -121,7 +121,14 @@ test('schedule round trip, invalid schedules and parameters, unknown ids', async
 
   expectApi(await f.admin.call('PUT', '/system/gc/schedule', { schedule: { type: 'Custom', cron: 'every now and then' } }), 400, 'BAD_REQUEST');
   expectApi(await f.admin.call('PUT', '/system/gc/schedule', { schedule: { type: 'Custom' } }), 400, 'BAD_REQUEST');
-  expectApi(await f.admin.call('PUT', '/system/gc/schedule', { schedule: { type: 'Monthly' } }), 400, 'BAD_REQUEST');
+  const monthly = await f.admin.call('PUT', '/system/gc/schedule', { schedule: { type: 'Monthly' } });
+  expectApi(monthly, 400, 'BAD_REQUEST');
+  // Issue #12: an invalid type is a 400 (not 403) whose message names the field.
+  assert.match(monthly.json().errors[0].message, /schedule\/type must be equal to one of the allowed values/);
+  // Harbor's ScheduleObj lists 'Schedule' too: it stores the given cron like Custom.
+  expectApi(await f.admin.call('PUT', '/system/gc/schedule', { schedule: { type: 'Schedule', cron: '0 15 3 * * 2' } }), 200);
+  assert.equal((await f.admin.call('GET', '/system/gc/schedule')).json().schedule.cron, '0 15 3 * * 2');
+  expectApi(await f.admin.call('PUT', '/system/gc/schedule', { schedule: { type: 'Custom', cron: '0 30 2 * * 1' } }), 200);
   expectApi(await f.admin.call('POST', '/system/gc/schedule', { schedule: { type: 'Manual' }, parameters: { workers: 6 } }), 400, 'BAD_REQUEST');
   expectApi(await f.admin.call('POST', '/system/gc/schedule', { schedule: { type: 'Manual' }, parameters: { dry_run: 'yes' } }), 400, 'BAD_REQUEST');
   assert.equal((await f.admin.call('GET', '/system/gc/schedule')).json().schedule.cron, '0 30 2 * * 1', 'refused updates changed nothing');

@@ -142,6 +142,10 @@ test('schedule round trip, invalid parameters, unknown ids', async () => {
 
   for (const parameters of [{}, { audit_retention_hour: 0 }, { audit_retention_hour: 1.5 }, { audit_retention_hour: '24' }, { audit_retention_hour: 1, dry_run: 'yes' }, { audit_retention_hour: 1, include_event_types: 'drop table;' }])
     expectApi(await f.admin.call('POST', '/system/purgeaudit/schedule', { schedule: { type: 'Manual' }, parameters }), 400, 'BAD_REQUEST');
+  // Issue #12: a truly invalid type is a 400 naming the value; Manual (tested in runPurge) is accepted.
+  const bogus = await f.admin.call('POST', '/system/purgeaudit/schedule', { schedule: { type: 'manual' }, parameters: { audit_retention_hour: 1 } });
+  expectApi(bogus, 400, 'BAD_REQUEST');
+  assert.match(bogus.json().errors[0].message, /schedule\/type must be equal to one of the allowed values/);
   assert.equal((await f.admin.call('GET', '/system/purgeaudit/schedule')).json().schedule.type, 'Daily', 'refused updates changed nothing');
 
   expectApi(await f.admin.call('PUT', '/system/purgeaudit/schedule', { schedule: { type: 'None' } }), 200);

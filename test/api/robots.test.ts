@@ -238,7 +238,9 @@ test('no escalation: project admins create project robots for their project only
   const c = reg(ok.name, ok.secret);
   assert.deepEqual(await tokenActions(c, 'ra/app'), ['delete', 'pull', 'push']);
   assert.deepEqual(await tokenActions(c, 'rb/app'), []);
-  assert.deepEqual(await tokenActions(c, 'rpub/app'), []);
+  // Issue 12: a project robot pulls from a public project (only pulls), as in Harbor.
+  assert.deepEqual(await tokenActions(c, 'rpub/app'), ['pull']);
+  assert.equal((await c.getManifest('rpub/app', 'v1')).status, 200);
   const cat = JSON.parse(Buffer.from((await c.tokenResponse(['registry:catalog:*'])).json().token.split('.')[1], 'base64url').toString());
   assert.deepEqual(cat.access[0].actions, []);
   // Narrowing is allowed.

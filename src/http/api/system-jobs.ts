@@ -16,7 +16,7 @@ import { parsePage, setPageHeaders } from './query.ts';
 import { API_PREFIX, bodyObject, isoTime, pathId, queryOf, type ApiAuth } from './context.ts';
 import { bodyOf, bool, CREATED, dateTime, EMPTY, int, obj, op, PAGED, pageQuery, SCHEDULE_OBJ, str, TEXT } from './schemas.ts';
 
-const SCHEDULE_TYPES: readonly string[] = ['Hourly', 'Daily', 'Weekly', 'Custom', 'Manual', 'None'];
+const SCHEDULE_TYPES: readonly string[] = ['Hourly', 'Daily', 'Weekly', 'Custom', 'Manual', 'None', 'Schedule'];
 
 export interface SystemJobSpec {
   /** Path under /api/v2.0, e.g. '/system/gc'. */
@@ -94,13 +94,15 @@ function parseScheduleBody(spec: SystemJobSpec, body: Record<string, unknown>): 
   if (!s || typeof s !== 'object' || Array.isArray(s)) throw ApiErrors.badRequest('schedule is required');
   const { type, cron } = s as Record<string, unknown>;
   if (typeof type !== 'string' || !SCHEDULE_TYPES.includes(type))
-    throw ApiErrors.badRequest(`schedule.type must be one of ${SCHEDULE_TYPES.join(', ')}`);
+    // Name the value received, so a near miss ('manual', 'Manual ') is visible next to the accepted list.
+    throw ApiErrors.badRequest(`schedule.type ${JSON.stringify(type ?? null)} is invalid: it must be one of ${SCHEDULE_TYPES.join(', ')}`);
   if (cron !== undefined && cron !== null && typeof cron !== 'string') throw ApiErrors.badRequest('schedule.cron must be a string');
   if (typeof cron === 'string' && cron.length > 256) throw ApiErrors.badRequest('schedule.cron is too long');
   // None only removes the schedule: its parameters are not needed.
   if (type === 'None') return { type, cron: '', params: {} };
   try {
-    return { type: type as HarborScheduleType, cron: typeof cron === 'string' ? cron : '', params: spec.parseParams(body.parameters) };
+    // Harbor's ScheduleObj also lists 'Schedule': any type but Manual/None stores the given cron, i.e. Custom.
+    return { type: type === 'Schedule' ? 'Custom' : (type as HarborScheduleType), cron: typeof cron === 'string' ? cron : '', params: spec.parseParams(body.parameters) };
   } catch (e) {
     if (e instanceof spec.invalidParams) throw ApiErrors.badRequest(e.message);
     throw e;

@@ -34,9 +34,10 @@ export class AccessPolicy {
 
   /** Every `resource:action` policy the principal holds on the project. */
   async policiesOn(principal: Principal, project: Project): Promise<Set<Policy>> {
-    // A robot holds exactly its grants (no public-project extras, no roles); a project robot only on its project.
+    // A robot holds its grants (no roles), a project robot only on its project; like every authenticated
+    // principal in Harbor it may also read (pull) public projects — issue 12.
     if (principal.kind === 'robot') {
-      const out = new Set<Policy>();
+      const out = projectPolicies({ sysadmin: false, roles: [], isPublic: project.public });
       if (principal.level === 'project' && principal.projectId !== project.id) return out;
       for (const g of principal.permissions) if (g.namespace === '*' || g.namespace === project.id) for (const a of g.access) out.add(a as Policy);
       return out;
