@@ -45,6 +45,16 @@ export class GcRepository {
     return rows.map((r) => ({ id: Number(r.id), size: Number(r.size) }));
   }
 
+  /**
+   * Untagged manifests that would be garbage but are younger than the grace cutoff: what delete_untagged keeps
+   * on purpose (a multi-arch push uploads its children untagged before the index that references them).
+   */
+  async countUntaggedWithinGrace(createdSince: number): Promise<number> {
+    const young = MANIFEST_GARBAGE.replace('m.created_at < ?', 'm.created_at >= ?');
+    const r = await this.db.get<{ n: number }>(`SELECT COUNT(*) AS n FROM manifests m WHERE ${young}`, [createdSince]);
+    return Number(r?.n ?? 0);
+  }
+
   /** Deletes those of `ids` that are still garbage (tags and reference rows cascade); returns how many. */
   async removeGarbageManifests(ids: readonly number[], createdBefore: number, q: Queryable): Promise<number> {
     if (!ids.length) return 0;

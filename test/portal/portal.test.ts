@@ -11,6 +11,7 @@ import { after, before, describe, test } from 'node:test';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { ROOT, startBerth, type Berth } from '../helpers/berth.ts';
 import { ApiClient } from '../helpers/api-client.ts';
+import { RegistryClient } from '../helpers/registry-client.ts';
 import { buildOciImage, createContainersEnv, createGoClients, makeTempDir, removeDir, writeHelmChart, type ContainersEnv, type OciLayoutImage } from '../helpers/clients.ts';
 
 const PW = 'Portal-Passw0rd';
@@ -317,6 +318,17 @@ describe('web portal', { timeout: 600_000 }, () => {
     const log = page.locator('[data-testid=gc-log]');
     await log.waitFor();
     assert.ok((await log.innerText()).trim().length > 0, 'the GC log is shown');
+  });
+
+  test('the GC page says how many untagged artifacts the grace kept', async () => {
+    const reg = new RegistryClient({ baseUrl: berth.url, username: 'admin', password: berth.adminPassword });
+    for (let i = 0; i < 2; i++) await reg.pushImage('library/gc-grace-ui', 'v1', { layers: 1 }); // the first becomes untagged
+    const r = await api.call('POST', '/system/gc/schedule', { schedule: { type: 'Manual' }, parameters: { delete_untagged: true } });
+    assert.equal(r.status, 201, r.text);
+    await page.goto(`${berth.url}/admin/gc`);
+    const row = page.locator('[data-testid=gc-history] tbody tr', { hasText: 'Kept 1 untagged' });
+    await row.first().waitFor({ timeout: 60_000 });
+    assert.match(await row.first().innerText(), /younger than the 3600 s grace that protects pushes in flight/);
   });
 
   test('a Helm chart pushed with helm shows its README and values', async () => {

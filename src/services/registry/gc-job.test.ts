@@ -20,14 +20,17 @@ const report = (o: Partial<GcReport> = {}): GcReport => ({
   blobsDeleted: 3,
   orphanFilesDeleted: 0,
   bytesFreed: 4096,
+  untaggedKeptByGrace: 0,
+  graceMs: 3600_000,
   durationMs: 5,
   ...o,
 });
 
-test('parseGcParams: defaults, types and the 1-5 workers range', () => {
+test('parseGcParams: defaults, types and the 1-10 workers range (Harbor\'s)', () => {
   assert.deepEqual(parseGcParams(undefined), { delete_untagged: false, dry_run: false, workers: 1 });
-  assert.deepEqual(parseGcParams({ delete_untagged: true, dry_run: true, workers: 5, other: 'x' }), { delete_untagged: true, dry_run: true, workers: 5 });
-  for (const bad of [{ workers: 0 }, { workers: 6 }, { workers: 1.5 }, { workers: '2' }, { dry_run: 'true' }, { delete_untagged: 1 }, [], 'x'])
+  assert.deepEqual(parseGcParams({ delete_untagged: true, dry_run: true, workers: 10, other: 'x' }), { delete_untagged: true, dry_run: true, workers: 10 });
+  assert.throws(() => parseGcParams({ workers: 11 }), /Invalid number of workers:11\. Workers must be greater than 0 and less than or equal to 10\./);
+  for (const bad of [{ workers: 0 }, { workers: 11 }, { workers: 1.5 }, { workers: '2' }, { dry_run: 'true' }, { delete_untagged: 1 }, [], 'x'])
     assert.throws(() => parseGcParams(bad), InvalidGcParamsError, JSON.stringify(bad));
 });
 
@@ -71,6 +74,8 @@ test('the handler passes the parameters and the signal, logs progress and return
     purged_manifests: 1,
     purged_links: 2,
     purged_orphan_files: 0,
+    untagged_kept_in_grace: 0,
+    gc_grace_seconds: 3600,
   });
 });
 

@@ -1,10 +1,10 @@
 // Garbage collection as a GARBAGE_COLLECTION job (Harbor's GC job): parameters delete_untagged, dry_run and
-// workers (1-5); progress lines in the task log; stop through the job's abort signal; the results (Harbor's
+// workers (1-10, as Harbor's handler); progress lines in the task log; stop through the job's abort signal; the results (Harbor's
 // freed_space, purged_blobs, purged_manifests) merged into the execution's extra attributes.
 import { JobType, type JobContext, type JobParams, type JobService } from '../jobs/job-service.ts';
 import type { GcProgress, GcService } from './gc-service.ts';
 
-export const GC_MAX_WORKERS = 5;
+export const GC_MAX_WORKERS = 10;
 
 export interface GcJobParams {
   delete_untagged: boolean;
@@ -33,8 +33,9 @@ export function parseGcParams(raw: unknown): GcJobParams {
   let workers = 1;
   if (p.workers !== undefined && p.workers !== null) {
     const w = p.workers;
-    if (typeof w !== 'number' || !Number.isInteger(w) || w < 1 || w > GC_MAX_WORKERS)
-      throw new InvalidGcParamsError(`invalid number of workers: workers must be an integer from 1 to ${GC_MAX_WORKERS}`);
+    if (typeof w !== 'number' || !Number.isInteger(w)) throw new InvalidGcParamsError('workers should be integer format');
+    // Harbor's text (handler/gc.go), so scripts matching on it keep working.
+    if (w < 1 || w > GC_MAX_WORKERS) throw new InvalidGcParamsError(`Error: Invalid number of workers:${w}. Workers must be greater than 0 and less than or equal to ${GC_MAX_WORKERS}.`);
     workers = w;
   }
   return { delete_untagged: bool('delete_untagged'), dry_run: bool('dry_run'), workers };
@@ -79,6 +80,11 @@ export function gcJobHandler(gc: GcService): (ctx: JobContext) => Promise<JobPar
       `${tag}${report.stopped ? 'stopped' : 'finished'} in ${report.durationMs} ms: ${verb} ${report.manifestsDeleted} untagged manifests, ${report.linksDeleted} repository links, ${report.blobsDeleted} blobs (${report.orphanFilesDeleted} orphan files)`,
     );
     ctx.log(`${tag}${params.dry_run ? 'would free' : 'freed'} ${report.bytesFreed} bytes (${mb(report.bytesFreed)} MB)`);
+    if (params.delete_untagged && report.untaggedKeptByGrace > 0) {
+      ctx.log(
+        `${tag}kept ${report.untaggedKeptByGrace} untagged manifests younger than the grace period of ${report.graceMs / 1000} s (registry.gc_grace): the grace protects pushes in flight, whose manifests are untagged until the tag or the index referencing them arrives; they are deleted by a GC after that age`,
+      );
+    }
     return {
       ...params,
       freed_space: report.bytesFreed,
@@ -86,6 +92,7 @@ export function gcJobHandler(gc: GcService): (ctx: JobContext) => Promise<JobPar
       purged_manifests: report.manifestsDeleted,
       purged_links: report.linksDeleted,
       purged_orphan_files: report.orphanFilesDeleted,
+      ...(params.delete_untagged ? { untagged_kept_in_grace: report.untaggedKeptByGrace, gc_grace_seconds: report.graceMs / 1000 } : {}),
     };
   };
 }

@@ -31,10 +31,14 @@ export interface GcReport {
   /** Storage files that had no blob row (counted in blobsDeleted and bytesFreed too). */
   orphanFilesDeleted: number;
   bytesFreed: number;
+  /** With deleteUntagged: untagged manifests kept because they are younger than the grace. */
+  untaggedKeptByGrace: number;
+  /** The grace used (ms). */
+  graceMs: number;
   durationMs: number;
 }
 
-export interface GcProgress extends Omit<GcReport, 'durationMs' | 'stopped'> {
+export interface GcProgress extends Omit<GcReport, 'durationMs' | 'stopped' | 'untaggedKeptByGrace' | 'graceMs'> {
   phase: GcPhase;
 }
 
@@ -72,7 +76,9 @@ export class GcService {
     const dryRun = opts.dryRun ?? false;
     const workers = Math.min(10, Math.max(1, Math.floor(opts.workers ?? 1)));
     const batch = Math.max(1, opts.batchSize ?? 200);
-    const cutoff = started - (opts.graceMs ?? this.deps.graceMs);
+    const graceMs = opts.graceMs ?? this.deps.graceMs;
+    const cutoff = started - graceMs;
+    let untaggedKeptByGrace = 0;
     const r: GcProgress = { phase: 'manifests', dryRun, manifestsDeleted: 0, linksDeleted: 0, blobsDeleted: 0, orphanFilesDeleted: 0, bytesFreed: 0 };
     const stopped = () => opts.signal?.aborted === true;
     const progress = (phase: GcPhase) => {
@@ -81,7 +87,7 @@ export class GcService {
     };
     const finish = (): GcReport => {
       const { phase: _phase, ...rest } = r;
-      return { ...rest, stopped: stopped(), durationMs: Date.now() - started };
+      return { ...rest, stopped: stopped(), untaggedKeptByGrace, graceMs, durationMs: Date.now() - started };
     };
 
     // 1. Untagged manifests.
@@ -103,6 +109,8 @@ export class GcService {
         // blobs that deleting those manifests would free.
         if (dryRun || deletedThisPass === 0) break;
       }
+      // Said in the log, the result and the portal, so "deleted 0 of 2 untagged" is never a mystery.
+      untaggedKeptByGrace = await this.deps.gc.countUntaggedWithinGrace(cutoff);
     }
     if (stopped()) return finish();
 

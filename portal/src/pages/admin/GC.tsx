@@ -79,7 +79,7 @@ export default function GC() {
               <Checkbox>{t('gc.dryRun')}</Checkbox>
             </Form.Item>
             <Form.Item name="workers" label={t('gc.workers')} style={{ marginTop: 12 }}>
-              <InputNumber min={1} max={5} />
+              <InputNumber min={1} max={10} />
             </Form.Item>
             <Button type="primary" icon={<PlayCircleOutlined />} onClick={run} disabled={active} data-testid="gc-run">
               {t('gc.runNow')}
@@ -122,7 +122,8 @@ export default function GC() {
             render: (p: string) => {
               try {
                 const o = JSON.parse(p) as Record<string, unknown>;
-                return [o.dry_run ? t('gc.dryRun') : null, o.delete_untagged ? t('gc.deleteUntagged') : null].filter(Boolean).join(', ') || '—';
+                const kept = typeof o.untagged_kept_in_grace === 'number' && o.untagged_kept_in_grace > 0 ? t('gc.keptByGrace', { count: o.untagged_kept_in_grace, grace: o.gc_grace_seconds }) : null;
+                return [o.dry_run ? t('gc.dryRun') : null, o.delete_untagged ? t('gc.deleteUntagged') : null, kept].filter(Boolean).join(', ') || '—';
               } catch {
                 return '—';
               }
