@@ -36,7 +36,7 @@ test('every bad value is reported at once, with its key', () => {
   const f = join(dir, 'bad.yml');
   writeFileSync(f, 'http:\n  port: 70000\n  colour: blue\ndatabase:\n  type: mysql\n');
   try {
-    loadConfig({ cwd: dir, file: f, env: { BERTH_LOG_LEVEL: 'loud', BERTH_NOPE: '1', BERTH_HTTP_EXTERNAL_URL: 'ftp://x' } });
+    loadConfig({ cwd: dir, file: f, env: { BERTH_LOG_LEVEL: 'loud', BERTH_NOPE: '1', BERTH_HTTP_EXTERNAL_URL: 'ftp://x' }, warn: () => {} });
     assert.fail('expected ConfigError');
   } catch (e) {
     assert.ok(e instanceof ConfigError);
@@ -45,7 +45,7 @@ test('every bad value is reported at once, with its key', () => {
     assert.match(text, /http\.colour: unknown key/);
     assert.match(text, /database\.type: must be one of sqlite, postgres/);
     assert.match(text, /log\.level: must be one of/);
-    assert.match(text, /BERTH_NOPE: unknown environment variable/);
+    assert.doesNotMatch(text, /BERTH_NOPE/, 'an unknown environment variable is a warning, not a problem');
     assert.match(text, /http\.external_url: not an http\(s\) URL/);
   }
 });
@@ -95,4 +95,16 @@ test("metric: Harbor's defaults (off, port 9090, /metrics), the YAML block with 
     () => loadConfig({ cwd: tmp(), env: { BERTH_METRIC_ENABLED: 'true', BERTH_METRIC_PORT: '5000' } }),
     /metric\.port: 5000 is already http\.port/,
   );
+});
+
+test('unknown BERTH_* environment variables (Kubernetes service links) are warned about, and Berth starts', () => {
+  const warnings: string[] = [];
+  const env = { BERTH_PORT: 'tcp://10.0.0.7:5000', BERTH_SERVICE_HOST: '10.0.0.7', BERTH_PORT_5000_TCP: 'tcp://10.0.0.7:5000', BERTH_HTTP_PORT: '6000' };
+  const c = loadConfig({ cwd: tmp(), env, warn: (m) => warnings.push(m) });
+  assert.equal(c.http.port, 6000);
+  assert.deepEqual(warnings.sort(), [
+    'BERTH_PORT: unknown environment variable, ignored',
+    'BERTH_PORT_5000_TCP: unknown environment variable, ignored',
+    'BERTH_SERVICE_HOST: unknown environment variable, ignored',
+  ]);
 });
