@@ -36,7 +36,7 @@ test('every bad value is reported at once, with its key', () => {
   const f = join(dir, 'bad.yml');
   writeFileSync(f, 'http:\n  port: 70000\n  colour: blue\ndatabase:\n  type: mysql\n');
   try {
-    loadConfig({ cwd: dir, file: f, env: { BERTH_LOG_LEVEL: 'loud', BERTH_NOPE: '1', BERTH_HTTP_EXTERNAL_URL: 'ftp://x' } });
+    loadConfig({ cwd: dir, file: f, env: { BERTH_LOG_LEVEL: 'loud', BERTH_NOPE: '1', BERTH_HTTP_EXTERNAL_URL: 'ftp://x' }, warn: () => {} });
     assert.fail('expected ConfigError');
   } catch (e) {
     assert.ok(e instanceof ConfigError);
@@ -45,7 +45,7 @@ test('every bad value is reported at once, with its key', () => {
     assert.match(text, /http\.colour: unknown key/);
     assert.match(text, /database\.type: must be one of sqlite, postgres/);
     assert.match(text, /log\.level: must be one of/);
-    assert.match(text, /BERTH_NOPE: unknown environment variable/);
+    assert.doesNotMatch(text, /BERTH_NOPE/, 'an unknown environment variable is a warning, not a problem');
     assert.match(text, /http\.external_url: not an http\(s\) URL/);
   }
 });
@@ -102,4 +102,16 @@ test('security.outbound_allowlist: empty by default, comma-separated from the en
   const c = loadConfig({ cwd: tmp(), env: { BERTH_SECURITY_OUTBOUND_ALLOWLIST: '127.0.0.1/32, hooks.internal ,.corp.example' } });
   assert.deepEqual([...c.security.outboundAllowlist], ['127.0.0.1/32', 'hooks.internal', '.corp.example']);
   assert.throws(() => loadConfig({ cwd: tmp(), env: { BERTH_SECURITY_OUTBOUND_ALLOWLIST: '10.0.0.0/40' } }), /security\.outbound_allowlist: not a CIDR/);
+});
+
+test('unknown BERTH_* environment variables (Kubernetes service links) are warned about, and Berth starts', () => {
+  const warnings: string[] = [];
+  const env = { BERTH_PORT: 'tcp://10.0.0.7:5000', BERTH_SERVICE_HOST: '10.0.0.7', BERTH_PORT_5000_TCP: 'tcp://10.0.0.7:5000', BERTH_HTTP_PORT: '6000' };
+  const c = loadConfig({ cwd: tmp(), env, warn: (m) => warnings.push(m) });
+  assert.equal(c.http.port, 6000);
+  assert.deepEqual(warnings.sort(), [
+    'BERTH_PORT: unknown environment variable, ignored',
+    'BERTH_PORT_5000_TCP: unknown environment variable, ignored',
+    'BERTH_SERVICE_HOST: unknown environment variable, ignored',
+  ]);
 });

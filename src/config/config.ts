@@ -170,6 +170,8 @@ export interface LoadOptions {
   cwd?: string;
   /** Skip the filesystem checks (used by tests of pure validation). */
   skipFsChecks?: boolean;
+  /** Receives non-fatal findings (unknown BERTH_* environment variables); default: stderr. */
+  warn?: (message: string) => void;
 }
 
 export function loadConfig(opts: LoadOptions = {}): Config {
@@ -197,8 +199,10 @@ export function loadConfig(opts: LoadOptions = {}): Config {
     if (!name.startsWith('BERTH_') || value === undefined) continue;
     const key = Object.keys(KEYS).find((k) => envName(k) === name);
     if (key) given[key] = value;
+    // Kubernetes injects BERTH_PORT=tcp://…, BERTH_SERVICE_HOST … for a Service named "berth": an unknown name
+    // is a warning, never a refusal to start (a typo in a key still shows up in the log).
     else if (!['BERTH_CONFIG', 'BERTH_TEST_DATABASE', 'BERTH_TEST_PG_URL'].includes(name) && !name.startsWith('BERTH_TEST_'))
-      problems.push(`${name}: unknown environment variable`);
+      (opts.warn ?? ((m: string) => process.stderr.write(`berth: warning: ${m}\n`)))(`${name}: unknown environment variable, ignored`);
   }
 
   const raw: Raw = {};

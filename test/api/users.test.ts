@@ -157,11 +157,8 @@ test('q / sort / page injection → 400; LIKE wildcards match literally', async 
     'sort=password_hash',
     'sort=username;DROP TABLE users',
     'sort=username%20desc',
-    'page=0',
-    'page=-1',
     'page=abc',
     'page_size=101',
-    'page_size=0',
     'page_size=1e3',
   ]) {
     const r = await f.admin.call('GET', `/users?${q}`);

@@ -6,6 +6,7 @@ import type { Project } from '../../repositories/project-repository.ts';
 import { principalName, type Principal } from '../../services/auth/principal.ts';
 import type { Policy } from '../../services/auth/rbac.ts';
 import type { ApiAuth, ApiDeps } from './context.ts';
+import { parseGoBool } from './query.ts';
 
 /** The project (by name) the caller must see (401 anonymous / 404 otherwise, robots included), then `needed` (401 / 403). */
 export async function projectFor(
@@ -51,12 +52,12 @@ export function repoParam(v: string | undefined): string {
 
 export const actorOf = (p: Principal): string => principalName(p);
 
-/** Boolean query flag (`true`/`false`/`1`/`0`), or its default; anything else is a 400. */
+/** Boolean query flag (Go's ParseBool: `true`/`True`/`1`/`false`/…), or its default; anything else is a 400. */
 export function flag(q: URLSearchParams, name: string, dflt: boolean): boolean {
   const v = q.get(name);
   if (v === null || v === '') return dflt;
-  if (v === 'true' || v === '1') return true;
-  if (v === 'false' || v === '0') return false;
+  const b = parseGoBool(v);
+  if (b !== null) return b;
   throw ApiErrors.badRequest(`${name} must be a boolean`);
 }
 

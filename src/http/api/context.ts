@@ -56,7 +56,7 @@ export class ApiAuth {
     if (!p) {
       p = (async () => {
         const r = await this.auth.authenticateBasicHeader(req.headers.authorization);
-        if (r === null) throw ApiErrors.unauthorized('invalid username or password');
+        if (r === null) throw ApiErrors.unauthorized('unauthorized');
         if (r) return r;
         // No Authorization header: the portal's session cookie (an unknown or ended session is anonymous).
         const sid = this.sessions ? sessionIdOf(req) : undefined;
@@ -71,7 +71,7 @@ export class ApiAuth {
     const p = await this.principal(req);
     // A robot is authenticated but not a user: 403 (as Harbor), never a login prompt.
     if (p.kind === 'robot') throw ApiErrors.forbidden('robot accounts cannot use this endpoint');
-    if (p.kind !== 'user') throw ApiErrors.unauthorized('authentication required');
+    if (p.kind !== 'user') throw ApiErrors.unauthorized('unauthorized');
     return p;
   }
   /** The caller, who must be a system admin (401 anonymous, 403 others). */

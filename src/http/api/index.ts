@@ -21,6 +21,20 @@ import { ldapRoutes } from './ldap.ts';
 import { auditLogRoutes } from './audit-logs.ts';
 import { systemRoutes, versionRoute } from './system.ts';
 import { API_PREFIX, ApiAuth, type ApiDeps } from './context.ts';
+import { parseGoBool } from './query.ts';
+
+/**
+ * Harbor decodes bodies with Go's encoding/json: an empty body with `Content-Type: application/json` is no body
+ * (swagger clients send the header on DELETE and body-less POST/PUT), a `null` member is the same as an absent
+ * one, and unknown members are ignored. `__proto__` members are dropped so a body can never reach a prototype.
+ */
+export function parseApiJson(text: string): unknown {
+  if (text.trim() === '') return undefined;
+  return JSON.parse(text, function (this: unknown, key: string, v: unknown) {
+    if (key === '__proto__') return undefined;
+    return v === null && this !== null && typeof this === 'object' && !Array.isArray(this) ? undefined : v;
+  });
+}
 
 
 export async function apiRoutes(app: FastifyInstance, deps: ApiDeps): Promise<void> {
@@ -39,6 +53,26 @@ export async function apiRoutes(app: FastifyInstance, deps: ApiDeps): Promise<vo
   // NUL is in no name, id or filter value (and PostgreSQL refuses it in text parameters): refuse it up front.
   app.addHook('preHandler', async (req) => {
     if (/%00/.test(req.raw.url ?? '')) throw ApiErrors.badRequest('NUL is not allowed in the URL');
+  });
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_req, body, done) => {
+    try {
+      done(null, parseApiJson(body as string));
+    } catch {
+      done(ApiErrors.badRequest('invalid JSON body'), undefined);
+    }
+  });
+  // Query booleans as Go's strconv.ParseBool reads them (True, FALSE, 1, t …): normalized before the schema
+  // validates them, only for parameters the route's schema declares boolean.
+  app.addHook('preValidation', async (req) => {
+    const props = (req.routeOptions.schema?.querystring as { properties?: Record<string, { type?: string }> } | undefined)?.properties;
+    const query = req.query as Record<string, unknown> | undefined;
+    if (!props || !query) return;
+    for (const [k, v] of Object.entries(query)) {
+      if (props[k]?.type !== 'boolean' || typeof v !== 'string') continue;
+      const b = parseGoBool(v);
+      if (b !== null) query[k] = String(b);
+    }
   });
   app.setErrorHandler(async (err, req, reply) => {
     logIfUnexpected(req, err);

@@ -9,7 +9,7 @@ import type { Member } from '../../repositories/member-repository.ts';
 import type { Project, ProjectField } from '../../repositories/project-repository.ts';
 import type { Principal } from '../../services/auth/principal.ts';
 import { highestRole, ROLE_NAMES, type Policy } from '../../services/auth/rbac.ts';
-import { parsePage, parseQ, parseSort, setPageHeaders } from './query.ts';
+import { parseGoBool, parsePage, parseQ, parseSort, setPageHeaders } from './query.ts';
 import { bodyOf, bool, CREATED, dateTime, EMPTY, int, mapOf, obj, op, PAGED, pageQuery, str } from './schemas.ts';
 import { API_PREFIX, bodyObject, isoTime, pathId, queryOf, type ApiAuth, type ApiDeps } from './context.ts';
 
@@ -297,8 +297,9 @@ export async function projectRoutes(app: FastifyInstance, deps: ApiDeps, auth: A
     if (name) where.name = { op: 'like', value: name.slice(0, 255) };
     const pub = q.get('public');
     if (pub !== null) {
-      if (!['true', 'false', '1', '0'].includes(pub)) throw ApiErrors.badRequest('public must be a boolean');
-      where.public = { op: 'eq', value: pub === 'true' || pub === '1' ? 1 : 0 };
+      const b = parseGoBool(pub);
+      if (b === null) throw ApiErrors.badRequest('public must be a boolean');
+      where.public = { op: 'eq', value: b ? 1 : 0 };
     }
     const ownerName = q.get('owner');
     if (ownerName) {

@@ -5,10 +5,14 @@ import { linkHeader, parsePage, parseQ, parseSort } from './query.ts';
 
 const q = (s: string) => new URLSearchParams(s);
 
-test('parsePage: defaults 1/10, page_size at most 100, garbage refused', () => {
+test('parsePage: defaults 1/10, page below 1 is 1, page_size 0 unpaginated, at most 100, garbage refused', () => {
   assert.deepEqual(parsePage(q('')), { page: 1, pageSize: 10, limit: 10, offset: 0 });
   assert.deepEqual(parsePage(q('page=3&page_size=100')), { page: 3, pageSize: 100, limit: 100, offset: 200 });
-  for (const bad of ['page=0', 'page_size=101', 'page=-1', 'page=1.5', 'page_size=1e2', 'page=%00', 'page_size=9999999999'])
+  assert.deepEqual(parsePage(q('page=0&page_size=5')), { page: 1, pageSize: 5, limit: 5, offset: 0 });
+  assert.deepEqual(parsePage(q('page=-1')), { page: 1, pageSize: 10, limit: 10, offset: 0 });
+  assert.deepEqual(parsePage(q('page=4&page_size=0')), { page: 1, pageSize: 0, limit: Number.MAX_SAFE_INTEGER, offset: 0 });
+  assert.equal(linkHeader('/api/v2.0/projects', q('page_size=0'), 500, 1, 0), null);
+  for (const bad of ['page_size=101', 'page=1.5', 'page=abc', 'page_size=1e2', 'page=%00', 'page_size=9999999999'])
     assert.throws(() => parsePage(q(bad)), ApiError, bad);
 });
 

@@ -14,18 +14,33 @@ export interface Page {
   offset: number;
 }
 
-function positiveInt(v: string | null, name: string, dflt: number, max: number): number {
+/** LIMIT for an unpaginated list (page_size=0): larger than any table, still a valid SQL integer. */
+const UNLIMITED = Number.MAX_SAFE_INTEGER;
+
+function nonNegativeInt(v: string | null, name: string, dflt: number, max: number): number {
   if (v === null || v === '') return dflt;
-  if (!/^[0-9]{1,9}$/.test(v)) throw ApiErrors.badRequest(`${name} must be a positive integer`);
+  if (!/^-?[0-9]{1,9}$/.test(v)) throw ApiErrors.badRequest(`${name} must be an integer`);
   const n = Number(v);
-  if (n < 1 || n > max) throw ApiErrors.badRequest(`${name} must be between 1 and ${max}`);
+  if (n > max) throw ApiErrors.badRequest(`${name} must be at most ${max}`);
   return n;
 }
 
+/**
+ * Harbor's paging (`handler/base.go` BuildQuery, `lib/q`): page below 1 is page 1; page_size missing is 10 and
+ * page_size 0 (or below) means "all rows", q.Build's unpaginated query. pageSize 0 marks that case.
+ */
 export function parsePage(query: URLSearchParams): Page {
-  const page = positiveInt(query.get('page'), 'page', 1, 1_000_000_000);
-  const pageSize = positiveInt(query.get('page_size'), 'page_size', DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE);
+  const page = Math.max(1, nonNegativeInt(query.get('page'), 'page', 1, 1_000_000_000));
+  const pageSize = Math.max(0, nonNegativeInt(query.get('page_size'), 'page_size', DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE));
+  if (pageSize === 0) return { page: 1, pageSize: 0, limit: UNLIMITED, offset: 0 };
   return { page, pageSize, limit: pageSize, offset: (page - 1) * pageSize };
+}
+
+/** Go's strconv.ParseBool, which Harbor's generated handlers use for query booleans; null when not a boolean. */
+export function parseGoBool(v: string): boolean | null {
+  if (['1', 't', 'T', 'true', 'TRUE', 'True'].includes(v)) return true;
+  if (['0', 'f', 'F', 'false', 'FALSE', 'False'].includes(v)) return false;
+  return null;
 }
 
 /** Go's url.QueryEscape: unreserved characters stay, space becomes '+', everything else is %XX. */
@@ -49,6 +64,7 @@ function goEncode(params: URLSearchParams): string {
 /** Harbor's Link header for a page: `<path?query>; rel="prev" , <path?query>; rel="next"`, or null. */
 export function linkHeader(path: string, query: URLSearchParams, total: number, page: number, pageSize: number): string | null {
   const links: string[] = [];
+  if (pageSize <= 0) return null; // one unpaginated page: no neighbours
   const at = (n: number, rel: string) => {
     const q = new URLSearchParams(query);
     q.set('page', String(n));
@@ -87,8 +103,9 @@ function value(raw: string, spec: FieldSpec, field: string): string | number {
     return Number(s);
   }
   if (spec.type === 'bool') {
-    if (s !== 'true' && s !== 'false' && s !== '1' && s !== '0') throw ApiErrors.badRequest(`${field} must be a boolean`);
-    return s === 'true' || s === '1' ? 1 : 0;
+    const b = parseGoBool(s);
+    if (b === null) throw ApiErrors.badRequest(`${field} must be a boolean`);
+    return b ? 1 : 0;
   }
   if (s.length > 255) throw ApiErrors.badRequest(`${field} is too long`);
   return s;

@@ -63,8 +63,8 @@ export const TEXT = (description: string): Schema => ({ type: 'string', descript
 /** page, page_size (Harbor's defaults and maximum), and optionally q and sort. */
 export function pageQuery(opts: { q?: boolean; sort?: boolean } = {}): Record<string, Schema> {
   const out: Record<string, Schema> = {
-    page: { type: 'integer', format: 'int64', minimum: 1, default: 1, description: 'The page number' },
-    page_size: { type: 'integer', format: 'int64', minimum: 1, maximum: 100, default: 10, description: 'The size of per page' },
+    page: { type: 'integer', format: 'int64', default: 1, description: 'The page number' },
+    page_size: { type: 'integer', format: 'int64', maximum: 100, default: 10, description: 'The size of per page' },
   };
   if (opts.q) out.q = { type: 'string', description: 'Query string, e.g. k=v,k2=~v2,k3=[min~max],k4={v1 v2},k5=(v1 v2)' };
   if (opts.sort) out.sort = { type: 'string', description: 'Sort fields, e.g. sort=field1,-field2' };

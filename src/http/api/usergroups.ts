@@ -20,8 +20,8 @@ const USER_GROUP = {
 };
 const SEARCH_ITEM = { type: 'object', properties: { id: { type: 'integer' }, group_name: { type: 'string' }, group_type: { type: 'integer' } } };
 const PAGE = {
-  page: { type: 'integer', minimum: 1, default: 1 },
-  page_size: { type: 'integer', minimum: 1, maximum: 100, default: 10 },
+  page: { type: 'integer', default: 1 },
+  page_size: { type: 'integer', maximum: 100, default: 10 },
 };
 const ID_PARAMS = { type: 'object', properties: { group_id: { type: 'integer', description: 'Group ID' } }, required: ['group_id'] };
 const GROUP_Q = {

@@ -6,7 +6,7 @@ import { ApiErrors } from '../../errors.ts';
 import type { User, UserField } from '../../repositories/user-repository.ts';
 import { ALL_PROJECT_POLICIES, SYSTEM_POLICIES, type Policy } from '../../services/auth/rbac.ts';
 import { ROBOT_GRANTABLE } from '../../services/auth/robot-service.ts';
-import { parsePage, parseQ, parseSort, setPageHeaders } from './query.ts';
+import { parseGoBool, parsePage, parseQ, parseSort, setPageHeaders } from './query.ts';
 import { bodyOf, bool, CREATED, dateTime, EMPTY, int, obj, op, PAGED, pageQuery, str } from './schemas.ts';
 import { API_PREFIX, bodyObject, isoTime, pathId, queryOf, type ApiAuth, type ApiDeps } from './context.ts';
 
@@ -207,7 +207,7 @@ export async function userRoutes(app: FastifyInstance, deps: ApiDeps, auth: ApiA
     const caller = await auth.principal(req);
     const q = queryOf(req);
     const scope = q.get('scope') ?? '/';
-    const relative = q.get('relative') === 'true';
+    const relative = parseGoBool(q.get('relative') ?? '') === true;
     const m = /^\/project\/([0-9]{1,15})$/.exec(scope);
     if (m) {
       const p = await projects.find(m[1], false);

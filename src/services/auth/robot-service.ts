@@ -169,7 +169,7 @@ export class RobotService implements RobotAuthenticator {
 
   /** The robot `id` if the caller may see it and perform `action` on it: 401 anonymous, 404 unseen, 403 not allowed. */
   private async authorized(caller: Caller, id: number, action: 'read' | 'update' | 'delete'): Promise<Robot> {
-    if (caller.kind === 'anonymous') throw ApiErrors.unauthorized('authentication required');
+    if (caller.kind === 'anonymous') throw ApiErrors.unauthorized('unauthorized');
     const r = await this.robots.findRobotById(id);
     if (!r) throw ApiErrors.notFound(`robot ${id} not found`);
     if (isSysadmin(caller)) return r;
@@ -213,7 +213,7 @@ export class RobotService implements RobotAuthenticator {
   }
 
   async create(caller: Caller, input: Record<string, unknown>): Promise<{ robot: Robot; secret: string }> {
-    if (caller.kind === 'anonymous') throw ApiErrors.unauthorized('authentication required');
+    if (caller.kind === 'anonymous') throw ApiErrors.unauthorized('unauthorized');
     const level = input.level;
     if (level !== 'system' && level !== 'project') throw ApiErrors.badRequest('level must be "system" or "project"');
     const name = input.name;
@@ -257,7 +257,7 @@ export class RobotService implements RobotAuthenticator {
    * robots of (`q=Level=project,ProjectID=<id>`), and sees that project's robots only.
    */
   async list(caller: Caller, q: ListQuery<RobotField>): Promise<{ total: number; items: RobotView[] }> {
-    if (caller.kind === 'anonymous') throw ApiErrors.unauthorized('authentication required');
+    if (caller.kind === 'anonymous') throw ApiErrors.unauthorized('unauthorized');
     if (!isSysadmin(caller)) {
       const pid = q.where.project_id;
       const project = pid && pid.op === 'eq' ? await this.projects.findProjectById(Number(pid.value)) : null;
