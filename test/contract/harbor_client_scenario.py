@@ -214,10 +214,13 @@ class Scenario:
         s = self.project_api.get_scanner_of_project(pn, x_is_resource_name=True)
         # No scanner is registered in a fresh Berth: the project has none (an empty registration).
         assert cands or (s is None or s.uuid is None), s
-        if cands:
-            self.project_api.set_scanner_of_project(pn, hc.ProjectScanner(uuid=cands[0].uuid))
-        else:
-            assert status_of(self.project_api.set_scanner_of_project, pn, hc.ProjectScanner(uuid="absent-scanner")) in (400, 404)
+        # Harbor stores whatever uuid it is given in the project's metadata (no lookup), and the project keeps
+        # reporting the registration that exists — none here.
+        uuid = cands[0].uuid if cands else "no-such-scanner"
+        _, status, _ = self.project_api.set_scanner_of_project_with_http_info(pn, hc.ProjectScanner(uuid=uuid))
+        assert status == 200, status
+        after = self.project_api.get_scanner_of_project(pn)
+        assert (after.uuid == uuid) if cands else (after is None or after.uuid is None), after
         return {"candidates": len(cands)}
 
     def project_summary(self):
