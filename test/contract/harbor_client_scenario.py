@@ -30,11 +30,15 @@ import harbor_client as hc
 from harbor_client.rest import ApiException
 
 CALLS = []
+DELETES = []  # (path, Content-Type, has body) of every DELETE the client sent
 _orig_call_api = hc.ApiClient.call_api
 
 
 def _recording_call_api(self, resource_path, method, *args, **kwargs):
     CALLS.append(f"{method.upper()} {resource_path}")
+    if method.upper() == "DELETE":
+        headers = args[2] if len(args) > 2 else kwargs.get("header_params") or {}
+        DELETES.append((resource_path, headers.get("Content-Type"), kwargs.get("body") is not None))
     return _orig_call_api(self, resource_path, method, *args, **kwargs)
 
 
@@ -606,7 +610,9 @@ class Scenario:
         assert d.deletable is True, d
         self.project_api.delete_project(self.project)
         assert status_of(self.project_api.get_project, self.project) == 404
-        return {"deleted": self.project}
+        # The wire style under test: the scenario's DELETEs all went out body-less with the JSON content type.
+        assert len(DELETES) >= 10 and all(ct == "application/json" and not body for _, ct, body in DELETES), DELETES
+        return {"deleted": self.project, "json_deletes": len(DELETES)}
 
     STEPS = [
         "systeminfo", "system_cert", "health_ping", "permissions", "create_project", "current_user", "head_project",
