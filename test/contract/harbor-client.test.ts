@@ -83,15 +83,7 @@ const STEP_OPS: Record<string, string[]> = {
 
 /** Steps that fail on this branch because of gaps other branches are closing (step → reason). */
 // The merger empties this as the branches land; a stale entry fails the test.
-const TRUE_BOOL = 'generated clients send booleans as Python str(): `True`/`False`; Berth answers 400 "must be boolean" (query) or ignores the header, Harbor (strconv.ParseBool) accepts them — generic wire behaviour';
 const KNOWN_GAPS: Record<string, string> = {
-  create_project: `X-Resource-Name-In-Location: True is ignored (Location has the id) — ${TRUE_BOOL}`,
-  current_user: `relative=True — ${TRUE_BOOL}`,
-  list_projects: `public=False — ${TRUE_BOOL}`,
-  artifacts: `with_tag=True — ${TRUE_BOOL}`,
-  tags: `with_signature=True — ${TRUE_BOOL}`,
-  labels: `with_label=True — ${TRUE_BOOL}`,
-  page_size_zero: 'page_size=0 is 400 "must be >= 1"; Harbor lists everything — generic wire behaviour',
 };
 
 interface Step {

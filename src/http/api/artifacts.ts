@@ -23,7 +23,7 @@ import {
   repoParam,
   TAG_SCHEMA,
 } from './artifact-access.ts';
-import { API_PREFIX, bodyObject, pathId, queryOf, type ApiAuth, type ApiDeps } from './context.ts';
+import { API_PREFIX, bodyObject, headerFlag, pathId, queryOf, type ApiAuth, type ApiDeps } from './context.ts';
 import { parsePage, parseQ, parseSort, setPageHeaders, splitTopLevel } from './query.ts';
 
 const ARTIFACT_SORT: readonly ArtifactSortField[] = ['push_time', 'pull_time', 'id', 'digest', 'media_type'];
@@ -401,7 +401,7 @@ export async function artifactRoutes(app: FastifyInstance, deps: ApiDeps & { art
     },
     async (req: FastifyRequest<{ Params: { project_name_or_id: string } }>, reply) => {
       const ref = req.params.project_name_or_id;
-      const { project } = await projectFor(deps, auth, req, ref, 'artifact:list', req.headers['x-is-resource-name'] === 'true' || !/^[0-9]{1,15}$/.test(ref));
+      const { project } = await projectFor(deps, auth, req, ref, 'artifact:list', headerFlag(req, 'X-Is-Resource-Name') || !/^[0-9]{1,15}$/.test(ref));
       const q = queryOf(req);
       const page = parsePage(q);
       flag(q, 'with_inherited_accessory', false);

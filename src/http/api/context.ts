@@ -104,3 +104,12 @@ export function bodyObject(req: FastifyRequest): Record<string, unknown> {
 
 export const isoTime = (ms: number): string => new Date(ms).toISOString();
 
+
+/**
+ * A boolean request header as Harbor's go-swagger server reads it (strconv.ParseBool: true/True/TRUE/t/1 …), so a
+ * generated client sending Python's `True` is understood. Absent or unparsable → false.
+ */
+export function headerFlag(req: FastifyRequest, name: string): boolean {
+  const v = req.headers[name.toLowerCase()];
+  return typeof v === 'string' && /^(1|t|T|true|True|TRUE)$/.test(v.trim());
+}

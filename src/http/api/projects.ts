@@ -11,7 +11,7 @@ import type { Principal } from '../../services/auth/principal.ts';
 import { highestRole, ROLE_NAMES, type Policy } from '../../services/auth/rbac.ts';
 import { parseGoBool, parsePage, parseQ, parseSort, setPageHeaders } from './query.ts';
 import { bodyOf, bool, CREATED, dateTime, EMPTY, int, mapOf, obj, op, PAGED, pageQuery, str } from './schemas.ts';
-import { API_PREFIX, bodyObject, isoTime, pathId, queryOf, type ApiAuth, type ApiDeps } from './context.ts';
+import { API_PREFIX, bodyObject, headerFlag, isoTime, pathId, queryOf, type ApiAuth, type ApiDeps } from './context.ts';
 
 const PROJECT_Q = {
   name: { type: 'string', fuzzy: true, union: true },
@@ -217,7 +217,7 @@ export async function projectRoutes(app: FastifyInstance, deps: ApiDeps, auth: A
   /** The project in the URL, which the caller must see; then `needed` (403 when it is missing). */
   const resolve = async (req: Req, needed: Policy): Promise<{ project: Project; caller: Principal; policies: Set<Policy> }> => {
     const caller = await auth.principal(req);
-    const project = await projects.find(req.params.project_name_or_id, req.headers['x-is-resource-name'] === 'true');
+    const project = await projects.find(req.params.project_name_or_id, headerFlag(req, 'X-Is-Resource-Name'));
     const policies = project ? await policy.policiesOn(caller, project) : new Set<Policy>();
     if (!project || !policies.has('self:read')) {
       if (caller.kind === 'anonymous') throw ApiErrors.unauthorized('authentication required');
@@ -272,7 +272,7 @@ export async function projectRoutes(app: FastifyInstance, deps: ApiDeps, auth: A
       registry_id: b.registry_id,
       cve_allowlist: b.cve_allowlist,
     });
-    const byName = req.headers['x-resource-name-in-location'] === 'true';
+    const byName = headerFlag(req, 'X-Resource-Name-In-Location');
     return reply
       .code(201)
       .header('Location', `${API_PREFIX}/projects/${byName ? p.name : p.id}`)

@@ -8,7 +8,7 @@ import type { ProjectService } from '../../services/project/project-service.ts';
 import type { AccessPolicy } from '../../services/auth/access-policy.ts';
 import type { RobotService, RobotView } from '../../services/auth/robot-service.ts';
 import { parsePage, parseQ, parseSort, setPageHeaders } from './query.ts';
-import { API_PREFIX, bodyObject, isoTime, pathId, queryOf, type ApiAuth } from './context.ts';
+import { API_PREFIX, bodyObject, headerFlag, isoTime, pathId, queryOf, type ApiAuth } from './context.ts';
 
 const ERRORS = { type: 'object', properties: { errors: { type: 'array', items: { type: 'object', properties: { code: { type: 'string' }, message: { type: 'string' } } } } } };
 // Only the statuses Harbor's swagger documents for each operation (test/contract checks it).
@@ -186,7 +186,7 @@ export async function robotRoutes(app: FastifyInstance, deps: { robots: RobotSer
   }, async (req, reply) => {
     const caller = await auth.principal(req);
     if (caller.kind === 'anonymous') throw ApiErrors.unauthorized('authentication required');
-    const project = await projects.find(req.params.ref, req.headers['x-is-resource-name'] === 'true');
+    const project = await projects.find(req.params.ref, headerFlag(req, 'X-Is-Resource-Name'));
     if (!project || !(await deps.policy.can(caller, project, 'self:read'))) throw ApiErrors.notFound(`project ${req.params.ref.slice(0, 255)} not found`);
     const { page, query } = listQuery(queryOf(req));
     const r = await robots.listOfProject(caller, project, query);
