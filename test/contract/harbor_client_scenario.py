@@ -13,18 +13,12 @@ operation Berth serves was called. Output: one JSON object {"harbor_client", "st
 "detail"|"error"}]}.
 """
 
-import hashlib
+from scenario_image import crane_push
 import json
-import os
-import subprocess
 import sys
-import tarfile
-import tempfile
 import time
 import traceback
-from io import BytesIO
 from importlib.metadata import version
-from urllib.parse import urlparse
 
 import harbor_client as hc
 from harbor_client.rest import ApiException
@@ -242,40 +236,8 @@ class Scenario:
 
     # ---- image, repositories, artifacts
 
-    def image_tarball(self, path):
-        layer = BytesIO()
-        with tarfile.open(fileobj=layer, mode="w") as tar:
-            data = f"hello from the harbor_client scenario {time.time()}\n".encode()
-            info = tarfile.TarInfo("hello.txt")
-            info.size = len(data)
-            tar.addfile(info, BytesIO(data))
-        layer_bytes = layer.getvalue()
-        config = {
-            "architecture": "amd64", "os": "linux", "created": "2026-01-02T03:04:05Z",
-            "config": {"Cmd": ["/bin/sh"]},
-            "rootfs": {"type": "layers", "diff_ids": ["sha256:" + hashlib.sha256(layer_bytes).hexdigest()]},
-            "history": [{"created": "2026-01-02T03:04:05Z", "created_by": "/bin/sh -c #(nop) ADD file:hello.txt in / "}],
-        }
-        manifest = [{"Config": "config.json", "RepoTags": [f"{self.full_repo}:{self.tag}"], "Layers": ["layer.tar"]}]
-        with tarfile.open(path, mode="w") as tar:
-            for name, data in [("config.json", json.dumps(config).encode()), ("layer.tar", layer_bytes), ("manifest.json", json.dumps(manifest).encode())]:
-                info = tarfile.TarInfo(name)
-                info.size = len(data)
-                tar.addfile(info, BytesIO(data))
-
     def push_image(self):
-        crane = os.environ.get("CRANE") or "crane"
-        host = urlparse(self.url).netloc
-        with tempfile.TemporaryDirectory(prefix="harbor-client-scenario-") as d:
-            env = {**os.environ, "HOME": d, "DOCKER_CONFIG": d}
-            subprocess.run([crane, "auth", "login", host, "-u", self.username, "--password-stdin"], input=self.password.encode(), env=env, check=True, capture_output=True, timeout=60)
-            image = os.path.join(d, "image.tar")
-            self.image_tarball(image)
-            ref = f"{host}/{self.full_repo}:{self.tag}"
-            r = subprocess.run([crane, "push", "--insecure", image, ref], env=env, capture_output=True, timeout=120)
-            if r.returncode != 0:
-                raise RuntimeError(f"crane push failed: {r.stderr.decode()[-1000:]}")
-            digest = subprocess.run([crane, "digest", "--insecure", ref], env=env, check=True, capture_output=True, timeout=60).stdout.decode().strip()
+        digest = crane_push(self.url, self.username, self.password, self.full_repo, self.tag, "harbor_client scenario")
         self.state["digest"] = digest
         return {"digest": digest}
 

@@ -10,18 +10,12 @@ result is one JSON object on stdout: {"harborapi": version, "steps": [{"name", "
 A pydantic validation error in a step is an incompatibility of Berth's response with Harbor's models.
 """
 
+from scenario_image import crane_push
 import asyncio
-import hashlib
 import json
-import os
-import subprocess
 import sys
-import tarfile
-import tempfile
 import time
 import traceback
-from io import BytesIO
-from urllib.parse import urlparse
 
 from harborapi import HarborAsyncClient
 from harborapi.exceptions import Forbidden, NotFound, Unauthorized
@@ -105,49 +99,8 @@ class Scenario:
         assert any(p.name == self.project for p in ps), [p.name for p in ps]
         return {"count": len(ps)}
 
-    def image_tarball(self, path):
-        """A `docker save` tarball of a small but realistic image: one layer, a config with history entries."""
-        layer = BytesIO()
-        with tarfile.open(fileobj=layer, mode="w") as tar:
-            data = f"hello from the harborapi scenario {time.time()}\n".encode()
-            info = tarfile.TarInfo("hello.txt")
-            info.size = len(data)
-            info.mtime = 0
-            tar.addfile(info, BytesIO(data))
-        layer_bytes = layer.getvalue()
-        config = {
-            "architecture": "amd64",
-            "os": "linux",
-            "author": "harborapi scenario",
-            "created": "2026-01-02T03:04:05Z",
-            "config": {"Env": ["PATH=/usr/local/bin:/usr/bin:/bin"], "Cmd": ["/bin/sh"], "Labels": {"org.opencontainers.image.title": "scenario"}},
-            "rootfs": {"type": "layers", "diff_ids": ["sha256:" + hashlib.sha256(layer_bytes).hexdigest()]},
-            "history": [
-                {"created": "2026-01-02T03:04:05Z", "created_by": "/bin/sh -c #(nop) ADD file:hello.txt in / "},
-                {"created": "2026-01-02T03:04:06Z", "created_by": '/bin/sh -c #(nop)  CMD ["/bin/sh"]', "empty_layer": True},
-            ],
-        }
-        config_bytes = json.dumps(config).encode()
-        manifest = [{"Config": "config.json", "RepoTags": [f"{self.project}/{self.repo}:{self.tag}"], "Layers": ["layer.tar"]}]
-        with tarfile.open(path, mode="w") as tar:
-            for name, data in [("config.json", config_bytes), ("layer.tar", layer_bytes), ("manifest.json", json.dumps(manifest).encode())]:
-                info = tarfile.TarInfo(name)
-                info.size = len(data)
-                tar.addfile(info, BytesIO(data))
-
     async def push_image(self):
-        crane = os.environ.get("CRANE") or "crane"
-        host = urlparse(self.url).netloc
-        with tempfile.TemporaryDirectory(prefix="harborapi-scenario-") as d:
-            env = {**os.environ, "HOME": d, "DOCKER_CONFIG": d}
-            subprocess.run([crane, "auth", "login", host, "-u", self.username, "--password-stdin"], input=self.password.encode(), env=env, check=True, capture_output=True, timeout=60)
-            image = os.path.join(d, "image.tar")
-            self.image_tarball(image)
-            ref = f"{host}/{self.project}/{self.repo}:{self.tag}"
-            r = subprocess.run([crane, "push", "--insecure", image, ref], env=env, capture_output=True, timeout=120)
-            if r.returncode != 0:
-                raise RuntimeError(f"crane push failed: {r.stderr.decode()[-1000:]}")
-            digest = subprocess.run([crane, "digest", "--insecure", ref], env=env, check=True, capture_output=True, timeout=60).stdout.decode().strip()
+        digest = crane_push(self.url, self.username, self.password, f"{self.project}/{self.repo}", self.tag, "harborapi scenario")
         self.state["digest"] = digest
         return {"ref": f"{self.project}/{self.repo}:{self.tag}", "digest": digest}
 
