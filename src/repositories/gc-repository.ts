@@ -12,12 +12,13 @@ export interface LinkKey {
 const skipLocked = (q: Queryable) => (q.dialect === 'postgres' ? ' FOR UPDATE SKIP LOCKED' : '');
 
 // A manifest is garbage when untagged, older than the cutoff, not a child of another manifest of its
-// repository, and not a referrer of a manifest that still exists there.
-const MANIFEST_GARBAGE = `m.created_at < ?
-  AND NOT EXISTS (SELECT 1 FROM tags t WHERE t.manifest_id = m.id)
+// repository, and not a referrer of a manifest that still exists there (the age check apart, so GC can also count
+// the young ones it keeps).
+const MANIFEST_UNREFERENCED = `NOT EXISTS (SELECT 1 FROM tags t WHERE t.manifest_id = m.id)
   AND NOT EXISTS (SELECT 1 FROM manifest_references mr JOIN manifests p ON p.id = mr.manifest_id
                   WHERE mr.digest = m.digest AND mr.kind = 'manifest' AND p.repository_id = m.repository_id)
   AND (m.subject_digest IS NULL OR NOT EXISTS (SELECT 1 FROM manifests s WHERE s.repository_id = m.repository_id AND s.digest = m.subject_digest))`;
+const MANIFEST_GARBAGE = `m.created_at < ? AND ${MANIFEST_UNREFERENCED}`;
 
 // A link is garbage when no manifest of its repository references the blob, unless it is pending (created or
 // refreshed by an upload/mount and never referenced since) and younger than the cutoff.
@@ -50,8 +51,7 @@ export class GcRepository {
    * on purpose (a multi-arch push uploads its children untagged before the index that references them).
    */
   async countUntaggedWithinGrace(createdSince: number): Promise<number> {
-    const young = MANIFEST_GARBAGE.replace('m.created_at < ?', 'm.created_at >= ?');
-    const r = await this.db.get<{ n: number }>(`SELECT COUNT(*) AS n FROM manifests m WHERE ${young}`, [createdSince]);
+    const r = await this.db.get<{ n: number }>(`SELECT COUNT(*) AS n FROM manifests m WHERE m.created_at >= ? AND ${MANIFEST_UNREFERENCED}`, [createdSince]);
     return Number(r?.n ?? 0);
   }
 

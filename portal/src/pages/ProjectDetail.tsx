@@ -18,7 +18,6 @@ const Labels = lazy(() => import('./project/Labels.tsx'));
 const Logs = lazy(() => import('./project/Logs.tsx'));
 const Config = lazy(() => import('./project/Config.tsx'));
 
-export type { ProjectTabProps } from './project/tab-props.ts';
 
 export default function ProjectDetail() {
   const { t } = useTranslation();

@@ -3,6 +3,7 @@
 import type { FastifyRequest } from 'fastify';
 import type { Config } from '../../config/config.ts';
 import { ApiErrors } from '../../errors.ts';
+import { parseGoBool } from './query.ts';
 import type { AccessPolicy } from '../../services/auth/access-policy.ts';
 import type { AuthService } from '../../services/auth/auth-service.ts';
 import { ANONYMOUS, type Principal } from '../../services/auth/principal.ts';
@@ -111,5 +112,5 @@ export const isoTime = (ms: number): string => new Date(ms).toISOString();
  */
 export function headerFlag(req: FastifyRequest, name: string): boolean {
   const v = req.headers[name.toLowerCase()];
-  return typeof v === 'string' && /^(1|t|T|true|True|TRUE)$/.test(v.trim());
+  return typeof v === 'string' && parseGoBool(v.trim()) === true;
 }
