@@ -107,8 +107,9 @@ export const isoTime = (ms: number): string => new Date(ms).toISOString();
 
 
 /**
- * A boolean request header as Harbor's go-swagger server reads it (strconv.ParseBool: true/True/TRUE/t/1 …), so a
- * generated client sending Python's `True` is understood. Absent or unparsable → false.
+ * A boolean request header, true for Go's strconv.ParseBool spellings (true/True/TRUE/t/1 …), so a generated client
+ * sending Python's `True` is understood. Absent or anything else → false. (go-swagger's swag.ConvertBool, which
+ * Harbor's generated binders use, also takes yes/y/on/ok/checked/enabled/selected; Berth does not yet.)
  */
 export function headerFlag(req: FastifyRequest, name: string): boolean {
   const v = req.headers[name.toLowerCase()];
