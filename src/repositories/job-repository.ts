@@ -354,14 +354,20 @@ export class JobRepository {
 
   // ---- schedules ---------------------------------------------------------------------------------------
 
-  /** Creates or replaces the schedule of (vendorType, vendorId). */
+  /**
+   * Creates or replaces the schedule of (vendorType, vendorId). Re-saving the same expression while enabled keeps
+   * the pending occurrence; the database decides that, so a process saving at start cannot put back an occurrence
+   * another process fired between its read and this write (that fired it twice).
+   */
   async saveSchedule(s: { vendorType: string; vendorId: number; cron: string; params: JobParams; enabled: boolean; nextRunAt: number | null }): Promise<Schedule> {
     const now = Date.now();
     const row = await this.db.get<R>(
       `INSERT INTO schedules (vendor_type, vendor_id, cron, params, enabled, next_run_at, creation_time, update_time)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT (vendor_type, vendor_id) DO UPDATE SET cron = excluded.cron, params = excluded.params, enabled = excluded.enabled,
-         next_run_at = excluded.next_run_at, update_time = excluded.update_time
+         next_run_at = CASE WHEN schedules.cron = excluded.cron AND schedules.enabled = 1 AND excluded.enabled = 1
+           AND schedules.next_run_at IS NOT NULL THEN schedules.next_run_at ELSE excluded.next_run_at END,
+         update_time = excluded.update_time
        RETURNING *`,
       [s.vendorType, s.vendorId, s.cron, JSON.stringify(s.params), s.enabled ? 1 : 0, s.nextRunAt, now, now],
     );
@@ -395,12 +401,15 @@ export class JobRepository {
   }
 
   /**
-   * Fires one occurrence: moves next_run_at from `expected` to `next` and, only if this process won that
-   * compare-and-set, runs `then` in the same transaction (so an occurrence is submitted exactly once).
+   * Fires one occurrence: moves next_run_at from `expected` to `next(firedAt)` and, only if this process won that
+   * compare-and-set, runs `then` in the same transaction (so an occurrence is submitted exactly once). The next
+   * occurrence is computed from the time inside the transaction, not from when the due list was read: with a slow
+   * database an interval schedule would otherwise come due again sooner than its interval.
    */
-  async fireSchedule<T>(id: number, expected: number, next: number | null, then: (q: Queryable) => Promise<T>): Promise<T | null> {
+  async fireSchedule<T>(id: number, expected: number, next: (firedAt: number) => number | null, then: (q: Queryable) => Promise<T>): Promise<T | null> {
     return this.db.tx(async (q) => {
-      const r = await q.run('UPDATE schedules SET next_run_at = ?, update_time = ? WHERE id = ? AND next_run_at = ? AND enabled = 1', [next, Date.now(), id, expected]);
+      const firedAt = Date.now();
+      const r = await q.run('UPDATE schedules SET next_run_at = ?, update_time = ? WHERE id = ? AND next_run_at = ? AND enabled = 1', [next(firedAt), firedAt, id, expected]);
       if (r.changes !== 1) return null;
       return then(q);
     });

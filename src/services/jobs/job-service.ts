@@ -231,10 +231,9 @@ export class JobService {
     validateSchedule(spec);
     const vendorId = opts.vendorId ?? SYSTEM_VENDOR_ID;
     const enabled = opts.enabled ?? true;
-    const existing = await this.repo.findSchedule(type, vendorId);
-    // Re-saving the same expression (every process does so at start) keeps the pending occurrence.
-    const keep = existing && existing.cron === spec && existing.enabled && enabled && existing.nextRunAt !== null;
-    const nextRunAt = keep ? existing.nextRunAt : enabled ? nextOccurrence(spec, Date.now()) : null;
+    // Re-saving the same expression (every process does so at start) keeps the pending occurrence (the
+    // repository decides that atomically).
+    const nextRunAt = enabled ? nextOccurrence(spec, Date.now()) : null;
     const s = await this.repo.saveSchedule({ vendorType: type, vendorId, cron: spec, params, enabled, nextRunAt });
     this.wake();
     return s;
@@ -342,16 +341,16 @@ export class JobService {
   }
 
   private async fireSchedules(): Promise<void> {
-    const now = Date.now();
-    for (const s of await this.repo.listDueSchedules(now)) {
+    for (const s of await this.repo.listDueSchedules(Date.now())) {
       if (this.closed) return;
-      let next: number | null;
-      try {
-        next = nextOccurrence(s.cron, now);
-      } catch (e) {
-        this.onError(`schedule ${s.id} (${s.vendorType}) has an invalid expression`, e);
-        next = null;
-      }
+      const next = (firedAt: number): number | null => {
+        try {
+          return nextOccurrence(s.cron, firedAt);
+        } catch (e) {
+          this.onError(`schedule ${s.id} (${s.vendorType}) has an invalid expression`, e);
+          return null;
+        }
+      };
       const ex = await this.repo.fireSchedule(s.id, s.nextRunAt!, next, (q) =>
         this.submit(s.vendorType, s.params, 'schedule', { vendorId: s.vendorId, q, extraAttrs: { schedule_id: s.id } }),
       );
