@@ -52,15 +52,17 @@ const EVENT_TYPES = obj({
   notify_type: { type: 'array', items: str() },
   payload_formats: { type: 'array', items: obj({ notify_type: str(), formats: { type: 'array', items: str() } }) },
 });
-const EXECUTION = obj({ id: int(), type: str(), vendor_type: str(), vendor_id: int(), status: str(), status_message: str(), trigger: str(), start_time: str(), end_time: str() });
-const TASK = obj({ id: int(), execution_id: int(), status: str(), status_message: str(), run_count: int(), start_time: str(), end_time: str(), creation_time: str(), update_time: str() });
+const ATTRS = { type: 'object', additionalProperties: true };
+const EXECUTION = obj({ id: int(), vendor_type: str(), vendor_id: int(), status: str(), status_message: str(), metrics: ATTRS, trigger: str(), extra_attrs: ATTRS, start_time: str(), end_time: str() });
+const TASK = obj({ id: int(), execution_id: int(), status: str(), status_message: str(), run_count: int(), extra_attrs: ATTRS, start_time: str(), end_time: str(), creation_time: str(), update_time: str() });
 const JOB = obj({ id: int(), policy_id: int(), event_type: str(), notify_type: str(), status: str(), job_detail: str(), creation_time: dateTime, update_time: dateTime });
 
+// 409 (duplicate name) is what Harbor's DAO answers but its swagger does not list; documented as Harbor's.
 const S = {
   list: op({ operationId: 'ListWebhookPoliciesOfProject', tag: TAG, summary: 'List project webhook policies.', params: P, query: pageQuery({ q: true, sort: true }), ok: { 200: PAGED(POLICY) }, errors: [400, 401, 403, 500] }),
-  create: op({ operationId: 'CreateWebhookPolicyOfProject', tag: TAG, summary: 'Create project webhook policy.', params: P, body: POLICY_BODY, ok: { 201: CREATED }, errors: [400, 401, 403, 409, 500] }),
+  create: op({ operationId: 'CreateWebhookPolicyOfProject', tag: TAG, summary: 'Create project webhook policy.', params: P, body: POLICY_BODY, ok: { 201: CREATED }, errors: [400, 401, 403, 500] }),
   get: op({ operationId: 'GetWebhookPolicyOfProject', tag: TAG, summary: 'Get project webhook policy', params: PP, ok: { 200: POLICY }, errors: [400, 401, 403, 404, 500] }),
-  update: op({ operationId: 'UpdateWebhookPolicyOfProject', tag: TAG, summary: 'Update webhook policy of a project.', params: PP, body: POLICY_BODY, ok: { 200: EMPTY() }, errors: [400, 401, 403, 404, 409, 500] }),
+  update: op({ operationId: 'UpdateWebhookPolicyOfProject', tag: TAG, summary: 'Update webhook policy of a project.', params: PP, body: POLICY_BODY, ok: { 200: EMPTY() }, errors: [400, 401, 403, 404, 500] }),
   remove: op({ operationId: 'DeleteWebhookPolicyOfProject', tag: TAG, summary: 'Delete webhook policy of a project', params: PP, ok: { 200: EMPTY() }, errors: [400, 401, 403, 404, 500] }),
   executions: op({ operationId: 'ListExecutionsOfWebhookPolicy', tag: TAG, summary: 'List executions for a specific webhook policy', params: PP, query: pageQuery({ q: true, sort: true }), ok: { 200: PAGED(EXECUTION) }, errors: [400, 401, 403, 404, 500] }),
   tasks: op({ operationId: 'ListTasksOfWebhookExecution', tag: TAG, summary: 'List tasks for a specific webhook execution', params: PE, query: pageQuery({ q: true, sort: true }), ok: { 200: PAGED(TASK) }, errors: [400, 401, 403, 404, 500] }),
