@@ -1,6 +1,13 @@
 // Webhook policies of a project (Harbor's notification_policy) and the last time each fired per event type.
 // Rows hold targets as stored: auth_header already sealed; sealing/opening is the service's job.
-import type { Db } from '../db/db.ts';
+import type { Db, Param } from '../db/db.ts';
+import { escapeLike } from './member-repository.ts';
+
+/** Name filter of a list: exact, or a case-insensitive substring (Harbor's `name=~x`). */
+export interface PolicyNameFilter {
+  eq?: string;
+  like?: string;
+}
 
 export interface StoredTarget {
   type: string;
@@ -54,18 +61,27 @@ export class WebhookRepository {
   constructor(db: Db) {
     this.db = db;
   }
-  async countPolicies(projectId: number, nameLike?: string): Promise<number> {
-    const r = await this.db.get<{ n: number }>(
-      `SELECT COUNT(*) AS n FROM webhook_policies WHERE project_id = ?${nameLike !== undefined ? ' AND name = ?' : ''}`,
-      nameLike !== undefined ? [projectId, nameLike] : [projectId],
-    );
+  private where(projectId: number, f: PolicyNameFilter): [string, Param[]] {
+    let sql = 'project_id = ?';
+    const p: Param[] = [projectId];
+    if (f.eq !== undefined) {
+      sql += ' AND name = ?';
+      p.push(f.eq);
+    }
+    if (f.like !== undefined) {
+      sql += ` AND LOWER(name) LIKE ? ESCAPE '\\'`;
+      p.push(`%${escapeLike(f.like.toLowerCase())}%`);
+    }
+    return [sql, p];
+  }
+  async countPolicies(projectId: number, f: PolicyNameFilter = {}): Promise<number> {
+    const [w, p] = this.where(projectId, f);
+    const r = await this.db.get<{ n: number }>(`SELECT COUNT(*) AS n FROM webhook_policies WHERE ${w}`, p);
     return Number(r?.n ?? 0);
   }
-  async listPolicies(projectId: number, limit: number, offset: number, name?: string): Promise<WebhookPolicyRow[]> {
-    const rows = await this.db.all<Raw>(
-      `SELECT * FROM webhook_policies WHERE project_id = ?${name !== undefined ? ' AND name = ?' : ''} ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?`,
-      name !== undefined ? [projectId, name, limit, offset] : [projectId, limit, offset],
-    );
+  async listPolicies(projectId: number, limit: number, offset: number, f: PolicyNameFilter = {}): Promise<WebhookPolicyRow[]> {
+    const [w, p] = this.where(projectId, f);
+    const rows = await this.db.all<Raw>(`SELECT * FROM webhook_policies WHERE ${w} ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?`, [...p, limit, offset]);
     return rows.map(toRow);
   }
   async findPolicy(id: number): Promise<WebhookPolicyRow | null> {

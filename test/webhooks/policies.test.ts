@@ -158,6 +158,13 @@ describe('webhook policies API', { timeout: 90_000 }, () => {
     expectApi(other, 201);
     const otherId = other.headers.get('location')!.split('/').pop();
     expectApi(await f.admin.call('PUT', `${base}/policies/${otherId}`, policy(`dup-${sfx}`)), 409, 'CONFLICT');
+
+    // Harbor's q on the list: exact and fuzzy name.
+    const exact = await f.admin.call('GET', `${base}/policies?q=${encodeURIComponent(`name=dup-${sfx}`)}`);
+    assert.deepEqual(exact.json().map((x: { name: string }) => x.name), [`dup-${sfx}`]);
+    const fuzzy = await f.admin.call('GET', `${base}/policies?q=${encodeURIComponent(`name=~THER-${sfx}`)}`);
+    assert.deepEqual(fuzzy.json().map((x: { name: string }) => x.name), [`other-${sfx}`]);
+    assert.equal(fuzzy.headers.get('x-total-count'), '1');
   });
 
   test('a loopback target is allowed when the operator allow-lists it', async () => {

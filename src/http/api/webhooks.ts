@@ -108,8 +108,8 @@ export async function webhookRoutes(app: FastifyInstance, deps: ApiDeps, auth: A
     const { project } = await access(req, 'list');
     const q = queryOf(req);
     const page = parsePage(q);
-    const where = parseQ(q.get('q'), { name: { type: 'string' } } as const);
-    const name = where.name && where.name.op === 'eq' ? String(where.name.value) : undefined;
+    const where = parseQ(q.get('q'), { name: { type: 'string', fuzzy: true } } as const);
+    const name = where.name?.op === 'eq' ? { eq: String(where.name.value) } : where.name?.op === 'like' ? { like: String(where.name.value) } : {};
     const r = await webhooks.list(project.id, page.limit, page.offset, name);
     setPageHeaders(reply, req.raw.url ?? '', r.total, page);
     return r.items.map(view);

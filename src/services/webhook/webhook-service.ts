@@ -4,7 +4,7 @@
 // are never put in an error message or a log line.
 import { ApiErrors } from '../../errors.ts';
 import { OutboundRefusedError, type OutboundGuard } from '../../drivers/http/outbound-guard.ts';
-import type { StoredTarget, WebhookPolicyRow, WebhookRepository } from '../../repositories/webhook-repository.ts';
+import type { PolicyNameFilter, StoredTarget, WebhookPolicyRow, WebhookRepository } from '../../repositories/webhook-repository.ts';
 import type { AuditSink } from '../audit/audit.ts';
 import type { SecretBox } from './secret-box.ts';
 
@@ -60,7 +60,7 @@ export class WebhookService {
     return { ...p, targets: p.targets.map((t) => ({ ...t, auth_header: t.auth_header ? this.box.open(t.auth_header) : '' })) };
   }
 
-  async list(projectId: number, limit: number, offset: number, name?: string): Promise<{ total: number; items: WebhookPolicy[] }> {
+  async list(projectId: number, limit: number, offset: number, name: PolicyNameFilter = {}): Promise<{ total: number; items: WebhookPolicy[] }> {
     const [total, rows] = await Promise.all([this.repo.countPolicies(projectId, name), this.repo.listPolicies(projectId, limit, offset, name)]);
     return { total, items: rows.map((r) => this.open(r)) };
   }
