@@ -57,6 +57,10 @@ import type { Subscriber } from './services/events/types.ts';
 import { AuditSubscriber } from './services/audit/audit-subscriber.ts';
 import { MetricsService, projectMetricsSource } from './services/metrics/metrics-service.ts';
 import { artifactTypeOfColumns } from './services/artifact/artifact-model.ts';
+import { WebhookRepository } from './repositories/webhook-repository.ts';
+import { WebhookService } from './services/webhook/webhook-service.ts';
+import { SecretBox } from './services/webhook/secret-box.ts';
+import { OutboundGuard } from './drivers/http/outbound-guard.ts';
 import { buildArtifactDomain, createPullRecorder, type ArtifactDomain } from './services/artifact/artifact-domain.ts';
 
 export interface Services {
@@ -99,6 +103,8 @@ export interface Services {
   robots: RobotService;
   /** Prometheus metrics (config metric.enabled); null when disabled, so requests are not instrumented. */
   metrics: MetricsService | null;
+  /** Webhook policies of projects (/projects/{p}/webhook/policies); targets guarded, auth headers sealed. */
+  webhooks: WebhookService;
 }
 
 export interface Bootstrap {
@@ -196,6 +202,12 @@ export async function buildServices(config: Config): Promise<{ services: Service
         warn: (m) => process.emitWarning(m),
       })
     : null;
+  const webhooks = new WebhookService({
+    repo: new WebhookRepository(db),
+    guard: new OutboundGuard({ allowlist: config.security.outboundAllowlist }),
+    box: await SecretBox.create(settings),
+    audit,
+  });
   const pullRecorder = createPullRecorder(db, outbox);
   const manifestService = new ManifestService({ db, manifests, blobs: blobRows, repositories, faults, quota: quotas, events: outbox, onPull: pullRecorder.onPull });
   return {
@@ -229,6 +241,7 @@ export async function buildServices(config: Config): Promise<{ services: Service
       ldapAuth,
       projects: new ProjectService({ db, projects, members, users, audit, events: outbox, groups, allowlists: new CveAllowlistRepository(db) }),
       metrics,
+      webhooks,
     },
     bootstrap,
   };

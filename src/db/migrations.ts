@@ -395,6 +395,33 @@ CREATE TABLE event_cursors (
 `,
   },
   {
+    // Issue 13 (webhooks): Harbor's notification_policy and notification_job last-trigger bookkeeping.
+    // targets is JSON text; each target's auth_header is sealed by SecretBox before it is stored.
+    version: 14,
+    name: 'webhook policies',
+    sql: `
+CREATE TABLE webhook_policies (
+  id {{id}},
+  project_id BIGINT NOT NULL REFERENCES projects(id) ON DELETE CASCADE,
+  name TEXT NOT NULL,
+  description TEXT NOT NULL DEFAULT '',
+  enabled INTEGER NOT NULL DEFAULT 1,
+  event_types TEXT NOT NULL,
+  targets TEXT NOT NULL,
+  creator TEXT NOT NULL DEFAULT '',
+  created_at BIGINT NOT NULL,
+  updated_at BIGINT NOT NULL,
+  UNIQUE (project_id, name)
+);
+CREATE TABLE webhook_last_triggers (
+  policy_id BIGINT NOT NULL REFERENCES webhook_policies(id) ON DELETE CASCADE,
+  event_type TEXT NOT NULL,
+  last_trigger_time BIGINT NOT NULL,
+  PRIMARY KEY (policy_id, event_type)
+)
+`,
+  },
+  {
     // Issue 12 (projects): a project's CVE allowlist (Harbor's cve_allowlist table), stored and returned;
     // enforcement comes with scanning. One row per project; items are Harbor's [{cve_id}] as JSON text.
     version: 16,

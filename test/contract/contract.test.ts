@@ -220,6 +220,16 @@ async function seed(): Promise<Seed> {
     const r = await admin.call('POST', '/usergroups', { group_name: `ct-group-${suffix}`, group_type: 3 });
     if (r.status === 201) ids.group_id = locationId(r);
   }
+  if (hasOp('CreateWebhookPolicyOfProject')) {
+    // A TEST-NET target: public for the outbound guard, no DNS needed.
+    const r = await admin.call('POST', `/projects/${project.name}/webhook/policies`, {
+      name: `ct-hook-${suffix}`,
+      event_types: ['PUSH_ARTIFACT'],
+      targets: [{ type: 'http', address: 'https://203.0.113.10/hook' }],
+    });
+    assert.equal(r.status, 201, `CreateWebhookPolicyOfProject: ${r.text}`);
+    ids.webhook_policy_id = locationId(r);
+  }
   return { project, user, memberId, repo, digest: img.digest, tag: 'v1', ids };
 }
 
@@ -254,7 +264,7 @@ function pathValue(s: Seed, o: Operation, name: string): string | undefined {
 /** The value of a required query parameter, or undefined when the seed has none. */
 function queryValue(s: Seed, o: Operation, name: string): string | undefined {
   if (name === 'q') return o.path === '/search' ? 'ct' : `name=~ct`;
-  return ({ username: s.user.name, groupname: 'ct-group', scope: `/project/${s.project.id}`, project_name: s.project.name } as Record<string, string>)[name];
+  return ({ username: s.user.name, groupname: 'ct-group', scope: `/project/${s.project.id}`, project_name: s.project.name, policy_id: s.ids.webhook_policy_id } as Record<string, string | undefined>)[name];
 }
 
 test('dynamic: every documented GET answers 200 with JSON keys Harbor defines', async (t) => {

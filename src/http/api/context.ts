@@ -20,6 +20,7 @@ import type { LdapService } from '../../services/ldap/ldap-service.ts';
 import type { LdapAuthenticator } from '../../services/ldap/ldap-authenticator.ts';
 import type { ConfigurationService } from '../../services/config/configuration-service.ts';
 import type { AuditLogService } from '../../services/audit/audit-log-service.ts';
+import type { WebhookService } from '../../services/webhook/webhook-service.ts';
 import type { SystemService } from '../../services/system/system-service.ts';
 
 export const API_PREFIX = '/api/v2.0';
@@ -41,6 +42,7 @@ export interface ApiDeps {
   ldapAuth: LdapAuthenticator;
   auditQueries: AuditLogService;
   system: SystemService;
+  webhooks: WebhookService;
 }
 
 /** The authenticated caller of one API request (memoized per request). */

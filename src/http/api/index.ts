@@ -19,6 +19,7 @@ import { configurationRoutes } from './configurations.ts';
 import { userGroupRoutes } from './usergroups.ts';
 import { ldapRoutes } from './ldap.ts';
 import { auditLogRoutes } from './audit-logs.ts';
+import { webhookRoutes } from './webhooks.ts';
 import { systemRoutes, versionRoute } from './system.ts';
 import { API_PREFIX, ApiAuth, type ApiDeps } from './context.ts';
 import { parseGoBool } from './query.ts';
@@ -98,4 +99,5 @@ export async function apiRoutes(app: FastifyInstance, deps: ApiDeps): Promise<vo
   await app.register(versionRoute);
   await app.register(async (scope) => userGroupRoutes(scope, deps.groups, auth), { prefix: API_PREFIX });
   await app.register(async (scope) => ldapRoutes(scope, deps, auth), { prefix: API_PREFIX });
+  await app.register(async (scope) => webhookRoutes(scope, deps, auth), { prefix: API_PREFIX });
 }
