@@ -51,6 +51,9 @@ test('a host name is refused when any of its addresses is refused', async () => 
   assert.equal((await g.resolveChecked('public.test'))[0]!.address, '93.184.216.34');
   const failing = new OutboundGuard({ resolve: async () => Promise.reject(Object.assign(new Error('x'), { code: 'ENOTFOUND' })) });
   await refused(failing.checkUrl('http://nowhere.test/'), /cannot resolve nowhere\.test: ENOTFOUND/);
+  // Saved targets may name a host that does not resolve yet; every connection is checked again.
+  assert.equal((await failing.checkUrl('http://nowhere.test/x', { allowUnresolved: true })).href, 'http://nowhere.test/x');
+  await refused(g.checkUrl('http://mixed.test/', { allowUnresolved: true }), /not allowed/);
 });
 
 test('the allowlist: CIDRs, single addresses, host names and domains', async () => {

@@ -15,6 +15,9 @@ export class OutboundRefusedError extends Error {
   }
 }
 
+/** The host name has no address now (as opposed to one that is not allowed). */
+export class OutboundUnresolvedError extends OutboundRefusedError {}
+
 /** Ranges no outbound request may reach unless allow-listed, with the reason shown in the refusal. */
 const DENIED: readonly [string, number, 'ipv4' | 'ipv6', string][] = [
   ['0.0.0.0', 8, 'ipv4', 'unspecified'],
@@ -143,9 +146,9 @@ export class OutboundGuard {
     try {
       addrs = await this.resolver(bare);
     } catch (e) {
-      throw new OutboundRefusedError(`cannot resolve ${bare}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+      throw new OutboundUnresolvedError(`cannot resolve ${bare}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
     }
-    if (!addrs.length) throw new OutboundRefusedError(`cannot resolve ${bare}: no addresses`);
+    if (!addrs.length) throw new OutboundUnresolvedError(`cannot resolve ${bare}: no addresses`);
     if (this.hostAllowed(bare)) return addrs;
     for (const a of addrs) {
       const why = this.refusal(a.address);
@@ -154,8 +157,12 @@ export class OutboundGuard {
     return addrs;
   }
 
-  /** Checks an http(s) URL when it is saved: scheme, no credentials, and every address its host resolves to. */
-  async checkUrl(text: string): Promise<URL> {
+  /**
+   * Checks an http(s) URL when it is saved: scheme, no credentials, and every address its host resolves to.
+   * `allowUnresolved`: a name that does not resolve now is accepted (Harbor saves webhook targets without a
+   * lookup; DNS may be down or the name not yet published) — each connection is checked again by `lookup`.
+   */
+  async checkUrl(text: string, opts: { allowUnresolved?: boolean } = {}): Promise<URL> {
     let url: URL;
     try {
       url = new URL(text);
@@ -165,7 +172,11 @@ export class OutboundGuard {
     if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new OutboundRefusedError(`unsupported URL scheme ${url.protocol.replace(/:$/, '')}; use http or https`);
     if (url.username || url.password) throw new OutboundRefusedError('credentials in the URL are not allowed');
     if (!url.hostname) throw new OutboundRefusedError('the URL has no host');
-    await this.resolveChecked(url.hostname);
+    try {
+      await this.resolveChecked(url.hostname);
+    } catch (e) {
+      if (!(opts.allowUnresolved && e instanceof OutboundUnresolvedError)) throw e;
+    }
     return url;
   }
 

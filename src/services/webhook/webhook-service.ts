@@ -101,7 +101,7 @@ export class WebhookService {
       if (!addressText) throw ApiErrors.badRequest('target address is required');
       let url: URL;
       try {
-        url = await this.guard.checkUrl(addressText);
+        url = await this.guard.checkUrl(addressText, { allowUnresolved: true });
       } catch (err) {
         if (err instanceof OutboundRefusedError) throw ApiErrors.badRequest(`target address refused: ${err.message}`);
         throw err;
