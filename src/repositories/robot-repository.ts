@@ -3,9 +3,9 @@ import type { Queryable } from '../db/db.ts';
 import { orderSql, whereSql, type ListQuery } from './list-query.ts';
 
 export interface StoredGrant {
-  kind: 'project';
-  /** A project id, or '*' for every project. */
-  namespace: number | '*';
+  kind: 'project' | 'system';
+  /** A project id, '*' for every project, or '/' for a system grant. */
+  namespace: number | '*' | '/';
   /** `resource:action` policies. */
   access: string[];
 }

@@ -4,13 +4,13 @@ export type Principal =
   | { kind: 'user'; id: number; username: string; sysadmin: boolean }
   | RobotPrincipal;
 
-/** One robot grant: `resource:action` policies on a project id, or on every project ('*'). */
+/** One robot grant: `resource:action` policies on a project id, on every project ('*'), or system-wide ('/'). */
 export interface RobotGrant {
-  namespace: number | '*';
+  namespace: number | '*' | '/';
   access: readonly string[];
 }
 
-/** A robot account (Basic `robot$name:secret`): holds exactly its grants, never system-level rights. */
+/** A robot account (Basic `robot$name:secret`): holds exactly its grants (system ones only on system robots). */
 export interface RobotPrincipal {
   kind: 'robot';
   id: number;

@@ -13,7 +13,7 @@ import type { AuditSink } from '../audit/audit.ts';
 import type { AccessPolicy } from './access-policy.ts';
 import { generatePassword, hashPassword, verifyPassword } from './password.ts';
 import { ROBOT_PREFIX, type Principal, type RobotAuthenticator, type RobotPrincipal } from './principal.ts';
-import { ALL_PROJECT_POLICIES, type Policy } from './rbac.ts';
+import { ALL_PROJECT_POLICIES, ROBOT_SYSTEM_GRANTABLE, type Policy } from './rbac.ts';
 import { checkPasswordPolicy } from './user-service.ts';
 
 /** Harbor's robot name grammar (`^[a-z0-9]+(?:[._-][a-z0-9]+)*$`). */
@@ -41,11 +41,14 @@ export interface RobotAccessView {
 export interface RobotView {
   robot: Robot;
   /** Project name (or '*') per grant; grants on projects that no longer exist are left out. */
-  permissions: { kind: 'project'; namespace: string; access: RobotAccessView[] }[];
+  permissions: { kind: 'project' | 'system'; namespace: string; access: RobotAccessView[] }[];
   creator: string;
 }
 
+const SYSTEM_GRANTABLE: ReadonlySet<Policy> = new Set(ROBOT_SYSTEM_GRANTABLE);
+
 interface ParsedGrant {
+  kind: 'project' | 'system';
   namespace: string;
   access: Policy[];
 }
@@ -74,8 +77,9 @@ function parsePermissions(v: unknown): ParsedGrant[] {
   return v.map((p) => {
     if (!p || typeof p !== 'object' || Array.isArray(p)) throw ApiErrors.badRequest('invalid permission');
     const { kind, namespace, access } = p as Record<string, unknown>;
-    if (kind === 'system') throw ApiErrors.badRequest('system-level permissions are not supported; grant project permissions');
-    if (kind !== 'project') throw ApiErrors.badRequest('permission kind must be "project"');
+    if (kind !== 'project' && kind !== 'system') throw ApiErrors.badRequest('permission kind must be "system" or "project"');
+    // Harbor: a system permission's namespace is always "/".
+    if (kind === 'system' && namespace !== '/') throw ApiErrors.badRequest('a system permission has the namespace "/"');
     if (typeof namespace !== 'string' || namespace === '' || namespace.length > 255 || namespace.includes('\0')) throw ApiErrors.badRequest('invalid permission namespace');
     if (!Array.isArray(access) || access.length === 0 || access.length > 200) throw ApiErrors.badRequest('permission access must be a non-empty list');
     const policies = new Set<Policy>();
@@ -85,10 +89,10 @@ function parsePermissions(v: unknown): ParsedGrant[] {
       if (typeof resource !== 'string' || typeof action !== 'string') throw ApiErrors.badRequest('access needs a resource and an action');
       if (effect !== undefined && effect !== null && effect !== '' && effect !== 'allow') throw ApiErrors.badRequest('only the "allow" effect is supported');
       const policy = `${resource}:${action}` as Policy;
-      if (!ROBOT_GRANTABLE.has(policy)) throw ApiErrors.badRequest(`${resource.slice(0, 64)}:${action.slice(0, 64)} cannot be granted to a robot`);
+      if (!(kind === 'system' ? SYSTEM_GRANTABLE : ROBOT_GRANTABLE).has(policy)) throw ApiErrors.badRequest(`${resource.slice(0, 64)}:${action.slice(0, 64)} cannot be granted to a robot`);
       policies.add(policy);
     }
-    return { namespace, access: [...policies].sort() };
+    return { kind, namespace, access: [...policies].sort() };
   });
 }
 
@@ -188,8 +192,10 @@ export class RobotService implements RobotAuthenticator {
     if (level === 'system') {
       if (!isSysadmin(caller)) throw ApiErrors.forbidden('only system admins can manage system robots');
       const grants: StoredGrant[] = [];
+      if (parsed.filter((g) => g.kind === 'system').length > 1) throw ApiErrors.badRequest('at most one system permission');
       for (const g of parsed) {
-        if (g.namespace === '*') grants.push({ kind: 'project', namespace: '*', access: g.access });
+        if (g.kind === 'system') grants.push({ kind: 'system', namespace: '/', access: g.access });
+        else if (g.namespace === '*') grants.push({ kind: 'project', namespace: '*', access: g.access });
         else {
           const p = await this.projects.findProjectByName(g.namespace);
           if (!p) throw ApiErrors.badRequest(`project ${g.namespace.slice(0, 255)} not found`);
@@ -198,7 +204,7 @@ export class RobotService implements RobotAuthenticator {
       }
       return { grants, project: null };
     }
-    if (parsed.length !== 1 || parsed[0].namespace === '*') throw ApiErrors.badRequest('a project robot has exactly one permission, on its project');
+    if (parsed.length !== 1 || parsed[0].kind !== 'project' || parsed[0].namespace === '*') throw ApiErrors.badRequest('a project robot has exactly one permission, on its project');
     const project = fixedProject ?? (await this.projects.findProjectByName(parsed[0].namespace));
     if (fixedProject && fixedProject.name !== parsed[0].namespace) throw ApiErrors.badRequest('a project robot cannot be moved to another project');
     if (!project) {
@@ -317,10 +323,10 @@ export class RobotService implements RobotAuthenticator {
   private async view(r: Robot): Promise<RobotView> {
     const permissions: RobotView['permissions'] = [];
     for (const g of r.permissions) {
-      const namespace = g.namespace === '*' ? '*' : (await this.projects.findProjectById(g.namespace))?.name;
+      const namespace = g.namespace === '*' || g.namespace === '/' ? g.namespace : (await this.projects.findProjectById(g.namespace))?.name;
       if (namespace === undefined) continue;
       permissions.push({
-        kind: 'project',
+        kind: g.kind === 'system' ? 'system' : 'project',
         namespace,
         access: g.access.map((p) => {
           const i = p.lastIndexOf(':');
