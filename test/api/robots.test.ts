@@ -286,6 +286,43 @@ test('system permissions (kind system, namespace /): accepted on system robots, 
     expectApi(await admin.call('POST', '/robots', bad), 400, 'BAD_REQUEST');
 });
 
+test('robot_name_prefix: names are prefix + (project+)name; logins use the configured prefix; existing robots follow a change (names stored bare)', async () => {
+  const sys = await create(admin, { name: 'pfx-sys', level: 'system', duration: -1, permissions: [{ kind: 'project', namespace: 'ra', access: access('repository:pull') }] });
+  const proj = await create(admin, projectRobot('pfx-proj', 'ra', 'repository:pull'));
+  assert.equal(sys.name, 'robot$pfx-sys');
+  assert.equal(proj.name, 'robot$ra+pfx-proj');
+  // A row as Berth stored it before names were stored without the prefix (full default name).
+  const legacy = await create(admin, projectRobot('pfx-legacy', 'ra', 'repository:pull'));
+  const db = await openBerthDatabase(f.berth);
+  try {
+    assert.equal((await db.get<{ name: string }>('SELECT name FROM robots WHERE id = ?', [sys.id]))!.name, 'pfx-sys');
+    await db.run('UPDATE robots SET name = ? WHERE id = ?', ['robot$ra+pfx-legacy', legacy.id]);
+  } finally {
+    await db.close();
+  }
+  expectApi(await admin.call('POST', '/robots', projectRobot('pfx-legacy', 'ra', 'repository:pull')), 409, 'CONFLICT');
+  expectApi(await admin.call('PUT', '/configurations', { robot_name_prefix: 'bot_' }), 200);
+  try {
+    assert.equal((await admin.call('GET', `/robots/${sys.id}`)).json().name, 'bot_pfx-sys');
+    assert.equal((await admin.call('GET', `/robots/${legacy.id}`)).json().name, 'bot_ra+pfx-legacy');
+    for (const [r, bare] of [[sys, 'pfx-sys'], [proj, 'ra+pfx-proj'], [legacy, 'ra+pfx-legacy']] as const) {
+      // The new prefix logs in on /service/token, /v2 Basic and the API; the old one no longer names a robot.
+      assert.deepEqual(await tokenActions(reg(`bot_${bare}`, r.secret), 'ra/app'), ['pull']);
+      assert.equal((await reg(`bot_${bare}`, r.secret, 'basic').request('GET', '/v2/ra/app/tags/list')).status, 200);
+      // On the API the robot is authenticated (its grant holds no project read, so 404 rather than 401).
+      expectApi(await new ApiClient(f.berth.url, `bot_${bare}`, r.secret).call('GET', '/projects/ra'), 404, 'NOT_FOUND');
+      expectApi(await new ApiClient(f.berth.url, `robot$${bare}`, r.secret).call('GET', '/projects/ra'), 401, 'UNAUTHORIZED');
+      assert.equal(await tokenActions(reg(`robot$${bare}`, r.secret), 'ra/app'), 401);
+    }
+    const fresh = await create(admin, projectRobot('pfx-new', 'ra', 'repository:pull'));
+    assert.equal(fresh.name, 'bot_ra+pfx-new');
+    assert.deepEqual(await tokenActions(reg(fresh.name, fresh.secret), 'ra/app'), ['pull']);
+  } finally {
+    expectApi(await admin.call('PUT', '/configurations', { robot_name_prefix: 'robot$' }), 200);
+  }
+  assert.deepEqual(await tokenActions(reg(sys.name, sys.secret), 'ra/app'), ['pull']);
+});
+
 test('names: Harbor grammar only, reserved scanner prefix refused, duplicates 409; users cannot take the robot prefix', async () => {
   for (const name of ['', 'Upper', 'a b', 'robot$x', 'x+y', '../x', 'a..b', '-a', 'a-', 'scanner-x', 'scanner', 'x'.repeat(201), 'nul\u0000', 42, null])
     expectApi(await admin.call('POST', '/robots', projectRobot(name as string, 'ra', 'repository:pull')), 400, 'BAD_REQUEST');

@@ -28,6 +28,8 @@ export const isRobotName = (name: string): boolean => name.startsWith(ROBOT_PREF
 
 /** Checks robot credentials and resolves robot token subjects (RobotService); disabled or expired → null. */
 export interface RobotAuthenticator {
+  /** Whether a login name or token subject names a robot (it carries the configured robot_name_prefix). */
+  isRobotName(name: string): Promise<boolean>;
   authenticate(name: string, secret: string): Promise<RobotPrincipal | null>;
   principalByName(name: string): Promise<RobotPrincipal | null>;
 }
