@@ -147,7 +147,7 @@ export async function buildServices(config: Config): Promise<{ services: Service
   // token_expiration is a runtime setting: the token lifetime follows it (read from the configuration cache).
   tokens.useTtlSource(() => configs.peek('token_expiration'));
   await configs.all();
-  const robots = new RobotService({ robots: new RobotRepository(db), projects, users, policy, audit, defaultDuration: () => configs.get('robot_token_duration') });
+  const robots = new RobotService({ robots: new RobotRepository(db), projects, users, policy, audit, defaultDuration: () => configs.get('robot_token_duration'), namePrefix: () => configs.get('robot_name_prefix') });
   const ldap = new LdapService({ driver: new LdaptsDriver(), configs, warn: (m) => process.emitWarning(m) });
   const groupRows = new UserGroupRepository(db);
   const groups = new UserGroupService({ db, groups: groupRows, members, audit, ldapLookup: (dn) => ldap.findGroup(dn) });

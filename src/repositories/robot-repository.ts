@@ -1,18 +1,21 @@
 // Robot accounts (table `robots`). Permissions are stored as JSON with project ids (not names) as namespaces.
+// Names are stored without the robot_name_prefix (`ci`, `proj+ci`), as Harbor does, so a robot keeps working
+// when the prefix changes. Rows written before that carry the default prefix `robot$`: it is dropped on read
+// and matched on lookup (neither robot nor project names may contain `$`, so such a name is never ambiguous).
 import type { Queryable } from '../db/db.ts';
 import { orderSql, whereSql, type ListQuery } from './list-query.ts';
 
 export interface StoredGrant {
-  kind: 'project';
-  /** A project id, or '*' for every project. */
-  namespace: number | '*';
+  kind: 'project' | 'system';
+  /** A project id, '*' for every project, or '/' for a system grant. */
+  namespace: number | '*' | '/';
   /** `resource:action` policies. */
   access: string[];
 }
 
 export interface Robot {
   id: number;
-  /** Full name, e.g. `robot$ci` or `robot$proj+ci`. */
+  /** Name without the prefix, e.g. `ci` (system) or `proj+ci` (project). */
   name: string;
   description: string;
   level: 'system' | 'project';
@@ -56,9 +59,10 @@ function parseGrants(json: string): StoredGrant[] {
   }
 }
 
+const LEGACY_PREFIX = 'robot$';
 const toRobot = (r: Row): Robot => ({
   id: Number(r.id),
-  name: r.name,
+  name: r.name.startsWith(LEGACY_PREFIX) ? r.name.slice(LEGACY_PREFIX.length) : r.name,
   description: r.description,
   level: r.level === 'system' ? 'system' : 'project',
   projectId: r.project_id === null ? null : Number(r.project_id),
@@ -94,7 +98,7 @@ export class RobotRepository {
     return r ? toRobot(r) : null;
   }
   async findRobotByName(name: string): Promise<Robot | null> {
-    const r = await this.db.get<Row>('SELECT * FROM robots WHERE name = ?', [name]);
+    const r = await this.db.get<Row>('SELECT * FROM robots WHERE name = ? OR name = ? ORDER BY id LIMIT 1', [name, LEGACY_PREFIX + name]);
     return r ? toRobot(r) : null;
   }
   async countRobots(where: ListQuery<RobotField>['where']): Promise<number> {

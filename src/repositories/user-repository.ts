@@ -64,6 +64,11 @@ export class UserRepository {
     const r = await this.db.get<UserRow>('SELECT * FROM users WHERE email = ?', [email]);
     return r ? toUser(r) : null;
   }
+  /** The system admin with the lowest id (Harbor's owner of projects created by system robots). */
+  async findFirstSysadmin(): Promise<User | null> {
+    const r = await this.db.get<UserRow>('SELECT * FROM users WHERE sysadmin = 1 ORDER BY id LIMIT 1');
+    return r ? toUser(r) : null;
+  }
   async countUsers(where: ListQuery<UserField>['where'] = {}): Promise<number> {
     const [w, p] = whereSql(USER_COLUMNS, where);
     const r = await this.db.get<{ n: number }>(`SELECT COUNT(*) AS n FROM users WHERE 1 = 1${w}`, p);

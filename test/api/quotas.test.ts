@@ -127,6 +127,39 @@ test("GET /quotas filters by Harbor's reference=project and reference_id (the pr
   }
 });
 
+test("GET /quotas sorts as Harbor: hard.storage (unlimited highest), used.storage, creation_time, update_time, - descending", async () => {
+  const small = await createProject('q-sort-small', 1000);
+  const big = await createProject('q-sort-big', 9_000_000);
+  const unl = await createProject('q-sort-unl', -1);
+  const data = randomBlob(3000);
+  const r = await upload('q-sort-big/r', data);
+  assert.equal(r.status, 201);
+  const list = async (sort: string): Promise<any[]> => {
+    const res = await f.admin.call('GET', `/quotas?sort=${encodeURIComponent(sort)}&page_size=100`);
+    expectApi(res, 200);
+    return res.json();
+  };
+  const mine = (qs: any[]) => qs.map((q) => q.ref.id).filter((id: number) => [small, big, unl].includes(id));
+  assert.deepEqual(mine(await list('hard.storage')), [small, big, unl]);
+  assert.deepEqual(mine(await list('-hard.storage')), [unl, big, small]);
+  const byUsed = await list('-used.storage');
+  assert.equal(mine(byUsed)[0], big);
+  const used = byUsed.map((q) => q.used.storage);
+  assert.deepEqual(used, [...used].sort((a, b) => b - a));
+  assert.ok(used[0] >= data.length);
+  assert.deepEqual(mine(await list('creation_time')), [small, big, unl]);
+  const desc = (await list('-creation_time')).map((q) => Date.parse(q.creation_time));
+  assert.deepEqual(desc, [...desc].sort((a, b) => b - a));
+  expectApi(await f.admin.call('PUT', `/quotas/${small}`, { hard: { storage: 2000 } }), 200);
+  assert.equal(mine(await list('-update_time'))[0], small);
+  // Paging applies after sorting; the total is every quota.
+  const all = await list('-hard.storage');
+  const page2 = await f.admin.call('GET', '/quotas?sort=-hard.storage&page=2&page_size=1');
+  assert.deepEqual(page2.json().map((q: any) => q.id), [all[1].id]);
+  assert.equal(page2.headers.get('x-total-count'), String(all.length));
+  expectApi(await f.admin.call('GET', '/quotas?sort=name'), 400, 'BAD_REQUEST');
+});
+
 test('over the limit: DENIED with nothing committed; dedup within a project; delete + GC frees usage', async () => {
   const id = await createProject('qa', 10_000);
   const a = randomBlob(4000);

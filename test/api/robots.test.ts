@@ -248,6 +248,83 @@ test('no escalation: project admins create project robots for their project only
   assert.deepEqual(await tokenActions(c, 'ra/app'), ['pull']);
 });
 
+test('system permissions (kind system, namespace /): accepted on system robots, shown back, enforced on project creation', async () => {
+  const body = (name: string, pairs: string[]) => ({
+    name,
+    level: 'system',
+    duration: -1,
+    permissions: [
+      { kind: 'system', namespace: '/', access: access(...pairs) },
+      { kind: 'project', namespace: 'ra', access: access('repository:pull') },
+    ],
+  });
+  const creator = await create(admin, body('sys-creator', ['project:create', 'registry:list']));
+  const got = (await admin.call('GET', `/robots/${creator.id}`)).json();
+  assert.deepEqual(
+    got.permissions.find((p: any) => p.kind === 'system'),
+    { kind: 'system', namespace: '/', access: [{ resource: 'project', action: 'create', effect: 'allow' }, { resource: 'registry', action: 'list', effect: 'allow' }] },
+  );
+  const plain = await create(admin, body('sys-plain', ['registry:list']));
+  const asRobot = (r: { name: string; secret: string }) => new ApiClient(f.berth.url, r.name, r.secret);
+  // With system project:create the robot creates a project (owned by a system admin); without it 403.
+  expectApi(await asRobot(creator).call('POST', '/projects', { project_name: 'robot-made' }), 201);
+  const made = (await admin.call('GET', '/projects/robot-made')).json();
+  assert.equal(made.owner_name, 'admin');
+  expectApi(await asRobot(plain).call('POST', '/projects', { project_name: 'robot-denied' }), 403, 'FORBIDDEN');
+  expectApi(await admin.call('GET', '/projects/robot-denied'), 404, 'NOT_FOUND');
+  const pr = await create(admin, projectRobot('proj-bot', 'ra', 'repository:pull'));
+  expectApi(await asRobot(pr).call('POST', '/projects', { project_name: 'robot-denied' }), 403, 'FORBIDDEN');
+  // The system grant gives nothing on projects: the project grant still rules /v2.
+  assert.deepEqual(await tokenActions(reg(creator.name, creator.secret), 'rb/app'), []);
+  assert.deepEqual(await tokenActions(reg(creator.name, creator.secret), 'ra/app'), ['pull']);
+  // Update replaces the system grant; a non-system policy, a namespace other than / or two system grants → 400.
+  expectApi(await admin.call('PUT', `/robots/${plain.id}`, { ...body('sys-plain', ['project:create']), disable: false }), 200);
+  expectApi(await asRobot(plain).call('POST', '/projects', { project_name: 'robot-made2' }), 201);
+  for (const bad of [
+    body('sys-bad', ['repository:pull']),
+    { ...body('sys-bad', []), permissions: [{ kind: 'system', namespace: '*', access: access('project:create') }] },
+    { ...body('sys-bad', []), permissions: [{ kind: 'system', namespace: '/', access: access('project:create') }, { kind: 'system', namespace: '/', access: access('registry:list') }] },
+  ])
+    expectApi(await admin.call('POST', '/robots', bad), 400, 'BAD_REQUEST');
+});
+
+test('robot_name_prefix: names are prefix + (project+)name; logins use the configured prefix; existing robots follow a change (names stored bare)', async () => {
+  const sys = await create(admin, { name: 'pfx-sys', level: 'system', duration: -1, permissions: [{ kind: 'project', namespace: 'ra', access: access('repository:pull') }] });
+  const proj = await create(admin, projectRobot('pfx-proj', 'ra', 'repository:pull'));
+  assert.equal(sys.name, 'robot$pfx-sys');
+  assert.equal(proj.name, 'robot$ra+pfx-proj');
+  // A row as Berth stored it before names were stored without the prefix (full default name).
+  const legacy = await create(admin, projectRobot('pfx-legacy', 'ra', 'repository:pull'));
+  const db = await openBerthDatabase(f.berth);
+  try {
+    assert.equal((await db.get<{ name: string }>('SELECT name FROM robots WHERE id = ?', [sys.id]))!.name, 'pfx-sys');
+    await db.run('UPDATE robots SET name = ? WHERE id = ?', ['robot$ra+pfx-legacy', legacy.id]);
+  } finally {
+    await db.close();
+  }
+  expectApi(await admin.call('POST', '/robots', projectRobot('pfx-legacy', 'ra', 'repository:pull')), 409, 'CONFLICT');
+  expectApi(await admin.call('PUT', '/configurations', { robot_name_prefix: 'bot_' }), 200);
+  try {
+    assert.equal((await admin.call('GET', `/robots/${sys.id}`)).json().name, 'bot_pfx-sys');
+    assert.equal((await admin.call('GET', `/robots/${legacy.id}`)).json().name, 'bot_ra+pfx-legacy');
+    for (const [r, bare] of [[sys, 'pfx-sys'], [proj, 'ra+pfx-proj'], [legacy, 'ra+pfx-legacy']] as const) {
+      // The new prefix logs in on /service/token, /v2 Basic and the API; the old one no longer names a robot.
+      assert.deepEqual(await tokenActions(reg(`bot_${bare}`, r.secret), 'ra/app'), ['pull']);
+      assert.equal((await reg(`bot_${bare}`, r.secret, 'basic').request('GET', '/v2/ra/app/tags/list')).status, 200);
+      // On the API the robot is authenticated (its grant holds no project read, so 404 rather than 401).
+      expectApi(await new ApiClient(f.berth.url, `bot_${bare}`, r.secret).call('GET', '/projects/ra'), 404, 'NOT_FOUND');
+      expectApi(await new ApiClient(f.berth.url, `robot$${bare}`, r.secret).call('GET', '/projects/ra'), 401, 'UNAUTHORIZED');
+      assert.equal(await tokenActions(reg(`robot$${bare}`, r.secret), 'ra/app'), 401);
+    }
+    const fresh = await create(admin, projectRobot('pfx-new', 'ra', 'repository:pull'));
+    assert.equal(fresh.name, 'bot_ra+pfx-new');
+    assert.deepEqual(await tokenActions(reg(fresh.name, fresh.secret), 'ra/app'), ['pull']);
+  } finally {
+    expectApi(await admin.call('PUT', '/configurations', { robot_name_prefix: 'robot$' }), 200);
+  }
+  assert.deepEqual(await tokenActions(reg(sys.name, sys.secret), 'ra/app'), ['pull']);
+});
+
 test('names: Harbor grammar only, reserved scanner prefix refused, duplicates 409; users cannot take the robot prefix', async () => {
   for (const name of ['', 'Upper', 'a b', 'robot$x', 'x+y', '../x', 'a..b', '-a', 'a-', 'scanner-x', 'scanner', 'x'.repeat(201), 'nul\u0000', 42, null])
     expectApi(await admin.call('POST', '/robots', projectRobot(name as string, 'ra', 'repository:pull')), 400, 'BAD_REQUEST');

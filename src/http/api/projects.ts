@@ -257,21 +257,21 @@ export async function projectRoutes(app: FastifyInstance, deps: ApiDeps, auth: A
   };
 
   app.post('/projects', { schema: S.createProject }, async (req, reply) => {
-    const me = await auth.user(req);
-    if (!me.sysadmin && (await configs.get('project_creation_restriction')) === 'adminonly') throw ApiErrors.forbidden('only system admins can create projects');
+    const me = await auth.principal(req);
+    if (me.kind === 'anonymous') throw ApiErrors.unauthorized('authentication required');
+    // Harbor 2.2+: a system robot holding system project:create may create projects (and counts as an admin for
+    // the rules below); project robots never may.
+    if (me.kind === 'robot' && me.level !== 'system') throw ApiErrors.forbidden('Only system level robot can create project');
+    if (me.kind === 'robot' && !policy.canSystem(me, 'project:create')) throw ApiErrors.forbidden('the robot does not hold project:create');
+    const admin = policy.canSystem(me, 'project:create');
+    if (!admin && (await configs.get('project_creation_restriction')) === 'adminonly') throw ApiErrors.forbidden('only system admins can create projects');
     const b = bodyObject(req);
     // storage_limit (bytes, -1 unlimited) is honoured from system admins only, as Harbor does; others get the
     // configured default. A proxy cache project (registry_id) is for system admins only (Harbor's 403).
-    if (b.registry_id !== undefined && b.registry_id !== null && !me.sysadmin) throw ApiErrors.forbidden('Only system admin can create proxy cache project');
-    const storageLimit = me.sysadmin && b.storage_limit !== undefined && b.storage_limit !== null ? parseStorageLimit(b.storage_limit, 'storage_limit') : null;
-    const p = await projects.create(me, {
-      project_name: b.project_name,
-      public: b.public,
-      metadata: b.metadata,
-      storageLimit,
-      registry_id: b.registry_id,
-      cve_allowlist: b.cve_allowlist,
-    });
+    if (b.registry_id !== undefined && b.registry_id !== null && !admin) throw ApiErrors.forbidden('Only system admin can create proxy cache project');
+    const storageLimit = admin && b.storage_limit !== undefined && b.storage_limit !== null ? parseStorageLimit(b.storage_limit, 'storage_limit') : null;
+    const input = { project_name: b.project_name, public: b.public, metadata: b.metadata, storageLimit, registry_id: b.registry_id, cve_allowlist: b.cve_allowlist };
+    const p = me.kind === 'robot' ? await projects.createByRobot(me.name, input) : await projects.create(me, input);
     const byName = headerFlag(req, 'X-Resource-Name-In-Location');
     return reply
       .code(201)

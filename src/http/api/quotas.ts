@@ -2,8 +2,8 @@
 // hard.storage is the limit in bytes (-1 unlimited), used.storage the deduplicated size of the project's blobs.
 import type { FastifyInstance } from 'fastify';
 import { ApiErrors } from '../../errors.ts';
-import { parseStorageLimit, type Quota, type QuotaService } from '../../services/registry/quota-service.ts';
-import { parsePage, setPageHeaders } from './query.ts';
+import { parseStorageLimit, QUOTA_SORT_FIELDS, type Quota, type QuotaService } from '../../services/registry/quota-service.ts';
+import { parsePage, parseSort, setPageHeaders } from './query.ts';
 import { bodyObject, isoTime, pathId, queryOf, type ApiAuth } from './context.ts';
 import { bodyOf, dateTime, EMPTY, int, mapOf, obj, op, PAGED, pageQuery, str } from './schemas.ts';
 
@@ -23,7 +23,7 @@ const S = {
     operationId: 'listQuotas',
     tag: 'quota',
     summary: 'List quotas',
-    query: { ...pageQuery(), reference: str('The reference type of quota (project).'), reference_id: str('The reference id of quota (the project id).') },
+    query: { ...pageQuery({ sort: true }), reference: str('The reference type of quota (project).'), reference_id: str('The reference id of quota (the project id).') },
     ok: { 200: PAGED(QUOTA) },
     errors: [401, 403, 500],
   }),
@@ -55,6 +55,7 @@ export async function quotaRoutes(app: FastifyInstance, quotas: QuotaService, au
     await auth.sysadmin(req);
     const q = queryOf(req);
     const page = parsePage(q);
+    const sort = parseSort(q.get('sort'), QUOTA_SORT_FIELDS);
     // Harbor's filters: reference (only "project" exists) and reference_id (the project id, which is the quota id).
     const reference = q.get('reference');
     const referenceId = q.get('reference_id');
@@ -68,7 +69,7 @@ export async function quotaRoutes(app: FastifyInstance, quotas: QuotaService, au
       setPageHeaders(reply, req.raw.url ?? '', one ? 1 : 0, page);
       return items.map(quotaJson);
     }
-    const { total, items } = await quotas.list(page.limit, page.offset);
+    const { total, items } = await quotas.list(page.limit, page.offset, sort);
     setPageHeaders(reply, req.raw.url ?? '', total, page);
     return items.map(quotaJson);
   });

@@ -73,7 +73,7 @@ export function robotResp(v: RobotView) {
   const r = v.robot;
   return {
     id: r.id,
-    name: r.name,
+    name: v.fullName,
     description: r.description,
     level: r.level,
     duration: r.duration,
@@ -107,7 +107,7 @@ export async function robotRoutes(app: FastifyInstance, deps: { robots: RobotSer
   }, async (req, reply) => {
     const caller = await auth.principal(req);
     const b = bodyObject(req);
-    const { robot, secret } = await robots.create(caller, {
+    const { robot, fullName, secret } = await robots.create(caller, {
       name: b.name,
       description: b.description,
       secret: b.secret,
@@ -120,7 +120,7 @@ export async function robotRoutes(app: FastifyInstance, deps: { robots: RobotSer
       .code(201)
       .header('Location', `${API_PREFIX}/robots/${robot.id}`)
       .header('Cache-Control', 'no-store')
-      .send({ id: robot.id, name: robot.name, secret, creation_time: isoTime(robot.createdAt), expires_at: robot.expiresAt === -1 ? -1 : Math.floor(robot.expiresAt / 1000) });
+      .send({ id: robot.id, name: fullName, secret, creation_time: isoTime(robot.createdAt), expires_at: robot.expiresAt === -1 ? -1 : Math.floor(robot.expiresAt / 1000) });
   });
 
   app.get('/robots', {

@@ -4,7 +4,7 @@
 import type { FastifyInstance } from 'fastify';
 import { ApiErrors } from '../../errors.ts';
 import type { User, UserField } from '../../repositories/user-repository.ts';
-import { ALL_PROJECT_POLICIES, SYSTEM_POLICIES, type Policy } from '../../services/auth/rbac.ts';
+import { ALL_PROJECT_POLICIES, ROBOT_SYSTEM_GRANTABLE, SYSTEM_POLICIES, type Policy } from '../../services/auth/rbac.ts';
 import { ROBOT_GRANTABLE } from '../../services/auth/robot-service.ts';
 import { parseGoBool, parsePage, parseQ, parseSort, setPageHeaders } from './query.ts';
 import { bodyOf, bool, CREATED, dateTime, EMPTY, int, obj, op, PAGED, pageQuery, str } from './schemas.ts';
@@ -104,7 +104,7 @@ const S = {
     tag: 'permissions',
     summary: 'Get system or project level permissions info.',
     description:
-      'The permissions a robot account can be granted (Harbor\'s robot permission catalog): project scope for system and project admins; Berth\'s system robots hold project grants only, so the system list is empty.',
+      'The permissions a robot account can be granted (Harbor\'s robot permission catalog): project scope for system and project admins, system scope (namespace /) for system admins only.',
     ok: { 200: obj({ system: { type: 'array', items: PERMISSION }, project: { type: 'array', items: PERMISSION } }) },
     errors: [401, 403, 500],
   }),
@@ -200,7 +200,8 @@ export async function userRoutes(app: FastifyInstance, deps: ApiDeps, auth: ApiA
       }
     }
     if (!allowed) throw ApiErrors.forbidden('only admins (system and project) can access permissions');
-    return { system: [], project: policyList([...ROBOT_GRANTABLE].sort(), '') };
+    // As Harbor: project admins never see the system permissions.
+    return { system: me.sysadmin ? policyList([...ROBOT_SYSTEM_GRANTABLE].sort(), '') : [], project: policyList([...ROBOT_GRANTABLE].sort(), '') };
   });
 
   app.get('/users/current/permissions', { schema: S.getCurrentUserPermissions }, async (req) => {

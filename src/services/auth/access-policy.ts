@@ -28,7 +28,7 @@ export class AccessPolicy {
 
   /** Ids of the projects the principal is a member of. */
   async projectIdsOf(principal: Principal): Promise<number[]> {
-    if (principal.kind === 'robot') return [...new Set(principal.permissions.flatMap((g) => (g.namespace === '*' ? [] : [g.namespace])))];
+    if (principal.kind === 'robot') return [...new Set(principal.permissions.flatMap((g) => (typeof g.namespace === 'number' ? [g.namespace] : [])))];
     return principal.kind === 'user' ? this.members.listProjectIdsOfUser(principal.id) : [];
   }
 
@@ -45,6 +45,16 @@ export class AccessPolicy {
     const sysadmin = principal.kind === 'user' && principal.sysadmin;
     const roles = sysadmin ? [] : await this.rolesIn(principal, project);
     return projectPolicies({ sysadmin, roles, isPublic: project.public });
+  }
+
+  /**
+   * A system-scope policy (project:create, registry:list, ...): system admins hold them all; a system robot holds
+   * the ones of its system grant (namespace '/'); nobody else holds any.
+   */
+  canSystem(principal: Principal, policy: Policy): boolean {
+    if (principal.kind === 'user') return principal.sysadmin;
+    if (principal.kind !== 'robot' || principal.level !== 'system') return false;
+    return principal.permissions.some((g) => g.namespace === '/' && g.access.includes(policy));
   }
 
   async can(principal: Principal, project: Project, policy: Policy): Promise<boolean> {

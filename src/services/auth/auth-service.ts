@@ -154,7 +154,7 @@ export class AuthService {
     // Every check of a password (never a cached login) first asks whether any process has locked the name.
     const lock = await this.sharedLock(username);
     if (lock.locked) return null;
-    if (isRobotName(username)) return this.authenticateRobot(username, password, lock.series);
+    if (await this.isRobot(username)) return this.authenticateRobot(username, password, lock.series);
     const external = !!this.external && (await this.external.handles(username));
     const user = external ? await this.external!.authenticate(username, password) : await this.users.findUserByName(username);
     if (!user || (!external && !(await verifyPassword(password, user.passwordHash)))) {
@@ -205,10 +205,15 @@ export class AuthService {
     return this.tokens.issue(principalName(principal), access);
   }
 
+  /** A robot's name: the configured prefix (through RobotService), or the default one when there are no robots. */
+  private async isRobot(name: string): Promise<boolean> {
+    return this.robots ? this.robots.isRobotName(name) : isRobotName(name);
+  }
+
   /** Principal behind a verified token. */
   async principalFromToken(sub: string): Promise<Principal> {
     if (!sub) return ANONYMOUS;
-    if (isRobotName(sub)) return (await this.robots?.principalByName(sub)) ?? ANONYMOUS;
+    if (await this.isRobot(sub)) return (await this.robots?.principalByName(sub)) ?? ANONYMOUS;
     // Read on every request (one indexed read), so a role change or deletion by any process applies at once.
     const user = await this.users.findUserByName(sub);
     return user ? { kind: 'user', id: user.id, username: user.username, sysadmin: user.sysadmin || !!user.adminRoleInAuth } : ANONYMOUS;

@@ -4,13 +4,13 @@ export type Principal =
   | { kind: 'user'; id: number; username: string; sysadmin: boolean }
   | RobotPrincipal;
 
-/** One robot grant: `resource:action` policies on a project id, or on every project ('*'). */
+/** One robot grant: `resource:action` policies on a project id, on every project ('*'), or system-wide ('/'). */
 export interface RobotGrant {
-  namespace: number | '*';
+  namespace: number | '*' | '/';
   access: readonly string[];
 }
 
-/** A robot account (Basic `robot$name:secret`): holds exactly its grants, never system-level rights. */
+/** A robot account (Basic `robot$name:secret`): holds exactly its grants (system ones only on system robots). */
 export interface RobotPrincipal {
   kind: 'robot';
   id: number;
@@ -28,6 +28,8 @@ export const isRobotName = (name: string): boolean => name.startsWith(ROBOT_PREF
 
 /** Checks robot credentials and resolves robot token subjects (RobotService); disabled or expired → null. */
 export interface RobotAuthenticator {
+  /** Whether a login name or token subject names a robot (it carries the configured robot_name_prefix). */
+  isRobotName(name: string): Promise<boolean>;
   authenticate(name: string, secret: string): Promise<RobotPrincipal | null>;
   principalByName(name: string): Promise<RobotPrincipal | null>;
 }

@@ -125,6 +125,34 @@ export const SYSTEM_POLICIES: readonly Policy[] = [
   ...expand('robot', ['create', 'read', 'update', 'delete', 'list']),
 ];
 
+/**
+ * What a system robot may be granted at system scope (kind "system", namespace "/"): Harbor's system policies
+ * of the robot permission provider (`rbac.NolimitProvider`, `src/common/rbac/const.go`), as GET /permissions lists.
+ */
+export const ROBOT_SYSTEM_GRANTABLE: readonly Policy[] = [
+  'audit-log:list',
+  ...expand('preheat-instance', ['read', 'create', 'delete', 'list', 'update']),
+  ...expand('project', ['list', 'create']),
+  ...expand('replication-policy', ['read', 'create', 'delete', 'list', 'update']),
+  ...expand('replication', ['read', 'create', 'list']),
+  'replication-adapter:list',
+  ...expand('registry', ['read', 'create', 'delete', 'list', 'update']),
+  ...expand('scan-all', ['read', 'update', 'stop', 'create']),
+  'system-volumes:read',
+  ...expand('garbage-collection', ['read', 'create', 'list', 'update', 'stop']),
+  ...expand('purge-audit', ['read', 'create', 'list', 'update', 'stop']),
+  ...expand('jobservice-monitor', ['list', 'stop']),
+  ...expand('scanner', ['read', 'create', 'delete', 'list', 'update']),
+  ...expand('label', ['read', 'create', 'delete', 'update']),
+  ...expand('security-hub', ['read', 'list']),
+  'catalog:read',
+  ...expand('quota', ['read', 'list', 'update']),
+  ...expand('robot', ['create', 'read', 'list', 'delete']),
+  ...expand('user', ['create', 'read', 'update', 'list', 'delete']),
+  ...expand('ldap-user', ['create', 'list']),
+  ...expand('user-group', ['create', 'read', 'update', 'list', 'delete']),
+];
+
 export function rolePolicies(role: RoleId): ReadonlySet<Policy> {
   return BY_ROLE.get(role) ?? new Set();
 }

@@ -12,8 +12,8 @@ import type { ListQuery } from '../../repositories/list-query.ts';
 import type { AuditSink } from '../audit/audit.ts';
 import type { AccessPolicy } from './access-policy.ts';
 import { generatePassword, hashPassword, verifyPassword } from './password.ts';
-import { ROBOT_PREFIX, type Principal, type RobotAuthenticator, type RobotPrincipal } from './principal.ts';
-import { ALL_PROJECT_POLICIES, type Policy } from './rbac.ts';
+import { ROBOT_PREFIX as DEFAULT_PREFIX, type Principal, type RobotAuthenticator, type RobotPrincipal } from './principal.ts';
+import { ALL_PROJECT_POLICIES, ROBOT_SYSTEM_GRANTABLE, type Policy } from './rbac.ts';
 import { checkPasswordPolicy } from './user-service.ts';
 
 /** Harbor's robot name grammar (`^[a-z0-9]+(?:[._-][a-z0-9]+)*$`). */
@@ -41,11 +41,16 @@ export interface RobotAccessView {
 export interface RobotView {
   robot: Robot;
   /** Project name (or '*') per grant; grants on projects that no longer exist are left out. */
-  permissions: { kind: 'project'; namespace: string; access: RobotAccessView[] }[];
+  permissions: { kind: 'project' | 'system'; namespace: string; access: RobotAccessView[] }[];
+  /** robot_name_prefix + stored name, as Harbor shows and logs in with. */
+  fullName: string;
   creator: string;
 }
 
+const SYSTEM_GRANTABLE: ReadonlySet<Policy> = new Set(ROBOT_SYSTEM_GRANTABLE);
+
 interface ParsedGrant {
+  kind: 'project' | 'system';
   namespace: string;
   access: Policy[];
 }
@@ -74,8 +79,9 @@ function parsePermissions(v: unknown): ParsedGrant[] {
   return v.map((p) => {
     if (!p || typeof p !== 'object' || Array.isArray(p)) throw ApiErrors.badRequest('invalid permission');
     const { kind, namespace, access } = p as Record<string, unknown>;
-    if (kind === 'system') throw ApiErrors.badRequest('system-level permissions are not supported; grant project permissions');
-    if (kind !== 'project') throw ApiErrors.badRequest('permission kind must be "project"');
+    if (kind !== 'project' && kind !== 'system') throw ApiErrors.badRequest('permission kind must be "system" or "project"');
+    // Harbor: a system permission's namespace is always "/".
+    if (kind === 'system' && namespace !== '/') throw ApiErrors.badRequest('a system permission has the namespace "/"');
     if (typeof namespace !== 'string' || namespace === '' || namespace.length > 255 || namespace.includes('\0')) throw ApiErrors.badRequest('invalid permission namespace');
     if (!Array.isArray(access) || access.length === 0 || access.length > 200) throw ApiErrors.badRequest('permission access must be a non-empty list');
     const policies = new Set<Policy>();
@@ -85,10 +91,10 @@ function parsePermissions(v: unknown): ParsedGrant[] {
       if (typeof resource !== 'string' || typeof action !== 'string') throw ApiErrors.badRequest('access needs a resource and an action');
       if (effect !== undefined && effect !== null && effect !== '' && effect !== 'allow') throw ApiErrors.badRequest('only the "allow" effect is supported');
       const policy = `${resource}:${action}` as Policy;
-      if (!ROBOT_GRANTABLE.has(policy)) throw ApiErrors.badRequest(`${resource.slice(0, 64)}:${action.slice(0, 64)} cannot be granted to a robot`);
+      if (!(kind === 'system' ? SYSTEM_GRANTABLE : ROBOT_GRANTABLE).has(policy)) throw ApiErrors.badRequest(`${resource.slice(0, 64)}:${action.slice(0, 64)} cannot be granted to a robot`);
       policies.add(policy);
     }
-    return { namespace, access: [...policies].sort() };
+    return { kind, namespace, access: [...policies].sort() };
   });
 }
 
@@ -99,6 +105,7 @@ export class RobotService implements RobotAuthenticator {
   private readonly policy: AccessPolicy;
   private readonly audit: AuditSink;
   private readonly defaultDuration: () => Promise<number>;
+  private readonly prefix: () => Promise<string>;
   // Verified secrets (hash of name and secret → the secret hash they matched); a refresh changes the stored
   // hash, so stale entries stop matching at once, in every process.
   private readonly verified = new Map<string, { secretHash: string; until: number }>();
@@ -112,6 +119,8 @@ export class RobotService implements RobotAuthenticator {
     audit: AuditSink;
     /** Days a robot lives when the request gives no duration (Harbor's robot_token_duration setting). */
     defaultDuration?: () => Promise<number>;
+    /** Harbor's robot_name_prefix (runtime setting), read on every use so a change applies at once. */
+    namePrefix?: () => Promise<string>;
   }) {
     this.robots = deps.robots;
     this.projects = deps.projects;
@@ -119,6 +128,7 @@ export class RobotService implements RobotAuthenticator {
     this.policy = deps.policy;
     this.audit = deps.audit;
     this.defaultDuration = deps.defaultDuration ?? (async () => DEFAULT_ROBOT_DURATION_DAYS);
+    this.prefix = deps.namePrefix ?? (async () => DEFAULT_PREFIX);
   }
 
   // ---- authentication
@@ -127,11 +137,22 @@ export class RobotService implements RobotAuthenticator {
     return !!r && !r.disabled && (r.expiresAt === -1 || r.expiresAt > now);
   }
 
-  private toPrincipal(r: Robot): RobotPrincipal {
+  /** Whether a login name is a robot's: it carries the configured prefix. */
+  async isRobotName(name: string): Promise<boolean> {
+    return name.startsWith(await this.prefix());
+  }
+
+  /** The stored name behind a full name, or null when it lacks the configured prefix. */
+  private async storedName(fullName: string): Promise<string | null> {
+    const prefix = await this.prefix();
+    return fullName.startsWith(prefix) && fullName.length > prefix.length ? fullName.slice(prefix.length) : null;
+  }
+
+  private toPrincipal(r: Robot, fullName: string): RobotPrincipal {
     return {
       kind: 'robot',
       id: r.id,
-      name: r.name,
+      name: fullName,
       level: r.level,
       projectId: r.projectId,
       permissions: r.permissions.map((g) => ({ namespace: g.namespace, access: g.access })),
@@ -139,8 +160,10 @@ export class RobotService implements RobotAuthenticator {
   }
 
   async authenticate(name: string, secret: string): Promise<RobotPrincipal | null> {
-    if (!name.startsWith(ROBOT_PREFIX) || name.length > 512 || !secret || secret.length > 1024) return null;
-    const r = await this.robots.findRobotByName(name);
+    if (name.length > 512 || !secret || secret.length > 1024) return null;
+    const stored = await this.storedName(name);
+    if (stored === null) return null;
+    const r = await this.robots.findRobotByName(stored);
     if (!this.usable(r)) return null;
     const key = createHash('sha256').update(`${name}\0${secret}`).digest('base64');
     const hit = this.verified.get(key);
@@ -150,16 +173,18 @@ export class RobotService implements RobotAuthenticator {
       if (this.verified.size > 10_000) this.verified.clear();
       this.verified.set(key, { secretHash: r.secretHash, until: now + 10 * 60_000 });
     }
-    return this.toPrincipal(r);
+    return this.toPrincipal(r, name);
   }
 
   /** The robot behind a token subject (re-read every few seconds: a disabled robot's tokens stop resolving). */
   async principalByName(name: string): Promise<RobotPrincipal | null> {
+    const stored = await this.storedName(name);
+    if (stored === null) return null;
     const now = Date.now();
     const hit = this.byName.get(name);
     if (hit && hit.until > now) return hit.principal;
-    const r = await this.robots.findRobotByName(name);
-    const principal = this.usable(r, now) ? this.toPrincipal(r) : null;
+    const r = await this.robots.findRobotByName(stored);
+    const principal = this.usable(r, now) ? this.toPrincipal(r, name) : null;
     if (this.byName.size > 10_000) this.byName.clear();
     this.byName.set(name, { principal, until: now + 5_000 });
     return principal;
@@ -188,8 +213,10 @@ export class RobotService implements RobotAuthenticator {
     if (level === 'system') {
       if (!isSysadmin(caller)) throw ApiErrors.forbidden('only system admins can manage system robots');
       const grants: StoredGrant[] = [];
+      if (parsed.filter((g) => g.kind === 'system').length > 1) throw ApiErrors.badRequest('at most one system permission');
       for (const g of parsed) {
-        if (g.namespace === '*') grants.push({ kind: 'project', namespace: '*', access: g.access });
+        if (g.kind === 'system') grants.push({ kind: 'system', namespace: '/', access: g.access });
+        else if (g.namespace === '*') grants.push({ kind: 'project', namespace: '*', access: g.access });
         else {
           const p = await this.projects.findProjectByName(g.namespace);
           if (!p) throw ApiErrors.badRequest(`project ${g.namespace.slice(0, 255)} not found`);
@@ -198,7 +225,7 @@ export class RobotService implements RobotAuthenticator {
       }
       return { grants, project: null };
     }
-    if (parsed.length !== 1 || parsed[0].namespace === '*') throw ApiErrors.badRequest('a project robot has exactly one permission, on its project');
+    if (parsed.length !== 1 || parsed[0].kind !== 'project' || parsed[0].namespace === '*') throw ApiErrors.badRequest('a project robot has exactly one permission, on its project');
     const project = fixedProject ?? (await this.projects.findProjectByName(parsed[0].namespace));
     if (fixedProject && fixedProject.name !== parsed[0].namespace) throw ApiErrors.badRequest('a project robot cannot be moved to another project');
     if (!project) {
@@ -212,7 +239,7 @@ export class RobotService implements RobotAuthenticator {
     return { grants: [{ kind: 'project', namespace: project.id, access: parsed[0].access }], project };
   }
 
-  async create(caller: Caller, input: Record<string, unknown>): Promise<{ robot: Robot; secret: string }> {
+  async create(caller: Caller, input: Record<string, unknown>): Promise<{ robot: Robot; fullName: string; secret: string }> {
     if (caller.kind === 'anonymous') throw ApiErrors.unauthorized('unauthorized');
     const level = input.level;
     if (level !== 'system' && level !== 'project') throw ApiErrors.badRequest('level must be "system" or "project"');
@@ -225,11 +252,14 @@ export class RobotService implements RobotAuthenticator {
     const given = input.secret;
     const secret = given === undefined || given === null || given === '' ? generatePassword() : checkPasswordPolicy(given);
     const { grants, project } = await this.grantsFor(caller, level, parsePermissions(input.permissions), null);
-    const fullName = level === 'system' ? `${ROBOT_PREFIX}${name}` : `${ROBOT_PREFIX}${project!.name}+${name}`;
+    // Harbor's naming: prefix + name for system robots, prefix + project + "+" + name for project robots; the
+    // prefix is not stored.
+    const storedName = level === 'system' ? name : `${project!.name}+${name}`;
+    const fullName = (await this.prefix()) + storedName;
     const now = Date.now();
     const robot = await this.robots.saveNewRobot(
       {
-        name: fullName,
+        name: storedName,
         description,
         level,
         projectId: project?.id ?? null,
@@ -244,8 +274,13 @@ export class RobotService implements RobotAuthenticator {
       now,
     );
     if (!robot) throw ApiErrors.conflict(`robot ${fullName} already exists`);
+    // A row from before names were stored bare (`robot$…`) holds the same name under another key.
+    if ((await this.robots.findRobotByName(storedName))?.id !== robot.id) {
+      await this.robots.removeRobot(robot.id);
+      throw ApiErrors.conflict(`robot ${fullName} already exists`);
+    }
     await this.audit.record({ username: actorName(caller), operation: 'create', resourceType: 'robot', resource: fullName, projectId: robot.projectId });
-    return { robot, secret };
+    return { robot, fullName, secret };
   }
 
   async get(caller: Caller, id: number): Promise<RobotView> {
@@ -294,8 +329,8 @@ export class RobotService implements RobotAuthenticator {
       permissions = (await this.grantsFor(caller, r.level, parsePermissions(input.permissions), fixed)).grants;
     }
     await this.robots.updateRobot(id, { description, disabled, duration, expiresAt: expiryOf(r.createdAt, duration), permissions });
-    this.byName.delete(r.name);
-    await this.audit.record({ username: actorName(caller), operation: 'update', resourceType: 'robot', resource: r.name, projectId: r.projectId });
+    this.byName.clear();
+    await this.audit.record({ username: actorName(caller), operation: 'update', resourceType: 'robot', resource: (await this.prefix()) + r.name, projectId: r.projectId });
   }
 
   /** PATCH: a new secret, generated when `secret` is empty, else the given one (password policy applies). */
@@ -303,24 +338,24 @@ export class RobotService implements RobotAuthenticator {
     const r = await this.authorized(caller, id, 'update');
     const next = secret === undefined || secret === null || secret === '' ? generatePassword() : checkPasswordPolicy(secret);
     await this.robots.updateRobotSecret(id, await hashPassword(next));
-    await this.audit.record({ username: actorName(caller), operation: 'update', resourceType: 'robot', resource: r.name, projectId: r.projectId, detail: 'secret refreshed' });
+    await this.audit.record({ username: actorName(caller), operation: 'update', resourceType: 'robot', resource: (await this.prefix()) + r.name, projectId: r.projectId, detail: 'secret refreshed' });
     return next;
   }
 
   async remove(caller: Caller, id: number): Promise<void> {
     const r = await this.authorized(caller, id, 'delete');
     await this.robots.removeRobot(id);
-    this.byName.delete(r.name);
-    await this.audit.record({ username: actorName(caller), operation: 'delete', resourceType: 'robot', resource: r.name, projectId: r.projectId });
+    this.byName.clear();
+    await this.audit.record({ username: actorName(caller), operation: 'delete', resourceType: 'robot', resource: (await this.prefix()) + r.name, projectId: r.projectId });
   }
 
   private async view(r: Robot): Promise<RobotView> {
     const permissions: RobotView['permissions'] = [];
     for (const g of r.permissions) {
-      const namespace = g.namespace === '*' ? '*' : (await this.projects.findProjectById(g.namespace))?.name;
+      const namespace = g.namespace === '*' || g.namespace === '/' ? g.namespace : (await this.projects.findProjectById(g.namespace))?.name;
       if (namespace === undefined) continue;
       permissions.push({
-        kind: 'project',
+        kind: g.kind === 'system' ? 'system' : 'project',
         namespace,
         access: g.access.map((p) => {
           const i = p.lastIndexOf(':');
@@ -329,6 +364,6 @@ export class RobotService implements RobotAuthenticator {
       });
     }
     const creator = r.creatorType === 'robot' ? ((await this.robots.findRobotById(r.creatorRef))?.name ?? '') : ((await this.users.findUserById(r.creatorRef))?.username ?? '');
-    return { robot: r, permissions, creator };
+    return { robot: r, permissions, creator, fullName: (await this.prefix()) + r.name };
   }
 }

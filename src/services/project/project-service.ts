@@ -163,6 +163,16 @@ export class ProjectService {
     return project;
   }
 
+  /**
+   * A project created by a system robot (system `project:create`): as Harbor, the system admin with the lowest
+   * id owns it (a robot cannot be a member); events and the audit log name the robot.
+   */
+  async createByRobot(robotName: string, input: Parameters<ProjectService['create']>[1]): Promise<Project> {
+    const owner = await this.users.findFirstSysadmin();
+    if (!owner) throw ApiErrors.forbidden('no system admin to own the project');
+    return this.create({ id: owner.id, username: robotName }, input);
+  }
+
   async updateMetadata(actor: string, p: Project, input: unknown): Promise<void> {
     const meta = checkMetadata(input);
     if (meta.public !== undefined) await this.projects.updateProjectPublic(p.id, meta.public === 'true');

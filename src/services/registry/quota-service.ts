@@ -27,6 +27,10 @@ export function parseStorageLimit(v: unknown, name = 'storage'): number {
 /** Usage at or above this share of the limit records a quota warning event (Harbor warns at 85%). */
 export const QUOTA_WARNING_RATIO = 0.85;
 
+/** Fields Harbor's quota list sorts on. */
+export const QUOTA_SORT_FIELDS = ['hard.storage', 'used.storage', 'creation_time', 'update_time'] as const;
+export type QuotaSortField = (typeof QUOTA_SORT_FIELDS)[number];
+
 export class QuotaService {
   private readonly db: Db;
   private readonly quotas: QuotaRepository;
@@ -132,11 +136,32 @@ export class QuotaService {
     return p ? this.toQuota(p) : null;
   }
 
-  async list(limit: number, offset: number): Promise<{ total: number; items: Quota[] }> {
+  async list(limit: number, offset: number, sort: readonly { field: QuotaSortField; desc: boolean }[] = []): Promise<{ total: number; items: Quota[] }> {
+    if (sort.length) return this.listSorted(limit, offset, sort);
     const [total, rows] = await Promise.all([this.quotas.countProjects(), this.quotas.listProjects(limit, offset)]);
     const items: Quota[] = [];
     for (const p of rows) items.push(await this.toQuota(p));
     return { total, items };
+  }
+
+  /**
+   * Harbor's sorted quota list. Usage is computed, never stored, so every quota is ranked in memory from two
+   * grouped queries; an unlimited hard limit (-1) ranks above every number, as in Harbor's quota DAO.
+   */
+  private async listSorted(limit: number, offset: number, sort: readonly { field: QuotaSortField; desc: boolean }[]): Promise<{ total: number; items: Quota[] }> {
+    const total = await this.quotas.countProjects();
+    const [rows, usage] = await Promise.all([this.quotas.listProjects(Math.max(total, 1), 0), this.quotas.storageUsageByProject()]);
+    const all: Quota[] = rows.map((p) => ({ id: p.id, projectId: p.id, projectName: p.name, hard: this.effective(p.storageLimit), used: usage.get(p.id) ?? 0, createdAt: p.createdAt, updatedAt: p.updatedAt }));
+    const key = (q: Quota, f: QuotaSortField): number =>
+      f === 'hard.storage' ? (q.hard === -1 ? Number.MAX_SAFE_INTEGER : q.hard) : f === 'used.storage' ? q.used : f === 'creation_time' ? q.createdAt : q.updatedAt;
+    all.sort((a, b) => {
+      for (const s of sort) {
+        const d = key(a, s.field) - key(b, s.field);
+        if (d !== 0) return s.desc ? -d : d;
+      }
+      return a.id - b.id;
+    });
+    return { total, items: all.slice(offset, offset + limit) };
   }
 
   /** Limit (-1 unlimited) and usage of every project, by project id, in a fixed number of queries (/metrics). */
