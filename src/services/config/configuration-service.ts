@@ -133,16 +133,6 @@ const STRING_MAP = (v: string) => {
   }
   return 'must be a JSON object of strings';
 };
-// The portal's banner is a JSON document ({message, type, closable, fromDate, toDate}); Harbor stores it verbatim.
-const JSON_OR_EMPTY = (v: string) => {
-  if (v === '') return null;
-  try {
-    JSON.parse(v);
-    return null;
-  } catch {
-    return 'must be empty or a JSON document';
-  }
-};
 const str = (dflt = '', extra: Partial<Spec<string>> = {}): Spec<string> => ({ type: 'string', default: () => dflt, maxLength: 1024, ...extra });
 const bool = (dflt: (c: Config) => boolean): Spec<boolean> => ({ type: 'bool', default: dflt });
 const int = (min: number, max: number, dflt: (c: Config) => number): Spec<number> => ({ type: 'int', min, max, default: dflt });
@@ -206,7 +196,8 @@ export const CONFIG_KEYS: { readonly [K in ConfigKey]: Spec<ConfigValues[K]> } =
   storage_per_project: int(-1, Number.MAX_SAFE_INTEGER, () => -1),
   session_timeout: int(1, 525600, () => 60),
   scanner_skip_update_pulltime: bool(() => false),
-  banner_message: str('', { maxLength: 4096, check: JSON_OR_EMPTY }),
+  // The portal's banner, a JSON document ({message, type, closable, fromDate, toDate}) Harbor stores verbatim.
+  banner_message: str('', { maxLength: 4096 }),
   disabled_audit_log_event_types: str(),
 };
 
