@@ -220,6 +220,11 @@ async function seed(): Promise<Seed> {
     const r = await admin.call('POST', '/usergroups', { group_name: `ct-group-${suffix}`, group_type: 3 });
     if (r.status === 201) ids.group_id = locationId(r);
   }
+  if (hasOp('getIcon')) {
+    // the icon the pushed image names ({digest} of GET /icons/{digest})
+    const a = await admin.call('GET', `/projects/${project.name}/repositories/${encodeURIComponent(encodeURIComponent(repo))}/artifacts/${img.digest}`);
+    ids.digest = a.json().icon;
+  }
   return { project, user, memberId, repo, digest: img.digest, tag: 'v1', ids };
 }
 

@@ -16,7 +16,6 @@ export async function iconRoutes(app: FastifyInstance): Promise<void> {
       response: {
         200: { type: 'object', properties: { 'content-type': { type: 'string' }, content: { type: 'string' } } },
         400: ERRORS,
-        401: ERRORS,
         404: ERRORS,
         500: ERRORS,
       },
