@@ -6,6 +6,8 @@ import { useApi, expectApi, auditRows } from './fixture.ts';
 import { RegistryClient } from '../helpers/registry-client.ts';
 import { startBerth } from '../helpers/berth.ts';
 import { ApiClient } from '../helpers/api-client.ts';
+import { readFileSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
 
 const PW = 'Passw0rd!x';
 const SECRET = 'S3cret-bind-pw-do-not-leak';
@@ -30,7 +32,8 @@ test('GET: sysadmin only; {value, editable} per key; config file values are the 
   assert.deepEqual(c.self_registration, { value: true, editable: true });
   assert.deepEqual(c.project_creation_restriction, { value: 'adminonly', editable: true });
   assert.deepEqual(c.token_expiration, { value: 45, editable: true });
-  assert.deepEqual(c.auth_mode, { value: 'db_auth', editable: true });
+  // Harbor: auth_mode is not editable once a user other than admin exists ('plain' above)
+  assert.deepEqual(c.auth_mode, { value: 'db_auth', editable: false });
   assert.deepEqual(c.read_only, { value: false, editable: true });
   assert.deepEqual(c.ldap_scope, { value: 2, editable: true });
   assert.deepEqual(c.ldap_group_membership_attribute, { value: 'memberof', editable: true });
@@ -169,4 +172,100 @@ test('configurations.overwrite_json (BERTH_CONFIGURATIONS_OVERWRITE_JSON): pinne
   for (const bad of ['{"read_only":"yes"}', '{"no_such_key":1}', 'not json']) {
     await assert.rejects(startBerth({ env: { BERTH_CONFIGURATIONS_OVERWRITE_JSON: bad } }), /exited with 78/, bad);
   }
+});
+
+// Harbor's swagger: Configurations (the PUT body, 57 keys) and ConfigurationsResponse (what GET answers, what
+// harbor-cli `config view` reads).
+const swagger = parseYaml(readFileSync(new URL('../contract/fixtures/harbor-swagger.yaml', import.meta.url), 'utf8')) as {
+  definitions: Record<string, { properties: Record<string, { type?: string; $ref?: string }> }>;
+};
+const putKeys = swagger.definitions.Configurations.properties;
+const getKeys = swagger.definitions.ConfigurationsResponse.properties;
+const SECRETS = ['ldap_search_password', 'oidc_client_secret', 'uaa_client_secret'];
+const refType = (ref: string) => ({ '#/definitions/StringConfigItem': 'string', '#/definitions/BoolConfigItem': 'boolean', '#/definitions/IntegerConfigItem': 'number' })[ref];
+
+test("GET: every key of Harbor's ConfigurationsResponse with its type and editable; /internalconfig flat, sysadmin only", async () => {
+  assert.equal(Object.keys(putKeys).length, 57);
+  const r = await f.admin.call('GET', '/configurations');
+  expectApi(r, 200);
+  const c = r.json();
+  for (const [k, spec] of Object.entries(getKeys)) {
+    assert.ok(k in c, `${k} present`);
+    if (k === 'scan_all_policy') {
+      assert.deepEqual(c[k], { type: 'none' });
+      continue;
+    }
+    assert.equal(typeof c[k].value, refType(spec.$ref!), `${k} type`);
+    if (spec.$ref === '#/definitions/IntegerConfigItem') assert.ok(Number.isInteger(c[k].value), k);
+    assert.equal(typeof c[k].editable, 'boolean', `${k} editable`);
+  }
+  // every PUT key is in GET, except the two passwords Harbor never returns
+  for (const k of Object.keys(putKeys)) assert.equal(k in c, k !== 'ldap_search_password' && k !== 'oidc_client_secret', k);
+  assert.deepEqual(c.banner_message, { value: '', editable: true });
+  assert.deepEqual(c.storage_per_project, { value: -1, editable: true });
+  assert.deepEqual(c.session_timeout, { value: 60, editable: true });
+  assert.deepEqual(c.oidc_extra_redirect_parms, { value: '{}', editable: true });
+
+  expectApi(await f.anon.call('GET', '/internalconfig'), 401, 'UNAUTHORIZED');
+  expectApi(await f.admin.as('plain', PW).call('GET', '/internalconfig'), 403, 'FORBIDDEN');
+  const i = await f.admin.call('GET', '/internalconfig');
+  expectApi(i, 200);
+  const ic = i.json();
+  for (const k of Object.keys(putKeys)) {
+    if (SECRETS.includes(k)) assert.equal(ic[k], undefined, k);
+    else assert.deepEqual(ic[k], c[k], k);
+  }
+  assert.ok(!i.text.includes(SECRET));
+});
+
+test('PUT: every one of the 57 keys is accepted with its type and read back; partial PUT; null means not given; banner_message round trip', async () => {
+  const sample = (k: string, t: string | undefined): unknown => {
+    const special: Record<string, unknown> = {
+      auth_mode: 'db_auth', project_creation_restriction: 'everyone', ldap_url: 'ldaps://ldap.example.test', ldap_uid: 'uid', ldap_filter: '(objectClass=person)',
+      ldap_group_search_filter: '(objectClass=group)', ldap_group_attribute_name: 'cn', ldap_group_membership_attribute: 'memberOf', ldap_scope: 1,
+      ldap_group_search_scope: 1, ldap_timeout: 7, token_expiration: 40, robot_token_duration: 9, robot_name_prefix: 'robot$', audit_log_forward_endpoint: '',
+      skip_audit_log_database: false, read_only: false, uaa_endpoint: 'https://uaa.example.test', http_authproxy_endpoint: 'https://proxy.example.test/auth',
+      http_authproxy_tokenreview_endpoint: 'https://proxy.example.test/review', oidc_endpoint: 'https://idp.example.test', oidc_extra_redirect_parms: '{"prompt":"login"}',
+      storage_per_project: 1073741824, session_timeout: 120, http_authproxy_server_certificate: '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n',
+      self_registration: true,
+    };
+    if (k in special) return special[k];
+    return t === 'boolean' ? true : t === 'integer' ? 3 : `v-${k}`;
+  };
+  const body = Object.fromEntries(Object.entries(putKeys).map(([k, s]) => [k, sample(k, s.type)]));
+  expectApi(await f.admin.call('PUT', '/configurations', body), 200);
+  const c = (await f.admin.call('GET', '/configurations')).json();
+  for (const k of Object.keys(putKeys)) {
+    if (SECRETS.includes(k)) continue;
+    assert.deepEqual(c[k].value, body[k], k);
+  }
+  assert.equal(c.uaa_client_secret.value, '', 'the UAA secret is listed but never returned');
+  assert.ok(!JSON.stringify(c).includes('v-oidc_client_secret'));
+
+  // partial: one key changes, the others keep their values
+  expectApi(await f.admin.call('PUT', '/configurations', { oidc_name: 'corp' }), 200);
+  let c2 = (await f.admin.call('GET', '/configurations')).json();
+  assert.equal(c2.oidc_name.value, 'corp');
+  assert.equal(c2.oidc_scope.value, body.oidc_scope);
+  assert.equal(c2.session_timeout.value, 120);
+
+  // null = not given (Harbor's clients send the whole object)
+  expectApi(await f.admin.call('PUT', '/configurations', { oidc_name: null, session_timeout: null, banner_message: null, ldap_timeout: 8 }), 200);
+  c2 = (await f.admin.call('GET', '/configurations')).json();
+  assert.equal(c2.oidc_name.value, 'corp');
+  assert.equal(c2.session_timeout.value, 120);
+  assert.equal(c2.ldap_timeout.value, 8);
+
+  // banner_message: the portal's JSON document, stored verbatim
+  const banner = JSON.stringify({ message: 'Maintenance at 22:00 UTC', type: 'warning', closable: true, fromDate: '', toDate: '' });
+  expectApi(await f.admin.call('PUT', '/configurations', { banner_message: banner }), 200);
+  assert.deepEqual((await f.admin.call('GET', '/configurations')).json().banner_message, { value: banner, editable: true });
+  expectApi(await f.admin.call('PUT', '/configurations', { banner_message: '' }), 200);
+  assert.equal((await f.admin.call('GET', '/configurations')).json().banner_message.value, '');
+
+  for (const bad of [{ banner_message: 5 }, { storage_per_project: -2 }, { session_timeout: 0 }, { oidc_extra_redirect_parms: '{"a":1}' },
+    { oidc_endpoint: 'ftp://x' }, { notification_enable: 'yes' }, { oidc_name: 'a\nb' }])
+    expectApi(await f.admin.call('PUT', '/configurations', bad), 400, 'BAD_REQUEST');
+  // restore what later tests rely on
+  expectApi(await f.admin.call('PUT', '/configurations', { self_registration: true, project_creation_restriction: 'adminonly', read_only: false, token_expiration: 45, robot_name_prefix: 'robot$' }), 200);
 });

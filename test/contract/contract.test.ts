@@ -230,6 +230,11 @@ async function seed(): Promise<Seed> {
     assert.equal(r.status, 201, `CreateWebhookPolicyOfProject: ${r.text}`);
     ids.webhook_policy_id = locationId(r);
   }
+  if (hasOp('getIcon')) {
+    // the icon the pushed image names ({digest} of GET /icons/{digest})
+    const a = await admin.call('GET', `/projects/${project.name}/repositories/${encodeURIComponent(encodeURIComponent(repo))}/artifacts/${img.digest}`);
+    ids.digest = a.json().icon;
+  }
   return { project, user, memberId, repo, digest: img.digest, tag: 'v1', ids };
 }
 

@@ -12,14 +12,15 @@ const ERRORS = { type: 'object', properties: { errors: { type: 'array', items: {
 const errorResponses = { 400: ERRORS, 401: ERRORS, 403: ERRORS, 500: ERRORS };
 
 export async function configurationRoutes(app: FastifyInstance, configs: ConfigurationService, auth: ApiAuth): Promise<void> {
-  const publicKeys = CONFIG_KEY_NAMES.filter((k) => !CONFIG_KEYS[k].secret);
+  const publicKeys = CONFIG_KEY_NAMES.filter((k) => !CONFIG_KEYS[k].secret || CONFIG_KEYS[k].listedEmpty);
+  const scanAllPolicy = { type: 'object', properties: { type: { type: 'string' }, parameter: { type: 'object', additionalProperties: true } } };
   app.get('/configurations', {
     schema: {
       operationId: 'getConfigurations',
       tags: ['configure'],
       summary: 'Get the system configurations (secrets are never returned).',
       response: {
-        200: { type: 'object', properties: Object.fromEntries(publicKeys.map((k) => [k, item(jsonType(k))])), additionalProperties: true },
+        200: { type: 'object', properties: { ...Object.fromEntries(publicKeys.map((k) => [k, item(jsonType(k))])), scan_all_policy: scanAllPolicy }, additionalProperties: true },
         // Harbor documents no 400 for getConfigurations
         401: ERRORS,
         403: ERRORS,
@@ -36,7 +37,8 @@ export async function configurationRoutes(app: FastifyInstance, configs: Configu
       operationId: 'updateConfigurations',
       tags: ['configure'],
       summary: 'Modify the system configurations (only the listed keys; unknown keys or wrong types are refused).',
-      body: { type: 'object', properties: Object.fromEntries(CONFIG_KEY_NAMES.map((k) => [k, { type: jsonType(k) }])) },
+      // null means "not given" (Harbor's clients send every key)
+      body: { type: 'object', properties: Object.fromEntries(CONFIG_KEY_NAMES.map((k) => [k, { type: jsonType(k), nullable: true }])) },
       response: { 200: { type: 'null' }, ...errorResponses },
     },
     // Types are checked strictly by the service (no coercion of "true" or "30"); the schema documents the body.
@@ -45,5 +47,23 @@ export async function configurationRoutes(app: FastifyInstance, configs: Configu
     const me = await auth.sysadmin(req);
     await configs.update(me.username, bodyObject(req));
     return reply.send();
+  });
+
+  // Harbor: internal (solution users only). Berth: sysadmin only, secrets left out.
+  app.get('/internalconfig', {
+    schema: {
+      operationId: 'getInternalconfig',
+      tags: ['configure'],
+      summary: 'Get the internal configurations (sysadmin only; secrets are never returned).',
+      response: {
+        200: { type: 'object', additionalProperties: { type: 'object', properties: { value: {}, editable: { type: 'boolean' } } } },
+        401: ERRORS,
+        403: ERRORS,
+        500: ERRORS,
+      },
+    },
+  }, async (req) => {
+    await auth.sysadmin(req);
+    return configs.internalView();
   });
 }

@@ -16,6 +16,7 @@ import { artifactRoutes } from './artifacts.ts';
 import { labelRoutes } from './labels.ts';
 import { registryRoutes } from './registries.ts';
 import { configurationRoutes } from './configurations.ts';
+import { iconRoutes } from './icons.ts';
 import { userGroupRoutes } from './usergroups.ts';
 import { ldapRoutes } from './ldap.ts';
 import { auditLogRoutes } from './audit-logs.ts';
@@ -94,6 +95,7 @@ export async function apiRoutes(app: FastifyInstance, deps: ApiDeps): Promise<vo
   await app.register(async (scope) => registryRoutes(scope, auth), { prefix: API_PREFIX });
   app.addHook('onClose', async () => deps.artifactDomain.pulls.close());
   await app.register(async (scope) => configurationRoutes(scope, deps.configs, auth), { prefix: API_PREFIX });
+  await app.register(iconRoutes, { prefix: API_PREFIX });
   await app.register(async (scope) => auditLogRoutes(scope, { audit: deps.auditQueries, policy: deps.policy, projects: deps.projects }, auth), { prefix: API_PREFIX });
   await app.register(async (scope) => systemRoutes(scope, { config: deps.config, system: deps.system, policy: deps.policy, projects: deps.projects }, auth), { prefix: API_PREFIX });
   await app.register(versionRoute);

@@ -23,6 +23,7 @@ import type { AuditSink } from '../audit/audit.ts';
 import { artifactRef, type ManifestService, type ProjectRef } from '../registry/manifest-service.ts';
 import type { EventPublisher } from '../events/types.ts';
 import type { QuotaService } from '../registry/quota-service.ts';
+import { iconOfAccessoryType, iconOfArtifactType } from '../icon/icons.ts';
 import {
   accessoryTypeOf,
   additionsOf,
@@ -258,7 +259,7 @@ export class ArtifactService {
         repository_name: r.repositoryName,
         digest: r.digest,
         size: sizeOf(r, childSize),
-        icon: '',
+        icon: iconOfArtifactType(type),
         push_time: iso(r.pushTime),
         pull_time: iso(r.pullTime),
         extra_attrs: extra.get(r.id) ?? {},
@@ -325,7 +326,7 @@ export class ArtifactService {
           size: sizeOf(a, () => undefined),
           digest: a.digest,
           type: accessoryTypeOf(a, tag),
-          icon: '',
+          icon: iconOfAccessoryType(accessoryTypeOf(a, tag)),
           creation_time: iso(a.pushTime),
         },
       ]);

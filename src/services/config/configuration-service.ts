@@ -38,6 +38,39 @@ export interface ConfigValues {
   ldap_group_membership_attribute: string;
   ldap_group_search_scope: number;
   ldap_group_attach_parallel: boolean;
+  // Harbor 2.15 keys Berth stores and returns but does not act on (yet): UAA, HTTP auth proxy, OIDC, quota
+  // defaults, notification, session, banner and audit-event filters (docs/operator-guide.md lists them).
+  uaa_client_id: string;
+  uaa_client_secret: string;
+  uaa_endpoint: string;
+  uaa_verify_cert: boolean;
+  http_authproxy_endpoint: string;
+  http_authproxy_tokenreview_endpoint: string;
+  http_authproxy_admin_groups: string;
+  http_authproxy_admin_usernames: string;
+  http_authproxy_verify_cert: boolean;
+  http_authproxy_skip_search: boolean;
+  http_authproxy_server_certificate: string;
+  oidc_name: string;
+  oidc_endpoint: string;
+  oidc_client_id: string;
+  oidc_client_secret: string;
+  oidc_groups_claim: string;
+  oidc_admin_group: string;
+  oidc_group_filter: string;
+  oidc_scope: string;
+  oidc_user_claim: string;
+  oidc_verify_cert: boolean;
+  oidc_auto_onboard: boolean;
+  oidc_extra_redirect_parms: string;
+  oidc_logout: boolean;
+  notification_enable: boolean;
+  quota_per_project_enable: boolean;
+  storage_per_project: number;
+  session_timeout: number;
+  scanner_skip_update_pulltime: boolean;
+  banner_message: string;
+  disabled_audit_log_event_types: string;
 }
 export type ConfigKey = keyof ConfigValues;
 
@@ -60,6 +93,10 @@ type Spec<T> = {
   check?: (v: string) => string | null;
   /** Never returned by GET, never logged. */
   secret?: boolean;
+  /** A secret that GET still lists, with '' as its value (Harbor's response model has the key). */
+  listedEmpty?: boolean;
+  /** Line breaks allowed (a PEM certificate). */
+  multiline?: boolean;
 };
 
 const ATTRIBUTE = (v: string) => (/^[A-Za-z][A-Za-z0-9-]{0,127}$|^[0-9]+(\.[0-9]+)+$/.test(v) ? null : 'must be an LDAP attribute name');
@@ -76,6 +113,26 @@ const LDAP_URL = (v: string) => {
 const HOST_PORT = (v: string) => (v === '' || /^[A-Za-z0-9.\-\[\]:]{1,253}:[0-9]{1,5}$/.test(v) ? null : 'must be empty or host:port');
 const NAME_PREFIX = (v: string) => (/^[\x21-\x7e]{1,32}$/.test(v) && !/[\/:@\\]/.test(v) ? null : 'must be 1 to 32 printable characters without / : @ \\');
 
+const HTTP_URL = (v: string) => {
+  if (v === '') return null;
+  try {
+    const u = new URL(v);
+    return u.protocol === 'http:' || u.protocol === 'https:' ? null : 'must be an http:// or https:// URL';
+  } catch {
+    return 'must be an http:// or https:// URL';
+  }
+};
+// Harbor keeps oidc_extra_redirect_parms as a JSON object of strings, sent as a string.
+const STRING_MAP = (v: string) => {
+  if (v === '') return null;
+  try {
+    const o: unknown = JSON.parse(v);
+    if (o && typeof o === 'object' && !Array.isArray(o) && Object.values(o).every((x) => typeof x === 'string')) return null;
+  } catch {
+    // falls through
+  }
+  return 'must be a JSON object of strings';
+};
 const str = (dflt = '', extra: Partial<Spec<string>> = {}): Spec<string> => ({ type: 'string', default: () => dflt, maxLength: 1024, ...extra });
 const bool = (dflt: (c: Config) => boolean): Spec<boolean> => ({ type: 'bool', default: dflt });
 const int = (min: number, max: number, dflt: (c: Config) => number): Spec<number> => ({ type: 'int', min, max, default: dflt });
@@ -108,6 +165,40 @@ export const CONFIG_KEYS: { readonly [K in ConfigKey]: Spec<ConfigValues[K]> } =
   ldap_group_membership_attribute: str('memberof', { check: ATTRIBUTE }),
   ldap_group_search_scope: int(0, 2, () => 2),
   ldap_group_attach_parallel: bool(() => false),
+  uaa_client_id: str(),
+  // Harbor returns uaa_client_secret in GET (its swagger lists it); Berth lists the key with an empty value.
+  uaa_client_secret: str('', { secret: true, listedEmpty: true }),
+  uaa_endpoint: str('', { check: HTTP_URL }),
+  uaa_verify_cert: bool(() => false),
+  http_authproxy_endpoint: str('', { check: HTTP_URL }),
+  http_authproxy_tokenreview_endpoint: str('', { check: HTTP_URL }),
+  http_authproxy_admin_groups: str(),
+  http_authproxy_admin_usernames: str(),
+  http_authproxy_verify_cert: bool(() => true),
+  http_authproxy_skip_search: bool(() => false),
+  http_authproxy_server_certificate: str('', { maxLength: 65536, multiline: true }),
+  oidc_name: str(),
+  oidc_endpoint: str('', { check: HTTP_URL }),
+  oidc_client_id: str(),
+  oidc_client_secret: str('', { secret: true }),
+  oidc_groups_claim: str(),
+  oidc_admin_group: str(),
+  oidc_group_filter: str(),
+  oidc_scope: str(),
+  oidc_user_claim: str(),
+  oidc_verify_cert: bool(() => true),
+  oidc_auto_onboard: bool(() => false),
+  oidc_extra_redirect_parms: str('{}', { check: STRING_MAP }),
+  oidc_logout: bool(() => false),
+  notification_enable: bool(() => true),
+  quota_per_project_enable: bool(() => true),
+  // -1 is unlimited (Harbor's QuotaType)
+  storage_per_project: int(-1, Number.MAX_SAFE_INTEGER, () => -1),
+  session_timeout: int(1, 525600, () => 60),
+  scanner_skip_update_pulltime: bool(() => false),
+  // The portal's banner, a JSON document ({message, type, closable, fromDate, toDate}) Harbor stores verbatim.
+  banner_message: str('', { maxLength: 4096 }),
+  disabled_audit_log_event_types: str(),
 };
 
 export const CONFIG_KEY_NAMES = Object.keys(CONFIG_KEYS) as ConfigKey[];
@@ -127,7 +218,7 @@ function checkValue(key: ConfigKey, v: unknown): ConfigValues[ConfigKey] {
     return v;
   }
   if (typeof v !== 'string') throw ApiErrors.badRequest(`${key} must be a string`);
-  if (v.length > (s.maxLength ?? 1024) || /[\x00-\x1f\x7f]/.test(v)) throw ApiErrors.badRequest(`${key} is too long or holds control characters`);
+  if (v.length > (s.maxLength ?? 1024) || (s.multiline ? /[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]/ : /[\x00-\x1f\x7f]/).test(v)) throw ApiErrors.badRequest(`${key} is too long or holds control characters`);
   if (s.values && !s.values.includes(v)) throw ApiErrors.badRequest(`${key} must be one of ${s.values.join(', ')}`);
   const problem = s.check?.(v);
   if (problem) throw ApiErrors.badRequest(`${key} ${problem}`);
@@ -239,7 +330,27 @@ export class ConfigurationService implements Configurations {
   async publicView(): Promise<Record<string, { value: unknown; editable: boolean }>> {
     const v = (await this.all()) as unknown as Record<ConfigKey, unknown>;
     const out: Record<string, { value: unknown; editable: boolean }> = {};
-    for (const k of CONFIG_KEY_NAMES) if (!CONFIG_KEYS[k].secret) out[k] = { value: v[k], editable: !this.pinned.has(k) };
+    // Like Harbor: auth_mode is editable only while no user but admin exists (PUT refuses a change otherwise).
+    const authModeLocked = await this.hasNonAdminUsers();
+    for (const k of CONFIG_KEY_NAMES) {
+      if (CONFIG_KEYS[k].secret && !CONFIG_KEYS[k].listedEmpty) continue;
+      out[k] = { value: CONFIG_KEYS[k].secret ? '' : v[k], editable: !this.pinned.has(k) && !(k === 'auth_mode' && authModeLocked) };
+    }
+    // Harbor's ConfigurationsResponse carries scan_all_policy (a policy object, not a {value, editable} item);
+    // Berth has no scanner yet, so it is always "none".
+    (out as Record<string, unknown>).scan_all_policy = { type: 'none' };
+    return out;
+  }
+
+  /**
+   * GET /internalconfig: Harbor's flat {key: {value, editable}} of every stored key. Harbor serves it to its own
+   * components with passwords included; Berth has no such components and serves it to sysadmins, so secrets are
+   * left out here too.
+   */
+  async internalView(): Promise<Record<string, { value: unknown; editable: boolean }>> {
+    const out = await this.publicView();
+    delete (out as Record<string, unknown>).scan_all_policy;
+    delete out.uaa_client_secret;
     return out;
   }
 
@@ -250,6 +361,8 @@ export class ConfigurationService implements Configurations {
   async update(actor: string, input: Record<string, unknown>): Promise<ConfigKey[]> {
     const next = new Map<ConfigKey, unknown>();
     for (const [k, v] of Object.entries(input)) {
+      // Harbor's clients send every key and null for "not given" (the swagger marks some x-isnullable).
+      if (v === null) continue;
       if (!isKey(k)) throw ApiErrors.badRequest(`unknown configuration key ${k.slice(0, 64)}`);
       next.set(k, checkValue(k, v));
     }
