@@ -28,14 +28,14 @@ after(() => db.close());
 
 const status = (e: unknown) => (e instanceof ApiError ? e.status : 0);
 
-test('defaults come from the config; the only secret is ldap_search_password, left out of the public view', async () => {
+test('defaults come from the config; the secrets (LDAP search password, UAA and OIDC client secrets) are left out of the public view', async () => {
   const c = make({ BERTH_AUTH_SELF_REGISTRATION: 'true', BERTH_AUTH_TOKEN_EXPIRATION: '12' });
   assert.equal(await c.get('self_registration'), true);
   assert.equal(await c.get('token_expiration'), 12);
   assert.equal(await c.get('auth_mode'), 'db_auth');
-  assert.deepEqual(SECRET_CONFIG_KEYS, ['ldap_search_password']);
+  assert.deepEqual([...SECRET_CONFIG_KEYS].sort(), ['ldap_search_password', 'oidc_client_secret', 'uaa_client_secret']);
   const view = await c.publicView();
-  assert.deepEqual(Object.keys(view).sort(), CONFIG_KEY_NAMES.filter((k) => k !== 'ldap_search_password').sort());
+  assert.deepEqual(Object.keys(view).sort(), [...CONFIG_KEY_NAMES.filter((k) => !SECRET_CONFIG_KEYS.includes(k)), 'scan_all_policy'].sort());
   assert.equal(c.peek('token_expiration'), 12);
 });
 
