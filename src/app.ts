@@ -29,6 +29,7 @@ import { ArtifactQueryRepository } from './repositories/artifact-query-repositor
 import { StatisticsRepository } from './repositories/statistics-repository.ts';
 import { SystemService } from './services/system/system-service.ts';
 import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { UserService } from './services/auth/user-service.ts';
 import { SessionService } from './services/auth/session-service.ts';
 import { SessionRepository } from './repositories/session-repository.ts';
@@ -60,6 +61,7 @@ import { artifactTypeOfColumns } from './services/artifact/artifact-model.ts';
 import { WebhookRepository } from './repositories/webhook-repository.ts';
 import { WebhookService } from './services/webhook/webhook-service.ts';
 import { SecretBox } from './services/webhook/secret-box.ts';
+import { WebhookDelivery } from './services/webhook/webhook-delivery.ts';
 import { OutboundGuard } from './drivers/http/outbound-guard.ts';
 import { buildArtifactDomain, createPullRecorder, type ArtifactDomain } from './services/artifact/artifact-domain.ts';
 
@@ -105,6 +107,8 @@ export interface Services {
   metrics: MetricsService | null;
   /** Webhook policies of projects (/projects/{p}/webhook/policies); targets guarded, auth headers sealed. */
   webhooks: WebhookService;
+  /** The webhook event subscriber and its WEBHOOK/SLACK job types (registered by the server). */
+  webhookDelivery: WebhookDelivery;
 }
 
 export interface Bootstrap {
@@ -136,7 +140,35 @@ export async function buildServices(config: Config): Promise<{ services: Service
   const audit: BufferedAuditSink = new BufferedAuditSink({ logs: auditLogs, settings: auditSettings, forward: syslog, onError: auditWarn });
   // The subscriber table (Harbor's controller/event/handler/init.go): every feature that reacts to another's
   // changes is listed here and learns about them only through events.
-  const subscribers: Subscriber[] = [new AuditSubscriber({ logs: auditLogs, settings: auditSettings, forward: syslog, onError: auditWarn })];
+  const jobs = new JobService({ repo: new JobRepository(db), maxWorkers: config.jobservice.maxJobWorkers });
+  // One guard for every request to a user-given URL (webhooks now; replication and scanners later).
+  const guard = new OutboundGuard({ allowlist: config.security.outboundAllowlist });
+  const box = await SecretBox.create(settings);
+  const webhookRows = new WebhookRepository(db);
+  const webhookDelivery = new WebhookDelivery(
+    {
+      policies: webhookRows,
+      projects,
+      repositories,
+      jobs,
+      guard,
+      box,
+      // Read from the configuration cache (the subscriber runs inside the dispatcher's transaction).
+      enabled: async () => configs.peek('notification_enable'),
+      registryHost: registryHostOf(config, config.http.port),
+    },
+    {
+      maxAttempts: config.notification.webhookJobMaxRetry,
+      timeoutMs: config.notification.webhookJobHttpClientTimeout * 1000,
+      retryDelayMs: config.notification.webhookJobRetryDelay * 1000,
+      perTargetConcurrency: config.notification.webhookTargetConcurrency,
+      signingSecret: config.notification.webhookSigningSecret,
+    },
+  );
+  const subscribers: Subscriber[] = [
+    new AuditSubscriber({ logs: auditLogs, settings: auditSettings, forward: syslog, onError: auditWarn }),
+    webhookDelivery.subscriber,
+  ];
   const eventRows = new EventRepository(db);
   const dispatcher = new EventDispatcher(
     { db, events: eventRows, subscribers },
@@ -170,7 +202,6 @@ export async function buildServices(config: Config): Promise<{ services: Service
   const faults: Faults = { crashAt: parseCrashPoint(process.env.BERTH_TEST_CRASH_AT) };
   const quotaRows = new QuotaRepository(db);
   const quotas = new QuotaService({ db, quotas: quotaRows, defaultStorageLimit: config.quota.defaultStorageLimit, events: outbox, onError: (err) => process.emitWarning(`quota event: ${(err as Error).message}`) });
-  const jobs = new JobService({ repo: new JobRepository(db), maxWorkers: config.jobservice.maxJobWorkers });
   const artifactQueries = new ArtifactQueryRepository(db);
   const statistics = new StatisticsRepository(db);
   const system = new SystemService({
@@ -202,12 +233,7 @@ export async function buildServices(config: Config): Promise<{ services: Service
         warn: (m) => process.emitWarning(m),
       })
     : null;
-  const webhooks = new WebhookService({
-    repo: new WebhookRepository(db),
-    guard: new OutboundGuard({ allowlist: config.security.outboundAllowlist }),
-    box: await SecretBox.create(settings),
-    audit,
-  });
+  const webhooks = new WebhookService({ repo: webhookRows, guard, box, audit, jobs });
   const pullRecorder = createPullRecorder(db, outbox);
   const manifestService = new ManifestService({ db, manifests, blobs: blobRows, repositories, faults, quota: quotas, events: outbox, onPull: pullRecorder.onPull });
   return {
@@ -242,9 +268,20 @@ export async function buildServices(config: Config): Promise<{ services: Service
       projects: new ProjectService({ db, projects, members, users, audit, events: outbox, groups, allowlists: new CveAllowlistRepository(db) }),
       metrics,
       webhooks,
+      webhookDelivery,
     },
     bootstrap,
   };
+}
+
+/**
+ * Host (and port) clients pull from, as Harbor's resource_url shows it: the external URL's, else this host's
+ * name with the listening port.
+ */
+export function registryHostOf(config: Config, port: number): string {
+  if (config.http.externalUrl) return new URL(config.http.externalUrl).host;
+  const host = config.http.host === '0.0.0.0' || config.http.host === '::' ? hostname() : config.http.host;
+  return `${host.includes(':') ? `[${host}]` : host}:${port}`;
 }
 
 /** First start: the built-in admin (password from config, or generated once) and the public `library` project. */

@@ -48,6 +48,7 @@ async function main(argv: string[]): Promise<number> {
           auth: { ...config.auth, adminInitialPassword: config.auth.adminInitialPassword ? '<set>' : '' },
           // may hold ldap_search_password
           configurations: { overwriteJson: config.configurations.overwriteJson ? '<set>' : '' },
+          notification: { ...config.notification, webhookSigningSecret: config.notification.webhookSigningSecret ? '<set>' : '' },
         },
         null,
         2,

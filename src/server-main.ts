@@ -1,7 +1,7 @@
 // Starts the HTTP server and the job service (with the scheduled upload purge), and stops both cleanly on
 // SIGTERM/SIGINT.
 import type { Config } from './config/config.ts';
-import { buildServices } from './app.ts';
+import { buildServices, registryHostOf } from './app.ts';
 import { buildHttpServer } from './http/server.ts';
 import { buildMetricsServer } from './http/metrics.ts';
 import { JobType } from './services/jobs/job-service.ts';
@@ -41,6 +41,9 @@ export async function startServer(config: Config): Promise<{ close(): Promise<vo
   );
   registerGcJob(jobs, services.gc);
   registerPurgeAuditJob(jobs, services.auditLogs);
+  // Webhook deliveries name the port actually listened on (http.port 0 picks one).
+  services.webhookDelivery.setRegistryHost(registryHostOf(config, port));
+  services.webhookDelivery.register();
   await jobs.schedule(JobType.PURGE_UPLOAD, `@every ${config.registry.uploadPurgeInterval}s`);
   jobs.start();
   services.events.dispatcher.start();

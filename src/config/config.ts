@@ -79,6 +79,19 @@ export interface Config {
     /** Path the exposition is served at. */
     readonly path: string;
   };
+  /** Webhook delivery (Harbor's harbor.yml `notification:` block, plus Berth's signing and per-target bound). */
+  readonly notification: {
+    /** Attempts per delivery before its task ends in Error (Harbor's webhook_job_max_retry, used as MaxFails). */
+    readonly webhookJobMaxRetry: number;
+    /** Seconds one delivery attempt may take (Harbor's webhook_job_http_client_timeout). */
+    readonly webhookJobHttpClientTimeout: number;
+    /** Seconds before the first retry; doubles per attempt. */
+    readonly webhookJobRetryDelay: number;
+    /** Deliveries in flight at once to one target address, per process. */
+    readonly webhookTargetConcurrency: number;
+    /** Key of the HMAC-SHA256 signature header over each body ('' = no signature). A secret: never printed. */
+    readonly webhookSigningSecret: string;
+  };
   readonly security: {
     /** Outbound targets (webhooks, ...) allowed although they are internal: CIDRs, IPs, host names, `.domain` (see drivers/http/outbound-guard.ts). */
     readonly outboundAllowlist: readonly string[];
@@ -145,6 +158,11 @@ const KEYS: Record<string, KeySpec> = {
   'metric.port': { kind: 'int', min: 0, max: 65535, default: 9090 },
   'metric.path': { kind: 'string', default: '/metrics' },
   'security.outbound_allowlist': { kind: 'string', default: '' },
+  'notification.webhook_job_max_retry': { kind: 'int', min: 1, max: 100, default: 3 },
+  'notification.webhook_job_http_client_timeout': { kind: 'int', min: 1, max: 300, default: 3 },
+  'notification.webhook_job_retry_delay': { kind: 'int', min: 0, max: 3600, default: 10 },
+  'notification.webhook_target_concurrency': { kind: 'int', min: 1, max: 100, default: 4 },
+  'notification.webhook_signing_secret': { kind: 'string', default: '' },
 };
 
 export const envName = (key: string): string => 'BERTH_' + key.replace(/\./g, '_').toUpperCase();
@@ -302,6 +320,13 @@ export function loadConfig(opts: LoadOptions = {}): Config {
     log: { level: str('log.level') as Config['log']['level'] },
     configurations: { overwriteJson: str('configurations.overwrite_json') },
     metric: { enabled: str('metric.enabled') === 'true', port: num('metric.port'), path: metricPath },
+    notification: {
+      webhookJobMaxRetry: num('notification.webhook_job_max_retry'),
+      webhookJobHttpClientTimeout: num('notification.webhook_job_http_client_timeout'),
+      webhookJobRetryDelay: num('notification.webhook_job_retry_delay'),
+      webhookTargetConcurrency: num('notification.webhook_target_concurrency'),
+      webhookSigningSecret: str('notification.webhook_signing_secret'),
+    },
     security: { outboundAllowlist },
   };
   if (!opts.skipFsChecks) checkWritable([config.dataDir, config.storage.filesystemRoot]);

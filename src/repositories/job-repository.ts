@@ -9,6 +9,12 @@ export type JobStatus = 'Pending' | 'Running' | 'Stopped' | 'Error' | 'Success';
 export type JobTrigger = 'manual' | 'schedule' | 'event';
 export type JobParams = Record<string, unknown>;
 
+/** Which executions a list or count covers: one vendor type or several, optionally one vendor. */
+export interface ExecutionFilter {
+  vendorType?: string | readonly string[];
+  vendorId?: number;
+}
+
 export interface Execution {
   id: number;
   vendorType: string;
@@ -153,26 +159,42 @@ export class JobRepository {
     return r ? toExecution(r) : null;
   }
 
-  /** Newest first. */
-  async listExecutions(f: { vendorType?: string; vendorId?: number; limit?: number; offset?: number } = {}): Promise<Execution[]> {
+  private executionWhere(f: ExecutionFilter): [string, Param[]] {
     const where: string[] = [];
     const params: Param[] = [];
-    if (f.vendorType !== undefined) (where.push('vendor_type = ?'), params.push(f.vendorType));
+    if (typeof f.vendorType === 'string') (where.push('vendor_type = ?'), params.push(f.vendorType));
+    else if (f.vendorType) (where.push(`vendor_type IN (${f.vendorType.map(() => '?').join(', ')})`), params.push(...f.vendorType));
     if (f.vendorId !== undefined) (where.push('vendor_id = ?'), params.push(f.vendorId));
-    const rows = await this.db.all<R>(
-      `SELECT * FROM executions ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY id DESC LIMIT ? OFFSET ?`,
-      [...params, f.limit ?? 100, f.offset ?? 0],
-    );
+    return [where.length ? 'WHERE ' + where.join(' AND ') : '', params];
+  }
+
+  /** Newest first. */
+  async listExecutions(f: ExecutionFilter & { limit?: number; offset?: number } = {}): Promise<Execution[]> {
+    const [w, params] = this.executionWhere(f);
+    const rows = await this.db.all<R>(`SELECT * FROM executions ${w} ORDER BY id DESC LIMIT ? OFFSET ?`, [...params, f.limit ?? 100, f.offset ?? 0]);
     return rows.map(toExecution);
   }
 
-  async countExecutions(f: { vendorType?: string; vendorId?: number } = {}): Promise<number> {
-    const where: string[] = [];
-    const params: Param[] = [];
-    if (f.vendorType !== undefined) (where.push('vendor_type = ?'), params.push(f.vendorType));
-    if (f.vendorId !== undefined) (where.push('vendor_id = ?'), params.push(f.vendorId));
-    const r = await this.db.get<{ n: number }>(`SELECT COUNT(*) AS n FROM executions ${where.length ? 'WHERE ' + where.join(' AND ') : ''}`, params);
+  async countExecutions(f: ExecutionFilter = {}): Promise<number> {
+    const [w, params] = this.executionWhere(f);
+    const r = await this.db.get<{ n: number }>(`SELECT COUNT(*) AS n FROM executions ${w}`, params);
     return Number(r?.n ?? 0);
+  }
+
+  /** Tasks per status of each execution (Harbor's execution metrics). */
+  async countTasksByStatus(executionIds: readonly number[]): Promise<Map<number, Record<string, number>>> {
+    const out = new Map<number, Record<string, number>>();
+    if (!executionIds.length) return out;
+    const rows = await this.db.all<{ execution_id: number; status: string; n: number }>(
+      `SELECT execution_id, status, COUNT(*) AS n FROM tasks WHERE execution_id IN (${executionIds.map(() => '?').join(', ')}) GROUP BY execution_id, status`,
+      [...executionIds],
+    );
+    for (const r of rows) {
+      const m = out.get(num(r.execution_id)) ?? {};
+      m[r.status] = Number(r.n);
+      out.set(num(r.execution_id), m);
+    }
+    return out;
   }
 
   async saveExecutionAttrs(id: number, extraAttrs: JobParams): Promise<void> {
@@ -322,10 +344,12 @@ export class JobRepository {
   }
 
   /** Keeps the newest `keep` finished executions of a type (with their tasks and logs); returns how many went. */
-  async removeOldExecutions(vendorType: string, keep: number): Promise<number> {
-    const cut = await this.db.get<{ id: number }>('SELECT id FROM executions WHERE vendor_type = ? ORDER BY id DESC LIMIT 1 OFFSET ?', [vendorType, keep]);
+  /** Deletes finished executions of a type (of one vendor, when given) beyond the newest `keep`. */
+  async removeOldExecutions(vendorType: string, keep: number, vendorId?: number): Promise<number> {
+    const [w, p]: [string, Param[]] = vendorId === undefined ? ['vendor_type = ?', [vendorType]] : ['vendor_type = ? AND vendor_id = ?', [vendorType, vendorId]];
+    const cut = await this.db.get<{ id: number }>(`SELECT id FROM executions WHERE ${w} ORDER BY id DESC LIMIT 1 OFFSET ?`, [...p, keep]);
     if (!cut) return 0;
-    const r = await this.db.run(`DELETE FROM executions WHERE vendor_type = ? AND id <= ? AND status IN ('Stopped', 'Error', 'Success')`, [vendorType, num(cut.id)]);
+    const r = await this.db.run(`DELETE FROM executions WHERE ${w} AND id <= ? AND status IN ('Stopped', 'Error', 'Success')`, [...p, num(cut.id)]);
     return r.changes;
   }
 

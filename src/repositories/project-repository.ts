@@ -50,8 +50,8 @@ export class ProjectRepository {
     const r = await this.db.get<ProjectRow>('SELECT * FROM projects WHERE name = ?', [name]);
     return r ? toProject(r) : null;
   }
-  async findProjectById(id: number): Promise<Project | null> {
-    const r = await this.db.get<ProjectRow>('SELECT * FROM projects WHERE id = ?', [id]);
+  async findProjectById(id: number, q: Queryable = this.db): Promise<Project | null> {
+    const r = await q.get<ProjectRow>('SELECT * FROM projects WHERE id = ?', [id]);
     return r ? toProject(r) : null;
   }
   async saveProject(p: { name: string; public: boolean; ownerId: number | null }, q: Queryable = this.db): Promise<Project> {

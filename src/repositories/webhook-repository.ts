@@ -1,6 +1,6 @@
 // Webhook policies of a project (Harbor's notification_policy) and the last time each fired per event type.
 // Rows hold targets as stored: auth_header already sealed; sealing/opening is the service's job.
-import type { Db, Param } from '../db/db.ts';
+import type { Db, Param, Queryable } from '../db/db.ts';
 import { escapeLike } from './member-repository.ts';
 
 /** Name filter of a list: exact, or a case-insensitive substring (Harbor's `name=~x`). */
@@ -84,6 +84,10 @@ export class WebhookRepository {
     const rows = await this.db.all<Raw>(`SELECT * FROM webhook_policies WHERE ${w} ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?`, [...p, limit, offset]);
     return rows.map(toRow);
   }
+  /** Enabled policies of a project (event types are filtered by the caller; they are a JSON list). */
+  async listEnabledPolicies(projectId: number, q: Queryable = this.db): Promise<WebhookPolicyRow[]> {
+    return (await q.all<Raw>('SELECT * FROM webhook_policies WHERE project_id = ? AND enabled = 1 ORDER BY id', [projectId])).map(toRow);
+  }
   async findPolicy(id: number): Promise<WebhookPolicyRow | null> {
     const r = await this.db.get<Raw>('SELECT * FROM webhook_policies WHERE id = ?', [id]);
     return r ? toRow(r) : null;
@@ -129,8 +133,8 @@ export class WebhookRepository {
     for (const r of rows) out.set(`${Number(r.policy_id)}/${r.event_type}`, Number(r.last_trigger_time));
     return out;
   }
-  async saveLastTrigger(policyId: number, eventType: string, at: number): Promise<void> {
-    await this.db.run(
+  async saveLastTrigger(policyId: number, eventType: string, at: number, q: Queryable = this.db): Promise<void> {
+    await q.run(
       `INSERT INTO webhook_last_triggers (policy_id, event_type, last_trigger_time) VALUES (?, ?, ?)
        ON CONFLICT (policy_id, event_type) DO UPDATE SET last_trigger_time = excluded.last_trigger_time`,
       [policyId, eventType, at],

@@ -1,13 +1,14 @@
 // /api/v2.0/projects/{project_name_or_id}/webhook/*: Harbor's webhook policy API (handler/webhook.go).
 // Per-project RBAC on notification-policy: project admins (and system admins) all, maintainers read, others
-// 403, anonymous 401, a project the caller cannot see 404. Delivery (executions, tasks, logs) comes later:
-// until then a policy has no executions, so those lists are empty and an execution id is a 404.
+// 403, anonymous 401, a project the caller cannot see 404. Deliveries are executions of the WEBHOOK/SLACK job
+// types with the policy as vendor (services/webhook/webhook-delivery.ts), one task each.
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { ApiErrors } from '../../errors.ts';
 import type { Policy } from '../../services/auth/rbac.ts';
-import { WEBHOOK_EVENT_TYPES, WEBHOOK_NOTIFY_TYPES, WEBHOOK_PAYLOAD_FORMATS, type WebhookPolicy } from '../../services/webhook/webhook-service.ts';
+import { SLACK_JOB, WEBHOOK_EVENT_TYPES, WEBHOOK_NOTIFY_TYPES, WEBHOOK_PAYLOAD_FORMATS, type WebhookPolicy } from '../../services/webhook/webhook-service.ts';
+import type { Execution, Task } from '../../services/jobs/job-service.ts';
 import { actorOf, plainJson, projectFor } from './artifact-access.ts';
-import { API_PREFIX, bodyObject, isoTime, pathId, queryOf, type ApiAuth, type ApiDeps } from './context.ts';
+import { API_PREFIX, bodyObject, headerFlag, isoTime, pathId, queryOf, type ApiAuth, type ApiDeps } from './context.ts';
 import { parsePage, parseQ, setPageHeaders } from './query.ts';
 import { bool, CREATED, dateTime, EMPTY, int, obj, op, PAGED, pageQuery, str, TEXT } from './schemas.ts';
 
@@ -53,7 +54,16 @@ const EVENT_TYPES = obj({
   payload_formats: { type: 'array', items: obj({ notify_type: str(), formats: { type: 'array', items: str() } }) },
 });
 const ATTRS = { type: 'object', additionalProperties: true };
-const EXECUTION = obj({ id: int(), vendor_type: str(), vendor_id: int(), status: str(), status_message: str(), metrics: ATTRS, trigger: str(), extra_attrs: ATTRS, start_time: str(), end_time: str() });
+const METRICS = obj({
+  task_count: int(),
+  success_task_count: int(),
+  error_task_count: int(),
+  pending_task_count: int(),
+  running_task_count: int(),
+  scheduled_task_count: int(),
+  stopped_task_count: int(),
+});
+const EXECUTION = obj({ id: int(), vendor_type: str(), vendor_id: int(), status: str(), status_message: str(), metrics: METRICS, trigger: str(), extra_attrs: ATTRS, start_time: str(), end_time: str() });
 const TASK = obj({ id: int(), execution_id: int(), status: str(), status_message: str(), run_count: int(), extra_attrs: ATTRS, start_time: str(), end_time: str(), creation_time: str(), update_time: str() });
 const JOB = obj({ id: int(), policy_id: int(), event_type: str(), notify_type: str(), status: str(), job_detail: str(), creation_time: dateTime, update_time: dateTime });
 
@@ -97,11 +107,52 @@ const view = (p: WebhookPolicy) => ({
   enabled: p.enabled,
 });
 
+// Harbor formats execution and task times as RFC 3339 seconds; an unset end is Go's zero time.
+const rfc3339 = (ms: number | null) => (ms === null ? '0001-01-01T00:00:00Z' : new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z'));
+
+const executionView = (e: Execution & { taskCounts: Record<string, number> }) => {
+  const c = (s: string) => e.taskCounts[s] ?? 0;
+  return {
+    id: e.id,
+    vendor_type: e.vendorType,
+    vendor_id: e.vendorId,
+    status: e.status,
+    status_message: e.statusMessage,
+    metrics: {
+      task_count: Object.values(e.taskCounts).reduce((a, b) => a + b, 0),
+      success_task_count: c('Success'),
+      error_task_count: c('Error'),
+      pending_task_count: c('Pending'),
+      running_task_count: c('Running'),
+      scheduled_task_count: c('Scheduled'),
+      stopped_task_count: c('Stopped'),
+    },
+    trigger: e.trigger.toUpperCase(),
+    extra_attrs: e.extraAttrs,
+    start_time: rfc3339(e.startTime),
+    end_time: rfc3339(e.endTime),
+  };
+};
+
+const taskView = (t: Task) => ({
+  id: t.id,
+  execution_id: t.executionId,
+  status: t.status,
+  status_message: t.statusMessage,
+  run_count: t.runCount,
+  // Harbor's task extra_attrs; the delivery parameters (payload, sealed auth header) are not shown here.
+  extra_attrs: { event_type: t.params.event_type, address: t.params.address, ...(t.lastError ? { last_error: t.lastError } : {}) },
+  creation_time: rfc3339(t.creationTime),
+  start_time: rfc3339(t.startTime),
+  update_time: rfc3339(t.updateTime),
+  end_time: rfc3339(t.endTime),
+});
+
 export async function webhookRoutes(app: FastifyInstance, deps: ApiDeps, auth: ApiAuth): Promise<void> {
   plainJson(app);
   const { webhooks } = deps;
   const access = (req: Req, action: 'read' | 'list' | 'create' | 'update' | 'delete') =>
-    projectFor(deps, auth, req, req.params.project_name_or_id, `notification-policy:${action}` as Policy, req.headers['x-is-resource-name'] === 'true');
+    projectFor(deps, auth, req, req.params.project_name_or_id, `notification-policy:${action}` as Policy, headerFlag(req, 'X-Is-Resource-Name'));
   const policyId = (req: Req) => pathId(req.params.webhook_policy_id, 'webhook policy id');
 
   app.get('/projects/:project_name_or_id/webhook/policies', { schema: S.list }, async (req: Req, reply) => {
@@ -138,27 +189,24 @@ export async function webhookRoutes(app: FastifyInstance, deps: ApiDeps, auth: A
     return reply.code(200).send();
   });
 
-  // No delivery yet: a policy has no executions, so any execution id is unknown (Harbor's 404 text).
   app.get('/projects/:project_name_or_id/webhook/policies/:webhook_policy_id/executions', { schema: S.executions }, async (req: Req, reply) => {
     const { project } = await access(req, 'list');
     const page = parsePage(queryOf(req));
-    await webhooks.get(project.id, policyId(req));
-    setPageHeaders(reply, req.raw.url ?? '', 0, page);
-    return [];
+    const r = await webhooks.executions(project.id, policyId(req), page);
+    setPageHeaders(reply, req.raw.url ?? '', r.total, page);
+    return r.items.map(executionView);
   });
-  const noExecution = async (req: Req) => {
+  app.get('/projects/:project_name_or_id/webhook/policies/:webhook_policy_id/executions/:execution_id/tasks', { schema: S.tasks }, async (req: Req, reply) => {
     const { project } = await access(req, 'read');
-    const id = policyId(req);
-    await webhooks.get(project.id, id);
-    throw ApiErrors.notFound(`execution ${pathId(req.params.execution_id, 'execution id')} not found in policy ${id}`);
-  };
-  app.get('/projects/:project_name_or_id/webhook/policies/:webhook_policy_id/executions/:execution_id/tasks', { schema: S.tasks }, async (req: Req) => {
-    parsePage(queryOf(req));
-    return noExecution(req);
+    const page = parsePage(queryOf(req));
+    const tasks = await webhooks.tasks(project.id, policyId(req), pathId(req.params.execution_id, 'execution id'));
+    setPageHeaders(reply, req.raw.url ?? '', tasks.length, page);
+    return tasks.slice(page.offset, page.offset + page.limit).map(taskView);
   });
-  app.get('/projects/:project_name_or_id/webhook/policies/:webhook_policy_id/executions/:execution_id/tasks/:task_id/log', { schema: S.log }, async (req: Req) => {
-    pathId(req.params.task_id, 'task id');
-    return noExecution(req);
+  app.get('/projects/:project_name_or_id/webhook/policies/:webhook_policy_id/executions/:execution_id/tasks/:task_id/log', { schema: S.log }, async (req: Req, reply) => {
+    const { project } = await access(req, 'read');
+    const text = await webhooks.taskLog(project.id, policyId(req), pathId(req.params.execution_id, 'execution id'), pathId(req.params.task_id, 'task id'));
+    return reply.type('text/plain; charset=utf-8').send(text);
   });
 
   app.get('/projects/:project_name_or_id/webhook/lasttrigger', { schema: S.lastTrigger }, async (req: Req) => {
@@ -174,16 +222,25 @@ export async function webhookRoutes(app: FastifyInstance, deps: ApiDeps, auth: A
     }));
   });
 
-  // Deprecated in Harbor (jobs are executions now); kept for old clients: the policy must be in the project.
+  // Deprecated in Harbor (jobs are executions now, one task each): the policy's executions in the old shape.
   app.get('/projects/:project_name_or_id/webhook/jobs', { schema: S.jobs }, async (req: Req, reply) => {
     const { project } = await access(req, 'list');
     const q = queryOf(req);
     const page = parsePage(q);
     const raw = q.get('policy_id');
     if (!raw || !/^[0-9]{1,15}$/.test(raw)) throw ApiErrors.badRequest('policy_id is required');
-    await webhooks.get(project.id, Number(raw));
-    setPageHeaders(reply, req.raw.url ?? '', 0, page);
-    return [];
+    const r = await webhooks.executions(project.id, Number(raw), page);
+    setPageHeaders(reply, req.raw.url ?? '', r.total, page);
+    return r.items.map((e) => ({
+      id: e.id,
+      policy_id: e.vendorId,
+      event_type: String(e.extraAttrs.event_type ?? ''),
+      notify_type: e.vendorType === SLACK_JOB ? 'slack' : 'http',
+      status: e.status,
+      job_detail: String(e.extraAttrs.payload ?? ''),
+      creation_time: isoTime(e.startTime),
+      update_time: isoTime(e.updateTime),
+    }));
   });
 
   app.get('/projects/:project_name_or_id/webhook/events', { schema: S.events }, async (req: Req) => {

@@ -10,6 +10,7 @@ import type { Queryable } from '../../db/db.ts';
 import {
   isFinal,
   type Execution,
+  type ExecutionFilter,
   type JobParams,
   type JobRepository,
   type JobTrigger,
@@ -19,7 +20,7 @@ import {
 } from '../../repositories/job-repository.ts';
 import { nextOccurrence, validateSchedule } from './schedule-spec.ts';
 
-export type { Execution, JobParams, JobTrigger, Schedule, Task, TaskLogLine };
+export type { Execution, ExecutionFilter, JobParams, JobTrigger, Schedule, Task, TaskLogLine };
 export { InvalidScheduleError, cronForHarborSchedule, harborScheduleType, type HarborScheduleType } from './schedule-spec.ts';
 
 /** Job types Harbor knows (vendor_type); any string works. */
@@ -59,6 +60,8 @@ export interface JobTypeOptions {
   maxBackoffMs?: number;
   /** Finished executions kept per type (older ones are deleted with their tasks and logs). */
   retainExecutions?: number;
+  /** Count retainExecutions per vendor (e.g. per webhook policy) instead of per type. */
+  retainPerVendor?: boolean;
 }
 
 /** Thrown by a handler for a failure that retrying cannot fix: the task ends in Error at once. */
@@ -152,6 +155,7 @@ export class JobService {
         backoffMs: opts.backoffMs ?? this.backoffMs,
         maxBackoffMs: opts.maxBackoffMs ?? 3_600_000,
         retainExecutions: opts.retainExecutions ?? null,
+        retainPerVendor: opts.retainPerVendor ?? false,
       },
     });
     this.wake();
@@ -199,11 +203,14 @@ export class JobService {
   getExecution(id: number): Promise<Execution | null> {
     return this.repo.findExecution(id);
   }
-  listExecutions(f: { vendorType?: string; vendorId?: number; limit?: number; offset?: number } = {}): Promise<Execution[]> {
+  listExecutions(f: ExecutionFilter & { limit?: number; offset?: number } = {}): Promise<Execution[]> {
     return this.repo.listExecutions(f);
   }
-  countExecutions(f: { vendorType?: string; vendorId?: number } = {}): Promise<number> {
+  countExecutions(f: ExecutionFilter = {}): Promise<number> {
     return this.repo.countExecutions(f);
+  }
+  countTasksByStatus(executionIds: readonly number[]): Promise<Map<number, Record<string, number>>> {
+    return this.repo.countTasksByStatus(executionIds);
   }
   listTasks(executionId: number): Promise<Task[]> {
     return this.repo.listTasks(executionId);
@@ -396,7 +403,7 @@ export class JobService {
       const msg = `gave up after ${task.runCount - 1} runs whose worker stopped renewing its lease`;
       await this.repo.saveTaskLog(task.id, [msg]);
       await this.repo.finishTask(task.id, lock, { status: 'Error', statusCode: 1, message: msg, error: msg });
-      return this.retain(task.jobType, reg);
+      return this.retain(task, reg);
     }
 
     // Logs: buffered and written in order by one chain, so a handler's log() never blocks it.
@@ -474,7 +481,7 @@ export class JobService {
       log('stopped');
       await flush();
       await this.repo.finishTask(task.id, lock, { status: 'Stopped', message: 'stopped' });
-      return this.retain(task.jobType, reg);
+      return this.retain(task, reg);
     }
     if (failure === null) {
       await flush();
@@ -484,7 +491,7 @@ export class JobService {
         if (ex) await this.repo.saveExecutionAttrs(ex.id, { ...ex.extraAttrs, ...result });
       }
       await this.repo.finishTask(task.id, lock, { status: 'Success', progress: 100 });
-      return this.retain(task.jobType, reg);
+      return this.retain(task, reg);
     }
     const msg = message(failure);
     const retry = !(failure instanceof PermanentJobError) && task.runCount < task.maxAttempts;
@@ -500,10 +507,12 @@ export class JobService {
     await flush();
     await progressWrite;
     await this.repo.finishTask(task.id, lock, { status: 'Error', statusCode: 1, message: msg, error: msg });
-    return this.retain(task.jobType, reg);
+    return this.retain(task, reg);
   }
 
-  private async retain(type: string, reg: Registered): Promise<void> {
-    if (reg.opts.retainExecutions !== null) await this.repo.removeOldExecutions(type, reg.opts.retainExecutions);
+  private async retain(task: Task, reg: Registered): Promise<void> {
+    if (reg.opts.retainExecutions === null) return;
+    const vendorId = reg.opts.retainPerVendor ? (await this.repo.findExecution(task.executionId))?.vendorId : undefined;
+    await this.repo.removeOldExecutions(task.jobType, reg.opts.retainExecutions, vendorId);
   }
 }

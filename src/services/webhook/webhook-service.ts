@@ -7,6 +7,8 @@ import { OutboundRefusedError, type OutboundGuard } from '../../drivers/http/out
 import type { PolicyNameFilter, StoredTarget, WebhookPolicyRow, WebhookRepository } from '../../repositories/webhook-repository.ts';
 import type { AuditSink } from '../audit/audit.ts';
 import type { SecretBox } from './secret-box.ts';
+import type { Execution, JobService, Task } from '../jobs/job-service.ts';
+
 
 /** Harbor's supported event types (pkg/notification initSupportedNotifyType), in Harbor's order. */
 export const WEBHOOK_EVENT_TYPES = [
@@ -22,6 +24,10 @@ export const WEBHOOK_EVENT_TYPES = [
   'TAG_RETENTION',
 ] as const;
 export const WEBHOOK_NOTIFY_TYPES = ['http', 'slack'] as const;
+/** Job (and execution vendor) types of deliveries, as Harbor names them. */
+export const WEBHOOK_JOB = 'WEBHOOK';
+export const SLACK_JOB = 'SLACK';
+export const WEBHOOK_JOB_TYPES = [WEBHOOK_JOB, SLACK_JOB] as const;
 export const WEBHOOK_PAYLOAD_FORMATS = ['Default', 'CloudEvents'] as const;
 
 /** A target as the API shows it (auth_header opened). */
@@ -49,8 +55,10 @@ export class WebhookService {
   private readonly guard: OutboundGuard;
   private readonly box: SecretBox;
   private readonly audit: AuditSink;
-  constructor(deps: { repo: WebhookRepository; guard: OutboundGuard; box: SecretBox; audit: AuditSink }) {
+  private readonly jobs: JobService;
+  constructor(deps: { repo: WebhookRepository; guard: OutboundGuard; box: SecretBox; audit: AuditSink; jobs: JobService }) {
     this.repo = deps.repo;
+    this.jobs = deps.jobs;
     this.guard = deps.guard;
     this.box = deps.box;
     this.audit = deps.audit;
@@ -155,5 +163,37 @@ export class WebhookService {
     const policies = await this.repo.listPolicies(projectId, 100_000, 0);
     const times = await this.repo.listLastTriggers(policies.map((p) => p.id));
     return policies.flatMap((policy) => policy.eventTypes.map((eventType) => ({ policy, eventType, lastTrigger: times.get(`${policy.id}/${eventType}`) ?? null })));
+  }
+
+  // ---- deliveries: one execution (with one task) per policy target and event, as Harbor's hook manager ----
+
+  /** The policy's executions, newest first, with task counts per status (Harbor's metrics). */
+  async executions(projectId: number, policyId: number, page: { limit: number; offset: number }): Promise<{ total: number; items: (Execution & { taskCounts: Record<string, number> })[] }> {
+    await this.require(projectId, policyId);
+    const f = { vendorType: WEBHOOK_JOB_TYPES, vendorId: policyId };
+    const [total, items] = await Promise.all([this.jobs.countExecutions(f), this.jobs.listExecutions({ ...f, ...page })]);
+    const counts = await this.jobs.countTasksByStatus(items.map((e) => e.id));
+    return { total, items: items.map((e) => ({ ...e, taskCounts: counts.get(e.id) ?? {} })) };
+  }
+
+  /** An execution of the policy; 404 as Harbor's requireExecutionInPolicy otherwise. */
+  private async requireExecution(projectId: number, policyId: number, executionId: number): Promise<Execution> {
+    await this.require(projectId, policyId);
+    const ex = await this.jobs.getExecution(executionId);
+    if (!ex || ex.vendorId !== policyId || !(WEBHOOK_JOB_TYPES as readonly string[]).includes(ex.vendorType))
+      throw ApiErrors.notFound(`execution ${executionId} not found in policy ${policyId}`);
+    return ex;
+  }
+
+  async tasks(projectId: number, policyId: number, executionId: number): Promise<Task[]> {
+    await this.requireExecution(projectId, policyId, executionId);
+    return this.jobs.listTasks(executionId);
+  }
+
+  async taskLog(projectId: number, policyId: number, executionId: number, taskId: number): Promise<string> {
+    await this.requireExecution(projectId, policyId, executionId);
+    const t = await this.jobs.getTask(taskId);
+    if (!t || t.executionId !== executionId) throw ApiErrors.notFound(`task ${taskId} not found in execution ${executionId}`);
+    return this.jobs.getTaskLogText(taskId);
   }
 }
