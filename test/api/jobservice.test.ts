@@ -81,6 +81,27 @@ test('anonymous callers get 401, users without jobservice-monitor 403; the pause
   assert.equal((await queue('GARBAGE_COLLECTION')).paused, false, 'the refused pause changed nothing');
 });
 
+test('a system robot granted jobservice-monitor:list may list but not stop; one granted stop may act', async () => {
+  const robot = async (name: string, actions: string[]) => {
+    const r = await f.admin.call('POST', '/robots', {
+      name,
+      level: 'system',
+      duration: -1,
+      permissions: [{ kind: 'system', namespace: '/', access: actions.map((action) => ({ resource: 'jobservice-monitor', action })) }],
+    });
+    expectApi(r, 201);
+    const { name: login, secret } = r.json();
+    return f.admin.as(login, secret);
+  };
+  const lister = await robot('js-lister', ['list']);
+  expectApi(await lister.call('GET', '/jobservice/queues'), 200);
+  expectApi(await lister.call('GET', '/schedules'), 200);
+  expectApi(await lister.call('PUT', '/jobservice/queues/GARBAGE_COLLECTION', { action: 'pause' }), 403, 'FORBIDDEN');
+  const stopper = await robot('js-stopper', ['list', 'stop']);
+  expectApi(await stopper.call('PUT', '/jobservice/queues/GARBAGE_COLLECTION', { action: 'pause' }), 200);
+  expectApi(await stopper.call('PUT', '/jobservice/queues/GARBAGE_COLLECTION', { action: 'resume' }), 200);
+});
+
 test('the worker pool is this process; its workers are its slots; unknown pools are 404', async () => {
   const r = await f.admin.call('GET', '/jobservice/pools');
   expectApi(r, 200);
