@@ -395,6 +395,28 @@ CREATE TABLE event_cursors (
 `,
   },
   {
+    // The job service monitor (Harbor's /jobservice): a paused flag per job type, honoured by every process
+    // claiming tasks (Harbor's queue_status), and one row per worker pool (process) with its heartbeat, so the
+    // pools of all processes sharing the database are listed.
+    version: 13,
+    name: 'job queue status and worker pools',
+    sql: `
+CREATE TABLE job_queue_status (
+  job_type TEXT PRIMARY KEY,
+  paused INTEGER NOT NULL DEFAULT 0,
+  update_time BIGINT NOT NULL
+);
+CREATE TABLE job_worker_pools (
+  id TEXT PRIMARY KEY,
+  host TEXT NOT NULL,
+  pid BIGINT NOT NULL,
+  concurrency INTEGER NOT NULL,
+  start_time BIGINT NOT NULL,
+  heartbeat_at BIGINT NOT NULL
+)
+`,
+  },
+  {
     // Issue 13 (webhooks): Harbor's notification_policy and notification_job last-trigger bookkeeping.
     // targets is JSON text; each target's auth_header is sealed by SecretBox before it is stored.
     version: 14,

@@ -62,6 +62,15 @@ export interface Schedule {
   updateTime: number;
 }
 
+export interface WorkerPoolRow {
+  id: string;
+  host: string;
+  pid: number;
+  concurrency: number;
+  startTime: number;
+  heartbeatAt: number;
+}
+
 export interface TaskLogLine {
   id: number;
   createdAt: number;
@@ -218,7 +227,9 @@ export class JobRepository {
   async claimTasks(types: readonly string[], lockPrefix: string, limit: number, leaseMs: number): Promise<Task[]> {
     if (!types.length || limit <= 0) return [];
     const now = Date.now();
-    const due = `((status = 'Pending' AND run_at <= ?) OR (status = 'Running' AND lease_until < ?)) AND job_type IN (${inList(types.length)})`;
+    // A paused queue (job_queue_status) keeps its tasks where they are, whichever process paused it.
+    const due = `((status = 'Pending' AND run_at <= ?) OR (status = 'Running' AND lease_until < ?)) AND job_type IN (${inList(types.length)})
+      AND job_type NOT IN (SELECT job_type FROM job_queue_status WHERE paused = 1)`;
     // A plain read first: an idle poll takes no write lock (SQLite has one writer for all processes).
     if (!(await this.db.get(`SELECT id FROM tasks WHERE ${due} LIMIT 1`, [now, now, ...types]))) return [];
     return this.db.tx(async (q) => {
@@ -353,6 +364,85 @@ export class JobRepository {
     return r.changes;
   }
 
+  /** Running tasks, all of them or those claimed by one worker pool (lock tokens start with `<poolId>/`). */
+  async listRunningTasks(poolId?: string): Promise<Task[]> {
+    const rows =
+      poolId === undefined
+        ? await this.db.all<R>(`SELECT * FROM tasks WHERE status = 'Running' ORDER BY id`)
+        : await this.db.all<R>(`SELECT * FROM tasks WHERE status = 'Running' AND substr(locked_by, 1, ?) = ? ORDER BY id`, [poolId.length + 1, `${poolId}/`]);
+    return rows.map(toTask);
+  }
+
+  /** Pending tasks of these types end Stopped (their executions are refreshed); returns how many. */
+  async stopPendingTasks(types: readonly string[]): Promise<number> {
+    if (!types.length) return 0;
+    return this.db.tx(async (q) => {
+      const now = Date.now();
+      const rows = await q.all<{ execution_id: unknown }>(
+        `UPDATE tasks SET status = 'Stopped', status_message = 'stopped', locked_by = NULL, lease_until = NULL, end_time = ?, update_time = ?
+         WHERE status = 'Pending' AND job_type IN (${inList(types.length)}) RETURNING execution_id`,
+        [now, now, ...types],
+      );
+      for (const id of new Set(rows.map((r) => num(r.execution_id)))) await this.refreshExecution(q, id);
+      return rows.length;
+    });
+  }
+
+  // ---- queue status and worker pools -------------------------------------------------------------------
+
+  async setQueuesPaused(types: readonly string[], paused: boolean): Promise<void> {
+    const now = Date.now();
+    await this.db.tx(async (q) => {
+      for (const t of types)
+        await q.run(
+          `INSERT INTO job_queue_status (job_type, paused, update_time) VALUES (?, ?, ?)
+           ON CONFLICT (job_type) DO UPDATE SET paused = excluded.paused, update_time = excluded.update_time`,
+          [t, paused ? 1 : 0, now],
+        );
+    });
+  }
+
+  async pausedJobTypes(): Promise<Set<string>> {
+    const rows = await this.db.all<{ job_type: string }>('SELECT job_type FROM job_queue_status WHERE paused = 1');
+    return new Set(rows.map((r) => String(r.job_type)));
+  }
+
+  async isQueuePaused(type: string): Promise<boolean> {
+    return !!(await this.db.get('SELECT job_type FROM job_queue_status WHERE job_type = ? AND paused = 1', [type]));
+  }
+
+  /** Job types that have tasks or a queue status row. */
+  async knownJobTypes(): Promise<string[]> {
+    const rows = await this.db.all<{ t: string }>('SELECT DISTINCT job_type AS t FROM tasks UNION SELECT job_type AS t FROM job_queue_status');
+    return rows.map((r) => String(r.t));
+  }
+
+  async savePoolHeartbeat(p: WorkerPoolRow): Promise<void> {
+    await this.db.run(
+      `INSERT INTO job_worker_pools (id, host, pid, concurrency, start_time, heartbeat_at) VALUES (?, ?, ?, ?, ?, ?)
+       ON CONFLICT (id) DO UPDATE SET concurrency = excluded.concurrency, heartbeat_at = excluded.heartbeat_at`,
+      [p.id, p.host, p.pid, p.concurrency, p.startTime, p.heartbeatAt],
+    );
+  }
+
+  async removePool(id: string): Promise<void> {
+    await this.db.run('DELETE FROM job_worker_pools WHERE id = ?', [id]);
+  }
+
+  /** Pools whose heartbeat is not older than `since`; older rows than `forgetBefore` are deleted. */
+  async listPools(since: number, forgetBefore?: number): Promise<WorkerPoolRow[]> {
+    if (forgetBefore !== undefined) await this.db.run('DELETE FROM job_worker_pools WHERE heartbeat_at < ?', [forgetBefore]);
+    const rows = await this.db.all<R>('SELECT * FROM job_worker_pools WHERE heartbeat_at >= ? ORDER BY start_time, id', [since]);
+    return rows.map((r) => ({
+      id: String(r.id),
+      host: String(r.host),
+      pid: num(r.pid),
+      concurrency: num(r.concurrency),
+      startTime: num(r.start_time),
+      heartbeatAt: num(r.heartbeat_at),
+    }));
+  }
+
   // ---- logs --------------------------------------------------------------------------------------------
 
   async saveTaskLog(taskId: number, lines: readonly string[]): Promise<void> {
@@ -414,6 +504,15 @@ export class JobRepository {
       [now],
     );
     return rows.map((r) => ({ jobType: r.job_type, count: Number(r.n), oldestDue: r.oldest === null ? null : Number(r.oldest) }));
+  }
+
+  async listSchedulesPage(limit: number, offset: number): Promise<Schedule[]> {
+    return (await this.db.all<R>('SELECT * FROM schedules ORDER BY id LIMIT ? OFFSET ?', [limit, offset])).map(toSchedule);
+  }
+
+  async countSchedules(): Promise<number> {
+    const r = await this.db.get<{ n: number }>('SELECT COUNT(*) AS n FROM schedules');
+    return Number(r?.n ?? 0);
   }
 
   async removeSchedule(vendorType: string, vendorId: number): Promise<boolean> {

@@ -197,6 +197,14 @@ async function seed(): Promise<Seed> {
     assert.equal(r.status, 201, `${base}: ${r.text}`);
     ids[param] = locationId(r);
   }
+  if (hasOp('getWorkerPools')) {
+    const r = await admin.call('GET', '/jobservice/pools');
+    assert.equal(r.status, 200, `getWorkerPools: ${r.text}`);
+    ids.pool_id = encodeURIComponent(r.json()[0].worker_pool_id);
+    // A Berth execution has exactly one task, created with it: the GC run's job (task) id is its id.
+    ids.job_id = ids.gc_id;
+    ids.job_type = 'all';
+  }
   if (hasOp('CreateLabel')) {
     const r = await admin.call('POST', '/labels', { name: `ct-label-${suffix}`, color: '#0065AB', description: 'contract test', scope: 'g' });
     assert.equal(r.status, 201, `CreateLabel: ${r.text}`);

@@ -10,6 +10,7 @@ import { userRoutes } from './users.ts';
 import { projectRoutes } from './projects.ts';
 import { gcRoutes } from './gc.ts';
 import { purgeAuditRoutes } from './purge-audit.ts';
+import { jobServiceRoutes } from './jobservice.ts';
 import { quotaRoutes } from './quotas.ts';
 import { repositoryRoutes } from './repositories.ts';
 import { artifactRoutes } from './artifacts.ts';
@@ -88,6 +89,7 @@ export async function apiRoutes(app: FastifyInstance, deps: ApiDeps): Promise<vo
   await app.register(async (scope) => robotRoutes(scope, deps, auth), { prefix: API_PREFIX });
   await app.register(async (scope) => gcRoutes(scope, deps.jobs, auth), { prefix: API_PREFIX });
   await app.register(async (scope) => purgeAuditRoutes(scope, deps.jobs, auth), { prefix: API_PREFIX });
+  await app.register(async (scope) => jobServiceRoutes(scope, { jobs: deps.jobs, policy: deps.policy }, auth), { prefix: API_PREFIX });
   await app.register(async (scope) => quotaRoutes(scope, deps.quotas, auth), { prefix: API_PREFIX });
   await app.register(async (scope) => repositoryRoutes(scope, { ...deps, ...deps.artifactDomain }, auth), { prefix: API_PREFIX });
   await app.register(async (scope) => artifactRoutes(scope, { ...deps, ...deps.artifactDomain }, auth), { prefix: API_PREFIX });

@@ -454,3 +454,83 @@ test(`${BACKEND}: close() waits for running handlers, then hands unfinished task
   next.start();
   assert.equal((await finished(next, s.id)).status, 'Success');
 });
+
+// ---- the job service monitor ------------------------------------------------------------------------------
+
+test(`${BACKEND}: a queue paused by one instance is honoured by every instance; pools, workers, stop and log of a job`, async () => {
+  const d = await freshDatabase();
+  const a = await newService(d, { workerId: 'pool-a', maxWorkers: 2 });
+  const b = await newService(d, { workerId: 'pool-b', maxWorkers: 3 });
+  let runs = 0;
+  for (const js of [a, b]) {
+    js.register('SLOW', async (ctx) => {
+      runs++;
+      ctx.log('slow job started');
+      await new Promise<void>((resolve) => ctx.signal.addEventListener('abort', () => resolve()));
+    });
+    js.start();
+  }
+  await a.queueAction('SLOW', 'pause');
+  const ex = await b.submit('SLOW');
+  await sleep(300);
+  assert.equal(runs, 0, 'a paused queue starts nothing');
+  assert.equal((await b.getExecution(ex.id))!.status, 'Pending');
+  assert.deepEqual(
+    (await b.listQueues()).find((q) => q.jobType === 'SLOW'),
+    { jobType: 'SLOW', count: 1, latencySeconds: 0, paused: true },
+  );
+  await assert.rejects(a.queueAction('NOPE', 'pause'), /job queue NOPE not found/);
+
+  await b.queueAction('all', 'resume');
+  await waitFor('the job to run', async () => runs === 1);
+  const [task] = await a.listTasks(ex.id);
+  const pools = await a.listWorkerPools();
+  assert.deepEqual(pools.map((p) => [p.id, p.concurrency, p.pid]).sort(), [['pool-a', 2, process.pid], ['pool-b', 3, process.pid]]);
+  const workers = await a.listWorkers('all');
+  assert.equal(workers.length, 5);
+  const busy = workers.filter((w) => w.job);
+  assert.equal(busy.length, 1);
+  assert.equal(busy[0].job!.id, String(task.id));
+  assert.equal(busy[0].job!.name, 'SLOW');
+  assert.ok(busy[0].job!.startTime);
+  assert.deepEqual((await a.listWorkers(busy[0].poolId)).filter((w) => w.job).length, 1);
+  await assert.rejects(a.listWorkers('pool-z'), /worker pool pool-z not found/);
+
+  await a.stopJob(String(task.id)); // wherever it runs
+  assert.equal((await finished(a, ex.id)).status, 'Stopped');
+  assert.match(await a.getJobLogText(String(task.id)), /slow job started/);
+  await assert.rejects(a.stopJob('12345678'), /job 12345678 not found/);
+  await assert.rejects(a.getJobLogText('x'), /job x not found/);
+
+  // stop: the pending tasks of a paused queue end Stopped
+  await a.queueAction('SLOW', 'pause');
+  const p = await a.submit('SLOW');
+  await a.queueAction('SLOW', 'stop');
+  assert.equal((await a.getExecution(p.id))!.status, 'Stopped');
+  await a.queueAction('SLOW', 'resume');
+
+  // a closed instance's pool is gone from the list
+  await b.close(100);
+  assert.deepEqual((await a.listWorkerPools()).map((x) => x.id), ['pool-a']);
+});
+
+test(`${BACKEND}: while the SCHEDULER queue is paused no schedule fires; on resume the due occurrence fires once`, async () => {
+  const d = await freshDatabase();
+  const js = await newService(d);
+  js.register('TICK', async () => {});
+  await js.queueAction('SCHEDULER', 'pause');
+  assert.equal(await js.schedulerPaused(), true);
+  await js.schedule('TICK', '@every 1s');
+  js.start();
+  await sleep(1600);
+  assert.equal(await js.countExecutions({ vendorType: 'TICK' }), 0);
+  const q = (await js.listQueues()).find((x) => x.jobType === 'SCHEDULER')!;
+  assert.equal(q.paused, true);
+  assert.equal(q.count, 1, 'the due occurrence waits');
+  await js.queueAction('SCHEDULER', 'resume');
+  assert.equal(await js.schedulerPaused(), false);
+  await waitFor('the schedule to fire', async () => (await js.countExecutions({ vendorType: 'TICK' })) >= 1);
+  assert.ok((await js.countExecutions({ vendorType: 'TICK' })) <= 2, 'the missed occurrence fires once, not per missed second');
+  assert.equal((await js.countSchedules()), 1);
+  assert.deepEqual((await js.listSchedulesPage(10, 0)).map((s) => s.vendorType), ['TICK']);
+});

@@ -33,6 +33,44 @@ export const JobType = {
 /** Vendor id of system-wide jobs (GC, purges), as Harbor uses it. */
 export const SYSTEM_VENDOR_ID = -1;
 
+/**
+ * The queue of schedule occurrences, as Harbor names it: while it is paused no schedule fires (a due occurrence
+ * waits and fires once on resume); "stop" skips the occurrences that are due.
+ */
+export const SCHEDULER_QUEUE = 'SCHEDULER';
+
+/** Harbor's "all" in /jobservice paths (any case). */
+export const ALL = 'all';
+
+/** A worker pool of Harbor's job service monitor: one Berth process. */
+export interface WorkerPool {
+  id: string;
+  host: string;
+  pid: number;
+  /** Its worker slots (jobservice.max_job_workers). */
+  concurrency: number;
+  startTime: number;
+  heartbeatAt: number;
+}
+
+/** One worker slot of a pool; job fields are set while it runs a task. */
+export interface Worker {
+  id: string;
+  poolId: string;
+  job?: { id: string; name: string; startTime: number | null; checkIn: string; checkInAt: number };
+}
+
+export interface JobQueue {
+  jobType: string;
+  /** Pending tasks (for SCHEDULER: due schedule occurrences not fired yet). */
+  count: number;
+  /** Seconds the oldest due one has waited. */
+  latencySeconds: number;
+  paused: boolean;
+}
+
+export type QueueAction = 'stop' | 'pause' | 'resume';
+
 export interface JobContext {
   readonly executionId: number;
   readonly taskId: number;
@@ -91,8 +129,10 @@ export interface JobServiceOptions {
   backoffMs?: number;
   /** Log lines kept per run of a task (default 10,000). */
   maxLogLines?: number;
-  /** Identifies this process in locked_by (default host:pid:random). */
+  /** Identifies this process in locked_by (default host:pid:random); also its worker pool id. */
   workerId?: string;
+  /** How often this process records that its worker pool is alive (default 10 s). */
+  heartbeatMs?: number;
   /** Background failures (database unreachable, ...); default: stderr. */
   onError?: (message: string, err: unknown) => void;
 }
@@ -124,6 +164,9 @@ export class JobService {
   private readonly backoffMs: number;
   private readonly maxLogLines: number;
   readonly workerId: string;
+  private readonly heartbeatMs: number;
+  private readonly startTime = Date.now();
+  private lastHeartbeat = 0;
   private readonly onError: (message: string, err: unknown) => void;
   private readonly types = new Map<string, Registered>();
   /** Handlers running here, by lock token (a task re-claimed after its lease lapsed has a new token). */
@@ -142,6 +185,7 @@ export class JobService {
     this.backoffMs = o.backoffMs ?? 10_000;
     this.maxLogLines = o.maxLogLines ?? 10_000;
     this.workerId = o.workerId ?? `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
+    this.heartbeatMs = o.heartbeatMs ?? 10_000;
     this.onError = o.onError ?? ((m, e) => process.stderr.write(`jobservice: ${m}: ${message(e)}\n`));
   }
 
@@ -278,6 +322,148 @@ export class JobService {
     };
   }
 
+  // ---- the job service monitor (Harbor's /jobservice) ------------------------------------------------------
+
+  /** A pool whose heartbeat is older than this is gone (its process stopped or died). */
+  private get poolStaleMs(): number {
+    return Math.max(30_000, 3 * this.heartbeatMs);
+  }
+
+  private ownPool(): WorkerPool {
+    return { id: this.workerId, host: hostname(), pid: process.pid, concurrency: this.maxWorkers, startTime: this.startTime, heartbeatAt: this.lastHeartbeat || Date.now() };
+  }
+
+  /** The worker pools of every live process sharing the database (this one always among them). */
+  async listWorkerPools(): Promise<WorkerPool[]> {
+    const now = Date.now();
+    const rows = await this.repo.listPools(now - this.poolStaleMs);
+    const pools = rows.filter((p) => p.id !== this.workerId);
+    return this.closed ? pools : [this.ownPool(), ...pools];
+  }
+
+  /** The worker slots of one pool, or of all (`all`); a running slot shows its task (job id = task id). */
+  async listWorkers(poolId: string): Promise<Worker[]> {
+    const pools = await this.listWorkerPools();
+    const wanted = poolId.toLowerCase() === ALL ? pools : pools.filter((p) => p.id === poolId);
+    if (!wanted.length) throw new JobNotFoundError(`worker pool ${poolId} not found`);
+    const out: Worker[] = [];
+    for (const p of wanted) {
+      const tasks = await this.repo.listRunningTasks(p.id);
+      const slots = Math.max(p.concurrency, tasks.length);
+      for (let i = 0; i < slots; i++) {
+        const t = tasks[i];
+        out.push({
+          id: `${p.id}#${i + 1}`,
+          poolId: p.id,
+          ...(t ? { job: { id: String(t.id), name: t.jobType, startTime: t.startTime, checkIn: t.statusMessage, checkInAt: t.updateTime } } : {}),
+        });
+      }
+    }
+    return out;
+  }
+
+  private async taskOfJobId(jobId: string): Promise<Task> {
+    const t = /^[1-9][0-9]{0,14}$/.test(jobId) ? await this.repo.findTask(Number(jobId)) : null;
+    if (!t) throw new JobNotFoundError(`job ${jobId} not found`);
+    return t;
+  }
+
+  /** Stops the job (task) `jobId`, or every running one (`all`); a job that already ended is left as it is. */
+  async stopJob(jobId: string): Promise<void> {
+    const tasks = jobId.toLowerCase() === ALL ? await this.repo.listRunningTasks() : [await this.taskOfJobId(jobId)];
+    for (const t of tasks) if (!isFinal(t.status)) await this.stop(t.executionId);
+  }
+
+  /** The log of one job (task), as getTaskLogText. */
+  async getJobLogText(jobId: string): Promise<string> {
+    return this.getTaskLogText((await this.taskOfJobId(jobId)).id);
+  }
+
+  /** Every job type known here: registered in this process, with tasks, with a queue status, and SCHEDULER. */
+  private async knownQueues(): Promise<string[]> {
+    const types = new Set<string>([SCHEDULER_QUEUE, ...this.types.keys(), ...(await this.repo.knownJobTypes())]);
+    return [...types].sort();
+  }
+
+  /** One queue per job type: pending count, latency of the oldest due task (seconds), paused. */
+  async listQueues(): Promise<JobQueue[]> {
+    const now = Date.now();
+    const [types, pending, paused, due] = await Promise.all([this.knownQueues(), this.repo.countPendingByType(now), this.repo.pausedJobTypes(), this.repo.listDueSchedules(now, 10_000)]);
+    const byType = new Map(pending.map((p) => [p.jobType, p]));
+    const latency = (oldest: number | null) => (oldest === null ? 0 : Math.max(0, Math.floor((now - oldest) / 1000)));
+    return types.map((jobType) => {
+      if (jobType === SCHEDULER_QUEUE) {
+        const oldest = due.length ? Math.min(...due.map((s) => s.nextRunAt!)) : null;
+        return { jobType, count: due.length + (byType.get(jobType)?.count ?? 0), latencySeconds: latency(oldest), paused: paused.has(jobType) };
+      }
+      const p = byType.get(jobType);
+      return { jobType, count: p?.count ?? 0, latencySeconds: latency(p?.oldestDue ?? null), paused: paused.has(jobType) };
+    });
+  }
+
+  /**
+   * Harbor's queue actions on a job type, or on every known one (`all`): pause (its pending tasks are not started,
+   * by any process, until resumed), resume, stop (its pending tasks end Stopped; running ones go on).
+   */
+  async queueAction(jobType: string, action: QueueAction): Promise<void> {
+    const known = await this.knownQueues();
+    const upper = jobType.toUpperCase();
+    let types: string[];
+    if (jobType.toLowerCase() === ALL) types = known;
+    else {
+      const t = known.find((k) => k === jobType || k === upper);
+      if (!t) throw new JobNotFoundError(`job queue ${jobType} not found`);
+      types = [t];
+    }
+    if (action === 'pause') await this.repo.setQueuesPaused(types, true);
+    else if (action === 'resume') {
+      await this.repo.setQueuesPaused(types, false);
+      this.wake();
+    } else {
+      await this.repo.stopPendingTasks(types.filter((t) => t !== SCHEDULER_QUEUE));
+      if (types.includes(SCHEDULER_QUEUE)) await this.skipDueSchedules();
+    }
+  }
+
+  /** Whether schedules are paused (the SCHEDULER queue; Harbor's GET /schedules/all/paused). */
+  schedulerPaused(): Promise<boolean> {
+    return this.repo.isQueuePaused(SCHEDULER_QUEUE);
+  }
+
+  listSchedulesPage(limit: number, offset: number): Promise<Schedule[]> {
+    return this.repo.listSchedulesPage(limit, offset);
+  }
+  countSchedules(): Promise<number> {
+    return this.repo.countSchedules();
+  }
+
+  /** Moves each due schedule to its next occurrence without submitting the due one. */
+  private async skipDueSchedules(): Promise<void> {
+    for (const s of await this.repo.listDueSchedules(Date.now(), 10_000)) {
+      await this.repo.fireSchedule(s.id, s.nextRunAt!, (at) => {
+        try {
+          return nextOccurrence(s.cron, at);
+        } catch {
+          return null;
+        }
+      }, async () => true);
+    }
+  }
+
+  private async heartbeat(): Promise<void> {
+    const now = Date.now();
+    if (now - this.lastHeartbeat < this.heartbeatMs) return;
+    this.lastHeartbeat = now;
+    try {
+      const p = this.ownPool();
+      await this.repo.savePoolHeartbeat({ ...p, heartbeatAt: now });
+      // Forget pools silent for a day (processes that died without removing their row).
+      if (Math.random() < 0.05) await this.repo.listPools(now, now - 86_400_000);
+    } catch (e) {
+      this.onError('recording the worker pool heartbeat', e);
+    }
+  }
+
   /** Number of tasks this process is running now. */
   get runningCount(): number {
     return this.running.size;
@@ -302,6 +488,7 @@ export class JobService {
     }
     // Give aborted handlers a moment to return; their results are no longer written (the lock is gone).
     await Promise.race([all(), sleep(200)]);
+    if (this.lastHeartbeat) await this.repo.removePool(this.workerId).catch((e) => this.onError('removing the worker pool', e));
   }
 
   // ---- polling ------------------------------------------------------------------------------------------
@@ -329,6 +516,7 @@ export class JobService {
   }
 
   private async tick(): Promise<void> {
+    await this.heartbeat();
     try {
       await this.fireSchedules();
     } catch (e) {
@@ -348,7 +536,9 @@ export class JobService {
   }
 
   private async fireSchedules(): Promise<void> {
-    for (const s of await this.repo.listDueSchedules(Date.now())) {
+    const due = await this.repo.listDueSchedules(Date.now());
+    if (due.length && (await this.repo.isQueuePaused(SCHEDULER_QUEUE))) return;
+    for (const s of due) {
       if (this.closed) return;
       const next = (firedAt: number): number | null => {
         try {
