@@ -66,6 +66,7 @@ export interface WorkerPoolRow {
   id: string;
   host: string;
   pid: number;
+  /** Its worker slots (jobservice.max_job_workers). */
   concurrency: number;
   startTime: number;
   heartbeatAt: number;

@@ -6,14 +6,13 @@
 // On top of that, every operation of those tags that Berth serves must have been called by some step, so a
 // newly served operation cannot go untested. KNOWN_GAPS lists steps that fail today because of gaps other
 // branches close; a listed step that passes fails the test, so the list can only shrink.
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { startBerth, type Berth } from '../helpers/berth.ts';
-import { ApiClient } from '../helpers/api-client.ts';
+import { useApi } from '../api/fixture.ts';
 import { REPO_ROOT, toolPath } from '../helpers/clients.ts';
 
 const PYTHON = join(REPO_ROOT, '.tools', 'pyvenv', 'bin', 'python');
@@ -95,22 +94,13 @@ interface Step {
   trace?: string;
 }
 
-let berth: Berth;
-
-before(async () => {
-  berth = await startBerth();
-});
-
-after(async () => {
-  const out = berth?.output() ?? '';
-  await berth?.stop();
-  assert.doesNotMatch(out, /request failed|"level":50|"level":60/, `server logged errors:\n${out.slice(-4000)}`);
-});
+// One Berth for the file; it must log no server errors (the fixture checks at the end).
+const f = useApi();
 
 test('harbor-api-client 2.12.2 (the client generated from Harbor swagger) runs the scenario against Berth', async (t) => {
   assert.ok(existsSync(PYTHON), `${PYTHON} is missing: run scripts/ci-deps.sh (it installs harbor-api-client into .tools/pyvenv)`);
   const project = `hclient-${Date.now().toString(36)}`;
-  const { stdout } = await promisify(execFile)(PYTHON, [SCRIPT, berth.url, 'admin', berth.adminPassword, project], {
+  const { stdout } = await promisify(execFile)(PYTHON, [SCRIPT, f.berth.url, 'admin', f.berth.adminPassword, project], {
     env: { ...process.env, CRANE: toolPath('crane'), PYTHONDONTWRITEBYTECODE: '1' },
     timeout: 300_000,
     maxBuffer: 16 * 1024 * 1024,
@@ -120,7 +110,7 @@ test('harbor-api-client 2.12.2 (the client generated from Harbor swagger) runs t
   assert.deepEqual(result.steps.map((s) => s.name), Object.keys(STEP_OPS), 'the scenario ran every step in order');
 
   // Berth's served operations: operationId by "METHOD /path" (the client records swagger path templates).
-  const doc = (await (await fetch(`${berth.url}/api/v2.0/openapi.json`)).json()) as {
+  const doc = (await (await fetch(`${f.berth.url}/api/v2.0/openapi.json`)).json()) as {
     paths: Record<string, Record<string, { operationId?: string; tags?: string[] }>>;
   };
   const byRoute = new Map<string, string>();
@@ -172,7 +162,7 @@ test('harbor-api-client 2.12.2 (the client generated from Harbor swagger) runs t
   t.diagnostic(`harbor_client called ${called.size} served operations (${inScopeCalled.length} of the ${inScope.size} served in the scenario's tags; ${Object.keys(NOT_IN_CLIENT).length} not in the 2.12.2 client)`);
 
   // What the client did is really there (read back with Berth's own API): the project is gone again.
-  const admin = new ApiClient(berth.url, 'admin', berth.adminPassword);
+  const admin = f.admin;
   if (required.includes('delete_project') && !('delete_project' in KNOWN_GAPS)) {
     const p = await admin.call('GET', `/projects/${project}`, undefined, { 'X-Is-Resource-Name': 'true' });
     assert.equal(p.status, 404, p.text);

@@ -5,14 +5,13 @@
 // validation error in any step is a response shape Harbor clients cannot read.
 // A step is required as soon as Berth documents the operations it calls (its OpenAPI document), so the
 // scenario tightens by itself as endpoints land; the test fails if fewer steps than the core set are required.
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { startBerth, type Berth } from '../helpers/berth.ts';
-import { ApiClient } from '../helpers/api-client.ts';
+import { useApi } from '../api/fixture.ts';
 import { REPO_ROOT, toolPath } from '../helpers/clients.ts';
 
 const PYTHON = join(REPO_ROOT, '.tools', 'pyvenv', 'bin', 'python');
@@ -66,23 +65,14 @@ interface Step {
   trace?: string;
 }
 
-let berth: Berth;
-
-before(async () => {
-  berth = await startBerth();
-});
-
-after(async () => {
-  const out = berth?.output() ?? '';
-  await berth?.stop();
-  assert.doesNotMatch(out, /request failed|"level":50|"level":60/, `server logged errors:\n${out.slice(-4000)}`);
-});
+// One Berth for the file; it must log no server errors (the fixture checks at the end).
+const f = useApi();
 
 test('harborapi 0.26.2 (a real Harbor API client) runs the scenario against Berth', async (t) => {
   assert.ok(existsSync(PYTHON), `${PYTHON} is missing: run scripts/ci-deps.sh (it installs harborapi into .tools/pyvenv)`);
   const crane = toolPath('crane');
   const project = `harborapi-${Date.now().toString(36)}`;
-  const { stdout } = await promisify(execFile)(PYTHON, [SCRIPT, berth.url, 'admin', berth.adminPassword, project], {
+  const { stdout } = await promisify(execFile)(PYTHON, [SCRIPT, f.berth.url, 'admin', f.berth.adminPassword, project], {
     env: { ...process.env, CRANE: crane, PYTHONDONTWRITEBYTECODE: '1' },
     timeout: 300_000,
     maxBuffer: 16 * 1024 * 1024,
@@ -91,7 +81,7 @@ test('harborapi 0.26.2 (a real Harbor API client) runs the scenario against Bert
   assert.equal(result.harborapi, '0.26.2');
   assert.deepEqual(result.steps.map((s) => s.name), Object.keys(STEP_OPS), 'the scenario ran every step in order');
 
-  const doc = (await (await fetch(`${berth.url}/api/v2.0/openapi.json`)).json()) as { paths: Record<string, Record<string, { operationId?: string }>> };
+  const doc = (await (await fetch(`${f.berth.url}/api/v2.0/openapi.json`)).json()) as { paths: Record<string, Record<string, { operationId?: string }>> };
   const documented = new Set<string>();
   for (const item of Object.values(doc.paths)) for (const op of Object.values(item)) if (op.operationId) documented.add(op.operationId);
 
@@ -109,7 +99,7 @@ test('harborapi 0.26.2 (a real Harbor API client) runs the scenario against Bert
   for (const s of result.steps) t.diagnostic(`${s.ok ? 'ok  ' : 'FAIL'} ${s.name} ${JSON.stringify(s.ok ? s.detail : s.error).slice(0, 300)}`);
 
   // What the client did is really there (read back with Berth's own API).
-  const admin = new ApiClient(berth.url, 'admin', berth.adminPassword);
+  const admin = f.admin;
   const p = await admin.call('GET', `/projects/${project}`, undefined, { 'X-Is-Resource-Name': 'true' });
   assert.equal(p.status, 200, p.text);
   assert.equal(p.json().metadata.public, 'false');

@@ -38,6 +38,16 @@ const createPolicy = async (name: string, path: string, over: Record<string, unk
   expectApi(r, 201);
   return Number(r.headers.get('location')!.split('/').pop());
 };
+/** The policy's executions (newest first), re-read every 200 ms until `done` holds or `tries` run out. */
+const executionsUntil = async (id: number, done: (ex: Record<string, any>[]) => boolean, tries = 50): Promise<Record<string, any>[]> => {
+  let ex: Record<string, any>[] = [];
+  for (let i = 0; i < tries; i++) {
+    ex = (await f.admin.call('GET', `/projects/${P}/webhook/policies/${id}/executions`)).json();
+    if (done(ex)) break;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  return ex;
+};
 const signatureOf = (text: string) => `sha256=${createHmac('sha256', SIGNING).update(text).digest('hex')}`;
 
 describe('webhook delivery', { timeout: 120_000 }, () => {
@@ -78,12 +88,7 @@ describe('webhook delivery', { timeout: 120_000 }, () => {
     assert.equal(del.event_data.resources[0].digest, img.digest);
 
     // The executions API: one execution per delivery, newest first, EVENT-triggered, Success, with a task log.
-    let ex: Record<string, any>[] = [];
-    for (let i = 0; i < 50; i++) {
-      ex = (await f.admin.call('GET', `/projects/${P}/webhook/policies/${id}/executions`)).json();
-      if (ex.length >= 3 && ex.every((e) => e.status === 'Success')) break;
-      await new Promise((r) => setTimeout(r, 200));
-    }
+    const ex = await executionsUntil(id, (l) => l.length >= 3 && l.every((e) => e.status === 'Success'));
     assert.ok(ex.length >= 3, JSON.stringify(ex));
     const pushEx = ex.find((e) => e.extra_attrs.event_type === 'PUSH_ARTIFACT')!;
     assert.equal(pushEx.vendor_type, 'WEBHOOK');
@@ -183,11 +188,7 @@ describe('webhook delivery', { timeout: 120_000 }, () => {
     assert.equal(new Set(hits.map((h) => h.headers['x-berth-event-id'])).size, 1, 'every attempt carries the same event id');
     assert.equal(new Set(hits.map((h) => h.body)).size, 1, 'and the same body');
     assert.ok(hits[1]!.at - hits[0]!.at >= 900 && hits[2]!.at - hits[1]!.at >= 1900, `backoff 1 s then 2 s: ${hits.map((h) => h.at - hits[0]!.at)}`);
-    let ex: Record<string, any> = {};
-    for (let i = 0; i < 50 && ex.status !== 'Success'; i++) {
-      ex = (await f.admin.call('GET', `/projects/${P}/webhook/policies/${id}/executions`)).json()[0];
-      if (ex.status !== 'Success') await new Promise((r) => setTimeout(r, 200));
-    }
+    const ex = (await executionsUntil(id, (l) => l[0]?.status === 'Success'))[0] ?? {};
     assert.equal(ex.status, 'Success');
     const t = (await f.admin.call('GET', `/projects/${P}/webhook/policies/${id}/executions/${ex.id}/tasks`)).json()[0];
     assert.equal(t.run_count, 3);
@@ -202,11 +203,7 @@ describe('webhook delivery', { timeout: 120_000 }, () => {
     rx.respond = (_n, r) => (r.path === '/dead' ? 500 : 200);
     try {
       await reg.pushImage(`${P}/dead`, 'd1');
-      let ex: Record<string, any> = {};
-      for (let i = 0; i < 100 && ex.status !== 'Error'; i++) {
-        ex = (await f.admin.call('GET', `/projects/${P}/webhook/policies/${id}/executions`)).json()[0] ?? {};
-        if (ex.status !== 'Error') await new Promise((r) => setTimeout(r, 200));
-      }
+      const ex = (await executionsUntil(id, (l) => l[0]?.status === 'Error', 100))[0] ?? {};
       assert.equal(ex.status, 'Error', JSON.stringify(ex));
       assert.match(ex.status_message, /abnormal response code: 500/);
       assert.equal(rx.requests.filter((r) => r.path === '/dead').length, 4, 'BERTH_NOTIFICATION_WEBHOOK_JOB_MAX_RETRY=4 attempts');

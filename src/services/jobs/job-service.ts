@@ -17,6 +17,7 @@ import {
   type Schedule,
   type Task,
   type TaskLogLine,
+  type WorkerPoolRow,
 } from '../../repositories/job-repository.ts';
 import { nextOccurrence, validateSchedule } from './schedule-spec.ts';
 
@@ -42,16 +43,8 @@ export const SCHEDULER_QUEUE = 'SCHEDULER';
 /** Harbor's "all" in /jobservice paths (any case). */
 export const ALL = 'all';
 
-/** A worker pool of Harbor's job service monitor: one Berth process. */
-export interface WorkerPool {
-  id: string;
-  host: string;
-  pid: number;
-  /** Its worker slots (jobservice.max_job_workers). */
-  concurrency: number;
-  startTime: number;
-  heartbeatAt: number;
-}
+/** A worker pool of Harbor's job service monitor: one Berth process (its heartbeat row). */
+export type WorkerPool = WorkerPoolRow;
 
 /** One worker slot of a pool; job fields are set while it runs a task. */
 export interface Worker {

@@ -93,7 +93,12 @@ export class WebhookDelivery {
   private async handle(events: readonly DomainEvent[], q: Queryable): Promise<void> {
     if (!(await this.enabled())) return;
     const byProject = new Map<number, DomainEvent[]>();
-    for (const e of events) if (e.projectId !== null) byProject.set(e.projectId, [...(byProject.get(e.projectId) ?? []), e]);
+    for (const e of events) {
+      if (e.projectId === null) continue;
+      const list = byProject.get(e.projectId);
+      if (list) list.push(e);
+      else byProject.set(e.projectId, [e]);
+    }
     for (const [projectId, list] of byProject) {
       const policies = await this.policies.listEnabledPolicies(projectId, q);
       if (!policies.length) continue;
