@@ -23,25 +23,42 @@ export const OciCode = {
 } as const;
 export type OciCodeName = (typeof OciCode)[keyof typeof OciCode];
 
-const DEFAULT_STATUS: Record<string, number> = {
-  BLOB_UNKNOWN: 404,
-  BLOB_UPLOAD_INVALID: 400,
-  BLOB_UPLOAD_UNKNOWN: 404,
-  DIGEST_INVALID: 400,
-  MANIFEST_BLOB_UNKNOWN: 400,
-  MANIFEST_INVALID: 400,
-  MANIFEST_UNKNOWN: 404,
-  NAME_INVALID: 400,
-  NAME_UNKNOWN: 404,
-  SIZE_INVALID: 400,
-  UNAUTHORIZED: 401,
-  DENIED: 403,
-  UNSUPPORTED: 405,
-  TOOMANYREQUESTS: 429,
-  RANGE_INVALID: 416,
-  PAGINATION_NUMBER_INVALID: 400,
-  UNKNOWN: 500,
-};
+/**
+ * The one error table (like Distribution's errcode registry): every code either protocol speaks, with its HTTP
+ * status. /v2 codes render as OCI error bodies, /api/v2.0 codes as Harbor's envelope; both go through
+ * src/http/errors.ts, which adds nothing of its own beyond Fastify's framework errors.
+ */
+export const ERROR_TABLE = {
+  oci: {
+    BLOB_UNKNOWN: 404,
+    BLOB_UPLOAD_INVALID: 400,
+    BLOB_UPLOAD_UNKNOWN: 404,
+    DIGEST_INVALID: 400,
+    MANIFEST_BLOB_UNKNOWN: 400,
+    MANIFEST_INVALID: 400,
+    MANIFEST_UNKNOWN: 404,
+    NAME_INVALID: 400,
+    NAME_UNKNOWN: 404,
+    SIZE_INVALID: 400,
+    UNAUTHORIZED: 401,
+    DENIED: 403,
+    UNSUPPORTED: 405,
+    TOOMANYREQUESTS: 429,
+    RANGE_INVALID: 416,
+    PAGINATION_NUMBER_INVALID: 400,
+    UNKNOWN: 500,
+  } satisfies Record<OciCodeName, number>,
+  /** Harbor's management-API codes (`src/lib/errors/const.go`). */
+  api: {
+    NOT_FOUND: 404,
+    CONFLICT: 409,
+    UNAUTHORIZED: 401,
+    BAD_REQUEST: 400,
+    FORBIDDEN: 403,
+    PRECONDITION: 412,
+    UNKNOWN: 500,
+  },
+} as const;
 
 export class RegistryError extends Error {
   readonly code: OciCodeName;
@@ -53,7 +70,7 @@ export class RegistryError extends Error {
     super(message);
     this.name = 'RegistryError';
     this.code = code;
-    this.status = opts.status ?? DEFAULT_STATUS[code] ?? 500;
+    this.status = opts.status ?? ERROR_TABLE.oci[code] ?? 500;
     this.detail = opts.detail;
     this.headers = opts.headers ?? {};
   }
@@ -87,17 +104,8 @@ export const Errors = {
     new RegistryError('TOOMANYREQUESTS', msg, { headers: { 'Retry-After': String(retryAfter) } }),
 };
 
-/** Harbor's management-API error codes (`src/lib/errors/const.go`), rendered as {"errors":[{code,message}]}. */
-export type ApiCode = 'NOT_FOUND' | 'CONFLICT' | 'UNAUTHORIZED' | 'BAD_REQUEST' | 'FORBIDDEN' | 'PRECONDITION' | 'UNKNOWN';
-const API_STATUS: Record<ApiCode, number> = {
-  NOT_FOUND: 404,
-  CONFLICT: 409,
-  UNAUTHORIZED: 401,
-  BAD_REQUEST: 400,
-  FORBIDDEN: 403,
-  PRECONDITION: 412,
-  UNKNOWN: 500,
-};
+/** Harbor's management-API error codes, rendered as {"errors":[{code,message}]}. */
+export type ApiCode = keyof typeof ERROR_TABLE.api;
 
 export class ApiError extends Error {
   readonly code: ApiCode;
@@ -107,7 +115,7 @@ export class ApiError extends Error {
     super(message);
     this.name = 'ApiError';
     this.code = code;
-    this.status = API_STATUS[code];
+    this.status = ERROR_TABLE.api[code];
     this.headers = headers;
   }
 }
@@ -120,3 +128,19 @@ export const ApiErrors = {
   unauthorized: (msg = 'unauthorized') => new ApiError('UNAUTHORIZED', msg),
   precondition: (msg: string) => new ApiError('PRECONDITION', msg),
 };
+
+/** A schedule expression (cron, `@every`, Harbor's schedule type) that cannot be used: 400 BAD_REQUEST. */
+export class InvalidScheduleError extends ApiError {
+  constructor(message: string) {
+    super('BAD_REQUEST', message);
+    this.name = 'InvalidScheduleError';
+  }
+}
+
+/** An execution, job, worker pool or queue the job service does not know: 404 NOT_FOUND. */
+export class JobNotFoundError extends ApiError {
+  constructor(message: string) {
+    super('NOT_FOUND', message);
+    this.name = 'JobNotFoundError';
+  }
+}

@@ -1,7 +1,6 @@
 // The one place that turns errors into HTTP responses: OCI error bodies on /v2, Harbor's envelope elsewhere.
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ApiError, RegistryError } from '../errors.ts';
-import { InvalidScheduleError, JobNotFoundError } from '../services/jobs/job-service.ts';
 
 export interface HttpErrorLike {
   status: number;
@@ -15,8 +14,6 @@ export interface HttpErrorLike {
 export function normalizeError(err: unknown): HttpErrorLike {
   if (err instanceof RegistryError) return { status: err.status, code: err.code, message: err.message, detail: err.detail, headers: err.headers };
   if (err instanceof ApiError) return { status: err.status, code: err.code, message: err.message, headers: err.headers };
-  if (err instanceof InvalidScheduleError) return { status: 400, code: 'BAD_REQUEST', message: err.message, headers: {} };
-  if (err instanceof JobNotFoundError) return { status: 404, code: 'NOT_FOUND', message: err.message, headers: {} };
   const e = err as { statusCode?: number; code?: string; message?: string };
   const status = typeof e?.statusCode === 'number' && e.statusCode >= 400 && e.statusCode < 600 ? e.statusCode : 500;
   if (status === 500) return { status, code: 'UNKNOWN', message: 'internal server error', headers: {} };

@@ -103,12 +103,9 @@ export class PermanentJobError extends Error {
   }
 }
 
-export class JobNotFoundError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'JobNotFoundError';
-  }
-}
+import { JobNotFoundError } from '../../errors.ts';
+
+export { JobNotFoundError };
 
 export interface JobServiceOptions {
   repo: JobRepository;

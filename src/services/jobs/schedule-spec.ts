@@ -1,13 +1,9 @@
 // Schedule expressions: cron with 5 fields (minute precision) or 6 (Harbor's form, seconds first), evaluated
 // in UTC by croner; `@hourly`-style nicknames; and `@every <n>s` for fixed intervals (the upload purge).
 import { Cron } from 'croner';
+import { InvalidScheduleError } from '../../errors.ts';
 
-export class InvalidScheduleError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'InvalidScheduleError';
-  }
-}
+export { InvalidScheduleError };
 
 const EVERY = /^@every\s+(\d+)(ms|s|m|h)$/;
 const UNIT: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
