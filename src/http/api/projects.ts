@@ -8,6 +8,7 @@ import type { CveAllowlist } from '../../repositories/cve-allowlist-repository.t
 import type { Member } from '../../repositories/member-repository.ts';
 import type { Project, ProjectField } from '../../repositories/project-repository.ts';
 import type { Principal } from '../../services/auth/principal.ts';
+import { PROJECT_NOT_DELETABLE } from '../../services/project/project-service.ts';
 import { highestRole, ROLE_NAMES, type Policy } from '../../services/auth/rbac.ts';
 import { parseGoBool, parsePage, parseQ, parseSort, setPageHeaders } from './query.ts';
 import { bodyOf, bool, CREATED, dateTime, EMPTY, int, mapOf, obj, op, PAGED, pageQuery, str } from './schemas.ts';
@@ -339,7 +340,7 @@ export async function projectRoutes(app: FastifyInstance, deps: ApiDeps, auth: A
   app.get('/projects/:project_name_or_id/_deletable', { schema: S.getProjectDeletable }, async (req: Req) => {
     const { project } = await resolve(req, 'self:delete');
     const n = await projects.repositoryCount(project);
-    return n === 0 ? { deletable: true } : { deletable: false, message: `the project contains ${n} repositories` };
+    return n === 0 ? { deletable: true } : { deletable: false, message: PROJECT_NOT_DELETABLE };
   });
 
   app.get('/projects/:project_name_or_id/summary', { schema: S.getProjectSummary }, async (req: Req) => {

@@ -57,7 +57,7 @@ export class V2Auth {
 
   /** `GET /v2/` needs an authenticated identity (that is what `docker login` checks). */
   requireIdentity(req: FastifyRequest, caller: Caller): void {
-    if (caller.principal.kind === 'anonymous') throw this.challenge(req);
+    if (caller.principal.kind === 'anonymous') throw this.challenge(req, undefined, undefined, 'unauthorized'); // Harbor's text
   }
 
   async actions(caller: Caller, repositoryName: string): Promise<{ actions: Set<RepositoryAction>; project: Project | null }> {
@@ -76,13 +76,22 @@ export class V2Auth {
    */
   async authorize(req: FastifyRequest, caller: Caller, repositoryName: string, needed: RepositoryAction[]): Promise<Project> {
     const scope = `repository:${repositoryName}:${needed.includes('push') ? 'pull,push' : needed.join(',')}`;
-    if (caller.scheme === 'none') throw this.challenge(req, scope);
+    // Harbor's texts (server/middleware/v2auth): reads without credentials, then the first action not granted.
+    // Harbor names the one action the request is about: push for uploads/manifest PUTs (which also need pull here).
+    const denial = (actions: RepositoryAction[]) => {
+      const action = actions.includes('push') ? 'push' : actions.includes('delete') ? 'delete' : actions[0];
+      return `unauthorized to access repository: ${repositoryName}, action: ${action}`;
+    };
+    if (caller.scheme === 'none') {
+      const read = req.method === 'GET' || req.method === 'HEAD';
+      throw this.challenge(req, scope, undefined, read ? 'authorize header needed to send HEAD to repository' : denial(needed));
+    }
     const { actions, project } = await this.actions(caller, repositoryName);
     if (needed.every((a) => actions.has(a)) && project) return project;
-    const what = project ? `action ${needed.join(',')} on ${repositoryName}` : `project ${repositoryName.split('/')[0]} not found`;
-    if (caller.scheme === 'bearer') throw this.challenge(req, scope, 'insufficient_scope', `unauthorized to access repository: ${repositoryName}: ${what}`);
-    if (caller.principal.kind === 'anonymous') throw this.challenge(req, scope);
-    throw Errors.denied(`requested access to the resource is denied: ${what}`);
+    const what = project ? denial(needed.filter((a) => !actions.has(a))) : `project ${repositoryName.split('/')[0]} not found`;
+    if (caller.scheme === 'bearer') throw this.challenge(req, scope, 'insufficient_scope', what);
+    if (caller.principal.kind === 'anonymous') throw this.challenge(req, scope, undefined, what);
+    throw Errors.denied(what);
   }
 
   /**

@@ -4,6 +4,9 @@ import { parseDigest } from '../../oci/digest.ts';
 import { MediaType } from '../../oci/media-types.ts';
 import type { V2Handler, V2Request } from './context.ts';
 
+/** Harbor's text (server/middleware/v2auth) when the caller may not list the catalog. */
+const CATALOG_DENIED = 'unauthorized to list catalog';
+
 function pageSize(r: V2Request, max: number, dflt: number): number {
   const n = r.query.get('n');
   if (n === null || n === '') return dflt;
@@ -36,8 +39,8 @@ export const listTags: V2Handler = async (d, r) => {
 export const catalog: V2Handler = async (d, r) => {
   if (r.caller.scheme === 'none') throw d.auth.challenge(r.req, 'registry:catalog:*');
   if (!(await d.auth.canListCatalog(r.caller))) {
-    if (r.caller.scheme === 'bearer') throw d.auth.challenge(r.req, 'registry:catalog:*', 'insufficient_scope', 'catalog requires a system administrator');
-    throw Errors.denied('catalog requires a system administrator');
+    if (r.caller.scheme === 'bearer') throw d.auth.challenge(r.req, 'registry:catalog:*', 'insufficient_scope', CATALOG_DENIED);
+    throw Errors.denied(CATALOG_DENIED);
   }
   const max = d.config.registry.catalogMaxEntries;
   const n = pageSize(r, max, Math.min(100, max));

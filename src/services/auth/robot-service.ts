@@ -16,6 +16,9 @@ import { ROBOT_PREFIX as DEFAULT_PREFIX, type Principal, type RobotAuthenticator
 import { ALL_PROJECT_POLICIES, ROBOT_SYSTEM_GRANTABLE, type Policy } from './rbac.ts';
 import { checkPasswordPolicy } from './user-service.ts';
 
+/** Harbor's text (pkg/robot/dao): the project id (0 for system robots) and the stored, prefix-less name. */
+const robotExists = (projectId: number, storedName: string) => ApiErrors.conflict(`robot account ${projectId}:${storedName} already exists`);
+
 /** Harbor's robot name grammar (`^[a-z0-9]+(?:[._-][a-z0-9]+)*$`). */
 const NAME_RE = /^[a-z0-9]+(?:[._-][a-z0-9]+)*$/;
 /** Prefixes of identities Berth creates itself (scanner robots). `robot…` names are allowed, as in Harbor. */
@@ -273,11 +276,11 @@ export class RobotService implements RobotAuthenticator {
       },
       now,
     );
-    if (!robot) throw ApiErrors.conflict(`robot ${fullName} already exists`);
+    if (!robot) throw robotExists(project?.id ?? 0, storedName);
     // A row from before names were stored bare (`robot$…`) holds the same name under another key.
     if ((await this.robots.findRobotByName(storedName))?.id !== robot.id) {
       await this.robots.removeRobot(robot.id);
-      throw ApiErrors.conflict(`robot ${fullName} already exists`);
+      throw robotExists(project?.id ?? 0, storedName);
     }
     await this.audit.record({ username: actorName(caller), operation: 'create', resourceType: 'robot', resource: fullName, projectId: robot.projectId });
     return { robot, fullName, secret };

@@ -70,10 +70,12 @@ export class UserService {
       throw ApiErrors.badRequest('invalid username');
     const password = checkPasswordPolicy(input.password);
     const profile = { email: email(input.email), realname: text(input.realname, 'realname', 255), comment: text(input.comment, 'comment', 255) };
-    if (await this.users.findUserByName(input.username)) throw ApiErrors.conflict(`username ${input.username} is already used`);
-    if (await this.users.findUserByEmail(profile.email)) throw ApiErrors.conflict(`email ${profile.email} is already used`);
+    // Harbor's text for either clash (pkg/user/dao: the insert's unique-key conflict).
+    const taken = ApiErrors.conflict(`user ${input.username} or email ${profile.email} already exists`);
+    if (await this.users.findUserByName(input.username)) throw taken;
+    if (await this.users.findUserByEmail(profile.email)) throw taken;
     const user = await this.users.saveNewUser({ username: input.username, ...profile, passwordHash: await hashPassword(password), sysadmin: false });
-    if (!user) throw ApiErrors.conflict('username or email is already used');
+    if (!user) throw taken;
     await this.audit.record({ username: actor || user.username, operation: 'create', resourceType: 'user', resource: user.username });
     return user;
   }

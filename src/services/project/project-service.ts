@@ -10,6 +10,9 @@ import type { ListQuery } from '../../repositories/list-query.ts';
 import type { AuditSink } from '../audit/audit.ts';
 import type { EventPublisher } from '../events/types.ts';
 import type { UserGroupService } from '../usergroup/user-group-service.ts';
+
+/** Harbor's text for a project that still has repositories (DELETE → 412 PRECONDITION, and `_deletable`). */
+export const PROJECT_NOT_DELETABLE = 'the project contains repositories, can not be deleted';
 import { isRoleId, Roles, type RoleId } from '../auth/rbac.ts';
 
 /** Harbor's project name rule. */
@@ -159,7 +162,7 @@ export class ProjectService {
       await this.events.publish(q, [{ type: 'CREATE_PROJECT', operator: actor.username, projectId: p.id, data: { projectId: p.id, projectName: p.name } }]);
       return p;
     });
-    if (!project) throw ApiErrors.conflict(`the project named ${name} already exists`);
+    if (!project) throw ApiErrors.conflict(`The project named ${name} already exists`); // Harbor's text (pkg/project/dao)
     return project;
   }
 
@@ -203,14 +206,14 @@ export class ProjectService {
     await this.audit.record({ username: actor, operation: 'delete', resourceType: 'metadata', resource: `${p.name}:${key}`, projectId: p.id });
   }
 
-  /** Deletes an empty project; 412 when it still has repositories. */
+  /** Deletes an empty project; 412 PRECONDITION with Harbor's text when it still has repositories. */
   async remove(actor: string, p: Project): Promise<void> {
     const ok = await this.db.tx(async (q) => {
       if (!(await this.projects.removeEmptyProject(p.id, q))) return false;
       await this.events.publish(q, [{ type: 'DELETE_PROJECT', operator: actor, projectId: p.id, data: { projectId: p.id, projectName: p.name } }]);
       return true;
     });
-    if (!ok) throw ApiErrors.precondition(`the project ${p.name} still has repositories and cannot be deleted`);
+    if (!ok) throw ApiErrors.precondition(PROJECT_NOT_DELETABLE);
   }
 
   /** Harbor's ProjectSummary: repository count and members per role. */
