@@ -43,6 +43,17 @@ export class RepositoryRepository {
     ]);
     return (await this.findRepositoryByName(name, q))!;
   }
+  /**
+   * Removes the repository (its blob links cascade) when it has no manifest and no upload session in progress;
+   * whether it did. Used for a repository that only ever held the blobs of a push refused at its manifest.
+   */
+  async removeRepositoryIfUnused(id: number, name: string, q: Queryable): Promise<boolean> {
+    const r = await q.run(
+      'DELETE FROM repositories WHERE id = ? AND NOT EXISTS (SELECT 1 FROM manifests WHERE repository_id = ?) AND NOT EXISTS (SELECT 1 FROM uploads WHERE repository_name = ?)',
+      [id, id, name],
+    );
+    return r.changes > 0;
+  }
   async touchRepository(id: number, q: Queryable): Promise<void> {
     await q.run('UPDATE repositories SET updated_at = ? WHERE id = ?', [Date.now(), id]);
   }

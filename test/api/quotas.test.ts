@@ -283,6 +283,16 @@ test('manifest bytes count: a manifest PUT over the limit is DENIED with nothing
   assert.match(refused.json<any>().errors[0].message, /manifest .*quota/);
   assert.equal((await c.request('GET', '/v2/qmf/app/manifests/v1')).status, 404);
   assert.equal((await c.request('GET', `/v2/qmf/app/manifests/${digestOf(tooBig)}`)).status, 404);
+  // ...and no trace: the repository its blobs created is gone (not listed, not counted), and so are their links.
+  const repos = await f.admin.call('GET', '/projects/qmf/repositories');
+  expectApi(repos, 200);
+  assert.deepEqual(repos.json(), []);
+  assert.equal((await f.admin.call('GET', '/projects/qmf', undefined, { 'X-Is-Resource-Name': 'true' })).json().repo_count, 0);
+  assert.equal((await quota(id)).used, 0);
+  assert.equal((await c.request('HEAD', `/v2/qmf/app/blobs/${lay.digest}`)).status, 404);
+  // A client retrying pushes its blobs again (docker checks each with HEAD first).
+  await c.pushBlob('qmf/app', config);
+  await c.pushBlob('qmf/app', layer);
   assert.equal((await quota(id)).used, used);
   // One that fits is stored and counted once, however many repositories and tags hold it.
   const fits = await c.pushManifest('qmf/app', 'v1', manifest(10));
@@ -315,4 +325,27 @@ test('concurrent uploads into new repositories of one project never overshoot th
   assert.deepEqual(statuses, [201, 201, 201, 403, 403, 403], results.map(String).join('\n'));
   assert.equal((await quota(id)).used, 9000);
   assert.equal(await truth(id), 9000);
+});
+
+test("storage limits as Harbor's ValidateQuotaLimit: -1 unlimited, 0 / < -1 / over 1024 TiB refused with its texts; storage_limit 0 at create is the default", async () => {
+  const id = await createProject('qlim', 0);
+  assert.equal((await quota(id)).hard, DEFAULT_LIMIT, 'storage_limit 0 means "not given": the configured default');
+  const put = (storage: unknown) => f.admin.call('PUT', `/quotas/${id}`, { hard: { storage } });
+  for (const [v, message] of [
+    [0, 'invalid non-positive value for quota limit, value=0'],
+    [-2, 'invalid non-positive value for quota limit, value=-2'],
+    [1125899906842625, 'exceeded 1024TB, which is 1125899906842624 Bytes, value=1125899906842625'],
+  ] as const) {
+    const r = await put(v);
+    expectApi(r, 400, 'BAD_REQUEST');
+    assert.equal(r.json().errors[0].message, message);
+  }
+  assert.equal((await quota(id)).hard, DEFAULT_LIMIT, 'refused updates change nothing');
+  expectApi(await put(-1), 200);
+  assert.equal((await quota(id)).hard, -1);
+  expectApi(await put(1125899906842624), 200);
+  assert.equal((await quota(id)).hard, 1125899906842624);
+  const bad = await f.admin.call('POST', '/projects', { project_name: 'qlim2', storage_limit: -5 });
+  expectApi(bad, 400, 'BAD_REQUEST');
+  assert.equal(bad.json().errors[0].message, 'invalid non-positive value for quota limit, value=-5');
 });

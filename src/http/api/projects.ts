@@ -267,10 +267,10 @@ export async function projectRoutes(app: FastifyInstance, deps: ApiDeps, auth: A
     const admin = policy.canSystem(me, 'project:create');
     if (!admin && (await configs.get('project_creation_restriction')) === 'adminonly') throw ApiErrors.forbidden('only system admins can create projects');
     const b = bodyObject(req);
-    // storage_limit (bytes, -1 unlimited) is honoured from system admins only, as Harbor does; others get the
-    // configured default. A proxy cache project (registry_id) is for system admins only (Harbor's 403).
+    // storage_limit (bytes, -1 unlimited) is honoured from system admins only, as Harbor does; others, and 0 (Harbor's
+    // "not given"), get the configured default. A proxy cache project (registry_id) is for system admins only (Harbor's 403).
     if (b.registry_id !== undefined && b.registry_id !== null && !admin) throw ApiErrors.forbidden('Only system admin can create proxy cache project');
-    const storageLimit = admin && b.storage_limit !== undefined && b.storage_limit !== null ? parseStorageLimit(b.storage_limit, 'storage_limit') : null;
+    const storageLimit = admin && b.storage_limit !== undefined && b.storage_limit !== null && b.storage_limit !== 0 ? parseStorageLimit(b.storage_limit, 'storage_limit') : null;
     const input = { project_name: b.project_name, public: b.public, metadata: b.metadata, storageLimit, registry_id: b.registry_id, cve_allowlist: b.cve_allowlist };
     const p = me.kind === 'robot' ? await projects.createByRobot(me.name, input) : await projects.create(me, input);
     const byName = headerFlag(req, 'X-Resource-Name-In-Location');

@@ -1,7 +1,7 @@
 // Manifests, tags and referrers. A manifest PUT validates references and writes the manifest, its reference
 // rows and its tag in one transaction, so readers (and GC) never see a half-pushed artifact.
 import type { Db } from '../../db/db.ts';
-import { Errors } from '../../errors.ts';
+import { Errors, RegistryError } from '../../errors.ts';
 import { digestOf, isValidTag, parseDigest } from '../../oci/digest.ts';
 import { parseManifest } from '../../oci/manifest.ts';
 import type { BlobRepository } from '../../repositories/blob-repository.ts';
@@ -129,7 +129,7 @@ export class ManifestService {
     } else digest = digestOf(body);
     const tags = [...new Set([...(isDigestRef(reference) ? [] : [reference]), ...extraTags])];
 
-    await this.db.tx(async (q) => {
+    const refused = await this.db.tx(async (q): Promise<RegistryError | null> => {
       const repo = await this.repositories.saveRepositoryIfAbsent(repositoryName, projectId, q);
       if (parsed.blobs.length) {
         // Locks the links (PostgreSQL: row locks to the end of this transaction) that GC must not delete
@@ -145,7 +145,15 @@ export class ManifestService {
         if (missing) throw Errors.manifestBlobUnknown(missing);
       }
       // Manifest bytes count towards the project's quota (Harbor stores manifests as blobs).
-      await this.quota?.assertManifestRoom(projectId, digest, body.length, q, repositoryName);
+      try {
+        await this.quota?.assertManifestRoom(projectId, digest, body.length, q, repositoryName);
+      } catch (e) {
+        if (!(e instanceof RegistryError && e.code === 'DENIED')) throw e;
+        // A refused push leaves no trace: the repository its blobs created goes (with their links, so GC collects
+        // the bytes) unless it holds artifacts or another upload. Committed, then the denial is thrown.
+        await this.repositories.removeRepositoryIfUnused(repo.id, repositoryName, q);
+        return e;
+      }
       const { id, created } = await this.manifests.saveManifest(
         {
           repositoryId: repo.id,
@@ -172,7 +180,9 @@ export class ManifestService {
         { type: 'PUSH_ARTIFACT', operator, projectId, data: artifactRef(project, repositoryName, { digest, mediaType: parsed.mediaType, size: body.length, artifactType: parsed.artifactType }, tags) },
       ]);
       crashPoint(this.faults, 'manifest-before-commit');
+      return null;
     });
+    if (refused) throw refused;
     crashPoint(this.faults, 'manifest-after-commit');
     return { digest, subject: parsed.subject };
   }

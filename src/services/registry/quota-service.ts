@@ -18,9 +18,15 @@ export interface Quota {
   updatedAt: number;
 }
 
-/** A storage limit from a request: an integer ≥ -1 (bytes), or a 400. */
+/** Harbor's largest limited quota (types.MaxLimitedValue, 1024 TiB). */
+export const MAX_STORAGE_LIMIT = 1_125_899_906_842_624;
+
+/** A storage limit from a request: -1 (unlimited) or 1 … MAX_STORAGE_LIMIT bytes, else a 400 with Harbor's text. */
 export function parseStorageLimit(v: unknown, name = 'storage'): number {
-  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < -1) throw ApiErrors.badRequest(`${name} must be -1 (unlimited) or a number of bytes`);
+  if (typeof v !== 'number' || !Number.isSafeInteger(v)) throw ApiErrors.badRequest(`${name} must be -1 (unlimited) or a number of bytes`);
+  // Harbor's lib.ValidateQuotaLimit: -1 is unlimited, 0 and below are refused, at most 1024 TiB.
+  if (v <= 0 && v !== -1) throw ApiErrors.badRequest(`invalid non-positive value for quota limit, value=${v}`);
+  if (v > MAX_STORAGE_LIMIT) throw ApiErrors.badRequest(`exceeded 1024TB, which is ${MAX_STORAGE_LIMIT} Bytes, value=${v}`);
   return v;
 }
 
