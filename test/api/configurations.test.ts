@@ -58,7 +58,6 @@ test('PUT: unknown keys and wrong types are 400 and store nothing; valid values 
     { ldap_scope: 3 },
     { ldap_url: 'http://example.com' },
     { ldap_uid: 'uid)(x=*' },
-    { ldap_filter: 'objectClass=person' },
     { ldap_search_dn: 'cn=a\u0000b' },
     { ldap_search_password: 12 },
     { skip_audit_log_database: true },
@@ -82,6 +81,12 @@ test('PUT: unknown keys and wrong types are 400 and store nothing; valid values 
     }),
     200,
   );
+  // Filters without their outer parentheses are accepted, as Harbor does (wrapped when searching), and kept as given.
+  expectApi(await f.admin.call('PUT', '/configurations', { ldap_filter: 'objectClass=person', ldap_group_search_filter: 'objectClass=groupOfNames' }), 200);
+  const filters = (await f.admin.call('GET', '/configurations')).json();
+  assert.equal(filters.ldap_filter.value, 'objectClass=person');
+  assert.equal(filters.ldap_group_search_filter.value, 'objectClass=groupOfNames');
+  expectApi(await f.admin.call('PUT', '/configurations', { ldap_filter: '(objectClass=person)' }), 200);
   const r = await f.admin.call('GET', '/configurations');
   const c = r.json();
   assert.equal(c.read_only.value, true);

@@ -100,7 +100,8 @@ type Spec<T> = {
 };
 
 const ATTRIBUTE = (v: string) => (/^[A-Za-z][A-Za-z0-9-]{0,127}$|^[0-9]+(\.[0-9]+)+$/.test(v) ? null : 'must be an LDAP attribute name');
-const OPTIONAL_FILTER = (v: string) => (v === '' || (v.startsWith('(') && v.endsWith(')')) ? null : 'must be empty or an LDAP filter in parentheses');
+// Harbor accepts a filter without its outer parentheses and wraps it when searching (ldap-service normalizeFilter).
+const OPTIONAL_FILTER = (v: string) => (/[\0]/.test(v) ? 'must be an LDAP filter' : null);
 const LDAP_URL = (v: string) => {
   if (v === '') return null;
   try {

@@ -50,6 +50,12 @@ export interface LdapConnSettings {
   verifyCert: boolean;
 }
 
+/** Harbor's normalizeFilter (pkg/ldap): trimmed, and wrapped in parentheses when not already; '' stays ''. */
+export function normalizeFilter(filter: string): string {
+  const f = filter.trim();
+  return f === '' || (f.startsWith('(') && f.endsWith(')')) ? f : `(${f})`;
+}
+
 const settingsOf = (c: Readonly<ConfigValues>): LdapConnSettings => ({
   url: c.ldap_url,
   searchDn: c.ldap_search_dn,
@@ -103,7 +109,7 @@ export class LdapService {
   }
 
   private userFilter(s: LdapConnSettings, username: string | null): string {
-    const f = s.filter || '(objectClass=*)';
+    const f = normalizeFilter(s.filter) || '(objectClass=*)';
     return username === null ? f : `(&${f}(${s.uid}=${escapeFilterValue(username)}))`;
   }
 
@@ -164,7 +170,7 @@ export class LdapService {
    */
   private async resolveGroups(conn: LdapConnection, cfg: Readonly<ConfigValues>, user: LdapEntry, uid: string): Promise<Map<string, LdapGroupRef>> {
     const base = cfg.ldap_group_base_dn;
-    const groupFilter = cfg.ldap_group_search_filter || '(objectClass=*)';
+    const groupFilter = normalizeFilter(cfg.ldap_group_search_filter) || '(objectClass=*)';
     const nameAttr = cfg.ldap_group_attribute_name;
     const memberOf = cfg.ldap_group_membership_attribute.toLowerCase();
     const scope = cfg.ldap_group_search_scope as 0 | 1 | 2;
@@ -306,7 +312,7 @@ export class LdapService {
     if (dn && !isDn(dn)) throw ApiErrors.badRequest('invalid groupdn');
     return this.withDirectory(async (conn, cfg) => {
       const nameAttr = cfg.ldap_group_attribute_name;
-      const f = cfg.ldap_group_search_filter || '(objectClass=*)';
+      const f = normalizeFilter(cfg.ldap_group_search_filter) || '(objectClass=*)';
       let entries: LdapEntry[];
       if (dn) {
         entries = await conn.search(dn, { scope: 0, filter: name ? `(&${f}(${nameAttr}=${escapeFilterValue(name)}))` : f, attributes: [nameAttr] });
