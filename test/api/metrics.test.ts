@@ -286,7 +286,7 @@ test('health, up per component, system_info, job queue gauges and Node process m
   assert.equal(series(e, 'harbor_task_concurrency', { type: 'GARBAGE_COLLECTION' }).length, 1);
 
   assert.equal(value(e, 'harbor_health'), 1);
-  for (const component of ['core', 'database', 'storage', 'jobservice']) assert.equal(value(e, 'harbor_up', { component }), 1, component);
+  for (const component of ['core', 'database', 'jobservice', 'registry']) assert.equal(value(e, 'harbor_up', { component }), 1, component);
   const version = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
   assert.equal(value(e, 'harbor_system_info', { auth_mode: 'db_auth', harbor_version: `v${version}`, self_registration: 'false' }), 1);
 

@@ -73,11 +73,13 @@ export class SystemService {
         return { name, status: 'unhealthy', error: (err as Error).message.replaceAll(this.d.config.dataDir, '<data>') };
       }
     };
+    // Harbor's component names (controller/health), sorted by name as it does; the blob-store probe is what
+    // Harbor's `registry` check stands for (the registry's storage driver).
     const components = await Promise.all([
       probe('core', async () => {}),
       probe('database', () => this.d.stats.ping()),
-      probe('storage', () => this.probeStorage()),
       probe('jobservice', () => this.d.jobservice()),
+      probe('registry', () => this.probeStorage()),
     ]);
     return { status: components.every((c) => c.status === 'healthy') ? 'healthy' : 'unhealthy', components };
   }
