@@ -64,9 +64,10 @@ describe('portal webhooks', { timeout: 300_000 }, () => {
     for (const e of events.event_type) assert.ok(await dialog.getByRole('checkbox', { name: e, exact: true }).isChecked(), e);
     await dialog.getByText('CloudEvents', { exact: true }).waitFor();
     // Slack has no payload formats and no auth header; back to http.
-    await dialog.getByText('slack', { exact: true }).click();
-    assert.equal(await dialog.getByText('CloudEvents', { exact: true }).count(), 0);
-    await dialog.getByText('http', { exact: true }).click();
+    await dialog.getByRole('radio', { name: 'slack', exact: true }).check();
+    await dialog.getByText('CloudEvents', { exact: true }).waitFor({ state: 'detached' });
+    assert.equal(await page.locator('#webhook-auth').count(), 0);
+    await dialog.getByRole('radio', { name: 'http', exact: true }).check();
 
     await page.locator('#webhook-address').fill('http://169.254.169.254/latest');
     await dialog.getByRole('button', { name: 'Create' }).click();
@@ -126,7 +127,7 @@ describe('portal webhooks', { timeout: 300_000 }, () => {
     assert.equal((await policies())[0]!.enabled, false);
     await row().locator('[data-testid=delete-button]').click();
     await page.locator('.ant-popconfirm').getByRole('button', { name: 'Delete' }).click();
-    await page.locator('[data-testid=webhooks-table]').getByText('No data').waitFor();
+    await page.locator('[data-testid=webhooks-table] .ant-empty-description').waitFor();
     assert.deepEqual(await policies(), []);
   });
 
