@@ -1,4 +1,4 @@
-// One project: summary and tabs (repositories, members, robot accounts, labels, logs, configuration).
+// One project: summary and tabs (repositories, members, robot accounts, labels, webhooks, logs, configuration).
 import { Suspense, lazy } from 'react';
 import { Link, useNavigate, useParams } from 'react-router';
 import { Breadcrumb, Descriptions, Spin, Tabs, Tag } from 'antd';
@@ -15,6 +15,7 @@ const Repositories = lazy(() => import('./project/Repositories.tsx'));
 const Members = lazy(() => import('./project/Members.tsx'));
 const Robots = lazy(() => import('./admin/Robots.tsx'));
 const Labels = lazy(() => import('./project/Labels.tsx'));
+const Webhooks = lazy(() => import('./project/Webhooks.tsx'));
 const Logs = lazy(() => import('./project/Logs.tsx'));
 const Config = lazy(() => import('./project/Config.tsx'));
 
@@ -37,6 +38,8 @@ export default function ProjectDetail() {
     { key: 'members', label: t('project.members'), show: can('member', 'list'), el: <Members {...props} /> },
     { key: 'robots', label: t('project.robots'), show: can('robot', 'list'), el: <Robots project={p} can={can} /> },
     { key: 'labels', label: t('project.labels'), show: can('label', 'list'), el: <Labels {...props} /> },
+    // Harbor shows the tab to those who may list notification policies (project admins and maintainers).
+    { key: 'webhooks', label: t('project.webhooks'), show: can('notification-policy', 'list'), el: <Webhooks {...props} /> },
     { key: 'logs', label: t('project.logs'), show: can('log', 'list'), el: <Logs {...props} /> },
     { key: 'config', label: t('project.configuration'), show: can('metadata', 'read') || can('self', 'read'), el: <Config {...props} /> },
   ].filter((x) => x.show);
