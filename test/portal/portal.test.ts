@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { ROOT, startBerth, type Berth } from '../helpers/berth.ts';
+import { ensurePortalBuilt, launchChromium, uiLogin } from '../helpers/browser.ts';
 import { ApiClient } from '../helpers/api-client.ts';
 import { RegistryClient } from '../helpers/registry-client.ts';
 import { buildOciImage, createContainersEnv, createGoClients, makeTempDir, removeDir, writeHelmChart, type ContainersEnv, type OciLayoutImage } from '../helpers/clients.ts';
@@ -18,30 +19,8 @@ const PW = 'Portal-Passw0rd';
 const SHOTS = join(ROOT, 'test-artifacts', 'screenshots');
 const PROJECT = 'webteam';
 
-export function ensurePortalBuilt(): void {
-  if (existsSync(join(ROOT, 'portal', 'dist', 'index.html'))) return;
-  const r = spawnSync(process.execPath, [join(ROOT, 'node_modules', 'vite', 'bin', 'vite.js'), 'build', '--config', 'portal/vite.config.ts', '--logLevel', 'warn'], {
-    cwd: ROOT,
-    encoding: 'utf8',
-  });
-  if (r.status !== 0) throw new Error(`portal build failed:\n${r.stdout}\n${r.stderr}`);
-}
-
-export function launchChromium(): Promise<Browser> {
-  return chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--disable-background-networking', '--disable-component-update', '--no-first-run'],
-  });
-}
-
-export async function uiLogin(page: Page, url: string, user: string, password: string): Promise<void> {
-  await page.goto(`${url}/login`);
-  await page.locator('#login-username').fill(user);
-  await page.locator('#login-password').fill(password);
-  await page.locator('[data-testid=login-submit]').click();
-  await page.locator('[data-testid=projects-table] tbody tr').first().waitFor();
-}
+// The browser helpers live in test/helpers/browser.ts (shared with the other portal test files).
+export { ensurePortalBuilt, launchChromium, uiLogin };
 
 const shortDigest = (d: string) => d.slice(0, 19);
 
