@@ -112,7 +112,7 @@ describe('portal: artifacts (issue #12)', { timeout: 600_000 }, () => {
       const expected = (await api.call('GET', `/projects/library/repositories/multi/artifacts/${c.digest}`)).json().size as number;
       assert.ok(expected > 0);
       await kid.locator('td').last().filter({ hasNotText: '—' }).waitFor();
-      assert.match(await kid.locator('td').last().innerText(), /\d+(\.\d+)?\s*(B|KB|KiB|MB|MiB)/);
+      assert.match(await kid.locator('td').last().innerText(), /^\d+(\.\d+)?\s*(B|kB|KiB|MB|MiB)$/i);
     }
   });
 
