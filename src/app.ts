@@ -40,6 +40,7 @@ import { CveAllowlistRepository } from './repositories/cve-allowlist-repository.
 import { AccessPolicy } from './services/auth/access-policy.ts';
 import { AuthService } from './services/auth/auth-service.ts';
 import { generatePassword, hashPassword } from './services/auth/password.ts';
+import { Roles } from './services/auth/rbac.ts';
 import { TokenService } from './services/auth/token-service.ts';
 import { BlobService } from './services/registry/blob-service.ts';
 import { ManifestService } from './services/registry/manifest-service.ts';
@@ -195,7 +196,7 @@ export async function buildServices(config: Config): Promise<{ services: Service
   configs.onChange((keys) => {
     if (keys.some((k) => k === 'auth_mode' || k.startsWith('ldap_'))) auth.invalidateAll();
   });
-  const bootstrap = await ensureDefaults(config, db, users, projects);
+  const bootstrap = await ensureDefaults(config, db, users, projects, members);
   // Cursors exist before the first request, so no event published from now on is skipped.
   await dispatcher.init();
   // Test-only crash injection (see services/registry/faults.ts); read once, here, and passed down.
@@ -284,8 +285,11 @@ export function registryHostOf(config: Config, port: number): string {
   return `${host.includes(':') ? `[${host}]` : host}:${port}`;
 }
 
-/** First start: the built-in admin (password from config, or generated once) and the public `library` project. */
-async function ensureDefaults(config: Config, db: Db, users: UserRepository, projects: ProjectRepository): Promise<Bootstrap> {
+/**
+ * First start: the built-in admin (password from config, or generated once) and the public `library` project,
+ * with the admin as its project admin member (as Harbor's initial schema), so its member count is real.
+ */
+async function ensureDefaults(config: Config, db: Db, users: UserRepository, projects: ProjectRepository, members: MemberRepository): Promise<Bootstrap> {
   let generated: string | null = null;
   if (!(await users.findUserByName('admin'))) {
     const password = config.auth.adminInitialPassword || (generated = generatePassword());
@@ -302,8 +306,9 @@ async function ensureDefaults(config: Config, db: Db, users: UserRepository, pro
   if (!(await projects.findProjectByName('library'))) {
     await db.tx(async (q) => {
       const admin = await users.findUserByName('admin');
-      if (!(await q.get('SELECT id FROM projects WHERE name = ?', ['library'])))
-        await projects.saveProject({ name: 'library', public: true, ownerId: admin?.id ?? null }, q);
+      if (await q.get('SELECT id FROM projects WHERE name = ?', ['library'])) return;
+      const lib = await projects.saveProject({ name: 'library', public: true, ownerId: admin?.id ?? null }, q);
+      if (admin) await members.saveMember({ projectId: lib.id, entityType: 'u', entityId: admin.id, roleId: Roles.ProjectAdmin }, q);
     });
   }
   return { generatedAdminPassword: generated };

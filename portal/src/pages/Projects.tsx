@@ -78,7 +78,8 @@ export default function Projects() {
             title: t('projects.accessLevel'),
             render: (_: unknown, p) => (p.metadata?.public === 'true' ? <Tag color="green">{t('projects.public')}</Tag> : <Tag>{t('projects.private')}</Tag>),
           },
-          { title: t('projects.role'), render: (_: unknown, p) => (p.current_user_role_id ? t(`roles.${ROLE_KEYS[p.current_user_role_id]}`) : '—') },
+          // As the project page: a system admin without a membership is "System Admin", not "—".
+          { title: t('projects.role'), render: (_: unknown, p) => (p.current_user_role_id ? t(`roles.${ROLE_KEYS[p.current_user_role_id]}`) : admin ? t('roles.sysadmin') : '—') },
           { title: t('projects.repoCount'), dataIndex: 'repo_count', align: 'right', render: (n: number) => formatNumber(n) },
           { title: t('projects.quota'), render: (_: unknown, p) => <QuotaBar projectId={p.project_id} admin={admin} /> },
           { title: t('common.creationTime'), dataIndex: 'creation_time', render: formatDate },

@@ -7,6 +7,7 @@ import { useTranslation } from 'react-i18next';
 import { call, repoInProject, repoPath } from '../../api/client.ts';
 import type { Repository } from '../../api/types.ts';
 import { DeleteButton, ErrorAlert, useNotify, usePaged } from '../../components/common.tsx';
+import { noWrapCell } from './artifact-bits.tsx';
 import { formatDate, formatNumber } from '../../format.ts';
 import type { ProjectTabProps } from './tab-props.ts';
 
@@ -59,7 +60,7 @@ export default function Repositories({ project, can }: ProjectTabProps) {
           },
           { title: t('repositories.artifacts'), dataIndex: 'artifact_count', align: 'right', render: (n: number) => formatNumber(n) },
           { title: t('repositories.pulls'), dataIndex: 'pull_count', align: 'right', render: (n: number) => formatNumber(n) },
-          { title: t('common.updateTime'), dataIndex: 'update_time', render: formatDate },
+          { title: t('common.updateTime'), dataIndex: 'update_time', onCell: noWrapCell, render: formatDate },
           ...(can('repository', 'delete') ? [{ title: t('common.actions'), key: 'actions', render: (_: unknown, r: Repository) => <DeleteButton onConfirm={() => remove(r)} /> }] : []),
         ]}
       />

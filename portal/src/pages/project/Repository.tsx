@@ -1,4 +1,5 @@
-// A repository's artifacts: digest, tags, type, size, push/pull times, pull command, delete (artifact:delete).
+// A repository's artifacts: digest (with the signed mark), tags, type (an index's platforms, expandable to its
+// children), size, accessories, labels (add/remove), push/pull times, pull command, delete (artifact:delete).
 import { Link, useParams } from 'react-router';
 import { Breadcrumb, Space, Spin, Table, Tag, Typography } from 'antd';
 import { useQuery, useQueryClient } from '@tanstack/react-query';
@@ -9,6 +10,7 @@ import type { Artifact, Project } from '../../api/types.ts';
 import { CopyButton, DeleteButton, ErrorAlert, PageTitle, useNotify, usePaged } from '../../components/common.tsx';
 import { formatBytes, formatDate, shortDigest } from '../../format.ts';
 import { pullCommand } from './pull.ts';
+import { AccessoryIcons, ArtifactLabels, IndexChildren, PlatformTags, SignedMark, noWrapCell } from './artifact-bits.tsx';
 
 export default function RepositoryPage() {
   const { t } = useTranslation();
@@ -54,14 +56,22 @@ export default function RepositoryPage() {
         loading={list.query.isFetching}
         dataSource={list.rows}
         pagination={list.pagination}
+        expandable={{
+          rowExpandable: (a) => !!a.references?.length,
+          expandedRowRender: (a) => <IndexChildren artifact={a} base={base!} linkBase={`/projects/${projectId}/repositories/${encodeURIComponent(repo)}/artifacts`} />,
+        }}
         columns={[
           {
             title: t('artifacts.digest'),
             dataIndex: 'digest',
-            render: (d: string) => (
-              <Link to={`/projects/${projectId}/repositories/${encodeURIComponent(repo)}/artifacts/${d}`}>
-                <Typography.Text code>{shortDigest(d)}</Typography.Text>
-              </Link>
+            onCell: noWrapCell,
+            render: (d: string, a) => (
+              <>
+                <Link to={`/projects/${projectId}/repositories/${encodeURIComponent(repo)}/artifacts/${d}`}>
+                  <Typography.Text code>{shortDigest(d)}</Typography.Text>
+                </Link>
+                <SignedMark artifact={a} />
+              </>
             ),
           },
           {
@@ -73,18 +83,41 @@ export default function RepositoryPage() {
                     {tag.name}
                   </Tag>
                 ))}
-                {!a.tags?.length && <Typography.Text type="secondary">{t('artifacts.untagged')}</Typography.Text>}
+                {!a.tags?.length && (
+                  <Typography.Text type="secondary" style={{ whiteSpace: 'nowrap' }}>
+                    {t('artifacts.untagged')}
+                  </Typography.Text>
+                )}
               </Space>
             ),
           },
-          { title: t('artifacts.type'), dataIndex: 'type', render: (v: string) => <Tag>{v}</Tag> },
-          { title: t('artifacts.size'), dataIndex: 'size', align: 'right', render: (n: number) => formatBytes(n) },
           {
-            title: t('artifacts.accessories'),
-            render: (_: unknown, a) => (a.accessories?.length ? a.accessories.map((x) => <Tag key={x.id}>{x.type}</Tag>) : '—'),
+            title: t('artifacts.type'),
+            dataIndex: 'type',
+            render: (v: string, a) => (
+              <Space direction="vertical" size={4}>
+                <Tag>{v}</Tag>
+                <PlatformTags artifact={a} />
+              </Space>
+            ),
           },
-          { title: t('artifacts.pushTime'), dataIndex: 'push_time', render: formatDate },
-          { title: t('artifacts.pullTime'), dataIndex: 'pull_time', render: formatDate },
+          { title: t('artifacts.size'), dataIndex: 'size', align: 'right', onCell: noWrapCell, render: (n: number) => formatBytes(n) },
+          { title: t('artifacts.accessories'), render: (_: unknown, a) => <AccessoryIcons accessories={a.accessories} /> },
+          {
+            title: t('artifacts.labels'),
+            render: (_: unknown, a) => (
+              <ArtifactLabels
+                artifact={a}
+                base={base!}
+                projectId={project.data!.project_id}
+                canAdd={can('artifact-label', 'create')}
+                canRemove={can('artifact-label', 'delete')}
+                onChange={() => qc.invalidateQueries({ queryKey: ['artifacts', projectId, repo] })}
+              />
+            ),
+          },
+          { title: t('artifacts.pushTime'), dataIndex: 'push_time', onCell: noWrapCell, render: formatDate },
+          { title: t('artifacts.pullTime'), dataIndex: 'pull_time', onCell: noWrapCell, render: formatDate },
           {
             title: t('common.actions'),
             render: (_: unknown, a) => (
