@@ -4,7 +4,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { chromium, type Browser, type BrowserContext, type BrowserContextOptions, type Page } from 'playwright-core';
 import { ROOT } from './berth.ts';
 
 export function ensurePortalBuilt(): void {
@@ -30,4 +30,12 @@ export async function uiLogin(page: Page, url: string, user: string, password: s
   await page.locator('#login-password').fill(password);
   await page.locator('[data-testid=login-submit]').click();
   await page.locator('[data-testid=projects-table] tbody tr').first().waitFor();
+}
+
+/** A browser context whose waits allow 60 s: CI runs the portal files beside other suites on 2 CPUs, where a page
+ * that needs 5 s alone has been seen to need more than Playwright's default 30 s. Nothing here measures speed. */
+export async function newContext(browser: Browser, options: BrowserContextOptions): Promise<BrowserContext> {
+  const ctx = await browser.newContext(options);
+  ctx.setDefaultTimeout(60_000);
+  return ctx;
 }

@@ -9,7 +9,7 @@ import type { Browser, Page } from 'playwright-core';
 import { startBerth, type Berth } from '../helpers/berth.ts';
 import { ApiClient } from '../helpers/api-client.ts';
 import { MediaTypes, RegistryClient, digestOf } from '../helpers/registry-client.ts';
-import { ensurePortalBuilt, launchChromium, uiLogin } from '../helpers/browser.ts';
+import { ensurePortalBuilt, launchChromium, uiLogin, newContext } from '../helpers/browser.ts';
 
 const PW = 'Portal-Passw0rd';
 const short = (d: string) => d.slice(0, 19);
@@ -78,7 +78,7 @@ describe('portal: artifacts (issue #12)', { timeout: 600_000 }, () => {
     assert.equal((await api.call('DELETE', `/projects/library/repositories/signed/artifacts/${loose.digest}/tags/loose`)).status, 200);
 
     browser = await launchChromium();
-    const ctx = await browser.newContext({ viewport: { width: 1440, height: 900 }, locale: 'en-US' });
+    const ctx = await newContext(browser, { viewport: { width: 1440, height: 900 }, locale: 'en-US' });
     page = await ctx.newPage();
     await uiLogin(page, berth.url, 'admin', berth.adminPassword);
   });
@@ -177,7 +177,7 @@ describe('portal: artifacts (issue #12)', { timeout: 600_000 }, () => {
     assert.match(await row.innerText(), /System Admin/);
     assert.doesNotMatch(await row.innerText(), /—/);
 
-    const zh = await browser.newContext({ viewport: { width: 1440, height: 900 }, locale: 'zh-CN' });
+    const zh = await newContext(browser, { viewport: { width: 1440, height: 900 }, locale: 'zh-CN' });
     try {
       const p = await zh.newPage();
       await uiLogin(p, berth.url, 'admin', berth.adminPassword);

@@ -10,7 +10,7 @@ import { after, before, describe, test } from 'node:test';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { ROOT, startBerth, type Berth } from '../helpers/berth.ts';
 import { ApiClient } from '../helpers/api-client.ts';
-import { ensurePortalBuilt, launchChromium, uiLogin } from '../helpers/browser.ts';
+import { ensurePortalBuilt, launchChromium, uiLogin, newContext } from '../helpers/browser.ts';
 import { RegistryClient } from '../helpers/registry-client.ts';
 import { buildOciImage, createContainersEnv, createGoClients, makeTempDir, removeDir, writeHelmChart, type ContainersEnv, type OciLayoutImage } from '../helpers/clients.ts';
 
@@ -50,7 +50,7 @@ describe('web portal', { timeout: 600_000 }, () => {
     await api.createUser('dev1', PW);
     await api.createUser('guest1', PW);
     browser = await launchChromium();
-    admin = await browser.newContext({ viewport: { width: 1400, height: 900 }, locale: 'en-US' });
+    admin = await newContext(browser, { viewport: { width: 1400, height: 900 }, locale: 'en-US' });
     page = await admin.newPage();
     page.on('pageerror', (e) => consoleErrors.push(String(e)));
     // The app must run under its own Content-Security-Policy (no eval, no inline scripts).
@@ -246,7 +246,7 @@ describe('web portal', { timeout: 600_000 }, () => {
     await page.locator('[data-testid=repositories-table] tbody tr', { hasText: 'app' }).waitFor();
     assert.ok((await page.locator('[data-testid=delete-button]').count()) > 0, 'the admin has delete buttons');
 
-    const ctx = await browser.newContext({ viewport: { width: 1400, height: 900 }, locale: 'en-US' });
+    const ctx = await newContext(browser, { viewport: { width: 1400, height: 900 }, locale: 'en-US' });
     try {
       const guest = await ctx.newPage();
       // Keyboard only: the user name field has focus, Tab moves to the password, Enter submits.
@@ -425,7 +425,7 @@ describe('web portal', { timeout: 600_000 }, () => {
   });
 
   test('self-registration: offered only when enabled; the new user can log in', async () => {
-    const ctx = await browser.newContext({ locale: 'en-US' });
+    const ctx = await newContext(browser, { locale: 'en-US' });
     try {
       const p = await ctx.newPage();
       await p.goto(`${berth.url}/login`);
