@@ -88,7 +88,7 @@ describe('portal webhooks', { timeout: 300_000 }, () => {
     const [p] = await policies();
     assert.equal(p!.name, 'ci-hook');
     assert.deepEqual([...p!.event_types].sort(), ['DELETE_ARTIFACT', 'PUSH_ARTIFACT']);
-    assert.deepEqual(p!.targets, [{ type: 'http', address: rx.url('/portal'), auth_header: AUTH, skip_cert_verify: false, payload_format: 'Default' }]);
+    assert.deepEqual(p!.targets, [{ type: 'http', address: rx.url('/portal'), auth_header: '*****', skip_cert_verify: false, payload_format: 'Default' }]);
   });
 
   test('a push is delivered; its execution, task and task log show in the UI', async () => {

@@ -42,7 +42,17 @@ describe('webhook policies API', { timeout: 90_000 }, () => {
     await f.admin.createUser(`out-${sfx}`, PASSWORD);
   });
 
-  test('CRUD round trip with Harbor shapes; auth_header sealed at rest and kept out of logs', async () => {
+  async function sealedHeader(id: number): Promise<string> {
+    const db = await openBerthDatabase(f.berth);
+    try {
+      const row = await db.get<{ targets: string }>('SELECT targets FROM webhook_policies WHERE id = ?', [id]);
+      return JSON.parse(row!.targets)[0].auth_header as string;
+    } finally {
+      await db.close();
+    }
+  }
+
+  test('CRUD round trip with Harbor shapes; auth_header sealed at rest, never returned, kept out of logs', async () => {
     const r = await as('pa').call('POST', `${base}/policies`, policy(`ci-${sfx}`, { id: 999, project_id: 12345, creator: 'mallory' }));
     expectApi(r, 201);
     const loc = r.headers.get('location')!;
@@ -60,7 +70,9 @@ describe('webhook policies API', { timeout: 90_000 }, () => {
     assert.equal(p.creator, `pa-${sfx}`, 'creator is the caller');
     assert.equal(p.enabled, true);
     assert.deepEqual(p.event_types, ['PUSH_ARTIFACT', 'DELETE_ARTIFACT']);
-    assert.deepEqual(p.targets, [{ type: 'http', address: 'https://203.0.113.10/hook', auth_header: SECRET, skip_cert_verify: false, payload_format: 'Default' }]);
+    // The header is never returned: a set one shows as Harbor's mask.
+    assert.deepEqual(p.targets, [{ type: 'http', address: 'https://203.0.113.10/hook', auth_header: '*****', skip_cert_verify: false, payload_format: 'Default' }]);
+    assert.ok(!got.text.includes(`s3cr3t-${sfx}`));
     assert.match(p.creation_time, /^\d{4}-\d\d-\d\dT/);
 
     // By id too (X-Is-Resource-Name absent: an integer is an id).
@@ -80,6 +92,16 @@ describe('webhook policies API', { timeout: 90_000 }, () => {
     } finally {
       await db.close();
     }
+
+    // GET → PUT round trip with the mask keeps the stored header; the mask with another address is refused (a
+    // maintainer must not redirect a token they never saw), and the stored header is untouched by the refusal.
+    const sealedBefore = await sealedHeader(id);
+    expectApi(await as('pa').call('PUT', `${base}/policies/${id}`, { ...p, description: 'kept' }), 200);
+    assert.equal(await sealedHeader(id), sealedBefore);
+    const moved = await as('pa').call('PUT', `${base}/policies/${id}`, { ...p, targets: [{ ...p.targets[0], address: 'https://203.0.113.99/hook' }] });
+    expectApi(moved, 400, 'BAD_REQUEST');
+    assert.match(moved.json().errors[0].message, /auth_header must be given again/);
+    assert.equal(await sealedHeader(id), sealedBefore);
 
     const upd = await as('pa').call('PUT', `${base}/policies/${id}`, policy(`ci2-${sfx}`, {
       enabled: false,

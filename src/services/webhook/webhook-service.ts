@@ -30,7 +30,12 @@ export const SLACK_JOB = 'SLACK';
 export const WEBHOOK_JOB_TYPES = [WEBHOOK_JOB, SLACK_JOB] as const;
 export const WEBHOOK_PAYLOAD_FORMATS = ['Default', 'CloudEvents'] as const;
 
-/** A target as the API shows it (auth_header opened). */
+/** What the API shows for a target's auth_header that is set: the value itself never leaves Berth (as Harbor does
+ * for registry credentials). Sent back unchanged on update, it keeps the stored header — for the same address only,
+ * so whoever may edit a policy cannot redirect a token they never saw to a host of their own. */
+export const AUTH_HEADER_MASK = '*****';
+
+/** A target as the API shows it (auth_header masked). */
 export interface WebhookTarget {
   type: string;
   address: string;
@@ -65,7 +70,7 @@ export class WebhookService {
   }
 
   private open(p: WebhookPolicyRow): WebhookPolicy {
-    return { ...p, targets: p.targets.map((t) => ({ ...t, auth_header: t.auth_header ? this.box.open(t.auth_header) : '' })) };
+    return { ...p, targets: p.targets.map((t) => ({ ...t, auth_header: t.auth_header ? AUTH_HEADER_MASK : '' })) };
   }
 
   async list(projectId: number, limit: number, offset: number, name: PolicyNameFilter = {}): Promise<{ total: number; items: WebhookPolicy[] }> {
@@ -85,7 +90,7 @@ export class WebhookService {
   }
 
   /** Validates Harbor's WebhookPolicy body: event types, targets (guarded addresses), name; seals auth headers. */
-  private async parse(body: Record<string, unknown>): Promise<Pick<WebhookPolicyRow, 'name' | 'description' | 'enabled' | 'eventTypes' | 'targets'>> {
+  private async parse(body: Record<string, unknown>, current: readonly StoredTarget[] = []): Promise<Pick<WebhookPolicyRow, 'name' | 'description' | 'enabled' | 'eventTypes' | 'targets'>> {
     const name = str(body.name, 'name', 256).trim();
     if (!name) throw ApiErrors.badRequest('name is required');
     const rawEvents = body.event_types;
@@ -124,11 +129,18 @@ export class WebhookService {
       if (t.skip_cert_verify !== undefined && typeof t.skip_cert_verify !== 'boolean') throw ApiErrors.badRequest('skip_cert_verify must be a boolean');
       const authHeader = str(t.auth_header, 'auth_header', 4096);
       if (/[\r\n]/.test(authHeader)) throw ApiErrors.badRequest('auth_header must be a single line');
+      // Harbor keeps scheme, host and path only (drops query and fragment; SSRF issue #3755).
+      const address = `${url.protocol}//${url.host}${url.pathname === '/' && !/\/$/.test(addressText.split(/[?#]/)[0]!) ? '' : url.pathname}`;
+      let sealed = authHeader ? this.box.seal(authHeader) : '';
+      if (authHeader === AUTH_HEADER_MASK) {
+        const kept = current.find((c) => c.type === type && c.address === address && c.auth_header);
+        if (!kept) throw ApiErrors.badRequest(`auth_header must be given again for target ${address}: the stored one is kept only for the same address`);
+        sealed = kept.auth_header;
+      }
       targets.push({
         type,
-        // Harbor keeps scheme, host and path only (drops query and fragment; SSRF issue #3755).
-        address: `${url.protocol}//${url.host}${url.pathname === '/' && !/\/$/.test(addressText.split(/[?#]/)[0]!) ? '' : url.pathname}`,
-        auth_header: authHeader ? this.box.seal(authHeader) : '',
+        address,
+        auth_header: sealed,
         skip_cert_verify: t.skip_cert_verify === true,
         payload_format: payloadFormat,
       });
@@ -147,7 +159,7 @@ export class WebhookService {
 
   async update(actor: string, projectId: number, id: number, body: Record<string, unknown>): Promise<void> {
     const cur = await this.require(projectId, id);
-    const p = await this.parse(body);
+    const p = await this.parse(body, cur.targets);
     if (!(await this.repo.savePolicy({ ...cur, ...p }))) throw ApiErrors.conflict(`notification policy named ${p.name} already exists`);
     await this.audit.record({ username: actor, operation: 'update', resourceType: 'notification_policy', resource: p.name, projectId });
   }
