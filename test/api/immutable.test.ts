@@ -58,7 +58,6 @@ describe('immutable tag rules API', () => {
     assert.deepEqual(list.json(), [
       {
         id,
-        project_id: pid,
         disabled: false,
         priority: 0,
         action: 'immutable',

@@ -54,7 +54,6 @@ export function ruleMatcher(rule: ImmutableRuleBody): TagMatcher {
 export function ruleView(r: ImmutableRuleRow) {
   return {
     id: r.id,
-    project_id: r.projectId,
     disabled: r.disabled,
     priority: r.rule.priority,
     action: r.rule.action,
