@@ -51,3 +51,11 @@ test('an empty pattern matches everything; malformed patterns are refused', () =
   for (const p of ['{a,b', '[abc', 'a\\', '[]']) assert.equal(isValidPattern(p), false, p);
   for (const p of ['**', '{a,b}', '[a-z]*', 'release-?']) assert.equal(isValidPattern(p), true, p);
 });
+
+test('no backtracking blow-up: many wildcards against a long name stay fast', () => {
+  const t0 = performance.now();
+  assert.equal(m('*a*a*a*a*a*a*a*a*a*a*a*a*b', 'a'.repeat(128)), false);
+  assert.equal(m('**a**a**a**a**a**a**a**a**b', 'a/'.repeat(120)), false);
+  assert.ok(performance.now() - t0 < 500, `${performance.now() - t0} ms`);
+  assert.equal(isValidPattern('{a,b}{c,d}{e,f}{g,h}{i,j}{k,l}{m,n}{o,p}{q,r}'), false, 'over 256 alternatives');
+});
