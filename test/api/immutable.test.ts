@@ -187,6 +187,19 @@ describe('immutability enforced on every write path', () => {
     await clearRules(P);
   });
 
+  test('concurrent first pushes of one immutable tag: exactly one wins, the others are refused', async () => {
+    const r = reg();
+    await addRule(P, rule('race', 'r-*'));
+    const imgs = [];
+    for (let i = 0; i < 4; i++) imgs.push(await pushImage(r, `${P}/race`, null));
+    const res = await Promise.all(imgs.map((x) => r.putManifest(`${P}/race`, 'r-1', x.bytes, 'application/vnd.oci.image.manifest.v1+json')));
+    const won = res.map((x, i) => [x.status, i] as const).filter(([st]) => st === 201);
+    assert.equal(won.length, 1, res.map((x) => x.status).join(','));
+    assert.ok(res.every((x) => x.status === 201 || x.status === 412), res.map((x) => x.status).join(','));
+    assert.equal((await r.headManifest(`${P}/race`, 'r-1')).header('docker-content-digest'), imgs[won[0][1]].digest);
+    await clearRules(P);
+  });
+
   test('deletes of an immutable tag are refused: /v2 by tag and by digest, API tag, artifact and repository', async () => {
     const r = reg();
     const a = await pushImage(r, `${P}/lib/db`, 'stable');

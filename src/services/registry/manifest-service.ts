@@ -172,7 +172,7 @@ export class ManifestService {
         );
       // An immutable tag is never moved: created if absent, else it must already name this manifest (re-pushing
       // the same content is accepted — nothing changes). Checked with the rules as this transaction reads them.
-      const immutable = tags.length && this.immutability ? await this.immutability.matcher(projectId, q) : null;
+      const immutable = tags.length > 0 && this.immutability ? await this.immutability.matcher(projectId, q) : null;
       const shortName = repositoryName.slice(project.name.length + 1);
       for (const t of tags) {
         if (immutable?.(shortName, t)) {
