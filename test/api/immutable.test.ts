@@ -94,6 +94,10 @@ describe('immutable tag rules API', () => {
     expectApi(await f.admin.call('DELETE', `/projects/${P}/immutabletagrules/${id}`), 404, 'NOT_FOUND');
     expectApi(await f.admin.call('PUT', `/projects/${P}/immutabletagrules/${id}`, { ...rule('**', '**'), id }), 404, 'NOT_FOUND');
     expectApi(await f.admin.call('GET', `/projects/no-such-project/immutabletagrules`), 404, 'NOT_FOUND');
+    // A project's rules go with it: a project re-created under the name starts without rules.
+    expectApi(await f.admin.call('DELETE', '/projects/immu-other'), 200);
+    await f.admin.createProject('immu-other', false);
+    assert.deepEqual(await rules('immu-other'), []);
   });
 
   test('invalid rules are a 400, the same rule twice a 409', async () => {
