@@ -37,6 +37,8 @@ import { RobotRepository } from './repositories/robot-repository.ts';
 import { RobotService } from './services/auth/robot-service.ts';
 import { ProjectService } from './services/project/project-service.ts';
 import { CveAllowlistRepository } from './repositories/cve-allowlist-repository.ts';
+import { ImmutableRuleRepository } from './repositories/immutable-rule-repository.ts';
+import { ImmutabilityService } from './services/artifact/immutability-service.ts';
 import { AccessPolicy } from './services/auth/access-policy.ts';
 import { AuthService } from './services/auth/auth-service.ts';
 import { generatePassword, hashPassword } from './services/auth/password.ts';
@@ -236,7 +238,8 @@ export async function buildServices(config: Config): Promise<{ services: Service
     : null;
   const webhooks = new WebhookService({ repo: webhookRows, guard, box, audit, jobs });
   const pullRecorder = createPullRecorder(db, outbox);
-  const manifestService = new ManifestService({ db, manifests, blobs: blobRows, repositories, faults, quota: quotas, events: outbox, onPull: pullRecorder.onPull });
+  const immutability = new ImmutabilityService({ db, rules: new ImmutableRuleRepository(db), audit });
+  const manifestService = new ManifestService({ db, manifests, blobs: blobRows, repositories, faults, quota: quotas, events: outbox, onPull: pullRecorder.onPull, immutability });
   return {
     services: {
       db,
@@ -246,7 +249,7 @@ export async function buildServices(config: Config): Promise<{ services: Service
       blobs: new BlobService({ db, store, blobs: blobRows, repositories, quota: quotas }),
       uploads: new UploadService({ db, store, uploads: new UploadRepository(db), blobs: blobRows, repositories, faults, quota: quotas }),
       manifests: manifestService,
-      artifactDomain: buildArtifactDomain({ db, store, manifests: manifestService, manifestRows: manifests, blobs: blobRows, repositories, quota: quotas, audit, events: outbox, pulls: pullRecorder.pulls }),
+      artifactDomain: buildArtifactDomain({ db, store, manifests: manifestService, manifestRows: manifests, blobs: blobRows, repositories, quota: quotas, audit, events: outbox, pulls: pullRecorder.pulls, immutability }),
       jobs,
       quotas,
       events: { outbox, dispatcher },

@@ -19,6 +19,8 @@ export const OciCode = {
   TOOMANYREQUESTS: 'TOOMANYREQUESTS',
   RANGE_INVALID: 'RANGE_INVALID',
   PAGINATION_NUMBER_INVALID: 'PAGINATION_NUMBER_INVALID',
+  // Harbor's own code on /v2 for a refused change of an immutable tag (412, lib/errors PreconditionCode).
+  PRECONDITION: 'PRECONDITION',
   UNKNOWN: 'UNKNOWN',
 } as const;
 export type OciCodeName = (typeof OciCode)[keyof typeof OciCode];
@@ -46,6 +48,7 @@ export const ERROR_TABLE = {
     TOOMANYREQUESTS: 429,
     RANGE_INVALID: 416,
     PAGINATION_NUMBER_INVALID: 400,
+    PRECONDITION: 412,
     UNKNOWN: 500,
   } satisfies Record<OciCodeName, number>,
   /** Harbor's management-API codes (`src/lib/errors/const.go`). */

@@ -458,6 +458,23 @@ CREATE TABLE project_cve_allowlists (
   updated_at BIGINT NOT NULL
 )
 `,
+  },  {
+    // Issue 17 (tag immutability): Harbor's immutable_tag_rule — per-project rules, the rule (selectors,
+    // template, action, priority) as JSON text; rule_key is its canonical form, unique per project (Harbor's
+    // UNIQUE(project_id, tag_filter): the same rule twice is a 409).
+    version: 18,
+    name: 'immutable tag rules',
+    sql: `
+CREATE TABLE immutable_tag_rules (
+  id {{id}},
+  project_id BIGINT NOT NULL REFERENCES projects(id) ON DELETE CASCADE,
+  rule TEXT NOT NULL,
+  rule_key TEXT NOT NULL,
+  disabled INTEGER NOT NULL DEFAULT 0,
+  created_at BIGINT NOT NULL,
+  UNIQUE (project_id, rule_key)
+)
+`,
   },
 ];
 

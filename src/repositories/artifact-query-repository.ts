@@ -543,6 +543,10 @@ export class ArtifactQueryRepository {
     ]);
     return r.changes > 0;
   }
+  /** Every tag name of the repository. */
+  async listTagNamesOfRepository(repositoryId: number, q: Queryable = this.db): Promise<string[]> {
+    return (await q.all<{ name: string }>('SELECT name FROM tags WHERE repository_id = ?', [repositoryId])).map((r) => r.name);
+  }
   async findTag(repositoryId: number, name: string): Promise<{ manifestId: number } | null> {
     const r = await this.db.get<{ manifest_id: number }>('SELECT manifest_id FROM tags WHERE repository_id = ? AND name = ?', [repositoryId, name]);
     return r ? { manifestId: Number(r.manifest_id) } : null;

@@ -118,6 +118,22 @@ export class ManifestRepository {
       [repositoryId, name, manifestId, now, now],
     );
   }
+  /**
+   * Creates a tag that must not move: inserted when absent, else left alone. Returns the manifest the tag
+   * names afterwards (the caller refuses when it is not `manifestId`); race-free across transactions.
+   */
+  async saveTagIfAbsent(repositoryId: number, name: string, manifestId: number, q: Queryable): Promise<number> {
+    const now = Date.now();
+    await q.run('INSERT INTO tags (repository_id, name, manifest_id, created_at, updated_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT (repository_id, name) DO NOTHING', [
+      repositoryId,
+      name,
+      manifestId,
+      now,
+      now,
+    ]);
+    const r = await q.get<{ manifest_id: number }>('SELECT manifest_id FROM tags WHERE repository_id = ? AND name = ?', [repositoryId, name]);
+    return r ? Number(r.manifest_id) : manifestId;
+  }
   async removeTag(repositoryId: number, name: string, q: Queryable = this.db): Promise<boolean> {
     return (await q.run('DELETE FROM tags WHERE repository_id = ? AND name = ?', [repositoryId, name])).changes > 0;
   }

@@ -238,6 +238,17 @@ async function seed(): Promise<Seed> {
     assert.equal(r.status, 201, `CreateWebhookPolicyOfProject: ${r.text}`);
     ids.webhook_policy_id = locationId(r);
   }
+  if (hasOp('CreateImmuRule')) {
+    // A rule over a repository the seed does not have, so nothing seeded becomes immutable.
+    const r = await admin.call('POST', `/projects/${project.name}/immutabletagrules`, {
+      action: 'immutable',
+      template: 'immutable_template',
+      tag_selectors: [{ kind: 'doublestar', decoration: 'matches', pattern: 'v*' }],
+      scope_selectors: { repository: [{ kind: 'doublestar', decoration: 'repoMatches', pattern: 'ct-none/**' }] },
+    });
+    assert.equal(r.status, 201, `CreateImmuRule: ${r.text}`);
+    ids.immutable_rule_id = locationId(r);
+  }
   if (hasOp('getIcon')) {
     // the icon the pushed image names ({digest} of GET /icons/{digest})
     const a = await admin.call('GET', `/projects/${project.name}/repositories/${encodeURIComponent(encodeURIComponent(repo))}/artifacts/${img.digest}`);

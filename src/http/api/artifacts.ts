@@ -153,9 +153,14 @@ export async function artifactRoutes(app: FastifyInstance, deps: ApiDeps & { art
     return { loc, caller };
   };
   const viewOptions = (q: URLSearchParams) => {
-    // Parsed for validation; scan/SBOM overviews and immutability are not built (immutable is always false).
-    for (const n of ['with_scan_overview', 'with_sbom_overview', 'with_signature', 'with_immutable_status']) flag(q, n, false);
-    return { withTag: flag(q, 'with_tag', true), withLabel: flag(q, 'with_label', false), withAccessory: flag(q, 'with_accessory', false) };
+    // Parsed for validation; scan/SBOM overviews and signatures are not built.
+    for (const n of ['with_scan_overview', 'with_sbom_overview', 'with_signature']) flag(q, n, false);
+    return {
+      withTag: flag(q, 'with_tag', true),
+      withImmutable: flag(q, 'with_immutable_status', false),
+      withLabel: flag(q, 'with_label', false),
+      withAccessory: flag(q, 'with_accessory', false),
+    };
   };
 
   app.get(
@@ -271,7 +276,7 @@ export async function artifactRoutes(app: FastifyInstance, deps: ApiDeps & { art
     async (req: Req, reply) => {
       const { loc } = await locate(req, 'tag:list');
       const q = queryOf(req);
-      flag(q, 'with_immutable_status', false);
+      const withImmutable = flag(q, 'with_immutable_status', false);
       const page = parsePage(q);
       const where = parseQ(q.get('q'), { name: { type: 'string', fuzzy: true } } as const);
       const sort = parseSort(q.get('sort'), ['name', 'push_time'] as const);
@@ -284,6 +289,7 @@ export async function artifactRoutes(app: FastifyInstance, deps: ApiDeps & { art
         },
         { byName: sort[0]?.field === 'name', desc: sort[0]?.desc ?? false },
         page,
+        withImmutable,
       );
       setPageHeaders(reply, req.raw.url ?? '', r.total, page);
       return r.items;

@@ -12,6 +12,7 @@ import type { EventPublisher } from '../events/types.ts';
 import type { ManifestService, OnPull } from '../registry/manifest-service.ts';
 import type { QuotaService } from '../registry/quota-service.ts';
 import { ArtifactService } from './artifact-service.ts';
+import type { ImmutabilityService } from './immutability-service.ts';
 import { LabelService } from './label-service.ts';
 import { PullRecorder } from './pull-recorder.ts';
 import { RepositoryService } from './repository-service.ts';
@@ -20,6 +21,7 @@ export interface ArtifactDomain {
   artifacts: ArtifactService;
   repos: RepositoryService;
   labels: LabelService;
+  immutability: ImmutabilityService;
   /** Batched pull time / pull count writes; closed (flushed) when the HTTP server closes. */
   pulls: PullRecorder;
 }
@@ -46,13 +48,15 @@ export function buildArtifactDomain(deps: {
   audit: AuditSink;
   events: EventPublisher;
   pulls: PullRecorder;
+  immutability: ImmutabilityService;
 }): ArtifactDomain {
   const query = new ArtifactQueryRepository(deps.db);
   const labels = new LabelRepository(deps.db);
   return {
     artifacts: new ArtifactService({ ...deps, query, labels }),
-    repos: new RepositoryService({ db: deps.db, query, audit: deps.audit, events: deps.events }),
+    repos: new RepositoryService({ db: deps.db, query, audit: deps.audit, events: deps.events, immutability: deps.immutability }),
     labels: new LabelService({ labels, audit: deps.audit }),
     pulls: deps.pulls,
+    immutability: deps.immutability,
   };
 }

@@ -1,7 +1,7 @@
 // Artifacts of the management API: lists and views (Harbor's Artifact JSON), delete, copy, tags, labels,
 // additions and accessories. A page's tags, labels, accessories and index children load in one query each.
 import { parse as parseYaml } from 'yaml';
-import type { Db } from '../../db/db.ts';
+import type { Db, Queryable } from '../../db/db.ts';
 import { ApiErrors, RegistryError } from '../../errors.ts';
 import { isValidTag, parseDigest } from '../../oci/digest.ts';
 import { parseManifest } from '../../oci/manifest.ts';
@@ -24,6 +24,7 @@ import { artifactRef, type ManifestService, type ProjectRef } from '../registry/
 import type { EventPublisher } from '../events/types.ts';
 import type { QuotaService } from '../registry/quota-service.ts';
 import { iconOfAccessoryType, iconOfArtifactType } from '../icon/icons.ts';
+import { immutableDeleteError, immutableUpdateError, ImmutableTagError, type ImmutabilityService, type TagMatcher } from './immutability-service.ts';
 import {
   accessoryTypeOf,
   additionsOf,
@@ -49,6 +50,8 @@ export const encodeRepo = (name: string) => encodeURIComponent(encodeURIComponen
 
 export interface ViewOptions {
   withTag: boolean;
+  /** Harbor's with_immutable_status: tags' `immutable` from the project's rules (false otherwise). */
+  withImmutable?: boolean;
   withLabel: boolean;
   withAccessory: boolean;
 }
@@ -58,7 +61,7 @@ export interface Located {
 }
 export const ADDITIONS = ['build_history', 'values.yaml', 'readme.md', 'dependencies'] as const;
 
-export function tagView(t: TagRow) {
+export function tagView(t: TagRow, immutable = false) {
   return {
     id: t.id,
     repository_id: t.repositoryId,
@@ -66,7 +69,7 @@ export function tagView(t: TagRow) {
     name: t.name,
     push_time: iso(t.pushTime),
     pull_time: iso(t.pullTime),
-    immutable: false,
+    immutable,
   };
 }
 export function labelView(l: LabelRow) {
@@ -105,6 +108,7 @@ export class ArtifactService {
   private readonly store: BlobStore;
   private readonly audit: AuditSink;
   private readonly events: EventPublisher;
+  private readonly immutability: ImmutabilityService;
   constructor(deps: {
     db: Db;
     query: ArtifactQueryRepository;
@@ -118,8 +122,11 @@ export class ArtifactService {
     audit: AuditSink;
     /** Artifact and tag deletions and tag creations are published in their transactions. */
     events: EventPublisher;
+    /** Immutable tags are neither deleted (with their artifact or alone) nor overwritten by a copy. */
+    immutability: ImmutabilityService;
   }) {
     this.db = deps.db;
+    this.immutability = deps.immutability;
     this.query = deps.query;
     this.labels = deps.labels;
     this.manifests = deps.manifests;
@@ -130,6 +137,18 @@ export class ArtifactService {
     this.store = deps.store;
     this.audit = deps.audit;
     this.events = deps.events;
+  }
+
+  /** The repository's name without its project, as immutability rules match it. */
+  private static shortName(loc: Located): string {
+    return loc.repo.name.slice(loc.project.name.length + 1);
+  }
+  /** Refuses (412) when one of `tags` of the repository is immutable; read in the caller's transaction. */
+  private async assertDeletable(loc: Located, tags: readonly string[], q: Queryable): Promise<void> {
+    if (!tags.length) return;
+    const immutable = await this.immutability.matcher(loc.project.id, q);
+    const locked = tags.find((t) => immutable(ArtifactService.shortName(loc), t));
+    if (locked !== undefined) throw immutableDeleteError(locked);
   }
 
   /** The repository `project/name`, which must belong to the project (404 otherwise). */
@@ -230,6 +249,8 @@ export class ArtifactService {
       return m;
     };
     const tagsBy = group(tags);
+    const immutable: TagMatcher = opts.withTag && opts.withImmutable && tags.length ? await this.immutability.matcher(loc.project.id) : () => false;
+    const short = ArtifactService.shortName(loc);
     const labelsBy = group(labels);
     const repoPath = encodeRepo(loc.repo.name.slice(loc.project.name.length + 1));
     return rows.map((r) => {
@@ -265,7 +286,7 @@ export class ArtifactService {
         extra_attrs: extra.get(r.id) ?? {},
         annotations: r.annotations ?? null,
         references: refs.length ? refs : null,
-        tags: t?.length ? t.map(tagView) : null,
+        tags: t?.length ? t.map((x) => tagView(x, immutable(short, x.name))) : null,
         addition_links: Object.keys(links).length ? links : null,
         labels: l?.length ? l.map(labelView) : null,
         accessories: acc?.length ? acc : null,
@@ -361,6 +382,9 @@ export class ArtifactService {
         ...(await this.query.listArtifactsByTagNames(loc.repo.id, cosignTagsFor(row.digest))),
       ];
       const tags = await this.manifestRows.listTagsOfManifest(row.id, q);
+      // Harbor deletes the artifact's tags (and its accessories' tags) through the tag controller, which refuses immutable ones.
+      const accessoryTags = accessories.flatMap((a) => ('tag' in a && typeof a.tag === 'string' ? [a.tag] : []));
+      await this.assertDeletable(loc, [...tags, ...accessoryTags], q);
       await this.query.removeArtifact(row.id, q);
       for (const a of accessories) await this.query.removeArtifact(a.id, q);
       for (const c of childrenOf(row)) {
@@ -408,6 +432,15 @@ export class ArtifactService {
     const accessories = [...referrers.map((a) => ({ row: a, tag: null as string | null })), ...signed.map((a) => ({ row: a, tag: a.tag }))].filter(
       (a) => !order.some((o) => o.digest === a.row.digest),
     );
+    // Harbor's tag controller refuses to move an existing immutable tag of the target (checked again, atomically, by each put).
+    const targetShort = target.slice(targetProject.name.length + 1);
+    const immutable = await this.immutability.matcher(targetProject.id);
+    for (const t of [...rootTags, ...accessories.flatMap((a) => (a.tag ? [a.tag] : []))]) {
+      if (!immutable(targetShort, t)) continue;
+      const existing = await this.query.findRepository(target);
+      const at = existing ? await this.query.findArtifactByTag(existing.id, t) : null;
+      if (at && at.digest !== (rootTags.includes(t) ? root.digest : accessories.find((a) => a.tag === t)?.row.digest)) throw immutableUpdateError(t);
+    }
     const blobs = [...new Set([...order, ...accessories.map((a) => a.row)].flatMap((m) => parseManifest(m.content, m.mediaType).blobs))].sort();
     try {
       if (blobs.length)
@@ -425,6 +458,7 @@ export class ArtifactService {
       for (const a of accessories) await this.manifests.put(target, targetProject, a.tag ?? a.row.digest, a.row.content, a.row.mediaType, [], actor);
     } catch (err) {
       if (err instanceof RegistryError && err.code === 'DENIED') throw ApiErrors.forbidden(err.message);
+      if (err instanceof ImmutableTagError) throw immutableUpdateError(err.tag);
       throw err;
     }
     return root.digest;
@@ -438,13 +472,16 @@ export class ArtifactService {
     filter: { nameLike: string | null; nameEq: string | null },
     sort: { byName: boolean; desc: boolean },
     page: { limit: number; offset: number },
+    withImmutable = false,
   ): Promise<{ total: number; items: ReturnType<typeof tagView>[] }> {
     const row = await this.resolve(loc.repo, reference);
-    const [total, rows] = await Promise.all([
+    const [total, rows, immutable] = await Promise.all([
       this.query.countTagsOfFiltered(row.id, filter.nameLike, filter.nameEq),
       this.query.listTagsPage(row.id, filter.nameLike, filter.nameEq, sort.desc, sort.byName, page.limit, page.offset),
+      withImmutable ? this.immutability.matcher(loc.project.id) : Promise.resolve<TagMatcher>(() => false),
     ]);
-    return { total, items: rows.map(tagView) };
+    const short = ArtifactService.shortName(loc);
+    return { total, items: rows.map((t) => tagView(t, immutable(short, t.name))) };
   }
 
   async createTag(actor: string, loc: Located, reference: string, name: unknown): Promise<void> {
@@ -466,6 +503,7 @@ export class ArtifactService {
     const t = await this.query.findTag(loc.repo.id, name);
     if (!t || t.manifestId !== row.id) throw ApiErrors.notFound(`tag ${name.slice(0, 128)} not found on the artifact`);
     await this.db.tx(async (q) => {
+      await this.assertDeletable(loc, [name], q);
       if (!(await this.manifestRows.removeTag(loc.repo.id, name, q))) throw ApiErrors.notFound(`tag ${name.slice(0, 128)} not found`);
       await this.events.publish(q, [{ type: 'DELETE_TAG', operator: actor, projectId: loc.project.id, data: artifactRef(loc.project, loc.repo.name, row, [name]) }]);
     });

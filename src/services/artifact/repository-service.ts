@@ -6,14 +6,17 @@ import type { ArtifactQueryRepository, RepositoryField, RepositoryRow, Repositor
 import type { ListQuery } from '../../repositories/list-query.ts';
 import type { AuditSink } from '../audit/audit.ts';
 import type { EventPublisher } from '../events/types.ts';
+import { immutableDeleteError, type ImmutabilityService } from './immutability-service.ts';
 
 export class RepositoryService {
   private readonly db: Db;
   private readonly query: ArtifactQueryRepository;
   private readonly audit: AuditSink;
   private readonly events: EventPublisher;
-  constructor(deps: { db: Db; query: ArtifactQueryRepository; audit: AuditSink; events: EventPublisher }) {
+  private readonly immutability: ImmutabilityService;
+  constructor(deps: { db: Db; query: ArtifactQueryRepository; audit: AuditSink; events: EventPublisher; immutability: ImmutabilityService }) {
     this.events = deps.events;
+    this.immutability = deps.immutability;
     this.db = deps.db;
     this.query = deps.query;
     this.audit = deps.audit;
@@ -61,6 +64,11 @@ export class RepositoryService {
   async remove(actor: string, project: { id: number; name: string }, name: string): Promise<void> {
     const r = await this.find(project, name);
     await this.db.tx(async (q) => {
+      // Harbor deletes a repository artifact by artifact, so an immutable tag in it refuses the whole delete.
+      const immutable = await this.immutability.matcher(project.id, q);
+      const short = r.name.slice(project.name.length + 1);
+      const locked = (await this.query.listTagNamesOfRepository(r.id, q)).find((t) => immutable(short, t));
+      if (locked !== undefined) throw immutableDeleteError(locked);
       await this.query.removeRepository(r.id, q);
       await this.events.publish(q, [{ type: 'DELETE_REPOSITORY', operator: actor, projectId: project.id, data: { projectId: project.id, projectName: project.name, repository: r.name } }]);
     });

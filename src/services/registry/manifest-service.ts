@@ -8,6 +8,7 @@ import type { BlobRepository } from '../../repositories/blob-repository.ts';
 import type { ManifestRepository, Manifest, Referrer } from '../../repositories/manifest-repository.ts';
 import type { RepositoryRepository } from '../../repositories/repository-repository.ts';
 import type { ArtifactRef, EventPublisher, NewEvent } from '../events/types.ts';
+import { ImmutableTagError, immutableDeleteRegistryError, type ImmutabilityService } from '../artifact/immutability-service.ts';
 import { crashPoint, type Faults } from './faults.ts';
 import type { QuotaService } from './quota-service.ts';
 
@@ -58,6 +59,7 @@ export class ManifestService {
   private readonly quota: QuotaService | undefined;
   private readonly events: EventPublisher | undefined;
   private readonly onPull: OnPull | undefined;
+  private readonly immutability: ImmutabilityService | undefined;
   constructor(deps: {
     db: Db;
     manifests: ManifestRepository;
@@ -69,8 +71,11 @@ export class ManifestService {
     events?: EventPublisher;
     /** Called (synchronously, no I/O) for every manifest read with its content, i.e. every pull. */
     onPull?: OnPull;
+    /** Tag immutability rules, checked in the push's and the delete's transactions. */
+    immutability?: ImmutabilityService;
   }) {
     this.db = deps.db;
+    this.immutability = deps.immutability;
     this.onPull = deps.onPull;
     this.quota = deps.quota;
     this.events = deps.events;
@@ -173,7 +178,15 @@ export class ManifestService {
           [...parsed.blobs.map((d) => ({ digest: d, kind: 'blob' as const })), ...parsed.manifests.map((d) => ({ digest: d, kind: 'manifest' as const }))],
           q,
         );
-      for (const t of tags) await this.manifests.saveTag(repo.id, t, id, q);
+      // An immutable tag is never moved: created if absent, else it must already name this manifest (re-pushing
+      // the same content is accepted — nothing changes). Checked with the rules as this transaction reads them.
+      const immutable = tags.length > 0 && this.immutability ? await this.immutability.matcher(projectId, q) : null;
+      const shortName = repositoryName.slice(project.name.length + 1);
+      for (const t of tags) {
+        if (immutable?.(shortName, t)) {
+          if ((await this.manifests.saveTagIfAbsent(repo.id, t, id, q)) !== id) throw new ImmutableTagError(shortName, t);
+        } else await this.manifests.saveTag(repo.id, t, id, q);
+      }
       await this.repositories.touchRepository(repo.id, q);
       // Harbor raises one PUSH_ARTIFACT per push, carrying its tags (no separate tag event).
       await this.events?.publish(q, [
@@ -200,6 +213,11 @@ export class ManifestService {
       const m = byDigest ? await this.manifests.findManifestByDigest(repositoryName, reference, false, q) : await this.manifests.findManifestByTag(repositoryName, reference, false, q);
       if (!m) throw Errors.manifestUnknown(reference);
       const tags = byDigest ? await this.manifests.listTagsOfManifest(m.id, q) : [reference];
+      if (this.immutability && tags.length) {
+        const immutable = await this.immutability.matcher(project.id, q);
+        const locked = tags.find((t) => immutable(repositoryName.slice(project.name.length + 1), t));
+        if (locked !== undefined) throw immutableDeleteRegistryError(locked);
+      }
       const ok = byDigest ? await this.manifests.removeManifest(repo.id, reference, q) : await this.manifests.removeTag(repo.id, reference, q);
       if (!ok) throw Errors.manifestUnknown(reference);
       await this.events?.publish(q, [{ type: byDigest ? 'DELETE_ARTIFACT' : 'DELETE_TAG', operator, projectId: project.id, data: artifactRef(project, repositoryName, m, tags) }]);
