@@ -63,9 +63,12 @@ import { MetricsService, projectMetricsSource } from './services/metrics/metrics
 import { artifactTypeOfColumns } from './services/artifact/artifact-model.ts';
 import { WebhookRepository } from './repositories/webhook-repository.ts';
 import { WebhookService } from './services/webhook/webhook-service.ts';
-import { SecretBox } from './services/webhook/secret-box.ts';
+import { SecretBox } from './services/security/secret-box.ts';
 import { WebhookDelivery } from './services/webhook/webhook-delivery.ts';
 import { OutboundGuard } from './drivers/http/outbound-guard.ts';
+import { RegistryRepository } from './repositories/registry-repository.ts';
+import { RegistryService } from './services/replication/registry-service.ts';
+import { defaultAdapters } from './drivers/registry/index.ts';
 import { buildArtifactDomain, createPullRecorder, type ArtifactDomain } from './services/artifact/artifact-domain.ts';
 
 export interface Services {
@@ -112,6 +115,8 @@ export interface Services {
   webhooks: WebhookService;
   /** The webhook event subscriber and its WEBHOOK/SLACK job types (registered by the server). */
   webhookDelivery: WebhookDelivery;
+  /** Replication endpoints (/registries) and the adapter table; secrets sealed, URLs guarded. */
+  registries: RegistryService;
 }
 
 export interface Bootstrap {
@@ -144,7 +149,7 @@ export async function buildServices(config: Config): Promise<{ services: Service
   // The subscriber table (Harbor's controller/event/handler/init.go): every feature that reacts to another's
   // changes is listed here and learns about them only through events.
   const jobs = new JobService({ repo: new JobRepository(db), maxWorkers: config.jobservice.maxJobWorkers });
-  // One guard for every request to a user-given URL (webhooks now; replication and scanners later).
+  // One guard for every request to a user-given URL (webhooks, replication endpoints; scanners later).
   const guard = new OutboundGuard({ allowlist: config.security.outboundAllowlist });
   const box = await SecretBox.create(settings);
   const webhookRows = new WebhookRepository(db);
@@ -273,6 +278,7 @@ export async function buildServices(config: Config): Promise<{ services: Service
       metrics,
       webhooks,
       webhookDelivery,
+      registries: new RegistryService({ repo: new RegistryRepository(db), guard, box, adapters: defaultAdapters(), audit }),
     },
     bootstrap,
   };

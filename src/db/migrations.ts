@@ -476,6 +476,29 @@ CREATE TABLE immutable_tag_rules (
 )
 `,
   },
+  {
+    // Issue 14 (replication): Harbor's registry table — remote endpoints replication copies to and from.
+    // access_secret is sealed by SecretBox before it is stored and never returned by the API.
+    version: 17,
+    name: 'replication registries',
+    sql: `
+CREATE TABLE registries (
+  id {{id}},
+  name {{name}} NOT NULL UNIQUE,
+  type TEXT NOT NULL,
+  url TEXT NOT NULL,
+  description TEXT NOT NULL DEFAULT '',
+  credential_type TEXT NOT NULL DEFAULT '',
+  access_key TEXT NOT NULL DEFAULT '',
+  access_secret TEXT NOT NULL DEFAULT '',
+  insecure INTEGER NOT NULL DEFAULT 0,
+  ca_certificate TEXT NOT NULL DEFAULT '',
+  status TEXT NOT NULL DEFAULT '',
+  created_at BIGINT NOT NULL,
+  updated_at BIGINT NOT NULL
+)
+`,
+  },
 ];
 
 function render(sql: string, dialect: Db['dialect']): string {

@@ -10,7 +10,7 @@ import { berthOperations, HarborSpec, pathParamNames, type Operation } from './h
 
 /** Harbor 2.15 swagger tags whose every operation Berth implements (issues #12 and #13). */
 const REQUIRED_TAGS = [
-  'project', 'projectMetadata', 'repository', 'artifact', 'label', 'member', 'user', 'usergroup', 'robot', 'quota',
+  'project', 'registry', 'projectMetadata', 'repository', 'artifact', 'label', 'member', 'user', 'usergroup', 'robot', 'quota',
   'gc', 'purge', 'auditlog', 'configure', 'systeminfo', 'health', 'statistic', 'search', 'ping', 'icon', 'permissions',
   'Ldap', 'jobservice', 'schedule', 'webhook', 'webhookjob', 'immutable',
 ];

@@ -96,7 +96,7 @@ export async function apiRoutes(app: FastifyInstance, deps: ApiDeps): Promise<vo
   await app.register(async (scope) => artifactRoutes(scope, { ...deps, ...deps.artifactDomain }, auth), { prefix: API_PREFIX });
   await app.register(async (scope) => labelRoutes(scope, { ...deps, ...deps.artifactDomain }, auth), { prefix: API_PREFIX });
   await app.register(async (scope) => immutableRoutes(scope, { ...deps, ...deps.artifactDomain }, auth), { prefix: API_PREFIX });
-  await app.register(async (scope) => registryRoutes(scope, auth), { prefix: API_PREFIX });
+  await app.register(async (scope) => registryRoutes(scope, deps.registries, auth), { prefix: API_PREFIX });
   app.addHook('onClose', async () => deps.artifactDomain.pulls.close());
   await app.register(async (scope) => configurationRoutes(scope, deps.configs, auth), { prefix: API_PREFIX });
   await app.register(iconRoutes, { prefix: API_PREFIX });

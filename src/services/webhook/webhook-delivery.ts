@@ -18,7 +18,7 @@ import type { RepositoryRepository } from '../../repositories/repository-reposit
 import { PermanentJobError, type JobContext, type JobService } from '../jobs/job-service.ts';
 import { SLACK_JOB, WEBHOOK_EVENT_TYPES, WEBHOOK_JOB, WEBHOOK_JOB_TYPES } from './webhook-service.ts';
 import { formatHttp, formatSlack, harborPayload } from './payload.ts';
-import type { SecretBox } from './secret-box.ts';
+import type { SecretBox } from '../security/secret-box.ts';
 
 /** Headers Berth adds beyond Harbor's: the domain event id (de-duplication) and the optional signature. */
 export const EVENT_ID_HEADER = 'X-Berth-Event-Id';

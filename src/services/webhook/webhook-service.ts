@@ -6,7 +6,7 @@ import { ApiErrors } from '../../errors.ts';
 import { OutboundRefusedError, type OutboundGuard } from '../../drivers/http/outbound-guard.ts';
 import type { PolicyNameFilter, StoredTarget, WebhookPolicyRow, WebhookRepository } from '../../repositories/webhook-repository.ts';
 import type { AuditSink } from '../audit/audit.ts';
-import type { SecretBox } from './secret-box.ts';
+import type { SecretBox } from '../security/secret-box.ts';
 import type { Execution, JobService, Task } from '../jobs/job-service.ts';
 
 

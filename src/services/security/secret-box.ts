@@ -1,5 +1,5 @@
-// Encryption at rest for secrets Berth must send on (a webhook target's auth_header, a signing secret):
-// AES-256-GCM with a key from config (security.secret_key, once it exists) or generated on first start and kept in
+// Encryption at rest for secrets Berth must send on (a webhook target's auth_header, a replication endpoint's
+// credential): AES-256-GCM with a key from config (security.secret_key, once it exists) or generated on first start and kept in
 // `settings` like the token signing key, so every process of a deployment decrypts what another stored.
 // Values never reach logs: callers hold ciphertext until the moment of sending.
 import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
