@@ -44,6 +44,17 @@ describe('registries API', { timeout: 120_000 }, () => {
     expectApi(await g.admin.call('POST', '/registries/ping', { id }), 200);
     expectApi(await g.admin.call('POST', '/registries/ping', { type: 'harbor', url: 'http://127.0.0.1:1' }), 400, 'BAD_REQUEST');
     expectApi(await g.admin.call('PUT', `/registries/${id}`, { description: 'the other one' }), 200);
+    // A GET → PUT round trip sends the mask back: the stored secret stays (the peer still accepts it).
+    expectApi(await g.admin.call('PUT', `/registries/${id}`, { description: 'round trip', access_secret: v.credential.access_secret }), 200);
+    expectApi(await g.admin.call('POST', '/registries/ping', { id }), 200);
+    // A wrong secret fails the health check and changes nothing.
+    expectApi(await g.admin.call('PUT', `/registries/${id}`, { access_secret: 'not-the-password' }), 400, 'BAD_REQUEST');
+    expectApi(await g.admin.call('POST', '/registries/ping', { id }), 200);
+    const audit = await g.admin.call('GET', '/audit-logs?page_size=100');
+    expectApi(audit, 200);
+    assert.match(audit.text, /registry/);
+    assert.ok(!audit.text.includes(f.berth.adminPassword), 'the secret reached the audit log');
+    assert.ok(!g.berth.output().includes(f.berth.adminPassword) && !f.berth.output().includes(f.berth.adminPassword), 'the secret reached a log');
     expectApi(await g.admin.call('GET', '/registries/99999'), 404, 'NOT_FOUND');
     expectApi(await g.admin.call('DELETE', `/registries/${id}`), 200);
     expectApi(await g.anon.call('GET', '/registries'), 401, 'UNAUTHORIZED');

@@ -1,7 +1,7 @@
 // /api/v2.0/registries and /replication/adapters*: Harbor's `registry` tag (handler/registry.go), system admins
 // only. Endpoints' secrets are write-only: a response shows "*****" when one is set (Harbor's convertRegistry).
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import type { RegistryView, RegistryService } from '../../services/replication/registry-service.ts';
+import { SECRET_MASK, type RegistryView, type RegistryService } from '../../services/replication/registry-service.ts';
 import { API_PREFIX, bodyObject, isoTime, pathId, queryOf, type ApiAuth } from './context.ts';
 import { parsePage, parseQ, parseSort, setPageHeaders } from './query.ts';
 import { bodyOf, bool, CREATED, dateTime, EMPTY, int, mapOf, obj, op, PAGED, pageQuery, str } from './schemas.ts';
@@ -81,7 +81,7 @@ const view = (r: RegistryView) => ({
   type: r.type,
   url: r.url,
   // Harbor's convertRegistry: the secret is masked; the type and key are shown.
-  credential: { type: r.credentialType, access_key: r.accessKey, access_secret: r.hasSecret ? '*****' : '' },
+  credential: { type: r.credentialType, access_key: r.accessKey, access_secret: r.hasSecret ? SECRET_MASK : '' },
   insecure: r.insecure,
   ...(r.caCertificate ? { ca_certificate: r.caCertificate } : {}),
   status: r.status,

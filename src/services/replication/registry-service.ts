@@ -11,6 +11,9 @@ import type { ListQuery } from '../../repositories/list-query.ts';
 import type { AuditSink } from '../audit/audit.ts';
 import type { SecretBox } from '../security/secret-box.ts';
 
+/** What responses show for a stored secret (Harbor's convertRegistry). */
+export const SECRET_MASK = '*****';
+
 export const CREDENTIAL_TYPES = ['basic', 'oauth', 'secret'] as const;
 
 /** An endpoint as services and the API see it: the secret is only known to be set or not. */
@@ -231,7 +234,8 @@ export class RegistryService {
     if (key !== undefined) next.accessKey = key;
     const secret = text(body.access_secret, 'access_secret', 4096);
     let plain: string | undefined;
-    if (secret !== undefined) plain = secret;
+    // The mask a GET shows, sent back unchanged, means "keep it" (a client's GET → PUT round trip).
+    if (secret !== undefined && secret !== SECRET_MASK) plain = secret;
     // The stored secret must not follow the endpoint to another server (Harbor: credential exfiltration).
     else if (next.url !== cur.url) plain = '';
     if (!(await this.healthy(next, plain))) throw ApiErrors.badRequest('the registry is unhealthy');
@@ -282,7 +286,7 @@ export class RegistryService {
     const key = text(body.access_key, 'access_key', 1024);
     if (key !== undefined) r = { ...r, accessKey: key };
     const secret = text(body.access_secret, 'access_secret', 4096);
-    if (secret !== undefined) plain = secret;
+    if (secret !== undefined && secret !== SECRET_MASK) plain = secret;
     if (!r.type || !r.url) throw ApiErrors.badRequest('type or url cannot be empty');
     if (!(await this.healthy(r, plain))) throw ApiErrors.badRequest('the registry is unhealthy');
   }
