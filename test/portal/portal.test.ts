@@ -20,6 +20,19 @@ const PROJECT = 'webteam';
 
 const shortDigest = (d: string) => d.slice(0, 19);
 
+/** The secret the dialog shows after a robot is created — or a failure naming the error the page showed instead
+ * (a bare timeout said nothing when this flaked on CI). */
+async function createdRobotSecret(page: Page, berth: Berth): Promise<string> {
+  const box = page.locator('[data-testid=robot-secret]');
+  const error = page.locator('.ant-message-error, .ant-form-item-explain-error');
+  // Each wait settles (a lost race must not leave a rejection behind); whichever appears first wins.
+  const seen = (l: typeof box) => l.waitFor().then(() => true, () => false);
+  await Promise.race([seen(box), seen(error.first())]);
+  if (!(await box.count()))
+    assert.fail(`robot creation showed no secret; page errors: ${(await error.allInnerTexts()).join(' | ') || 'none'}; server log tail:\n${berth.output().slice(-3000)}`);
+  return box.inputValue();
+}
+
 /** Polls a browser-side expression until it is truthy (page.waitForFunction compiles strings, which the CSP forbids). */
 async function waitUntil(page: Page, expression: string, timeoutMs = 15_000): Promise<void> {
   const end = Date.now() + timeoutMs;
@@ -146,9 +159,7 @@ describe('web portal', { timeout: 600_000 }, () => {
     await page.locator('[data-testid=new-robot]').click();
     await page.locator('#robot-name').fill('ci');
     await page.getByRole('dialog').getByRole('button', { name: 'Create' }).click();
-    const secretBox = page.locator('[data-testid=robot-secret]');
-    await secretBox.waitFor();
-    const secret = await secretBox.inputValue();
+    const secret = await createdRobotSecret(page, berth);
     const name = await page.locator('[data-testid=robot-created-name]').inputValue();
     assert.ok(secret.length >= 8, 'a secret is shown');
     assert.match(name, /ci/);
@@ -169,7 +180,7 @@ describe('web portal', { timeout: 600_000 }, () => {
     await page.locator('[data-testid=new-robot]').click();
     await page.locator('#robot-name').fill('sysbot');
     await page.getByRole('dialog').getByRole('button', { name: 'Create' }).click();
-    const secret = await page.locator('[data-testid=robot-secret]').inputValue();
+    const secret = await createdRobotSecret(page, berth);
     const name = await page.locator('[data-testid=robot-created-name]').inputValue();
     await page.locator('.ant-modal-footer button', { hasText: 'Close' }).click();
     await page.locator('[data-testid=robots-table] tbody tr', { hasText: name }).waitFor();
