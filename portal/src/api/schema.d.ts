@@ -4104,6 +4104,14 @@ export interface paths {
               developer_count?: number;
               guest_count?: number;
               limited_guest_count?: number;
+              quota?: {
+                hard?: {
+                  [key: string]: number;
+                };
+                used?: {
+                  [key: string]: number;
+                };
+              };
               [key: string]: unknown;
             };
           };

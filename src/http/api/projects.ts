@@ -109,7 +109,11 @@ const S = {
     params: P,
     ok: {
       200: {
-        ...obj(Object.fromEntries(['repo_count', 'project_admin_count', 'maintainer_count', 'developer_count', 'guest_count', 'limited_guest_count'].map((k) => [k, int()]))),
+        ...obj({
+          ...Object.fromEntries(['repo_count', 'project_admin_count', 'maintainer_count', 'developer_count', 'guest_count', 'limited_guest_count'].map((k) => [k, int()])),
+          // Harbor's ProjectSummary.quota: ResourceLists (storage in bytes), present for callers who may read the quota.
+          quota: obj({ hard: mapOf(int()), used: mapOf(int()) }),
+        }),
         additionalProperties: true,
       },
     },
