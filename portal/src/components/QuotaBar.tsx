@@ -32,19 +32,21 @@ export function QuotaUsage({ used, hard }: { used: number; hard: number }) {
 }
 
 /** Quota of one project: /quotas/{id} for system admins, else the project summary's quota if the server gives one. */
-export default function QuotaBar({ projectId, admin }: { projectId: number; admin: boolean }) {
+/** `projectId` undefined (a project answer without an id) shows nothing and fetches nothing. */
+export default function QuotaBar({ projectId, admin }: { projectId: number | undefined; admin: boolean }) {
   const q = useQuery({
     queryKey: ['quota', projectId, admin],
     queryFn: async () => {
       if (admin) {
         const r = await get<Quota>(`/quotas/${projectId}`);
-        return { used: r.used.storage, hard: r.hard.storage };
+        return { used: r.used?.storage ?? 0, hard: r.hard?.storage ?? -1 };
       }
       const s = await get<ProjectSummary>(`/projects/${projectId}/summary`);
-      return s.quota ? { used: s.quota.used.storage, hard: s.quota.hard.storage } : null;
+      return s.quota ? { used: s.quota.used?.storage ?? 0, hard: s.quota.hard?.storage ?? -1 } : null;
     },
     staleTime: 30_000,
     retry: false,
+    enabled: projectId !== undefined,
   });
   if (!q.data) return <Typography.Text type="secondary">—</Typography.Text>;
   return <QuotaUsage used={q.data.used} hard={q.data.hard} />;
