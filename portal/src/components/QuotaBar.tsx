@@ -1,5 +1,5 @@
 // A project's storage usage against its quota (hard -1 = unlimited).
-import { Typography } from 'antd';
+import { Spin, Typography } from 'antd';
 import { useQuery } from '@tanstack/react-query';
 import { useTranslation } from 'react-i18next';
 import { get } from '../api/client.ts';
@@ -48,6 +48,8 @@ export default function QuotaBar({ projectId, admin }: { projectId: number | und
     retry: false,
     enabled: projectId !== undefined,
   });
+  // While loading, a spinner: "—" is kept for "no quota to show" (not readable, or none).
+  if (q.isLoading) return <Spin size="small" />;
   if (!q.data) return <Typography.Text type="secondary">—</Typography.Text>;
   return <QuotaUsage used={q.data.used} hard={q.data.hard} />;
 }
