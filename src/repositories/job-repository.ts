@@ -4,6 +4,7 @@
 // transaction (BEGIN IMMEDIATE) on SQLite.
 import type { Db, Param, Queryable } from '../db/db.ts';
 import { inList } from '../db/db.ts';
+import { orderSql, whereSql, type ListQuery } from './list-query.ts';
 
 export type JobStatus = 'Pending' | 'Running' | 'Stopped' | 'Error' | 'Success';
 export type JobTrigger = 'manual' | 'schedule' | 'event';
@@ -13,7 +14,21 @@ export type JobParams = Record<string, unknown>;
 export interface ExecutionFilter {
   vendorType?: string | readonly string[];
   vendorId?: number;
+  /** Harbor's q conditions on execution columns (system job history). */
+  where?: ListQuery<ExecutionField>['where'];
 }
+
+/** Execution fields a history query may filter or sort on; `id_text` is the id as text, for Harbor's `id=~5`. */
+export type ExecutionField = 'id' | 'id_text' | 'status' | 'trigger' | 'start_time' | 'update_time' | 'end_time';
+const EXECUTION_COLUMNS: Readonly<Record<ExecutionField, string>> = {
+  id: 'id',
+  id_text: 'CAST(id AS TEXT)',
+  status: 'status',
+  trigger: 'trigger',
+  start_time: 'start_time',
+  update_time: 'update_time',
+  end_time: 'end_time',
+};
 
 export interface Execution {
   id: number;
@@ -175,13 +190,18 @@ export class JobRepository {
     if (typeof f.vendorType === 'string') (where.push('vendor_type = ?'), params.push(f.vendorType));
     else if (f.vendorType) (where.push(`vendor_type IN (${f.vendorType.map(() => '?').join(', ')})`), params.push(...f.vendorType));
     if (f.vendorId !== undefined) (where.push('vendor_id = ?'), params.push(f.vendorId));
+    if (f.where) {
+      const [sql, p] = whereSql(EXECUTION_COLUMNS, f.where);
+      if (sql) (where.push(sql.replace(/^ AND /, '')), params.push(...p));
+    }
     return [where.length ? 'WHERE ' + where.join(' AND ') : '', params];
   }
 
-  /** Newest first. */
-  async listExecutions(f: ExecutionFilter & { limit?: number; offset?: number } = {}): Promise<Execution[]> {
+  /** Newest first, unless `sort` says otherwise (ties newest first). */
+  async listExecutions(f: ExecutionFilter & { limit?: number; offset?: number; sort?: ListQuery<ExecutionField>['sort'] } = {}): Promise<Execution[]> {
     const [w, params] = this.executionWhere(f);
-    const rows = await this.db.all<R>(`SELECT * FROM executions ${w} ORDER BY id DESC LIMIT ? OFFSET ?`, [...params, f.limit ?? 100, f.offset ?? 0]);
+    const order = orderSql(EXECUTION_COLUMNS, f.sort ?? [], 'id DESC');
+    const rows = await this.db.all<R>(`SELECT * FROM executions ${w}${order} LIMIT ? OFFSET ?`, [...params, f.limit ?? 100, f.offset ?? 0]);
     return rows.map(toExecution);
   }
 

@@ -299,6 +299,132 @@ export interface paths {
                 value?: boolean;
                 editable?: boolean;
               };
+              uaa_client_id?: {
+                value?: string;
+                editable?: boolean;
+              };
+              uaa_client_secret?: {
+                value?: string;
+                editable?: boolean;
+              };
+              uaa_endpoint?: {
+                value?: string;
+                editable?: boolean;
+              };
+              uaa_verify_cert?: {
+                value?: boolean;
+                editable?: boolean;
+              };
+              http_authproxy_endpoint?: {
+                value?: string;
+                editable?: boolean;
+              };
+              http_authproxy_tokenreview_endpoint?: {
+                value?: string;
+                editable?: boolean;
+              };
+              http_authproxy_admin_groups?: {
+                value?: string;
+                editable?: boolean;
+              };
+              http_authproxy_admin_usernames?: {
+                value?: string;
+                editable?: boolean;
+              };
+              http_authproxy_verify_cert?: {
+                value?: boolean;
+                editable?: boolean;
+              };
+              http_authproxy_skip_search?: {
+                value?: boolean;
+                editable?: boolean;
+              };
+              http_authproxy_server_certificate?: {
+                value?: string;
+                editable?: boolean;
+              };
+              oidc_name?: {
+                value?: string;
+                editable?: boolean;
+              };
+              oidc_endpoint?: {
+                value?: string;
+                editable?: boolean;
+              };
+              oidc_client_id?: {
+                value?: string;
+                editable?: boolean;
+              };
+              oidc_groups_claim?: {
+                value?: string;
+                editable?: boolean;
+              };
+              oidc_admin_group?: {
+                value?: string;
+                editable?: boolean;
+              };
+              oidc_group_filter?: {
+                value?: string;
+                editable?: boolean;
+              };
+              oidc_scope?: {
+                value?: string;
+                editable?: boolean;
+              };
+              oidc_user_claim?: {
+                value?: string;
+                editable?: boolean;
+              };
+              oidc_verify_cert?: {
+                value?: boolean;
+                editable?: boolean;
+              };
+              oidc_auto_onboard?: {
+                value?: boolean;
+                editable?: boolean;
+              };
+              oidc_extra_redirect_parms?: {
+                value?: string;
+                editable?: boolean;
+              };
+              oidc_logout?: {
+                value?: boolean;
+                editable?: boolean;
+              };
+              notification_enable?: {
+                value?: boolean;
+                editable?: boolean;
+              };
+              quota_per_project_enable?: {
+                value?: boolean;
+                editable?: boolean;
+              };
+              storage_per_project?: {
+                value?: number;
+                editable?: boolean;
+              };
+              session_timeout?: {
+                value?: number;
+                editable?: boolean;
+              };
+              scanner_skip_update_pulltime?: {
+                value?: boolean;
+                editable?: boolean;
+              };
+              banner_message?: {
+                value?: string;
+                editable?: boolean;
+              };
+              disabled_audit_log_event_types?: {
+                value?: string;
+                editable?: boolean;
+              };
+              scan_all_policy?: {
+                type?: string;
+                parameter?: {
+                  [key: string]: unknown;
+                };
+              };
               [key: string]: unknown;
             };
           };
@@ -349,32 +475,63 @@ export interface paths {
       requestBody: {
         content: {
           "application/json": {
-            auth_mode?: string;
-            primary_auth_mode?: boolean;
-            self_registration?: boolean;
-            project_creation_restriction?: string;
-            read_only?: boolean;
-            token_expiration?: number;
-            robot_token_duration?: number;
-            robot_name_prefix?: string;
-            audit_log_forward_endpoint?: string;
-            skip_audit_log_database?: boolean;
-            ldap_url?: string;
-            ldap_search_dn?: string;
-            ldap_search_password?: string;
-            ldap_base_dn?: string;
-            ldap_filter?: string;
-            ldap_uid?: string;
-            ldap_scope?: number;
-            ldap_timeout?: number;
-            ldap_verify_cert?: boolean;
-            ldap_group_base_dn?: string;
-            ldap_group_search_filter?: string;
-            ldap_group_attribute_name?: string;
-            ldap_group_admin_dn?: string;
-            ldap_group_membership_attribute?: string;
-            ldap_group_search_scope?: number;
-            ldap_group_attach_parallel?: boolean;
+            auth_mode?: string | null;
+            primary_auth_mode?: boolean | null;
+            self_registration?: boolean | null;
+            project_creation_restriction?: string | null;
+            read_only?: boolean | null;
+            token_expiration?: number | null;
+            robot_token_duration?: number | null;
+            robot_name_prefix?: string | null;
+            audit_log_forward_endpoint?: string | null;
+            skip_audit_log_database?: boolean | null;
+            ldap_url?: string | null;
+            ldap_search_dn?: string | null;
+            ldap_search_password?: string | null;
+            ldap_base_dn?: string | null;
+            ldap_filter?: string | null;
+            ldap_uid?: string | null;
+            ldap_scope?: number | null;
+            ldap_timeout?: number | null;
+            ldap_verify_cert?: boolean | null;
+            ldap_group_base_dn?: string | null;
+            ldap_group_search_filter?: string | null;
+            ldap_group_attribute_name?: string | null;
+            ldap_group_admin_dn?: string | null;
+            ldap_group_membership_attribute?: string | null;
+            ldap_group_search_scope?: number | null;
+            ldap_group_attach_parallel?: boolean | null;
+            uaa_client_id?: string | null;
+            uaa_client_secret?: string | null;
+            uaa_endpoint?: string | null;
+            uaa_verify_cert?: boolean | null;
+            http_authproxy_endpoint?: string | null;
+            http_authproxy_tokenreview_endpoint?: string | null;
+            http_authproxy_admin_groups?: string | null;
+            http_authproxy_admin_usernames?: string | null;
+            http_authproxy_verify_cert?: boolean | null;
+            http_authproxy_skip_search?: boolean | null;
+            http_authproxy_server_certificate?: string | null;
+            oidc_name?: string | null;
+            oidc_endpoint?: string | null;
+            oidc_client_id?: string | null;
+            oidc_client_secret?: string | null;
+            oidc_groups_claim?: string | null;
+            oidc_admin_group?: string | null;
+            oidc_group_filter?: string | null;
+            oidc_scope?: string | null;
+            oidc_user_claim?: string | null;
+            oidc_verify_cert?: boolean | null;
+            oidc_auto_onboard?: boolean | null;
+            oidc_extra_redirect_parms?: string | null;
+            oidc_logout?: boolean | null;
+            notification_enable?: boolean | null;
+            quota_per_project_enable?: boolean | null;
+            storage_per_project?: number | null;
+            session_timeout?: number | null;
+            scanner_skip_update_pulltime?: boolean | null;
+            banner_message?: string | null;
+            disabled_audit_log_event_types?: string | null;
           };
         };
       };
@@ -449,6 +606,529 @@ export interface paths {
                 name?: string;
                 status?: string;
                 error?: string;
+              })[];
+            };
+          };
+        };
+        500: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": {
+              errors?: ({
+                code?: string;
+                message?: string;
+              })[];
+            };
+          };
+        };
+      };
+    };
+  };
+  "/icons/{digest}": {
+    /** Get the built-in artifact icon with the given digest. */
+    get: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          digest: string;
+        };
+        cookie?: never;
+      };
+      responses: {
+        200: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": {
+              "content-type"?: string;
+              content?: string;
+            };
+          };
+        };
+        400: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": {
+              errors?: ({
+                code?: string;
+                message?: string;
+              })[];
+            };
+          };
+        };
+        404: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": {
+              errors?: ({
+                code?: string;
+                message?: string;
+              })[];
+            };
+          };
+        };
+        500: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": {
+              errors?: ({
+                code?: string;
+                message?: string;
+              })[];
+            };
+          };
+        };
+      };
+    };
+  };
+  "/internalconfig": {
+    /** Get the internal configurations (sysadmin only; secrets are never returned). */
+    get: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path?: never;
+        cookie?: never;
+      };
+      responses: {
+        200: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": {
+              [key: string]: {
+                value?: unknown;
+                editable?: boolean;
+              };
+            };
+          };
+        };
+        401: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": {
+              errors?: ({
+                code?: string;
+                message?: string;
+              })[];
+            };
+          };
+        };
+        403: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": {
+              errors?: ({
+                code?: string;
+                message?: string;
+              })[];
+            };
+          };
+        };
+        500: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": {
+              errors?: ({
+                code?: string;
+                message?: string;
+              })[];
+            };
+          };
+        };
+      };
+    };
+  };
+  "/jobservice/jobs/{job_id}": {
+    /** Stop running job */
+    put: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          job_id: string;
+        };
+        cookie?: never;
+      };
+      responses: {
+        200: {
+          headers: { [name: string]: unknown };
+          content: never;
+        };
+        401: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": {
+              errors?: ({
+                code?: string;
+                message?: string;
+              })[];
+            };
+          };
+        };
+        403: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": {
+              errors?: ({
+                code?: string;
+                message?: string;
+              })[];
+            };
+          };
+        };
+        404: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": {
+              errors?: ({
+                code?: string;
+                message?: string;
+              })[];
+            };
+          };
+        };
+        500: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": {
+              errors?: ({
+                code?: string;
+                message?: string;
+              })[];
+            };
+          };
+        };
+      };
+    };
+  };
+  "/jobservice/jobs/{job_id}/log": {
+    /** Get job log by job id */
+    get: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          job_id: string;
+        };
+        cookie?: never;
+      };
+      responses: {
+        200: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": string;
+          };
+        };
+        401: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": {
+              errors?: ({
+                code?: string;
+                message?: string;
+              })[];
+            };
+          };
+        };
+        403: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": {
+              errors?: ({
+                code?: string;
+                message?: string;
+              })[];
+            };
+          };
+        };
+        404: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": {
+              errors?: ({
+                code?: string;
+                message?: string;
+              })[];
+            };
+          };
+        };
+        500: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": {
+              errors?: ({
+                code?: string;
+                message?: string;
+              })[];
+            };
+          };
+        };
+      };
+    };
+  };
+  "/jobservice/pools": {
+    /** Get worker pools */
+    get: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path?: never;
+        cookie?: never;
+      };
+      responses: {
+        200: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": ({
+              pid?: number;
+              worker_pool_id?: string;
+              start_at?: string;
+              heartbeat_at?: string;
+              concurrency?: number;
+              host?: string;
+            })[];
+          };
+        };
+        401: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": {
+              errors?: ({
+                code?: string;
+                message?: string;
+              })[];
+            };
+          };
+        };
+        403: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": {
+              errors?: ({
+                code?: string;
+                message?: string;
+              })[];
+            };
+          };
+        };
+        500: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": {
+              errors?: ({
+                code?: string;
+                message?: string;
+              })[];
+            };
+          };
+        };
+      };
+    };
+  };
+  "/jobservice/pools/{pool_id}/workers": {
+    /** Get workers */
+    get: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          pool_id: string;
+        };
+        cookie?: never;
+      };
+      responses: {
+        200: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": ({
+              id?: string;
+              pool_id?: string;
+              job_name?: string;
+              job_id?: string;
+              start_at?: string;
+              check_in?: string;
+              checkin_at?: string;
+            })[];
+          };
+        };
+        401: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": {
+              errors?: ({
+                code?: string;
+                message?: string;
+              })[];
+            };
+          };
+        };
+        403: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": {
+              errors?: ({
+                code?: string;
+                message?: string;
+              })[];
+            };
+          };
+        };
+        404: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": {
+              errors?: ({
+                code?: string;
+                message?: string;
+              })[];
+            };
+          };
+        };
+        500: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": {
+              errors?: ({
+                code?: string;
+                message?: string;
+              })[];
+            };
+          };
+        };
+      };
+    };
+  };
+  "/jobservice/queues": {
+    /** list job queues */
+    get: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path?: never;
+        cookie?: never;
+      };
+      responses: {
+        200: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": ({
+              job_type?: string;
+              count?: number;
+              latency?: number;
+              paused?: boolean;
+            })[];
+          };
+        };
+        401: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": {
+              errors?: ({
+                code?: string;
+                message?: string;
+              })[];
+            };
+          };
+        };
+        403: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": {
+              errors?: ({
+                code?: string;
+                message?: string;
+              })[];
+            };
+          };
+        };
+        404: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": {
+              errors?: ({
+                code?: string;
+                message?: string;
+              })[];
+            };
+          };
+        };
+        500: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": {
+              errors?: ({
+                code?: string;
+                message?: string;
+              })[];
+            };
+          };
+        };
+      };
+    };
+  };
+  "/jobservice/queues/{job_type}": {
+    /** stop and clean, pause, resume pending jobs in the queue */
+    put: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          job_type: string;
+        };
+        cookie?: never;
+      };
+      requestBody: {
+        content: {
+          "application/json": {
+            action?: string;
+          };
+        };
+      };
+      responses: {
+        200: {
+          headers: { [name: string]: unknown };
+          content: never;
+        };
+        401: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": {
+              errors?: ({
+                code?: string;
+                message?: string;
+              })[];
+            };
+          };
+        };
+        403: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": {
+              errors?: ({
+                code?: string;
+                message?: string;
+              })[];
+            };
+          };
+        };
+        404: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": {
+              errors?: ({
+                code?: string;
+                message?: string;
+              })[];
+            };
+          };
+        };
+        422: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": {
+              errors?: ({
+                code?: string;
+                message?: string;
               })[];
             };
           };
@@ -1247,6 +1927,17 @@ export interface paths {
                 retention_id?: string;
                 [key: string]: string | undefined;
               };
+              cve_allowlist?: {
+                id?: number;
+                project_id?: number;
+                expires_at?: number | null;
+                items?: ({
+                  cve_id?: string;
+                })[];
+                creation_time?: string;
+                update_time?: string;
+              };
+              registry_id?: number;
             })[];
           };
         };
@@ -1313,7 +2004,14 @@ export interface paths {
             storage_limit?: number | null;
             registry_id?: number | null;
             cve_allowlist?: {
-              [key: string]: unknown;
+              id?: number;
+              project_id?: number;
+              expires_at?: number | null;
+              items?: ({
+                cve_id?: string;
+              })[];
+              creation_time?: string;
+              update_time?: string;
             };
           };
         };
@@ -1346,6 +2044,56 @@ export interface paths {
           };
         };
         409: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": {
+              errors?: ({
+                code?: string;
+                message?: string;
+              })[];
+            };
+          };
+        };
+        500: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": {
+              errors?: ({
+                code?: string;
+                message?: string;
+              })[];
+            };
+          };
+        };
+      };
+    };
+    /** Check if the project name user provided already exists. */
+    head: {
+      parameters: {
+        query?: {
+          project_name?: string;
+        };
+        header?: never;
+        path?: never;
+        cookie?: never;
+      };
+      responses: {
+        200: {
+          headers: { [name: string]: unknown };
+          content: never;
+        };
+        400: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": {
+              errors?: ({
+                code?: string;
+                message?: string;
+              })[];
+            };
+          };
+        };
+        404: {
           headers: { [name: string]: unknown };
           content: {
             "application/json": {
@@ -1409,6 +2157,17 @@ export interface paths {
                 retention_id?: string;
                 [key: string]: string | undefined;
               };
+              cve_allowlist?: {
+                id?: number;
+                project_id?: number;
+                expires_at?: number | null;
+                items?: ({
+                  cve_id?: string;
+                })[];
+                creation_time?: string;
+                update_time?: string;
+              };
+              registry_id?: number;
             };
           };
         };
@@ -1488,7 +2247,14 @@ export interface paths {
             storage_limit?: number | null;
             registry_id?: number | null;
             cve_allowlist?: {
-              [key: string]: unknown;
+              id?: number;
+              project_id?: number;
+              expires_at?: number | null;
+              items?: ({
+                cve_id?: string;
+              })[];
+              creation_time?: string;
+              update_time?: string;
             };
           };
         };
@@ -1646,6 +2412,550 @@ export interface paths {
             "application/json": {
               deletable?: boolean;
               message?: string;
+            };
+          };
+        };
+        401: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": {
+              errors?: ({
+                code?: string;
+                message?: string;
+              })[];
+            };
+          };
+        };
+        403: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": {
+              errors?: ({
+                code?: string;
+                message?: string;
+              })[];
+            };
+          };
+        };
+        404: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": {
+              errors?: ({
+                code?: string;
+                message?: string;
+              })[];
+            };
+          };
+        };
+        500: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": {
+              errors?: ({
+                code?: string;
+                message?: string;
+              })[];
+            };
+          };
+        };
+      };
+    };
+  };
+  "/projects/{project_name_or_id}/artifacts": {
+    /** List artifacts */
+    get: {
+      parameters: {
+        query?: {
+          q?: string;
+          sort?: string;
+          page?: number;
+          page_size?: number;
+          with_tag?: boolean;
+          with_label?: boolean;
+          with_scan_overview?: boolean;
+          with_sbom_overview?: boolean;
+          with_immutable_status?: boolean;
+          with_accessory?: boolean;
+          with_inherited_accessory?: boolean;
+          latest_in_repository?: boolean;
+        };
+        header?: never;
+        path: {
+          project_name_or_id: string;
+        };
+        cookie?: never;
+      };
+      responses: {
+        200: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": ({
+              id?: number;
+              type?: string;
+              media_type?: string;
+              manifest_media_type?: string;
+              artifact_type?: string;
+              project_id?: number;
+              repository_id?: number;
+              repository_name?: string;
+              digest?: string;
+              size?: number;
+              icon?: string;
+              push_time?: string;
+              pull_time?: string;
+              extra_attrs?: {
+                [key: string]: unknown;
+              };
+              annotations?: {
+                [key: string]: string;
+              };
+              references?: ({
+                parent_id?: number;
+                child_id?: number;
+                child_digest?: string;
+                platform?: {
+                  [key: string]: unknown;
+                };
+                annotations?: {
+                  [key: string]: string;
+                };
+                urls?: (string)[];
+              })[];
+              tags?: ({
+                id?: number;
+                repository_id?: number;
+                artifact_id?: number;
+                name?: string;
+                push_time?: string;
+                pull_time?: string;
+                immutable?: boolean;
+              })[];
+              addition_links?: {
+                [key: string]: {
+                  href?: string;
+                  absolute?: boolean;
+                };
+              };
+              labels?: ({
+                id?: number;
+                name?: string;
+                description?: string;
+                color?: string;
+                scope?: string;
+                project_id?: number;
+                creation_time?: string;
+                update_time?: string;
+              })[];
+              accessories?: ({
+                id?: number;
+                artifact_id?: number;
+                subject_artifact_id?: number;
+                subject_artifact_digest?: string;
+                subject_artifact_repo?: string;
+                size?: number;
+                digest?: string;
+                type?: string;
+                icon?: string;
+                creation_time?: string;
+              })[];
+            })[];
+          };
+        };
+        400: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": {
+              errors?: ({
+                code?: string;
+                message?: string;
+              })[];
+            };
+          };
+        };
+        401: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": {
+              errors?: ({
+                code?: string;
+                message?: string;
+              })[];
+            };
+          };
+        };
+        403: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": {
+              errors?: ({
+                code?: string;
+                message?: string;
+              })[];
+            };
+          };
+        };
+        404: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": {
+              errors?: ({
+                code?: string;
+                message?: string;
+              })[];
+            };
+          };
+        };
+        422: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": {
+              errors?: ({
+                code?: string;
+                message?: string;
+              })[];
+            };
+          };
+        };
+        500: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": {
+              errors?: ({
+                code?: string;
+                message?: string;
+              })[];
+            };
+          };
+        };
+      };
+    };
+  };
+  "/projects/{project_name_or_id}/immutabletagrules": {
+    /** List all immutable tag rules of current project */
+    get: {
+      parameters: {
+        query?: {
+          page?: number;
+          page_size?: number;
+          q?: string;
+          sort?: string;
+        };
+        header?: never;
+        path: {
+          project_name_or_id: string;
+        };
+        cookie?: never;
+      };
+      responses: {
+        200: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": ({
+              id?: number;
+              priority?: number;
+              disabled?: boolean;
+              action?: string;
+              template?: string;
+              params?: {
+                [key: string]: {
+                  [key: string]: unknown;
+                };
+              };
+              tag_selectors?: ({
+                kind?: string;
+                decoration?: string;
+                pattern?: string;
+                extras?: string;
+              })[];
+              scope_selectors?: {
+                [key: string]: ({
+                  kind?: string;
+                  decoration?: string;
+                  pattern?: string;
+                  extras?: string;
+                })[];
+              };
+            })[];
+          };
+        };
+        400: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": {
+              errors?: ({
+                code?: string;
+                message?: string;
+              })[];
+            };
+          };
+        };
+        401: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": {
+              errors?: ({
+                code?: string;
+                message?: string;
+              })[];
+            };
+          };
+        };
+        403: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": {
+              errors?: ({
+                code?: string;
+                message?: string;
+              })[];
+            };
+          };
+        };
+        500: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": {
+              errors?: ({
+                code?: string;
+                message?: string;
+              })[];
+            };
+          };
+        };
+      };
+    };
+    /** Add an immutable tag rule to current project */
+    post: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          project_name_or_id: string;
+        };
+        cookie?: never;
+      };
+      requestBody: {
+        content: {
+          "application/json": {
+            id?: number;
+            priority?: number;
+            disabled?: boolean;
+            action?: string;
+            template?: string;
+            params?: {
+              [key: string]: {
+                [key: string]: unknown;
+              };
+            };
+            tag_selectors?: ({
+              kind?: string;
+              decoration?: string;
+              pattern?: string;
+              extras?: string;
+            })[];
+            scope_selectors?: {
+              [key: string]: ({
+                kind?: string;
+                decoration?: string;
+                pattern?: string;
+                extras?: string;
+              })[];
+            };
+          };
+        };
+      };
+      responses: {
+        201: {
+          headers: { [name: string]: unknown };
+          content: never;
+        };
+        400: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": {
+              errors?: ({
+                code?: string;
+                message?: string;
+              })[];
+            };
+          };
+        };
+        401: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": {
+              errors?: ({
+                code?: string;
+                message?: string;
+              })[];
+            };
+          };
+        };
+        403: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": {
+              errors?: ({
+                code?: string;
+                message?: string;
+              })[];
+            };
+          };
+        };
+        404: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": {
+              errors?: ({
+                code?: string;
+                message?: string;
+              })[];
+            };
+          };
+        };
+        500: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": {
+              errors?: ({
+                code?: string;
+                message?: string;
+              })[];
+            };
+          };
+        };
+      };
+    };
+  };
+  "/projects/{project_name_or_id}/immutabletagrules/{immutable_rule_id}": {
+    /** Update the immutable tag rule or enable or disable the rule */
+    put: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          project_name_or_id: string;
+          immutable_rule_id: number;
+        };
+        cookie?: never;
+      };
+      requestBody: {
+        content: {
+          "application/json": {
+            id?: number;
+            priority?: number;
+            disabled?: boolean;
+            action?: string;
+            template?: string;
+            params?: {
+              [key: string]: {
+                [key: string]: unknown;
+              };
+            };
+            tag_selectors?: ({
+              kind?: string;
+              decoration?: string;
+              pattern?: string;
+              extras?: string;
+            })[];
+            scope_selectors?: {
+              [key: string]: ({
+                kind?: string;
+                decoration?: string;
+                pattern?: string;
+                extras?: string;
+              })[];
+            };
+          };
+        };
+      };
+      responses: {
+        200: {
+          headers: { [name: string]: unknown };
+          content: never;
+        };
+        400: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": {
+              errors?: ({
+                code?: string;
+                message?: string;
+              })[];
+            };
+          };
+        };
+        401: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": {
+              errors?: ({
+                code?: string;
+                message?: string;
+              })[];
+            };
+          };
+        };
+        403: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": {
+              errors?: ({
+                code?: string;
+                message?: string;
+              })[];
+            };
+          };
+        };
+        404: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": {
+              errors?: ({
+                code?: string;
+                message?: string;
+              })[];
+            };
+          };
+        };
+        500: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": {
+              errors?: ({
+                code?: string;
+                message?: string;
+              })[];
+            };
+          };
+        };
+      };
+    };
+    /** Delete the immutable tag rule. */
+    delete: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          project_name_or_id: string;
+          immutable_rule_id: number;
+        };
+        cookie?: never;
+      };
+      responses: {
+        200: {
+          headers: { [name: string]: unknown };
+          content: never;
+        };
+        400: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": {
+              errors?: ({
+                code?: string;
+                message?: string;
+              })[];
             };
           };
         };
@@ -2533,6 +3843,245 @@ export interface paths {
       };
     };
   };
+  "/projects/{project_name_or_id}/scanner": {
+    /** Get project level scanner */
+    get: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          project_name_or_id: string;
+        };
+        cookie?: never;
+      };
+      responses: {
+        200: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": {
+              uuid?: string;
+              name?: string;
+              description?: string;
+              url?: string;
+              disabled?: boolean;
+              is_default?: boolean;
+            };
+          };
+        };
+        400: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": {
+              errors?: ({
+                code?: string;
+                message?: string;
+              })[];
+            };
+          };
+        };
+        401: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": {
+              errors?: ({
+                code?: string;
+                message?: string;
+              })[];
+            };
+          };
+        };
+        403: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": {
+              errors?: ({
+                code?: string;
+                message?: string;
+              })[];
+            };
+          };
+        };
+        404: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": {
+              errors?: ({
+                code?: string;
+                message?: string;
+              })[];
+            };
+          };
+        };
+        500: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": {
+              errors?: ({
+                code?: string;
+                message?: string;
+              })[];
+            };
+          };
+        };
+      };
+    };
+    /** Configure scanner for the specified project */
+    put: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          project_name_or_id: string;
+        };
+        cookie?: never;
+      };
+      requestBody: {
+        content: {
+          "application/json": {
+            uuid: string;
+          };
+        };
+      };
+      responses: {
+        200: {
+          headers: { [name: string]: unknown };
+          content: never;
+        };
+        400: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": {
+              errors?: ({
+                code?: string;
+                message?: string;
+              })[];
+            };
+          };
+        };
+        401: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": {
+              errors?: ({
+                code?: string;
+                message?: string;
+              })[];
+            };
+          };
+        };
+        403: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": {
+              errors?: ({
+                code?: string;
+                message?: string;
+              })[];
+            };
+          };
+        };
+        404: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": {
+              errors?: ({
+                code?: string;
+                message?: string;
+              })[];
+            };
+          };
+        };
+        500: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": {
+              errors?: ({
+                code?: string;
+                message?: string;
+              })[];
+            };
+          };
+        };
+      };
+    };
+  };
+  "/projects/{project_name_or_id}/scanner/candidates": {
+    /** Get scanner registration candidates for configurating project level scanner */
+    get: {
+      parameters: {
+        query?: {
+          page?: number;
+          page_size?: number;
+          q?: string;
+          sort?: string;
+        };
+        header?: never;
+        path: {
+          project_name_or_id: string;
+        };
+        cookie?: never;
+      };
+      responses: {
+        200: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": ({
+              uuid?: string;
+              name?: string;
+              description?: string;
+              url?: string;
+              disabled?: boolean;
+              is_default?: boolean;
+            })[];
+          };
+        };
+        400: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": {
+              errors?: ({
+                code?: string;
+                message?: string;
+              })[];
+            };
+          };
+        };
+        401: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": {
+              errors?: ({
+                code?: string;
+                message?: string;
+              })[];
+            };
+          };
+        };
+        403: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": {
+              errors?: ({
+                code?: string;
+                message?: string;
+              })[];
+            };
+          };
+        };
+        500: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": {
+              errors?: ({
+                code?: string;
+                message?: string;
+              })[];
+            };
+          };
+        };
+      };
+    };
+  };
   "/projects/{project_name_or_id}/summary": {
     /** Get summary of the project. */
     get: {
@@ -2555,8 +4104,939 @@ export interface paths {
               developer_count?: number;
               guest_count?: number;
               limited_guest_count?: number;
+              quota?: {
+                hard?: {
+                  [key: string]: number;
+                };
+                used?: {
+                  [key: string]: number;
+                };
+              };
               [key: string]: unknown;
             };
+          };
+        };
+        400: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": {
+              errors?: ({
+                code?: string;
+                message?: string;
+              })[];
+            };
+          };
+        };
+        401: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": {
+              errors?: ({
+                code?: string;
+                message?: string;
+              })[];
+            };
+          };
+        };
+        403: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": {
+              errors?: ({
+                code?: string;
+                message?: string;
+              })[];
+            };
+          };
+        };
+        404: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": {
+              errors?: ({
+                code?: string;
+                message?: string;
+              })[];
+            };
+          };
+        };
+        500: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": {
+              errors?: ({
+                code?: string;
+                message?: string;
+              })[];
+            };
+          };
+        };
+      };
+    };
+  };
+  "/projects/{project_name_or_id}/webhook/events": {
+    /** Get supported event types and notify types. */
+    get: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          project_name_or_id: string;
+        };
+        cookie?: never;
+      };
+      responses: {
+        200: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": {
+              event_type?: (string)[];
+              notify_type?: (string)[];
+              payload_formats?: ({
+                notify_type?: string;
+                formats?: (string)[];
+              })[];
+            };
+          };
+        };
+        401: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": {
+              errors?: ({
+                code?: string;
+                message?: string;
+              })[];
+            };
+          };
+        };
+        403: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": {
+              errors?: ({
+                code?: string;
+                message?: string;
+              })[];
+            };
+          };
+        };
+        500: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": {
+              errors?: ({
+                code?: string;
+                message?: string;
+              })[];
+            };
+          };
+        };
+      };
+    };
+  };
+  "/projects/{project_name_or_id}/webhook/jobs": {
+    /** List project webhook jobs */
+    get: {
+      parameters: {
+        query: {
+          page?: number;
+          page_size?: number;
+          q?: string;
+          sort?: string;
+          policy_id: number;
+          status?: (string)[];
+        };
+        header?: never;
+        path: {
+          project_name_or_id: string;
+        };
+        cookie?: never;
+      };
+      responses: {
+        200: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": ({
+              id?: number;
+              policy_id?: number;
+              event_type?: string;
+              notify_type?: string;
+              status?: string;
+              job_detail?: string;
+              creation_time?: string;
+              update_time?: string;
+            })[];
+          };
+        };
+        400: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": {
+              errors?: ({
+                code?: string;
+                message?: string;
+              })[];
+            };
+          };
+        };
+        401: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": {
+              errors?: ({
+                code?: string;
+                message?: string;
+              })[];
+            };
+          };
+        };
+        403: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": {
+              errors?: ({
+                code?: string;
+                message?: string;
+              })[];
+            };
+          };
+        };
+        500: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": {
+              errors?: ({
+                code?: string;
+                message?: string;
+              })[];
+            };
+          };
+        };
+      };
+    };
+  };
+  "/projects/{project_name_or_id}/webhook/lasttrigger": {
+    /** Get project webhook policy last trigger info */
+    get: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          project_name_or_id: string;
+        };
+        cookie?: never;
+      };
+      responses: {
+        200: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": ({
+              policy_name?: string;
+              enabled?: boolean;
+              event_type?: string;
+              creation_time?: string;
+              last_trigger_time?: string;
+            })[];
+          };
+        };
+        400: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": {
+              errors?: ({
+                code?: string;
+                message?: string;
+              })[];
+            };
+          };
+        };
+        401: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": {
+              errors?: ({
+                code?: string;
+                message?: string;
+              })[];
+            };
+          };
+        };
+        403: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": {
+              errors?: ({
+                code?: string;
+                message?: string;
+              })[];
+            };
+          };
+        };
+        500: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": {
+              errors?: ({
+                code?: string;
+                message?: string;
+              })[];
+            };
+          };
+        };
+      };
+    };
+  };
+  "/projects/{project_name_or_id}/webhook/policies": {
+    /** List project webhook policies. */
+    get: {
+      parameters: {
+        query?: {
+          page?: number;
+          page_size?: number;
+          q?: string;
+          sort?: string;
+        };
+        header?: never;
+        path: {
+          project_name_or_id: string;
+        };
+        cookie?: never;
+      };
+      responses: {
+        200: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": ({
+              id?: number;
+              name?: string;
+              description?: string;
+              project_id?: number;
+              targets?: ({
+                type?: string;
+                address?: string;
+                auth_header?: string;
+                skip_cert_verify?: boolean;
+                payload_format?: string;
+              })[];
+              event_types?: (string)[];
+              creator?: string;
+              creation_time?: string;
+              update_time?: string;
+              enabled?: boolean;
+            })[];
+          };
+        };
+        400: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": {
+              errors?: ({
+                code?: string;
+                message?: string;
+              })[];
+            };
+          };
+        };
+        401: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": {
+              errors?: ({
+                code?: string;
+                message?: string;
+              })[];
+            };
+          };
+        };
+        403: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": {
+              errors?: ({
+                code?: string;
+                message?: string;
+              })[];
+            };
+          };
+        };
+        500: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": {
+              errors?: ({
+                code?: string;
+                message?: string;
+              })[];
+            };
+          };
+        };
+      };
+    };
+    /** Create project webhook policy. */
+    post: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          project_name_or_id: string;
+        };
+        cookie?: never;
+      };
+      requestBody: {
+        content: {
+          "application/json": {
+            id?: number;
+            name?: string;
+            description?: string;
+            project_id?: number;
+            targets?: ({
+              type?: string;
+              address?: string;
+              auth_header?: string;
+              skip_cert_verify?: boolean;
+              payload_format?: string;
+            })[];
+            event_types?: (string)[];
+            creator?: string;
+            creation_time?: string;
+            update_time?: string;
+            enabled?: boolean;
+          };
+        };
+      };
+      responses: {
+        201: {
+          headers: { [name: string]: unknown };
+          content: never;
+        };
+        400: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": {
+              errors?: ({
+                code?: string;
+                message?: string;
+              })[];
+            };
+          };
+        };
+        401: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": {
+              errors?: ({
+                code?: string;
+                message?: string;
+              })[];
+            };
+          };
+        };
+        403: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": {
+              errors?: ({
+                code?: string;
+                message?: string;
+              })[];
+            };
+          };
+        };
+        500: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": {
+              errors?: ({
+                code?: string;
+                message?: string;
+              })[];
+            };
+          };
+        };
+      };
+    };
+  };
+  "/projects/{project_name_or_id}/webhook/policies/{webhook_policy_id}": {
+    /** Get project webhook policy */
+    get: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          project_name_or_id: string;
+          webhook_policy_id: number;
+        };
+        cookie?: never;
+      };
+      responses: {
+        200: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": {
+              id?: number;
+              name?: string;
+              description?: string;
+              project_id?: number;
+              targets?: ({
+                type?: string;
+                address?: string;
+                auth_header?: string;
+                skip_cert_verify?: boolean;
+                payload_format?: string;
+              })[];
+              event_types?: (string)[];
+              creator?: string;
+              creation_time?: string;
+              update_time?: string;
+              enabled?: boolean;
+            };
+          };
+        };
+        400: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": {
+              errors?: ({
+                code?: string;
+                message?: string;
+              })[];
+            };
+          };
+        };
+        401: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": {
+              errors?: ({
+                code?: string;
+                message?: string;
+              })[];
+            };
+          };
+        };
+        403: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": {
+              errors?: ({
+                code?: string;
+                message?: string;
+              })[];
+            };
+          };
+        };
+        404: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": {
+              errors?: ({
+                code?: string;
+                message?: string;
+              })[];
+            };
+          };
+        };
+        500: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": {
+              errors?: ({
+                code?: string;
+                message?: string;
+              })[];
+            };
+          };
+        };
+      };
+    };
+    /** Update webhook policy of a project. */
+    put: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          project_name_or_id: string;
+          webhook_policy_id: number;
+        };
+        cookie?: never;
+      };
+      requestBody: {
+        content: {
+          "application/json": {
+            id?: number;
+            name?: string;
+            description?: string;
+            project_id?: number;
+            targets?: ({
+              type?: string;
+              address?: string;
+              auth_header?: string;
+              skip_cert_verify?: boolean;
+              payload_format?: string;
+            })[];
+            event_types?: (string)[];
+            creator?: string;
+            creation_time?: string;
+            update_time?: string;
+            enabled?: boolean;
+          };
+        };
+      };
+      responses: {
+        200: {
+          headers: { [name: string]: unknown };
+          content: never;
+        };
+        400: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": {
+              errors?: ({
+                code?: string;
+                message?: string;
+              })[];
+            };
+          };
+        };
+        401: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": {
+              errors?: ({
+                code?: string;
+                message?: string;
+              })[];
+            };
+          };
+        };
+        403: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": {
+              errors?: ({
+                code?: string;
+                message?: string;
+              })[];
+            };
+          };
+        };
+        404: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": {
+              errors?: ({
+                code?: string;
+                message?: string;
+              })[];
+            };
+          };
+        };
+        500: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": {
+              errors?: ({
+                code?: string;
+                message?: string;
+              })[];
+            };
+          };
+        };
+      };
+    };
+    /** Delete webhook policy of a project */
+    delete: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          project_name_or_id: string;
+          webhook_policy_id: number;
+        };
+        cookie?: never;
+      };
+      responses: {
+        200: {
+          headers: { [name: string]: unknown };
+          content: never;
+        };
+        400: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": {
+              errors?: ({
+                code?: string;
+                message?: string;
+              })[];
+            };
+          };
+        };
+        401: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": {
+              errors?: ({
+                code?: string;
+                message?: string;
+              })[];
+            };
+          };
+        };
+        403: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": {
+              errors?: ({
+                code?: string;
+                message?: string;
+              })[];
+            };
+          };
+        };
+        404: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": {
+              errors?: ({
+                code?: string;
+                message?: string;
+              })[];
+            };
+          };
+        };
+        500: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": {
+              errors?: ({
+                code?: string;
+                message?: string;
+              })[];
+            };
+          };
+        };
+      };
+    };
+  };
+  "/projects/{project_name_or_id}/webhook/policies/{webhook_policy_id}/executions": {
+    /** List executions for a specific webhook policy */
+    get: {
+      parameters: {
+        query?: {
+          page?: number;
+          page_size?: number;
+          q?: string;
+          sort?: string;
+        };
+        header?: never;
+        path: {
+          project_name_or_id: string;
+          webhook_policy_id: number;
+        };
+        cookie?: never;
+      };
+      responses: {
+        200: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": ({
+              id?: number;
+              vendor_type?: string;
+              vendor_id?: number;
+              status?: string;
+              status_message?: string;
+              metrics?: {
+                task_count?: number;
+                success_task_count?: number;
+                error_task_count?: number;
+                pending_task_count?: number;
+                running_task_count?: number;
+                scheduled_task_count?: number;
+                stopped_task_count?: number;
+              };
+              trigger?: string;
+              extra_attrs?: {
+                [key: string]: unknown;
+              };
+              start_time?: string;
+              end_time?: string;
+            })[];
+          };
+        };
+        400: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": {
+              errors?: ({
+                code?: string;
+                message?: string;
+              })[];
+            };
+          };
+        };
+        401: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": {
+              errors?: ({
+                code?: string;
+                message?: string;
+              })[];
+            };
+          };
+        };
+        403: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": {
+              errors?: ({
+                code?: string;
+                message?: string;
+              })[];
+            };
+          };
+        };
+        404: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": {
+              errors?: ({
+                code?: string;
+                message?: string;
+              })[];
+            };
+          };
+        };
+        500: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": {
+              errors?: ({
+                code?: string;
+                message?: string;
+              })[];
+            };
+          };
+        };
+      };
+    };
+  };
+  "/projects/{project_name_or_id}/webhook/policies/{webhook_policy_id}/executions/{execution_id}/tasks": {
+    /** List tasks for a specific webhook execution */
+    get: {
+      parameters: {
+        query?: {
+          page?: number;
+          page_size?: number;
+          q?: string;
+          sort?: string;
+        };
+        header?: never;
+        path: {
+          project_name_or_id: string;
+          webhook_policy_id: number;
+          execution_id: number;
+        };
+        cookie?: never;
+      };
+      responses: {
+        200: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": ({
+              id?: number;
+              execution_id?: number;
+              status?: string;
+              status_message?: string;
+              run_count?: number;
+              extra_attrs?: {
+                [key: string]: unknown;
+              };
+              start_time?: string;
+              end_time?: string;
+              creation_time?: string;
+              update_time?: string;
+            })[];
+          };
+        };
+        400: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": {
+              errors?: ({
+                code?: string;
+                message?: string;
+              })[];
+            };
+          };
+        };
+        401: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": {
+              errors?: ({
+                code?: string;
+                message?: string;
+              })[];
+            };
+          };
+        };
+        403: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": {
+              errors?: ({
+                code?: string;
+                message?: string;
+              })[];
+            };
+          };
+        };
+        404: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": {
+              errors?: ({
+                code?: string;
+                message?: string;
+              })[];
+            };
+          };
+        };
+        500: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": {
+              errors?: ({
+                code?: string;
+                message?: string;
+              })[];
+            };
+          };
+        };
+      };
+    };
+  };
+  "/projects/{project_name_or_id}/webhook/policies/{webhook_policy_id}/executions/{execution_id}/tasks/{task_id}/log": {
+    /** Get logs for a specific webhook task */
+    get: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          project_name_or_id: string;
+          webhook_policy_id: number;
+          execution_id: number;
+          task_id: number;
+        };
+        cookie?: never;
+      };
+      responses: {
+        200: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": string;
           };
         };
         400: {
@@ -3746,6 +6226,84 @@ export interface paths {
       };
     };
   };
+  "/projects/{project_name}/repositories/{repository_name}/artifacts/{reference}/additions/vulnerabilities": {
+    /** Get the vulnerabilities addition of the specific artifact */
+    get: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          project_name: string;
+          repository_name: string;
+          reference: string;
+        };
+        cookie?: never;
+      };
+      responses: {
+        200: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": string;
+          };
+        };
+        400: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": {
+              errors?: ({
+                code?: string;
+                message?: string;
+              })[];
+            };
+          };
+        };
+        401: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": {
+              errors?: ({
+                code?: string;
+                message?: string;
+              })[];
+            };
+          };
+        };
+        403: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": {
+              errors?: ({
+                code?: string;
+                message?: string;
+              })[];
+            };
+          };
+        };
+        404: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": {
+              errors?: ({
+                code?: string;
+                message?: string;
+              })[];
+            };
+          };
+        };
+        500: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": {
+              errors?: ({
+                code?: string;
+                message?: string;
+              })[];
+            };
+          };
+        };
+      };
+    };
+  };
   "/projects/{project_name}/repositories/{repository_name}/artifacts/{reference}/labels": {
     /** Add label to artifact */
     post: {
@@ -4224,7 +6782,8 @@ export interface paths {
                   effect?: string;
                 })[];
               })[];
-              creator?: string;
+              creator_type?: string;
+              creator_ref?: number;
               creation_time?: string;
               update_time?: string;
             })[];
@@ -4295,6 +6854,7 @@ export interface paths {
         query?: {
           page?: number;
           page_size?: number;
+          sort?: string;
           reference?: string;
           reference_id?: string;
         };
@@ -4517,6 +7077,74 @@ export interface paths {
       };
     };
   };
+  "/registries": {
+    /** List the registries */
+    get: {
+      parameters: {
+        query?: {
+          page?: number;
+          page_size?: number;
+          q?: string;
+          sort?: string;
+          name?: string;
+        };
+        header?: never;
+        path?: never;
+        cookie?: never;
+      };
+      responses: {
+        200: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": ({
+              id?: number;
+              url?: string;
+              name?: string;
+              type?: string;
+              insecure?: boolean;
+              description?: string;
+              status?: string;
+              creation_time?: string;
+              update_time?: string;
+            })[];
+          };
+        };
+        401: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": {
+              errors?: ({
+                code?: string;
+                message?: string;
+              })[];
+            };
+          };
+        };
+        403: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": {
+              errors?: ({
+                code?: string;
+                message?: string;
+              })[];
+            };
+          };
+        };
+        500: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": {
+              errors?: ({
+                code?: string;
+                message?: string;
+              })[];
+            };
+          };
+        };
+      };
+    };
+  };
   "/repositories": {
     /** List all authorized repositories */
     get: {
@@ -4609,7 +7237,8 @@ export interface paths {
                   effect?: string;
                 })[];
               })[];
-              creator?: string;
+              creator_type?: string;
+              creator_ref?: number;
               creation_time?: string;
               update_time?: string;
             })[];
@@ -4784,7 +7413,8 @@ export interface paths {
                   effect?: string;
                 })[];
               })[];
-              creator?: string;
+              creator_type?: string;
+              creator_ref?: number;
               creation_time?: string;
               update_time?: string;
             };
@@ -4867,7 +7497,8 @@ export interface paths {
                 effect?: string;
               })[];
             })[];
-            creator?: string;
+            creator_type?: string;
+            creator_ref?: number;
             creation_time?: string;
             update_time?: string;
           };
@@ -5030,6 +7661,167 @@ export interface paths {
           content: {
             "application/json": {
               secret?: string;
+            };
+          };
+        };
+        400: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": {
+              errors?: ({
+                code?: string;
+                message?: string;
+              })[];
+            };
+          };
+        };
+        401: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": {
+              errors?: ({
+                code?: string;
+                message?: string;
+              })[];
+            };
+          };
+        };
+        403: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": {
+              errors?: ({
+                code?: string;
+                message?: string;
+              })[];
+            };
+          };
+        };
+        404: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": {
+              errors?: ({
+                code?: string;
+                message?: string;
+              })[];
+            };
+          };
+        };
+        500: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": {
+              errors?: ({
+                code?: string;
+                message?: string;
+              })[];
+            };
+          };
+        };
+      };
+    };
+  };
+  "/schedules": {
+    /** List schedules */
+    get: {
+      parameters: {
+        query?: {
+          page?: number;
+          page_size?: number;
+        };
+        header?: never;
+        path?: never;
+        cookie?: never;
+      };
+      responses: {
+        200: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": ({
+              id?: number;
+              vendor_type?: string;
+              vendor_id?: number;
+              cron?: string;
+              update_time?: string;
+            })[];
+          };
+        };
+        400: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": {
+              errors?: ({
+                code?: string;
+                message?: string;
+              })[];
+            };
+          };
+        };
+        401: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": {
+              errors?: ({
+                code?: string;
+                message?: string;
+              })[];
+            };
+          };
+        };
+        403: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": {
+              errors?: ({
+                code?: string;
+                message?: string;
+              })[];
+            };
+          };
+        };
+        404: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": {
+              errors?: ({
+                code?: string;
+                message?: string;
+              })[];
+            };
+          };
+        };
+        500: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": {
+              errors?: ({
+                code?: string;
+                message?: string;
+              })[];
+            };
+          };
+        };
+      };
+    };
+  };
+  "/schedules/{job_type}/paused": {
+    /** Get scheduler paused status */
+    get: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          job_type: string;
+        };
+        cookie?: never;
+      };
+      responses: {
+        200: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": {
+              paused?: boolean;
             };
           };
         };
@@ -6250,6 +9042,41 @@ export interface paths {
       };
     };
   };
+  "/systeminfo/getcert": {
+    /** Get default root certificate. */
+    get: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path?: never;
+        cookie?: never;
+      };
+      responses: {
+        404: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/octet-stream": {
+              errors?: ({
+                code?: string;
+                message?: string;
+              })[];
+            };
+          };
+        };
+        500: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/octet-stream": {
+              errors?: ({
+                code?: string;
+                message?: string;
+              })[];
+            };
+          };
+        };
+      };
+    };
+  };
   "/systeminfo/volumes": {
     /** Get system volume info (total/free size). */
     get: {
@@ -7075,6 +9902,98 @@ export interface paths {
           };
         };
         404: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": {
+              errors?: ({
+                code?: string;
+                message?: string;
+              })[];
+            };
+          };
+        };
+        500: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": {
+              errors?: ({
+                code?: string;
+                message?: string;
+              })[];
+            };
+          };
+        };
+      };
+    };
+  };
+  "/users/{user_id}/cli_secret": {
+    /** Set CLI secret for a user. */
+    put: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          user_id: number;
+        };
+        cookie?: never;
+      };
+      requestBody: {
+        content: {
+          "application/json": {
+            secret?: string;
+          };
+        };
+      };
+      responses: {
+        200: {
+          headers: { [name: string]: unknown };
+          content: never;
+        };
+        400: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": {
+              errors?: ({
+                code?: string;
+                message?: string;
+              })[];
+            };
+          };
+        };
+        401: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": {
+              errors?: ({
+                code?: string;
+                message?: string;
+              })[];
+            };
+          };
+        };
+        403: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": {
+              errors?: ({
+                code?: string;
+                message?: string;
+              })[];
+            };
+          };
+        };
+        404: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": {
+              errors?: ({
+                code?: string;
+                message?: string;
+              })[];
+            };
+          };
+        };
+        412: {
           headers: { [name: string]: unknown };
           content: {
             "application/json": {

@@ -1,5 +1,5 @@
 // A project's storage usage against its quota (hard -1 = unlimited).
-import { Typography } from 'antd';
+import { Spin, Typography } from 'antd';
 import { useQuery } from '@tanstack/react-query';
 import { useTranslation } from 'react-i18next';
 import { get } from '../api/client.ts';
@@ -32,20 +32,24 @@ export function QuotaUsage({ used, hard }: { used: number; hard: number }) {
 }
 
 /** Quota of one project: /quotas/{id} for system admins, else the project summary's quota if the server gives one. */
-export default function QuotaBar({ projectId, admin }: { projectId: number; admin: boolean }) {
+/** `projectId` undefined (a project answer without an id) shows nothing and fetches nothing. */
+export default function QuotaBar({ projectId, admin }: { projectId: number | undefined; admin: boolean }) {
   const q = useQuery({
     queryKey: ['quota', projectId, admin],
     queryFn: async () => {
       if (admin) {
         const r = await get<Quota>(`/quotas/${projectId}`);
-        return { used: r.used.storage, hard: r.hard.storage };
+        return { used: r.used?.storage ?? 0, hard: r.hard?.storage ?? -1 };
       }
       const s = await get<ProjectSummary>(`/projects/${projectId}/summary`);
-      return s.quota ? { used: s.quota.used.storage, hard: s.quota.hard.storage } : null;
+      return s.quota ? { used: s.quota.used?.storage ?? 0, hard: s.quota.hard?.storage ?? -1 } : null;
     },
     staleTime: 30_000,
     retry: false,
+    enabled: projectId !== undefined,
   });
+  // While loading, a spinner: "—" is kept for "no quota to show" (not readable, or none).
+  if (q.isLoading) return <Spin size="small" />;
   if (!q.data) return <Typography.Text type="secondary">—</Typography.Text>;
   return <QuotaUsage used={q.data.used} hard={q.data.hard} />;
 }

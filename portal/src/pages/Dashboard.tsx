@@ -10,6 +10,9 @@ import { Bars, Donut } from '../components/Charts.tsx';
 import { PageTitle } from '../components/common.tsx';
 import { formatBytes } from '../format.ts';
 
+/** A quota's used storage; Harbor's ResourceList may leave it out (then nothing is used). */
+const usedBytes = (q: Quota): number => q.used?.storage ?? 0;
+
 async function statistics(): Promise<Partial<Statistic>> {
   try {
     return await get<Statistic>('/statistics');
@@ -27,11 +30,11 @@ export default function Dashboard() {
   const stats = useQuery({ queryKey: ['statistics'], queryFn: statistics });
   const quotas = useQuery({
     queryKey: ['quotas-top'],
-    queryFn: () => getPage<Quota>('/quotas', { page_size: 100 }).then((r) => r.items.sort((a, b) => b.used.storage - a.used.storage).slice(0, 10)),
+    queryFn: () => getPage<Quota>('/quotas', { page_size: 100 }).then((r) => r.items.sort((a, b) => usedBytes(b) - usedBytes(a)).slice(0, 10)),
     enabled: admin,
   });
   const s = stats.data ?? {};
-  const storage = s.total_storage_consumption ?? (quotas.data ? quotas.data.reduce((n, q) => n + q.used.storage, 0) : undefined);
+  const storage = s.total_storage_consumption ?? (quotas.data ? quotas.data.reduce((n, q) => n + usedBytes(q), 0) : undefined);
   return (
     <>
       <PageTitle>{t('nav.dashboard')}</PageTitle>
@@ -81,7 +84,7 @@ export default function Dashboard() {
           <Col xs={24}>
             <Card title={t('dashboard.storageByProject')}>
               {quotas.data?.length ? (
-                <Bars label={t('dashboard.storageByProject')} rows={quotas.data.map((q) => ({ label: q.ref.name, value: q.used.storage }))} format={formatBytes} />
+                <Bars label={t('dashboard.storageByProject')} rows={quotas.data.map((q) => ({ label: typeof q.ref?.name === 'string' ? q.ref.name : `#${q.id ?? ''}`, value: usedBytes(q) }))} format={formatBytes} />
               ) : (
                 <Empty />
               )}

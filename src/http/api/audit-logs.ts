@@ -26,13 +26,13 @@ const AUDIT_SORT: readonly AuditLogField[] = ['op_time', 'id', 'username', 'oper
  * A q time value: `2006-01-02 15:04:05` or `2006-01-02T15:04:05Z` (UTC unless an offset is given), a date, or
  * epoch seconds. Returns epoch ms, or 400.
  */
-export function parseTime(v: string | number, inclusiveEnd: boolean): number {
+export function parseTime(v: string | number, inclusiveEnd: boolean, field = 'op_time'): number {
   const s = String(v).trim();
   if (/^[0-9]{1,12}$/.test(s)) return Number(s) * 1000 + (inclusiveEnd ? 999 : 0);
   const m = /^(\d{4}-\d{2}-\d{2})(?:[ T](\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?))?(Z|[+-]\d{2}:?\d{2})?$/.exec(s);
-  if (!m) throw ApiErrors.badRequest('op_time must be a time such as "2006-01-02 15:04:05"');
+  if (!m) throw ApiErrors.badRequest(`${field} must be a time such as "2006-01-02 15:04:05"`);
   const t = Date.parse(`${m[1]}T${m[2] ?? '00:00:00'}${m[3] ?? 'Z'}`);
-  if (Number.isNaN(t)) throw ApiErrors.badRequest('op_time must be a valid time');
+  if (Number.isNaN(t)) throw ApiErrors.badRequest(`${field} must be a valid time`);
   // A bound given to the second (or day) covers the whole second (or day) when it is the upper one.
   if (!inclusiveEnd || /\.\d/.test(m[2] ?? '')) return t;
   return t + (m[2] ? (m[2].length === 5 ? 59_999 : 999) : 86_399_999);

@@ -107,7 +107,8 @@ export function bodyObject(req: FastifyRequest): Record<string, unknown> {
   return b as Record<string, unknown>;
 }
 
-export const isoTime = (ms: number): string => new Date(ms).toISOString();
+/** Re-exported so handlers keep one import; defined in src/time.ts. */
+export { isoTime } from '../../time.ts';
 
 
 /**

@@ -4,15 +4,15 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { parseStorageLimit } from '../../services/registry/quota-service.ts';
 import { ApiErrors } from '../../errors.ts';
-import type { CveAllowlist } from '../../repositories/cve-allowlist-repository.ts';
 import type { Member } from '../../repositories/member-repository.ts';
 import type { Project, ProjectField } from '../../repositories/project-repository.ts';
 import type { Principal } from '../../services/auth/principal.ts';
 import { PROJECT_NOT_DELETABLE } from '../../services/project/project-service.ts';
-import { highestRole, ROLE_NAMES, type Policy } from '../../services/auth/rbac.ts';
+import { ROLE_NAMES, type Policy } from '../../services/auth/rbac.ts';
+import { presentProject } from './presenters/project.ts';
 import { parseGoBool, parsePage, parseQ, parseSort, setPageHeaders } from './query.ts';
 import { bodyOf, bool, CREATED, dateTime, EMPTY, int, mapOf, obj, op, PAGED, pageQuery, str } from './schemas.ts';
-import { API_PREFIX, bodyObject, headerFlag, isoTime, pathId, queryOf, type ApiAuth, type ApiDeps } from './context.ts';
+import { API_PREFIX, bodyObject, headerFlag, pathId, queryOf, type ApiAuth, type ApiDeps } from './context.ts';
 
 const PROJECT_Q = {
   name: { type: 'string', fuzzy: true, union: true },
@@ -109,7 +109,11 @@ const S = {
     params: P,
     ok: {
       200: {
-        ...obj(Object.fromEntries(['repo_count', 'project_admin_count', 'maintainer_count', 'developer_count', 'guest_count', 'limited_guest_count'].map((k) => [k, int()]))),
+        ...obj({
+          ...Object.fromEntries(['repo_count', 'project_admin_count', 'maintainer_count', 'developer_count', 'guest_count', 'limited_guest_count'].map((k) => [k, int()])),
+          // Harbor's ProjectSummary.quota: ResourceLists (storage in bytes), present for callers who may read the quota.
+          quota: obj({ hard: mapOf(int()), used: mapOf(int()) }),
+        }),
         additionalProperties: true,
       },
     },
@@ -187,19 +191,6 @@ const S = {
 
 type Req = FastifyRequest<{ Params: { project_name_or_id: string; mid?: number; meta_name?: string } }>;
 
-const ZERO_TIME = '0001-01-01T00:00:00.000Z';
-/** Harbor's CVEAllowlist JSON (expires_at omitted when it never expires; zero times for a list never set). */
-function allowlistResp(l: CveAllowlist) {
-  return {
-    id: l.id,
-    project_id: l.projectId,
-    ...(l.expiresAt === null ? {} : { expires_at: l.expiresAt }),
-    items: l.items,
-    creation_time: l.createdAt ? isoTime(l.createdAt) : ZERO_TIME,
-    update_time: l.updatedAt ? isoTime(l.updatedAt) : ZERO_TIME,
-  };
-}
-
 function memberResp(m: Member) {
   return {
     id: m.id,
@@ -239,22 +230,13 @@ export async function projectRoutes(app: FastifyInstance, deps: ApiDeps, auth: A
   const projectResp = async (p: Project, caller: Principal) => {
     const roles = caller.kind === 'user' ? await policy.rolesIn(caller, p) : [];
     const owner = p.ownerId === null ? null : await users.get(p.ownerId).catch(() => null);
-    const resp: Record<string, unknown> = {
-      project_id: p.id,
-      owner_id: p.ownerId ?? 0,
-      name: p.name,
-      creation_time: isoTime(p.createdAt),
-      update_time: isoTime(p.updatedAt),
-      deleted: false,
-      owner_name: owner?.username ?? '',
-      togglable: true,
-      current_user_role_id: highestRole(roles),
-      current_user_role_ids: roles.length ? [...roles].sort() : null,
-      repo_count: await projects.repositoryCount(p),
+    return presentProject(p, {
+      roles,
+      ownerName: owner?.username ?? '',
+      repoCount: await projects.repositoryCount(p),
       metadata: await projects.metadata(p),
-      cve_allowlist: allowlistResp(await projects.cveAllowlist(p)),
-    };
-    return resp;
+      cveAllowlist: await projects.cveAllowlist(p),
+    });
   };
 
   app.post('/projects', { schema: S.createProject }, async (req, reply) => {

@@ -12,7 +12,10 @@ import {
   type JobParams,
   type JobService,
 } from '../../services/jobs/job-service.ts';
-import { parsePage, setPageHeaders } from './query.ts';
+import type { Condition } from '../../repositories/list-query.ts';
+import type { ExecutionField } from '../../services/jobs/job-service.ts';
+import { parseTime } from './audit-logs.ts';
+import { parsePage, parseQ, parseSort, setPageHeaders } from './query.ts';
 import { API_PREFIX, bodyObject, isoTime, pathId, queryOf, type ApiAuth } from './context.ts';
 import { bodyOf, bool, CREATED, dateTime, EMPTY, int, obj, op, PAGED, pageQuery, SCHEDULE_OBJ, str, TEXT } from './schemas.ts';
 
@@ -87,6 +90,70 @@ function history(spec: SystemJobSpec, ex: Execution) {
     creation_time: isoTime(ex.startTime),
     update_time: isoTime(ex.updateTime),
   };
+}
+
+/**
+ * History `q` keys: Harbor filters on its execution columns (id, status, trigger, start_time, update_time, end_time)
+ * and its portal sends `id=~N`; the names the history answer shows (job_status, job_kind, creation_time) are accepted
+ * too, for the same columns. Harbor ignores other keys; Berth answers 400, as on every list endpoint.
+ */
+const HISTORY_Q = {
+  id: { type: 'string', fuzzy: true, union: true, range: true },
+  status: { type: 'string', union: true },
+  job_status: { type: 'string', union: true },
+  trigger: { type: 'string', union: true },
+  job_kind: { type: 'string', union: true },
+  start_time: { type: 'string', range: true },
+  creation_time: { type: 'string', range: true },
+  update_time: { type: 'string', range: true },
+  end_time: { type: 'string', range: true },
+} as const;
+type HistoryKey = keyof typeof HISTORY_Q;
+const HISTORY_COLUMN: Record<HistoryKey, ExecutionField> = {
+  id: 'id',
+  status: 'status',
+  job_status: 'status',
+  trigger: 'trigger',
+  job_kind: 'trigger',
+  start_time: 'start_time',
+  creation_time: 'start_time',
+  update_time: 'update_time',
+  end_time: 'end_time',
+};
+const HISTORY_SORT: readonly HistoryKey[] = ['id', 'status', 'job_status', 'trigger', 'job_kind', 'start_time', 'creation_time', 'update_time', 'end_time'];
+
+function idValue(v: string | number): number {
+  const s = String(v);
+  if (!/^[0-9]{1,15}$/.test(s)) throw ApiErrors.badRequest('id must be an integer');
+  return Number(s);
+}
+
+/** Harbor's history q into execution conditions: times parsed as audit-log times, triggers to Berth's lower case. */
+export function historyWhere(raw: string | null): Partial<Record<ExecutionField, Condition>> {
+  const parsed = parseQ(raw, HISTORY_Q) as Partial<Record<HistoryKey, Condition>>;
+  const out: Partial<Record<ExecutionField, Condition>> = {};
+  for (const [key, c] of Object.entries(parsed) as [HistoryKey, Condition][]) {
+    let field = HISTORY_COLUMN[key];
+    let cond: Condition = c;
+    if (field === 'id') {
+      if (c.op === 'like') {
+        field = 'id_text';
+        if (!/^[0-9]{1,15}$/.test(c.value)) throw ApiErrors.badRequest('id must be an integer');
+      } else if (c.op === 'eq') cond = { op: 'eq', value: idValue(c.value) };
+      else if (c.op === 'in') cond = { op: 'in', values: c.values.map(idValue) };
+      else if (c.op === 'range') cond = { op: 'range', min: c.min === null ? null : idValue(c.min), max: c.max === null ? null : idValue(c.max) };
+    } else if (field === 'trigger') {
+      const lower = (v: string | number) => String(v).toLowerCase();
+      if (c.op === 'eq') cond = { op: 'eq', value: lower(c.value) };
+      else if (c.op === 'in') cond = { op: 'in', values: c.values.map(lower) };
+    } else if (field.endsWith('_time')) {
+      if (c.op === 'range') cond = { op: 'range', min: c.min === null ? null : parseTime(c.min, false, key), max: c.max === null ? null : parseTime(c.max, true, key) };
+      else if (c.op === 'eq') cond = { op: 'range', min: parseTime(c.value, false, key), max: parseTime(c.value, true, key) };
+    }
+    if (out[field]) throw ApiErrors.badRequest(`${key} is given twice`);
+    out[field] = cond;
+  }
+  return out;
 }
 
 function parseScheduleBody(spec: SystemJobSpec, body: Record<string, unknown>): { type: HarborScheduleType; cron: string; params: JobParams } {
@@ -171,10 +238,14 @@ export async function systemJobRoutes(app: FastifyInstance, jobs: JobService, au
 
   app.get(base, { schema: S.history }, async (req, reply) => {
     await auth.sysadmin(req);
-    const page = parsePage(queryOf(req));
+    const q = queryOf(req);
+    const page = parsePage(q);
+    const where = historyWhere(q.get('q'));
+    // Harbor's default order is start_time descending; Berth's id order is the same and breaks ties.
+    const sort = parseSort(q.get('sort'), HISTORY_SORT).map((s) => ({ field: HISTORY_COLUMN[s.field], desc: s.desc }));
     const [total, items] = await Promise.all([
-      jobs.countExecutions({ vendorType: jobType }),
-      jobs.listExecutions({ vendorType: jobType, limit: page.limit, offset: page.offset }),
+      jobs.countExecutions({ vendorType: jobType, where }),
+      jobs.listExecutions({ vendorType: jobType, where, sort, limit: page.limit, offset: page.offset }),
     ]);
     setPageHeaders(reply, req.raw.url ?? '', total, page);
     return items.map((ex) => history(spec, ex));

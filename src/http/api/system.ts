@@ -8,10 +8,10 @@ import { ApiErrors } from '../../errors.ts';
 import type { Visibility } from '../../repositories/project-repository.ts';
 import type { AccessPolicy } from '../../services/auth/access-policy.ts';
 import type { Principal } from '../../services/auth/principal.ts';
-import { highestRole } from '../../services/auth/rbac.ts';
 import type { ProjectService } from '../../services/project/project-service.ts';
 import type { SystemService } from '../../services/system/system-service.ts';
-import { isoTime, queryOf, type ApiAuth } from './context.ts';
+import { queryOf, type ApiAuth } from './context.ts';
+import { presentProject } from './presenters/project.ts';
 
 /** Most projects and most repositories one search returns. */
 const SEARCH_LIMIT = 100;
@@ -203,19 +203,7 @@ export async function systemRoutes(
       const project = [];
       for (const p of found) {
         const roles = caller.kind === 'user' ? await policy.rolesIn(caller, p) : [];
-        project.push({
-          project_id: p.id,
-          owner_id: p.ownerId ?? 0,
-          name: p.name,
-          creation_time: isoTime(p.createdAt),
-          update_time: isoTime(p.updatedAt),
-          deleted: false,
-          togglable: true,
-          current_user_role_id: highestRole(roles),
-          current_user_role_ids: roles.length ? [...roles].sort() : null,
-          repo_count: repoCounts.get(p.id) ?? 0,
-          metadata: await projects.metadata(p),
-        });
+        project.push(presentProject(p, { roles, repoCount: repoCounts.get(p.id) ?? 0, metadata: await projects.metadata(p) }));
       }
       const scope = v.all ? ({ all: true } as const) : { all: false as const, memberOf: v.memberOf };
       const repository = (await system.searchRepositories(scope, text, SEARCH_LIMIT)).map((r) => ({

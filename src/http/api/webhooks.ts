@@ -8,6 +8,7 @@ import type { Policy } from '../../services/auth/rbac.ts';
 import { SLACK_JOB, WEBHOOK_EVENT_TYPES, WEBHOOK_NOTIFY_TYPES, WEBHOOK_PAYLOAD_FORMATS, type WebhookPolicy } from '../../services/webhook/webhook-service.ts';
 import type { Execution, Task } from '../../services/jobs/job-service.ts';
 import { actorOf, plainJson, projectFor } from './artifact-access.ts';
+import { rfc3339 } from '../../time.ts';
 import { API_PREFIX, bodyObject, headerFlag, isoTime, pathId, queryOf, type ApiAuth, type ApiDeps } from './context.ts';
 import { parsePage, parseQ, setPageHeaders } from './query.ts';
 import { bool, CREATED, dateTime, EMPTY, int, obj, op, PAGED, pageQuery, str, TEXT } from './schemas.ts';
@@ -108,7 +109,6 @@ const view = (p: WebhookPolicy) => ({
 });
 
 // Harbor formats execution and task times as RFC 3339 seconds; an unset end is Go's zero time.
-const rfc3339 = (ms: number | null) => (ms === null ? '0001-01-01T00:00:00Z' : new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z'));
 
 const executionView = (e: Execution & { taskCounts: Record<string, number> }) => {
   const c = (s: string) => e.taskCounts[s] ?? 0;

@@ -5,6 +5,7 @@ import type { Db, Queryable } from '../../db/db.ts';
 import { ApiErrors, RegistryError } from '../../errors.ts';
 import { isValidTag, parseDigest } from '../../oci/digest.ts';
 import { parseManifest } from '../../oci/manifest.ts';
+import { isoTime, ZERO_TIME } from '../../time.ts';
 import {
   ArtifactQueryRepository,
   type ArtifactFilter,
@@ -42,9 +43,7 @@ import {
   untarGz,
 } from './artifact-model.ts';
 
-/** Go's zero time, which Harbor shows for "never". */
-export const ZERO_TIME = '0001-01-01T00:00:00.000Z';
-const iso = (ms: number | null) => (ms === null ? ZERO_TIME : new Date(ms).toISOString());
+const iso = (ms: number | null) => (ms === null ? ZERO_TIME : isoTime(ms));
 /** Harbor encodes a repository name twice in its links (`a/b` → `a%252Fb`). */
 export const encodeRepo = (name: string) => encodeURIComponent(encodeURIComponent(name));
 

@@ -10,6 +10,7 @@ import type { Queryable } from '../../db/db.ts';
 import {
   isFinal,
   type Execution,
+  type ExecutionField,
   type ExecutionFilter,
   type JobParams,
   type JobRepository,
@@ -21,7 +22,7 @@ import {
 } from '../../repositories/job-repository.ts';
 import { nextOccurrence, validateSchedule } from './schedule-spec.ts';
 
-export type { Execution, ExecutionFilter, JobParams, JobTrigger, Schedule, Task, TaskLogLine };
+export type { Execution, ExecutionField, ExecutionFilter, JobParams, JobTrigger, Schedule, Task, TaskLogLine };
 export { InvalidScheduleError, cronForHarborSchedule, harborScheduleType, type HarborScheduleType } from './schedule-spec.ts';
 
 /** Job types Harbor knows (vendor_type); any string works. */
@@ -237,7 +238,7 @@ export class JobService {
   getExecution(id: number): Promise<Execution | null> {
     return this.repo.findExecution(id);
   }
-  listExecutions(f: ExecutionFilter & { limit?: number; offset?: number } = {}): Promise<Execution[]> {
+  listExecutions(f: ExecutionFilter & { limit?: number; offset?: number; sort?: { field: ExecutionField; desc: boolean }[] } = {}): Promise<Execution[]> {
     return this.repo.listExecutions(f);
   }
   countExecutions(f: ExecutionFilter = {}): Promise<number> {

@@ -4,6 +4,7 @@
 // sends what was true at the change, not what the registry looks like at the (maybe much later) retry.
 import { CloudEvent, HTTP } from 'cloudevents';
 import type { DomainEvent, EventData, WebhookEventType } from '../../events.ts';
+import { rfc3339 } from '../../time.ts';
 
 export interface HarborResource {
   digest?: string;
@@ -115,7 +116,7 @@ export function formatHttp(format: string, e: DomainEvent, p: HarborPayload, sou
       id: e.id,
       source: `/projects/${source.projectId}/webhook/policies/${source.policyId}`,
       type: CLOUDEVENT_TYPES[e.type as WebhookEventType],
-      time: new Date(p.occur_at * 1000).toISOString().replace(/\.000Z$/, 'Z'),
+      time: rfc3339(p.occur_at * 1000),
       datacontenttype: 'application/json',
       data: p.event_data ?? {},
       operator: p.operator,

@@ -49,6 +49,12 @@ const SYSTEM_FIELDS: [string, Kind][] = [
 ];
 const SCOPE_KEYS = new Set(['ldap_scope', 'ldap_group_search_scope']);
 
+/** A configuration item ({value, editable}). The document types each key's value; this page handles keys generically. */
+type ConfigItem = { value?: unknown; editable?: boolean };
+const isItem = (v: unknown): v is ConfigItem => typeof v === 'object' && v !== null && !Array.isArray(v);
+const itemsOf = (c: ConfigurationsResponse): Map<string, ConfigItem> =>
+  new Map(Object.entries(c).flatMap(([k, v]): [string, ConfigItem][] => (isItem(v) ? [[k, v]] : [])));
+
 export default function Configuration() {
   const { t } = useTranslation();
   const qc = useQueryClient();
@@ -61,7 +67,7 @@ export default function Configuration() {
   const authMode = Form.useWatch('auth_mode', form);
 
   const initial = (c: ConfigurationsResponse) =>
-    Object.fromEntries(Object.entries(c).map(([k, v]) => [k, SCOPE_KEYS.has(k) ? String(v.value) : v.value]));
+    Object.fromEntries([...itemsOf(c)].map(([k, v]) => [k, SCOPE_KEYS.has(k) ? String(v.value) : v.value]));
   useEffect(() => {
     if (cfg.data) form.setFieldsValue(initial(cfg.data));
   }, [cfg.data, form]);
@@ -69,11 +75,13 @@ export default function Configuration() {
   if (exists.data === false) return <><PageTitle>{t('nav.configuration')}</PageTitle><NotAvailable /></>;
   if (!cfg.data) return cfg.error ? <ErrorAlert error={cfg.error} /> : <Spin />;
   const c = cfg.data;
+  const items = itemsOf(c);
 
   const field = ([key, kind]: [string, Kind]) => {
-    const has = Object.hasOwn(c, key) || kind === 'password';
+    const has = items.has(key) || kind === 'password';
     if (!has) return null;
-    const disabled = c[key] ? !c[key].editable : false;
+    const it = items.get(key);
+    const disabled = it ? !it.editable : false;
     const label = t(`config.keys.${key}`);
     let input;
     if (kind === 'bool') input = <Switch disabled={disabled} aria-label={label} />;
@@ -99,9 +107,10 @@ export default function Configuration() {
         if (typeof val === 'string' && val !== '') out[k] = val;
         continue;
       }
-      if (!Object.hasOwn(c, k) || !c[k].editable) continue;
+      const it = items.get(k);
+      if (!it?.editable) continue;
       const typed = SCOPE_KEYS.has(k) ? Number(val) : val;
-      if (JSON.stringify(typed) !== JSON.stringify(c[k].value)) out[k] = typed;
+      if (JSON.stringify(typed) !== JSON.stringify(it.value)) out[k] = typed;
     }
     return out;
   };

@@ -134,7 +134,9 @@ export default function GC() {
           {
             title: t('gc.logs'),
             render: (_: unknown, r) => (
-              <Button size="small" type="link" onClick={() => void showLog(r.id)}>
+              <Button size="small" type="link" onClick={() => {
+                if (r.id !== undefined) void showLog(r.id);
+              }}>
                 {t('gc.viewLog')}
               </Button>
             ),

@@ -220,12 +220,12 @@ export default function Robots({ project, can: projectCan }: { project?: Project
             <Typography.Text>{t('robots.name')}</Typography.Text>
             <Space.Compact style={{ width: '100%' }}>
               <Input readOnly value={created.name} data-testid="robot-created-name" aria-label={t('robots.name')} />
-              <CopyButton text={created.name} />
+              <CopyButton text={created.name ?? ''} />
             </Space.Compact>
             <Typography.Text>{t('robots.secret')}</Typography.Text>
             <Space.Compact style={{ width: '100%' }}>
               <Input readOnly value={created.secret} data-testid="robot-secret" aria-label={t('robots.secret')} />
-              <CopyButton text={created.secret} />
+              <CopyButton text={created.secret ?? ''} />
             </Space.Compact>
           </Space>
         )}

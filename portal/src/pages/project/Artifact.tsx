@@ -89,8 +89,8 @@ export default function ArtifactPage() {
   });
   const layers = useQuery({
     queryKey: ['layers', projectId, repo, a?.digest],
-    queryFn: () => fetchLayers(pname, repo, a!.digest).catch(() => null),
-    enabled: !!a && a.type?.toUpperCase() !== 'CHART',
+    queryFn: () => fetchLayers(pname, repo, a?.digest ?? '').catch(() => null),
+    enabled: !!a?.digest && a.type?.toUpperCase() !== 'CHART',
     retry: false,
   });
 
@@ -111,6 +111,7 @@ export default function ArtifactPage() {
     }
   };
   const deleteTag = async (tag: HarborTag) => {
+    if (tag.name === undefined) return;
     try {
       await call('DELETE', `${base}/tags/${encodeURIComponent(tag.name)}`);
       notify.ok(t('common.deleted'));
@@ -257,11 +258,11 @@ export default function ArtifactPage() {
           { title: <Link to="/projects">{t('nav.projects')}</Link> },
           { title: <Link to={`/projects/${projectId}/repositories`}>{pname}</Link> },
           { title: <Link to={`/projects/${projectId}/repositories/${encodeURIComponent(repo)}`}>{repo}</Link> },
-          { title: shortDigest(a.digest) },
+          { title: shortDigest(a.digest ?? '') },
         ]}
       />
       <PageTitle extra={<CopyButton text={pull} label={t('artifacts.copyPull')} />}>
-        {repo}@{shortDigest(a.digest)}
+        {repo}@{shortDigest(a.digest ?? '')}
       </PageTitle>
       <Descriptions bordered size="small" column={{ xs: 1, md: 2 }} style={{ marginBottom: 16 }} data-testid="artifact-overview">
         <Descriptions.Item label={t('artifacts.digest')}>

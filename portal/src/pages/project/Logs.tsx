@@ -7,7 +7,7 @@ import type { ProjectTabProps } from './tab-props.ts';
 
 export default function Logs({ project }: ProjectTabProps) {
   const { t } = useTranslation();
-  const path = `/projects/${encodeURIComponent(project.name)}/logs`;
+  const path = `/projects/${encodeURIComponent(project.name ?? '')}/logs`;
   const exists = useEndpoint(path);
   if (exists.data === false) return <NotAvailable what={t('audit.notAvailable')} />;
   if (!exists.data) return null;

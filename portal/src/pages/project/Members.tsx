@@ -98,7 +98,7 @@ export default function Members({ project, can }: ProjectTabProps) {
               can('member', 'update') ? (
                 <Select size="small" value={m.role_id} options={roleOptions} onChange={(r) => void setRole(m, r)} style={{ width: 160 }} aria-label={t('members.role')} />
               ) : (
-                t(`roles.${ROLE_KEYS[m.role_id]}`)
+                m.role_id === undefined ? '—' : t(`roles.${ROLE_KEYS[m.role_id]}`)
               ),
           },
           ...(can('member', 'delete') ? [{ title: t('common.actions'), key: 'a', render: (_: unknown, m: ProjectMember) => <DeleteButton onConfirm={() => remove(m)} /> }] : []),

@@ -16,12 +16,13 @@ export default function Repositories({ project, can }: ProjectTabProps) {
   const qc = useQueryClient();
   const notify = useNotify();
   const [search, setSearch] = useState('');
-  const base = `/projects/${encodeURIComponent(project.name)}/repositories`;
+  const pname = project.name ?? '';
+  const base = `/projects/${encodeURIComponent(pname)}/repositories`;
   const list = usePaged<Repository>(['repositories', project.project_id], base, { q: search ? `name=~${search}` : undefined, sort: '-update_time' });
 
   const remove = async (r: Repository) => {
     try {
-      await call('DELETE', `${base}/${repoPath(repoInProject(project.name, r.name))}`);
+      await call('DELETE', `${base}/${repoPath(repoInProject(pname, r.name ?? ''))}`);
       notify.ok(t('common.deleted'));
       await qc.invalidateQueries({ queryKey: ['repositories', project.project_id] });
     } catch (e) {
@@ -55,7 +56,7 @@ export default function Repositories({ project, can }: ProjectTabProps) {
             title: t('repositories.name'),
             dataIndex: 'name',
             render: (name: string) => (
-              <Link to={`/projects/${project.project_id}/repositories/${encodeURIComponent(repoInProject(project.name, name))}`}>{name}</Link>
+              <Link to={`/projects/${project.project_id}/repositories/${encodeURIComponent(repoInProject(pname, name))}`}>{name}</Link>
             ),
           },
           { title: t('repositories.artifacts'), dataIndex: 'artifact_count', align: 'right', render: (n: number) => formatNumber(n) },

@@ -109,7 +109,7 @@ export default function RepositoryPage() {
               <ArtifactLabels
                 artifact={a}
                 base={base!}
-                projectId={project.data!.project_id}
+                projectId={project.data?.project_id}
                 canAdd={can('artifact-label', 'create')}
                 canRemove={can('artifact-label', 'delete')}
                 onChange={() => qc.invalidateQueries({ queryKey: ['artifacts', projectId, repo] })}

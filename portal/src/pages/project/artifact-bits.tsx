@@ -17,7 +17,7 @@ export const noWrapCell = () => ({ style: NOWRAP });
 const platformOf = (p: Reference['platform']): string => [p?.os, p?.architecture, p?.variant].filter(Boolean).join('/') || '—';
 
 /** Harbor marks an artifact signed when a signature accessory (cosign, notation) is attached to it. */
-export const isSigned = (a: Artifact): boolean => (a.accessories ?? []).some((x) => x.type.startsWith('signature.'));
+export const isSigned = (a: Artifact): boolean => (a.accessories ?? []).some((x) => x.type?.startsWith('signature.') ?? false);
 
 export function SignedMark({ artifact }: { artifact: Artifact }) {
   const { t } = useTranslation();
@@ -42,7 +42,7 @@ export function AccessoryIcons({ accessories }: { accessories: Accessory[] | nul
   return (
     <Space size={6} style={NOWRAP}>
       {accessories.map((x) => {
-        const Icon = accessoryIcon(x.type);
+        const Icon = accessoryIcon(x.type ?? '');
         return (
           <Tooltip key={x.id} title={t('artifacts.accessoryType', { type: x.type })}>
             <Icon data-testid="accessory-icon" data-type={x.type} aria-label={x.type} />
@@ -109,13 +109,14 @@ export function IndexChildren({ artifact, base, linkBase }: { artifact: Artifact
 }
 
 /** Global and project labels, for the picker. */
-function useAssignableLabels(projectId: number) {
+/** Global labels, and the project's when its id is known. */
+function useAssignableLabels(projectId: number | undefined) {
   return useQuery({
     queryKey: ['assignable-labels', projectId],
     queryFn: async () => {
       const [g, p] = await Promise.all([
         get<Label[]>('/labels', { scope: 'g', page_size: 100 }).catch(() => []),
-        get<Label[]>('/labels', { scope: 'p', project_id: projectId, page_size: 100 }).catch(() => []),
+        projectId === undefined ? Promise.resolve([]) : get<Label[]>('/labels', { scope: 'p', project_id: projectId, page_size: 100 }).catch(() => []),
       ]);
       return [...g, ...p];
     },
@@ -133,7 +134,7 @@ export function ArtifactLabels({
 }: {
   artifact: Artifact;
   base: string;
-  projectId: number;
+  projectId: number | undefined;
   canAdd: boolean;
   canRemove: boolean;
   onChange: () => Promise<unknown>;
