@@ -13,6 +13,8 @@ export type JobParams = Record<string, unknown>;
 export interface ExecutionFilter {
   vendorType?: string | readonly string[];
   vendorId?: number;
+  /** Any of these statuses (Harbor's `status` keyword with a list: IN). */
+  status?: readonly string[];
 }
 
 export interface Execution {
@@ -175,6 +177,7 @@ export class JobRepository {
     if (typeof f.vendorType === 'string') (where.push('vendor_type = ?'), params.push(f.vendorType));
     else if (f.vendorType) (where.push(`vendor_type IN (${f.vendorType.map(() => '?').join(', ')})`), params.push(...f.vendorType));
     if (f.vendorId !== undefined) (where.push('vendor_id = ?'), params.push(f.vendorId));
+    if (f.status) (where.push(f.status.length ? `status IN (${f.status.map(() => '?').join(', ')})` : '1 = 0'), params.push(...f.status));
     return [where.length ? 'WHERE ' + where.join(' AND ') : '', params];
   }
 
