@@ -760,6 +760,8 @@ function buildReport(res: Record<string, PerTarget>, peerVersion: string): { tex
       target: '>= 0.95x no policy',
       result: ratio === undefined ? '' : ratio >= 0.95 ? 'PASS' : 'FAIL',
     });
+    const [co, cn] = [b.cpuSeconds.hooksOff, b.cpuSeconds.hooksOn];
+    rows.push({ metric: '  server CPU while pushing (s)', berth: fmt(cn, 2), peer: fmt(co, 2), ratio: co && cn ? `${(co / cn).toFixed(2)}x` : '', target: '', result: '' });
     rows.push({ metric: `  every delivery received (s)`, berth: fmt(b.hooksDeliveredSeconds), peer: '', ratio: '', target: '', result: '' });
   }
   rows.push({ metric: 'idle RSS (MB)', berth: fmtMB(b.idleRssBytes), peer: fmtMB(p.idleRssBytes), ratio: '', target: '', result: '' });

@@ -159,6 +159,7 @@ export class JobService {
   private readonly heartbeatMs: number;
   private readonly startTime = Date.now();
   private lastHeartbeat = 0;
+  private lastScheduleCheck = 0;
   private readonly onError: (message: string, err: unknown) => void;
   private readonly types = new Map<string, Registered>();
   /** Handlers running here, by lock token (a task re-claimed after its lease lapsed has a new token). */
@@ -510,10 +511,16 @@ export class JobService {
 
   private async tick(): Promise<void> {
     await this.heartbeat();
-    try {
-      await this.fireSchedules();
-    } catch (e) {
-      this.onError('firing schedules', e);
+    // Schedules at most once per poll interval: a busy queue wakes the loop after every finished task (each
+    // webhook delivery), and the query would run as often. A due schedule fires at most one interval late.
+    const now = Date.now();
+    if (now - this.lastScheduleCheck >= this.pollMs) {
+      this.lastScheduleCheck = now;
+      try {
+        await this.fireSchedules();
+      } catch (e) {
+        this.onError('firing schedules', e);
+      }
     }
     if (this.closed) return;
     const free = this.maxWorkers - this.running.size;
