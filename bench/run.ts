@@ -2,10 +2,12 @@
 //
 // Both servers run side by side on 127.0.0.1 with fresh temporary data, and one client (this process) drives
 // one scenario at a time: blob push/pull throughput (1 × 1 GiB, 100 × 1 MiB), manifest GET and blob HEAD
-// request rates with autocannon, and server RSS when idle and during 20 concurrent 256 MiB uploads.
+// request rates with autocannon, and server RSS when idle and during 20 concurrent 256 MiB uploads. The
+// `hooks` scenario is Berth against itself: 100 × 1 MiB images pushed into a project with 10 enabled webhook
+// policies (to a local receiver answering 200) and into one with none, in the same run.
 // Prints one table with the targets, and writes bench/results/latest.json (git-ignored).
 //
-// Environment: BENCH_ONLY=push,pull,small,rps,rss (subset of scenarios), BENCH_RPS_SECONDS (default 10),
+// Environment: BENCH_ONLY=push,pull,small,rps,rss,hooks (subset of scenarios), BENCH_RPS_SECONDS (default 10),
 // BENCH_ROUNDS (throughput rounds, default 2, alternating which server goes first; the best round counts),
 // BENCH_PROFILE=1 (run Berth with --cpu-prof into bench/results/prof), BENCH_STRICT=1 (exit 1 on a FAIL).
 import autocannon from 'autocannon';
@@ -26,7 +28,7 @@ const MB = 1e6;
 const MiB = 1024 * 1024;
 const GiB = 1024 * MiB;
 const REPO = 'library/bench';
-const ONLY = new Set((process.env.BENCH_ONLY ?? 'push,pull,small,rps,rss').split(',').map((s) => s.trim()));
+const ONLY = new Set((process.env.BENCH_ONLY ?? 'push,pull,small,rps,rss,hooks').split(',').map((s) => s.trim()));
 const RPS_SECONDS = Number(process.env.BENCH_RPS_SECONDS ?? 10);
 const ROUNDS = Math.max(1, Number(process.env.BENCH_ROUNDS ?? 2));
 const PROFILE = process.env.BENCH_PROFILE === '1';
@@ -122,22 +124,29 @@ async function startBerth(): Promise<Target> {
       BERTH_LOG_LEVEL: 'warn',
       BERTH_DATABASE_TYPE: 'sqlite',
       BERTH_AUTH_ADMIN_INITIAL_PASSWORD: ADMIN_PASSWORD,
+      // The hooks scenario's receiver listens on loopback, which the outbound guard refuses unless allow-listed.
+      BERTH_SECURITY_OUTBOUND_ALLOWLIST: '127.0.0.1/32',
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const output = track(proc, 'Berth');
   const base = `http://127.0.0.1:${port}`;
   await waitReady(base, (s) => s === 401, output, 'Berth');
-  // A Bearer token for the bench repository, as docker/podman would obtain it.
-  const basic = 'Basic ' + Buffer.from(`admin:${ADMIN_PASSWORD}`).toString('base64');
+  const token = await berthToken(base, REPO);
+  return { label: 'Berth', base, proc, headers: { Authorization: `Bearer ${token}` }, agent: new http.Agent({ keepAlive: true, maxSockets: 64 }) };
+}
+
+const BASIC = () => 'Basic ' + Buffer.from(`admin:${ADMIN_PASSWORD}`).toString('base64');
+
+/** A Bearer token for one repository, as docker/podman would obtain it. */
+async function berthToken(base: string, repo: string): Promise<string> {
   const tr = await request(
-    { base, headers: { Authorization: basic }, agent: new http.Agent() },
+    { base, headers: { Authorization: BASIC() }, agent: new http.Agent() },
     'GET',
-    `/service/token?service=harbor-registry&scope=${encodeURIComponent(`repository:${REPO}:pull,push`)}`,
+    `/service/token?service=harbor-registry&scope=${encodeURIComponent(`repository:${repo}:pull,push`)}`,
   );
   if (tr.status !== 200) throw new Error(`token request failed: ${tr.status} ${tr.body}`);
-  const token = JSON.parse(tr.body.toString()).token as string;
-  return { label: 'Berth', base, proc, headers: { Authorization: `Bearer ${token}` }, agent: new http.Agent({ keepAlive: true, maxSockets: 64 }) };
+  return JSON.parse(tr.body.toString()).token as string;
 }
 
 async function startPeer(): Promise<Target> {
@@ -225,8 +234,8 @@ function expect(r: Resp, status: number, what: string): Resp {
 }
 
 /** POST, one streamed PATCH with the whole blob, PUT ?digest= (what skopeo/podman/containerd do). */
-async function pushBlob(t: Target, body: Buffer | (() => Readable), size: number, digest: string): Promise<void> {
-  const start = expect(await request(t, 'POST', `/v2/${REPO}/blobs/uploads/`), 202, 'start upload');
+async function pushBlob(t: Target, body: Buffer | (() => Readable), size: number, digest: string, repo = REPO): Promise<void> {
+  const start = expect(await request(t, 'POST', `/v2/${repo}/blobs/uploads/`), 202, 'start upload');
   const patch = expect(
     await request(t, 'PATCH', String(start.headers.location), {
       headers: { 'Content-Type': 'application/octet-stream', 'Content-Length': String(size) },
@@ -418,12 +427,18 @@ interface PerTarget {
   blobHead?: Rps;
   peakRssBytes?: number;
   rssScenarioSeconds?: number;
+  /** hooks: MB/s of 100 × 1 MiB image pushes into a project without / with 10 webhook policies (best round). */
+  hooksOffMBps?: number;
+  hooksOnMBps?: number;
+  /** hooks: seconds from the first push of the best "with policies" round until the receiver had every delivery. */
+  hooksDeliveredSeconds?: number;
 }
 
-async function pushImage(t: Target, layer: { digest: string; data: Buffer }): Promise<void> {
-  const config = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [layer.digest] } }));
+async function pushImage(t: Target, layer: { digest: string; data: Buffer }, repo = REPO, tag = 'latest', pushLayer = false): Promise<void> {
+  const config = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', tag, rootfs: { type: 'layers', diff_ids: [layer.digest] } }));
   const configDigest = sha256(config);
-  await pushBlob(t, config, config.length, configDigest);
+  if (pushLayer) await pushBlob(t, layer.data, layer.data.length, layer.digest, repo);
+  await pushBlob(t, config, config.length, configDigest, repo);
   const manifest = Buffer.from(
     JSON.stringify({
       schemaVersion: 2,
@@ -433,10 +448,54 @@ async function pushImage(t: Target, layer: { digest: string; data: Buffer }): Pr
     }),
   );
   expect(
-    await request(t, 'PUT', `/v2/${REPO}/manifests/latest`, { headers: { 'Content-Type': 'application/vnd.oci.image.manifest.v1+json' }, body: manifest }),
+    await request(t, 'PUT', `/v2/${repo}/manifests/${tag}`, { headers: { 'Content-Type': 'application/vnd.oci.image.manifest.v1+json' }, body: manifest }),
     201,
     'put manifest',
   );
+}
+
+// ---------------------------------------------------------------------------------------------- hooks scenario
+const HOOK_POLICIES = 10;
+
+/** The webhook receiver: answers 200 to everything and counts the requests. */
+async function startHookSink(): Promise<{ url: string; received: () => number; close: () => Promise<void> }> {
+  let received = 0;
+  const server = http.createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      received++;
+      res.writeHead(200, { 'content-type': 'text/plain' }).end('ok');
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  const port = (server.address() as { port: number }).port;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    received: () => received,
+    close: () => new Promise<void>((r) => (server.closeAllConnections(), server.close(() => r()))),
+  };
+}
+
+/** Two projects on Berth, one with HOOK_POLICIES enabled PUSH_ARTIFACT policies to the sink; a Target per repository. */
+async function setUpHooks(berth: Target, sinkUrl: string): Promise<{ off: Target & { repo: string }; on: Target & { repo: string } }> {
+  const api = (method: string, path: string, body: unknown) =>
+    request({ base: berth.base, headers: { Authorization: BASIC(), 'Content-Type': 'application/json' }, agent: berth.agent }, method, `/api/v2.0${path}`, {
+      body: Buffer.from(JSON.stringify(body)),
+    });
+  for (const p of ['bench-hooks-off', 'bench-hooks-on']) expect(await api('POST', '/projects', { project_name: p, metadata: { public: 'false' } }), 201, `create project ${p}`);
+  for (let i = 0; i < HOOK_POLICIES; i++)
+    expect(
+      await api('POST', '/projects/bench-hooks-on/webhook/policies', {
+        name: `bench-${i}`,
+        enabled: true,
+        event_types: ['PUSH_ARTIFACT'],
+        targets: [{ type: 'http', address: `${sinkUrl}/hook/${i}` }],
+      }),
+      201,
+      `create webhook policy ${i}`,
+    );
+  const as = async (repo: string) => ({ ...berth, repo, headers: { Authorization: `Bearer ${await berthToken(berth.base, repo)}` } });
+  return { off: await as('bench-hooks-off/app'), on: await as('bench-hooks-on/app') };
 }
 
 async function main(): Promise<void> {
@@ -529,6 +588,45 @@ async function main(): Promise<void> {
         const r = await hammer(t, 'HEAD', `/v2/${REPO}/blobs/${small[1].digest}`, {}, RPS_SECONDS);
         res[t.label].blobHead = r;
         log(`${t.label}: blob HEAD ${r.rps.toFixed(0)} req/s, p50 ${r.p50} ms, p99 ${r.p99} ms, ${r.cpuUsPerRequest.toFixed(0)} µs server CPU/request (${r.bad} non-200, ${r.errors} errors)`);
+      }
+    }
+
+    if (ONLY.has('hooks')) {
+      // Same Berth, same run: image pushes (1 MiB layer + config + manifest, a new tag each) into a project
+      // without webhook policies and into one with 10. Each "with" round waits until the receiver has every
+      // delivery, so no round's deliveries overlap the next measurement.
+      const sink = await startHookSink();
+      try {
+        const { off, on } = await setUpHooks(berth, sink.url);
+        const r = res.Berth;
+        for (let round = 0; round < ROUNDS; round++) {
+          for (const t of round % 2 === 0 ? [off, on] : [on, off]) {
+            const set = smallSet(100 + round * 2 + (t === on ? 1 : 0));
+            const key = t === on ? 'hooksOn' : 'hooksOff';
+            const before = sink.received();
+            settle();
+            const start = performance.now();
+            const m = await timed(t, async () => {
+              for (const [i, b] of set.entries()) await pushImage(t, b, t.repo, `r${round}-${i}`, true);
+            });
+            const mbps = (100 * MiB) / MB / m.s;
+            (r.samples[key] ??= []).push(Number(mbps.toFixed(1)));
+            let note = '';
+            if (t === on) {
+              const want = before + 100 * HOOK_POLICIES;
+              const until = Date.now() + 180_000;
+              while (sink.received() < want && Date.now() < until) await new Promise((res) => setTimeout(res, 50));
+              if (sink.received() < want) throw new Error(`hooks: ${sink.received() - before} of ${100 * HOOK_POLICIES} deliveries in 180 s`);
+              const delivered = (performance.now() - start) / 1000;
+              note = `, all ${100 * HOOK_POLICIES} deliveries in ${delivered.toFixed(1)} s`;
+              if (r.hooksOnMBps === undefined || mbps > r.hooksOnMBps) (r.hooksOnMBps = mbps), (r.hooksDeliveredSeconds = delivered), (r.cpuSeconds.hooksOn = Number(m.cpu.toFixed(2)));
+            } else if (r.hooksOffMBps === undefined || mbps > r.hooksOffMBps) (r.hooksOffMBps = mbps), (r.cpuSeconds.hooksOff = Number(m.cpu.toFixed(2)));
+            log(`Berth: push 100 x 1 MiB images, ${t === on ? `${HOOK_POLICIES} webhook policies` : 'no webhook policy'}: ${mbps.toFixed(1)} MB/s (${m.s.toFixed(2)} s, server CPU ${m.cpu.toFixed(2)} s${note})`);
+          }
+        }
+        log(`hooks: with/without = ${((r.hooksOnMBps ?? 0) / (r.hooksOffMBps ?? 1)).toFixed(3)}`);
+      } finally {
+        await sink.close();
       }
     }
 
@@ -650,6 +748,22 @@ function buildReport(res: Record<string, PerTarget>, peerVersion: string): { tex
   ratioRow('blob HEAD (req/s)', b.blobHead?.rps, p.blobHead?.rps, 5.0, 0, broken(b.blobHead) || broken(p.blobHead));
   latRow('  latency p50 / p99 (ms)', b.blobHead, p.blobHead);
   cpuRow(b.blobHead, p.blobHead);
+  if (b.hooksOffMBps !== undefined || b.hooksOnMBps !== undefined) {
+    // Berth against itself: the "peer" column is Berth without webhook policies.
+    const ratio = b.hooksOnMBps !== undefined && b.hooksOffMBps ? b.hooksOnMBps / b.hooksOffMBps : undefined;
+    rows.push({ metric: 'push 100 x 1 MiB images, no webhook policy (MB/s)', berth: fmt(b.hooksOffMBps), peer: '', ratio: '', target: '', result: '' });
+    rows.push({
+      metric: `  with ${HOOK_POLICIES} webhook policies (MB/s)`,
+      berth: fmt(b.hooksOnMBps),
+      peer: fmt(b.hooksOffMBps),
+      ratio: ratio === undefined ? '-' : `${ratio.toFixed(2)}x`,
+      target: '>= 0.95x no policy',
+      result: ratio === undefined ? '' : ratio >= 0.95 ? 'PASS' : 'FAIL',
+    });
+    const [co, cn] = [b.cpuSeconds.hooksOff, b.cpuSeconds.hooksOn];
+    rows.push({ metric: '  server CPU while pushing (s)', berth: fmt(cn, 2), peer: fmt(co, 2), ratio: co && cn ? `${(co / cn).toFixed(2)}x` : '', target: '', result: '' });
+    rows.push({ metric: `  every delivery received (s)`, berth: fmt(b.hooksDeliveredSeconds), peer: '', ratio: '', target: '', result: '' });
+  }
   rows.push({ metric: 'idle RSS (MB)', berth: fmtMB(b.idleRssBytes), peer: fmtMB(p.idleRssBytes), ratio: '', target: '', result: '' });
   rows.push({
     metric: 'peak RSS, 20 x 256 MiB uploads (MB)',
@@ -685,6 +799,8 @@ function buildReport(res: Record<string, PerTarget>, peerVersion: string): { tex
     '  with sendfile(2); Node copies them through user space (rotating reused buffers).',
     `Push = POST + one streamed PATCH + PUT ?digest=; pull = GET to /dev/null without client-side hashing;`,
     `  best of ${ROUNDS} round(s), alternating which server goes first, fresh blobs each round, sync(1) before pushes.`,
+    `Hooks: Berth against itself (peer column = no policy): image = 1 MiB layer + config + manifest under a`,
+    `  new tag, pushed one after another; ${HOOK_POLICIES} PUSH_ARTIFACT policies to a loopback receiver answering 200.`,
     `Request rates: autocannon, 10 connections, ${RPS_SECONDS} s after a 1 s warm-up, client on the same host`,
     '  (the client shares the CPUs with the server, so rates are client-bound as well as server-bound).',
     ...(errors ? [`WARNING: ${errors} request-rate run(s) saw non-200 answers or errors (see latest.json).`] : []),

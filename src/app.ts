@@ -148,7 +148,7 @@ export async function buildServices(config: Config): Promise<{ services: Service
   const audit: BufferedAuditSink = new BufferedAuditSink({ logs: auditLogs, settings: auditSettings, forward: syslog, onError: auditWarn });
   // The subscriber table (Harbor's controller/event/handler/init.go): every feature that reacts to another's
   // changes is listed here and learns about them only through events.
-  const jobs = new JobService({ repo: new JobRepository(db), maxWorkers: config.jobservice.maxJobWorkers });
+  const jobs = new JobService({ repo: new JobRepository(db), maxWorkers: config.jobservice.maxJobWorkers, leaseMs: config.jobservice.taskLease * 1000 });
   // One guard for every request to a user-given URL (webhooks, replication endpoints; scanners later).
   const guard = new OutboundGuard({ allowlist: config.security.outboundAllowlist });
   const box = await SecretBox.create(settings);

@@ -63,6 +63,8 @@ export interface Config {
   readonly jobservice: {
     /** Job handlers running at once in this process (Harbor: max_job_workers). */
     readonly maxJobWorkers: number;
+    /** Seconds a claimed task stays leased to its worker without a renewal; a dead worker's tasks run again after it. */
+    readonly taskLease: number;
   };
   readonly events: {
     /** How often each process's dispatcher polls the event outbox, ms (a local publish kicks it at once). */
@@ -150,6 +152,7 @@ const KEYS: Record<string, KeySpec> = {
   'registry.tags_max_entries': { kind: 'int', min: 1, max: 1000000, default: 10000 },
   'quota.default_storage_limit': { kind: 'int', min: -1, max: Number.MAX_SAFE_INTEGER, default: -1 },
   'jobservice.max_job_workers': { kind: 'int', min: 1, max: 100, default: 5 },
+  'jobservice.task_lease': { kind: 'int', min: 1, max: 3600, default: 30 },
   'events.poll_interval': { kind: 'int', min: 10, max: 60_000, default: 500 },
   'events.retention': { kind: 'int', min: 0, max: 30 * 86400, default: 3600 },
   'log.level': { kind: 'enum', values: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], default: 'info' },
@@ -315,7 +318,7 @@ export function loadConfig(opts: LoadOptions = {}): Config {
       tagsMaxEntries: num('registry.tags_max_entries'),
     },
     quota: { defaultStorageLimit: num('quota.default_storage_limit') },
-    jobservice: { maxJobWorkers: num('jobservice.max_job_workers') },
+    jobservice: { maxJobWorkers: num('jobservice.max_job_workers'), taskLease: num('jobservice.task_lease') },
     events: { pollInterval: num('events.poll_interval'), retention: num('events.retention') },
     log: { level: str('log.level') as Config['log']['level'] },
     configurations: { overwriteJson: str('configurations.overwrite_json') },

@@ -16,6 +16,8 @@ export interface ExecutionFilter {
   vendorId?: number;
   /** Harbor's q conditions on execution columns (system job history). */
   where?: ListQuery<ExecutionField>['where'];
+  /** Any of these statuses (Harbor's `status` keyword with a list: IN). */
+  status?: readonly string[];
 }
 
 /** Execution fields a history query may filter or sort on; `id_text` is the id as text, for Harbor's `id=~5`. */
@@ -194,6 +196,7 @@ export class JobRepository {
       const [sql, p] = whereSql(EXECUTION_COLUMNS, f.where);
       if (sql) (where.push(sql.replace(/^ AND /, '')), params.push(...p));
     }
+    if (f.status) (where.push(f.status.length ? `status IN (${f.status.map(() => '?').join(', ')})` : '1 = 0'), params.push(...f.status));
     return [where.length ? 'WHERE ' + where.join(' AND ') : '', params];
   }
 
@@ -284,12 +287,14 @@ export class JobRepository {
 
   /**
    * Ends one run of a task held by `lockedBy`: a final status, or Pending again at `retryAt`. False when the
-   * lease was lost meanwhile (another process owns the task now; nothing is written).
+   * lease was lost meanwhile (another process owns the task now; nothing is written). `log`: the run's last
+   * log lines, written in the same transaction (one commit per finished run instead of two).
    */
   async finishTask(
     taskId: number,
     lockedBy: string,
     out: { status: JobStatus; statusCode?: number; message?: string; error?: string | null; retryAt?: number; progress?: number },
+    log: readonly string[] = [],
   ): Promise<boolean> {
     return this.db.tx(async (q) => {
       const now = Date.now();
@@ -312,6 +317,7 @@ export class JobRepository {
         ],
       );
       if (!r) return false;
+      await this.insertTaskLog(q, taskId, log);
       await this.refreshExecution(q, num(r.execution_id));
       return true;
     });
@@ -377,8 +383,13 @@ export class JobRepository {
 
   /** Keeps the newest `keep` finished executions of a type (with their tasks and logs); returns how many went. */
   /** Deletes finished executions of a type (of one vendor, when given) beyond the newest `keep`. */
-  async removeOldExecutions(vendorType: string, keep: number, vendorId?: number): Promise<number> {
+  /**
+   * Keeps the newest `keep` executions; with `slack`, only once more than keep + slack exist (a read, no write,
+   * for the other finishes: a busy job type then prunes once every `slack` runs instead of on every one).
+   */
+  async removeOldExecutions(vendorType: string, keep: number, vendorId?: number, slack = 0): Promise<number> {
     const [w, p]: [string, Param[]] = vendorId === undefined ? ['vendor_type = ?', [vendorType]] : ['vendor_type = ? AND vendor_id = ?', [vendorType, vendorId]];
+    if (slack > 0 && !(await this.db.get(`SELECT id FROM executions WHERE ${w} ORDER BY id DESC LIMIT 1 OFFSET ?`, [...p, keep + slack]))) return 0;
     const cut = await this.db.get<{ id: number }>(`SELECT id FROM executions WHERE ${w} ORDER BY id DESC LIMIT 1 OFFSET ?`, [...p, keep]);
     if (!cut) return 0;
     const r = await this.db.run(`DELETE FROM executions WHERE ${w} AND id <= ? AND status IN ('Stopped', 'Error', 'Success')`, [...p, num(cut.id)]);
@@ -468,13 +479,15 @@ export class JobRepository {
 
   async saveTaskLog(taskId: number, lines: readonly string[]): Promise<void> {
     if (!lines.length) return;
+    await this.db.tx((q) => this.insertTaskLog(q, taskId, lines));
+  }
+
+  private async insertTaskLog(q: Queryable, taskId: number, lines: readonly string[]): Promise<void> {
     const now = Date.now();
-    await this.db.tx(async (q) => {
-      for (let i = 0; i < lines.length; i += 200) {
-        const part = lines.slice(i, i + 200);
-        await q.run(`INSERT INTO task_logs (task_id, created_at, line) VALUES ${part.map(() => '(?, ?, ?)').join(', ')}`, part.flatMap((l) => [taskId, now, l]));
-      }
-    });
+    for (let i = 0; i < lines.length; i += 200) {
+      const part = lines.slice(i, i + 200);
+      await q.run(`INSERT INTO task_logs (task_id, created_at, line) VALUES ${part.map(() => '(?, ?, ?)').join(', ')}`, part.flatMap((l) => [taskId, now, l]));
+    }
   }
 
   async listTaskLog(taskId: number): Promise<TaskLogLine[]> {

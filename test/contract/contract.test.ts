@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { startBerth, type Berth } from '../helpers/berth.ts';
 import { ApiClient } from '../helpers/api-client.ts';
 import { RegistryClient } from '../helpers/registry-client.ts';
+import { Receiver } from '../helpers/receiver.ts';
 import { berthOperations, checkJson, compareSchemas, HarborSpec, pathParamNames, type Json, type Operation } from './harbor-spec.ts';
 
 interface AllowList {
@@ -29,9 +30,12 @@ let berth: Berth;
 let admin: ApiClient;
 let doc: Json;
 let ops: Operation[];
+// The target of the seeded webhook policy: one real delivery gives its execution, task and log GETs an id.
+const rx = new Receiver();
 
 before(async () => {
-  berth = await startBerth();
+  await rx.start();
+  berth = await startBerth({ env: { BERTH_SECURITY_OUTBOUND_ALLOWLIST: '127.0.0.1/32' } });
   admin = new ApiClient(berth.url, 'admin', berth.adminPassword);
   const r = await fetch(`${berth.url}/api/v2.0/openapi.json`);
   assert.equal(r.status, 200);
@@ -42,6 +46,7 @@ before(async () => {
 after(async () => {
   const out = berth?.output() ?? '';
   await berth?.stop();
+  await rx.stop();
   assert.doesNotMatch(out, /request failed|"level":50|"level":60/, `server logged errors:\n${out.slice(-4000)}`);
 });
 
@@ -229,14 +234,25 @@ async function seed(): Promise<Seed> {
     if (r.status === 201) ids.group_id = locationId(r);
   }
   if (hasOp('CreateWebhookPolicyOfProject')) {
-    // A TEST-NET target: public for the outbound guard, no DNS needed.
+    // A local receiver (loopback is allow-listed for this Berth), then one push delivered to it.
     const r = await admin.call('POST', `/projects/${project.name}/webhook/policies`, {
       name: `ct-hook-${suffix}`,
       event_types: ['PUSH_ARTIFACT'],
-      targets: [{ type: 'http', address: 'https://203.0.113.10/hook' }],
+      targets: [{ type: 'http', address: rx.url('/ct') }],
     });
     assert.equal(r.status, 201, `CreateWebhookPolicyOfProject: ${r.text}`);
     ids.webhook_policy_id = locationId(r);
+    await reg.pushImage(`${project.name}/hooked`, 'v1');
+    await rx.waitFor((rs) => rs.some((x) => x.path === '/ct'));
+    const executions = `/projects/${project.name}/webhook/policies/${ids.webhook_policy_id}/executions`;
+    for (let i = 0; i < 50 && !ids.task_id; i++) {
+      const ex = (await admin.call('GET', executions)).json()[0];
+      if (ex?.status === 'Success') {
+        ids.execution_id = String(ex.id);
+        ids.task_id = String((await admin.call('GET', `${executions}/${ex.id}/tasks`)).json()[0].id);
+      } else await new Promise((res) => setTimeout(res, 100));
+    }
+    assert.ok(ids.task_id, 'the seeded delivery finished');
   }
   if (hasOp('CreateImmuRule')) {
     // A rule over a repository the seed does not have, so nothing seeded becomes immutable.

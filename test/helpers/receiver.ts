@@ -15,6 +15,8 @@ export class Receiver {
   readonly requests: Received[] = [];
   /** Status answered to the next requests (a function sees how many arrived before). */
   respond: (n: number, r: Received) => number = () => 200;
+  /** Requests for which this holds are recorded but never answered (the sender sees a delivery in flight). */
+  hold: (r: Received) => boolean = () => false;
   private server: Server | null = null;
   private waiters: { pred: (rs: Received[]) => boolean; resolve: () => void }[] = [];
   port = 0;
@@ -25,6 +27,11 @@ export class Receiver {
       req.on('data', (c: Buffer) => chunks.push(c));
       req.on('end', () => {
         const r: Received = { method: req.method ?? '', path: req.url ?? '', headers: req.headers, body: Buffer.concat(chunks).toString('utf8'), at: Date.now() };
+        if (this.hold(r)) {
+          this.requests.push(r);
+          this.check();
+          return;
+        }
         const status = this.respond(this.requests.length, r);
         this.requests.push(r);
         res.writeHead(status, { 'content-type': 'text/plain' }).end(status < 300 ? 'ok' : 'receiver says no');

@@ -210,6 +210,25 @@ describe('webhook delivery', { timeout: 120_000 }, () => {
     } finally {
       rx.respond = () => 200;
     }
+    // A second push is delivered: the policy now has one Error and one Success execution, which the deprecated
+    // jobs list filters by `status` as Harbor does (csv or repeated; X-Total-Count counts the filtered list).
+    await reg.pushImage(`${P}/dead`, 'd2');
+    await executionsUntil(id, (l) => l[0]?.status === 'Success');
+    const jobs = async (qs: string) => {
+      const r = await f.admin.call('GET', `/projects/${P}/webhook/jobs?policy_id=${id}${qs}`);
+      expectApi(r, 200);
+      const list = r.json() as Record<string, any>[];
+      assert.equal(r.headers.get('x-total-count'), String(list.length), qs);
+      return list.map((j) => `${j.status}:${JSON.parse(j.job_detail).event_data.resources[0].tag}`);
+    };
+    assert.deepEqual(await jobs(''), ['Success:d2', 'Error:d1']);
+    assert.deepEqual(await jobs('&status=Error'), ['Error:d1']);
+    assert.deepEqual(await jobs('&status=Success'), ['Success:d2']);
+    assert.deepEqual(await jobs('&status=Success,Error'), ['Success:d2', 'Error:d1']);
+    assert.deepEqual(await jobs('&status=Error&status=Success'), ['Success:d2', 'Error:d1']);
+    assert.deepEqual(await jobs('&status=Running'), []);
+    const page2 = await f.admin.call('GET', `/projects/${P}/webhook/jobs?policy_id=${id}&status=Error&page_size=1&page=2`);
+    assert.deepEqual([page2.json(), page2.headers.get('x-total-count')], [[], '1'], 'the total counts the filtered executions');
     expectApi(await f.admin.call('DELETE', `/projects/${P}/webhook/policies/${id}`), 200);
   });
 

@@ -229,7 +229,9 @@ export async function webhookRoutes(app: FastifyInstance, deps: ApiDeps, auth: A
     const page = parsePage(q);
     const raw = q.get('policy_id');
     if (!raw || !/^[0-9]{1,15}$/.test(raw)) throw ApiErrors.badRequest('policy_id is required');
-    const r = await webhooks.executions(project.id, Number(raw), page);
+    // Harbor's `status` (an array, csv or repeated): only executions in one of them; none given = all.
+    const status = q.getAll('status').flatMap((v) => v.split(',')).map((v) => v.trim()).filter(Boolean);
+    const r = await webhooks.executions(project.id, Number(raw), page, status.length ? status : undefined);
     setPageHeaders(reply, req.raw.url ?? '', r.total, page);
     return r.items.map((e) => ({
       id: e.id,

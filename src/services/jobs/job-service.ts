@@ -94,6 +94,8 @@ export interface JobTypeOptions {
   retainExecutions?: number;
   /** Count retainExecutions per vendor (e.g. per webhook policy) instead of per type. */
   retainPerVendor?: boolean;
+  /** Prune only once this many more than retainExecutions exist (default 0): a frequent type skips a write per run. */
+  retainSlack?: number;
 }
 
 /** Thrown by a handler for a failure that retrying cannot fix: the task ends in Error at once. */
@@ -158,6 +160,7 @@ export class JobService {
   private readonly heartbeatMs: number;
   private readonly startTime = Date.now();
   private lastHeartbeat = 0;
+  private lastScheduleCheck = 0;
   private readonly onError: (message: string, err: unknown) => void;
   private readonly types = new Map<string, Registered>();
   /** Handlers running here, by lock token (a task re-claimed after its lease lapsed has a new token). */
@@ -191,6 +194,7 @@ export class JobService {
         maxBackoffMs: opts.maxBackoffMs ?? 3_600_000,
         retainExecutions: opts.retainExecutions ?? null,
         retainPerVendor: opts.retainPerVendor ?? false,
+        retainSlack: Math.max(0, opts.retainSlack ?? 0),
       },
     });
     this.wake();
@@ -508,10 +512,16 @@ export class JobService {
 
   private async tick(): Promise<void> {
     await this.heartbeat();
-    try {
-      await this.fireSchedules();
-    } catch (e) {
-      this.onError('firing schedules', e);
+    // Schedules at most once per poll interval: a busy queue wakes the loop after every finished task (each
+    // webhook delivery), and the query would run as often. A due schedule fires at most one interval late.
+    const now = Date.now();
+    if (now - this.lastScheduleCheck >= this.pollMs) {
+      this.lastScheduleCheck = now;
+      try {
+        await this.fireSchedules();
+      } catch (e) {
+        this.onError('firing schedules', e);
+      }
     }
     if (this.closed) return;
     const free = this.maxWorkers - this.running.size;
@@ -600,6 +610,17 @@ export class JobService {
       if (batch.length) chain = chain.then(() => this.repo.saveTaskLog(task.id, batch)).catch((e) => this.onError(`task ${task.id} log`, e));
       return chain;
     };
+    // Ends the run with the lines still buffered written in the same transaction (earlier batches first); when
+    // the lease was lost meanwhile, the lines are still kept.
+    const finish = async (out: Parameters<JobRepository['finishTask']>[2]) => {
+      if (flushTimer) clearTimeout(flushTimer);
+      flushTimer = null;
+      const tail = buffer;
+      buffer = [];
+      await chain;
+      await progressWrite;
+      if (!(await this.repo.finishTask(task.id, lock, out, tail))) await this.repo.saveTaskLog(task.id, tail).catch((e) => this.onError(`task ${task.id} log`, e));
+    };
     const log = (line: string) => {
       if (lines > this.maxLogLines) return;
       lines++;
@@ -660,18 +681,17 @@ export class JobService {
     }
     if (entry.reason === 'stop') {
       log('stopped');
-      await flush();
-      await this.repo.finishTask(task.id, lock, { status: 'Stopped', message: 'stopped' });
+      await finish({ status: 'Stopped', message: 'stopped' });
       return this.retain(task, reg);
     }
     if (failure === null) {
-      await flush();
+      await chain;
       await progressWrite;
       if (result && typeof result === 'object') {
         const ex = await this.repo.findExecution(task.executionId);
         if (ex) await this.repo.saveExecutionAttrs(ex.id, { ...ex.extraAttrs, ...result });
       }
-      await this.repo.finishTask(task.id, lock, { status: 'Success', progress: 100 });
+      await finish({ status: 'Success', progress: 100 });
       return this.retain(task, reg);
     }
     const msg = message(failure);
@@ -679,21 +699,17 @@ export class JobService {
     if (retry) {
       const delay = Math.min(reg.opts.maxBackoffMs, reg.opts.backoffMs * 2 ** (task.runCount - 1));
       log(`attempt ${task.runCount} failed: ${msg}; retrying in ${delay} ms`);
-      await flush();
-      await progressWrite;
-      await this.repo.finishTask(task.id, lock, { status: 'Pending', error: msg, retryAt: Date.now() + delay });
+      await finish({ status: 'Pending', error: msg, retryAt: Date.now() + delay });
       return;
     }
     log(`failed: ${msg}`);
-    await flush();
-    await progressWrite;
-    await this.repo.finishTask(task.id, lock, { status: 'Error', statusCode: 1, message: msg, error: msg });
+    await finish({ status: 'Error', statusCode: 1, message: msg, error: msg });
     return this.retain(task, reg);
   }
 
   private async retain(task: Task, reg: Registered): Promise<void> {
     if (reg.opts.retainExecutions === null) return;
     const vendorId = reg.opts.retainPerVendor ? (await this.repo.findExecution(task.executionId))?.vendorId : undefined;
-    await this.repo.removeOldExecutions(task.jobType, reg.opts.retainExecutions, vendorId);
+    await this.repo.removeOldExecutions(task.jobType, reg.opts.retainExecutions, vendorId, reg.opts.retainSlack);
   }
 }

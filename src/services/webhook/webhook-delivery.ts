@@ -144,6 +144,8 @@ export class WebhookDelivery {
         maxBackoffMs: Math.max(this.o.retryDelayMs, 300_000),
         retainExecutions: 50,
         retainPerVendor: true,
+        // Pruning deletes (one commit) once per 10 deliveries of a policy instead of after each one.
+        retainSlack: 10,
       });
   }
 

@@ -180,9 +180,14 @@ export class WebhookService {
   // ---- deliveries: one execution (with one task) per policy target and event, as Harbor's hook manager ----
 
   /** The policy's executions, newest first, with task counts per status (Harbor's metrics). */
-  async executions(projectId: number, policyId: number, page: { limit: number; offset: number }): Promise<{ total: number; items: (Execution & { taskCounts: Record<string, number> })[] }> {
+  async executions(
+    projectId: number,
+    policyId: number,
+    page: { limit: number; offset: number },
+    status?: readonly string[],
+  ): Promise<{ total: number; items: (Execution & { taskCounts: Record<string, number> })[] }> {
     await this.require(projectId, policyId);
-    const f = { vendorType: WEBHOOK_JOB_TYPES, vendorId: policyId };
+    const f = { vendorType: WEBHOOK_JOB_TYPES, vendorId: policyId, ...(status ? { status } : {}) };
     const [total, items] = await Promise.all([this.jobs.countExecutions(f), this.jobs.listExecutions({ ...f, ...page })]);
     const counts = await this.jobs.countTasksByStatus(items.map((e) => e.id));
     return { total, items: items.map((e) => ({ ...e, taskCounts: counts.get(e.id) ?? {} })) };
