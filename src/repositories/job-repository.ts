@@ -32,6 +32,16 @@ const EXECUTION_COLUMNS: Readonly<Record<ExecutionField, string>> = {
   end_time: 'end_time',
 };
 
+/** How one run of a task ends: a final status, or Pending again at `retryAt`. */
+export interface TaskOutcome {
+  status: JobStatus;
+  statusCode?: number;
+  message?: string;
+  error?: string | null;
+  retryAt?: number;
+  progress?: number;
+}
+
 export interface Execution {
   id: number;
   vendorType: string;
@@ -290,36 +300,47 @@ export class JobRepository {
    * lease was lost meanwhile (another process owns the task now; nothing is written). `log`: the run's last
    * log lines, written in the same transaction (one commit per finished run instead of two).
    */
-  async finishTask(
-    taskId: number,
-    lockedBy: string,
-    out: { status: JobStatus; statusCode?: number; message?: string; error?: string | null; retryAt?: number; progress?: number },
-    log: readonly string[] = [],
-  ): Promise<boolean> {
+  async finishTask(taskId: number, lockedBy: string, out: TaskOutcome, log: readonly string[] = []): Promise<boolean> {
+    return (await this.finishTasks([{ taskId, lockedBy, out, log }]))[0]!;
+  }
+
+  /**
+   * Several ends of runs in one transaction (group commit: a busy queue — a webhook delivery per policy per push —
+   * would otherwise pay one durable commit per task). Each item is decided on its own, as finishTask would.
+   */
+  async finishTasks(items: readonly { taskId: number; lockedBy: string; out: TaskOutcome; log?: readonly string[] }[]): Promise<boolean[]> {
+    if (!items.length) return [];
     return this.db.tx(async (q) => {
-      const now = Date.now();
-      const pending = out.status === 'Pending';
-      const r = await q.get<R>(
-        `UPDATE tasks SET status = ?, status_code = ?, status_message = ?, last_error = COALESCE(?, last_error), run_at = ?,
-           locked_by = NULL, lease_until = NULL, end_time = ?, update_time = ?, progress = COALESCE(?, progress)
-         WHERE id = ? AND locked_by = ? AND status = 'Running' RETURNING execution_id`,
-        [
-          out.status,
-          out.statusCode ?? 0,
-          out.message ?? '',
-          out.error ?? null,
-          out.retryAt ?? now,
-          pending ? null : now,
-          now,
-          out.progress ?? null,
-          taskId,
-          lockedBy,
-        ],
-      );
-      if (!r) return false;
-      await this.insertTaskLog(q, taskId, log);
-      await this.refreshExecution(q, num(r.execution_id));
-      return true;
+      const done: boolean[] = [];
+      const executions = new Set<number>();
+      for (const { taskId, lockedBy, out, log = [] } of items) {
+        const now = Date.now();
+        const pending = out.status === 'Pending';
+        const r = await q.get<R>(
+          `UPDATE tasks SET status = ?, status_code = ?, status_message = ?, last_error = COALESCE(?, last_error), run_at = ?,
+             locked_by = NULL, lease_until = NULL, end_time = ?, update_time = ?, progress = COALESCE(?, progress)
+           WHERE id = ? AND locked_by = ? AND status = 'Running' RETURNING execution_id`,
+          [
+            out.status,
+            out.statusCode ?? 0,
+            out.message ?? '',
+            out.error ?? null,
+            out.retryAt ?? now,
+            pending ? null : now,
+            now,
+            out.progress ?? null,
+            taskId,
+            lockedBy,
+          ],
+        );
+        done.push(!!r);
+        if (!r) continue;
+        await this.insertTaskLog(q, taskId, log);
+        executions.add(num(r.execution_id));
+      }
+      // Ascending ids: two processes finishing tasks of the same executions lock them in one order (no deadlock).
+      for (const id of [...executions].sort((a, b) => a - b)) await this.refreshExecution(q, id);
+      return done;
     });
   }
 

@@ -18,6 +18,7 @@ import {
   type Schedule,
   type Task,
   type TaskLogLine,
+  type TaskOutcome,
   type WorkerPoolRow,
 } from '../../repositories/job-repository.ts';
 import { nextOccurrence, validateSchedule } from './schedule-spec.ts';
@@ -99,6 +100,9 @@ export interface JobTypeOptions {
 }
 
 /** Thrown by a handler for a failure that retrying cannot fix: the task ends in Error at once. */
+/** Most ends of runs one group commit writes (bounds one transaction's length). */
+const FINISH_BATCH = 64;
+
 export class PermanentJobError extends Error {
   constructor(message: string) {
     super(message);
@@ -165,6 +169,9 @@ export class JobService {
   private readonly types = new Map<string, Registered>();
   /** Handlers running here, by lock token (a task re-claimed after its lease lapsed has a new token). */
   private readonly running = new Map<string, Running>();
+  /** Ends of runs waiting for the next group commit (finishTask). */
+  private readonly finishQueue: { item: { taskId: number; lockedBy: string; out: TaskOutcome; log: readonly string[] }; resolve: (done: boolean) => void; reject: (e: unknown) => void }[] = [];
+  private finishing: Promise<void> | null = null;
   private timer: NodeJS.Timeout | null = null;
   private ticking: Promise<void> | null = null;
   private again = false;
@@ -584,7 +591,7 @@ export class JobService {
     const lock = task.lockedBy!;
     const reg = this.types.get(task.jobType)!;
     if (task.stopRequested) {
-      await this.repo.finishTask(task.id, lock, { status: 'Stopped', message: 'stopped' });
+      await this.finishTask(task.id, lock, { status: 'Stopped', message: 'stopped' });
       return;
     }
     // Runs whose worker died count as attempts, but a task is re-run up to LOST_RUNS_ALLOWED times beyond
@@ -593,7 +600,7 @@ export class JobService {
     if (task.runCount > task.maxAttempts + LOST_RUNS_ALLOWED) {
       const msg = `gave up after ${task.runCount - 1} runs whose worker stopped renewing its lease`;
       await this.repo.saveTaskLog(task.id, [msg]);
-      await this.repo.finishTask(task.id, lock, { status: 'Error', statusCode: 1, message: msg, error: msg });
+      await this.finishTask(task.id, lock, { status: 'Error', statusCode: 1, message: msg, error: msg });
       return this.retain(task, reg);
     }
 
@@ -612,14 +619,14 @@ export class JobService {
     };
     // Ends the run with the lines still buffered written in the same transaction (earlier batches first); when
     // the lease was lost meanwhile, the lines are still kept.
-    const finish = async (out: Parameters<JobRepository['finishTask']>[2]) => {
+    const finish = async (out: TaskOutcome) => {
       if (flushTimer) clearTimeout(flushTimer);
       flushTimer = null;
       const tail = buffer;
       buffer = [];
       await chain;
       await progressWrite;
-      if (!(await this.repo.finishTask(task.id, lock, out, tail))) await this.repo.saveTaskLog(task.id, tail).catch((e) => this.onError(`task ${task.id} log`, e));
+      if (!(await this.finishTask(task.id, lock, out, tail))) await this.repo.saveTaskLog(task.id, tail).catch((e) => this.onError(`task ${task.id} log`, e));
     };
     const log = (line: string) => {
       if (lines > this.maxLogLines) return;
@@ -705,6 +712,31 @@ export class JobService {
     log(`failed: ${msg}`);
     await finish({ status: 'Error', statusCode: 1, message: msg, error: msg });
     return this.retain(task, reg);
+  }
+
+  /**
+   * Ends a run through a group commit: while one batch's transaction is in flight, the next ends wait and go in
+   * the following one together. An idle queue commits at once (no added latency); a busy one (a webhook delivery
+   * per policy per push) pays one durable commit per batch instead of per task, which pushes would otherwise wait
+   * behind on SQLite's single writer.
+   */
+  private finishTask(taskId: number, lockedBy: string, out: TaskOutcome, log: readonly string[] = []): Promise<boolean> {
+    return new Promise((resolve, reject) => {
+      this.finishQueue.push({ item: { taskId, lockedBy, out, log }, resolve, reject });
+      if (!this.finishing) this.finishing = this.drainFinishes().finally(() => (this.finishing = null));
+    });
+  }
+
+  private async drainFinishes(): Promise<void> {
+    while (this.finishQueue.length) {
+      const batch = this.finishQueue.splice(0, FINISH_BATCH);
+      try {
+        const done = await this.repo.finishTasks(batch.map((b) => b.item));
+        batch.forEach((b, i) => b.resolve(done[i]!));
+      } catch (e) {
+        for (const b of batch) b.reject(e);
+      }
+    }
   }
 
   private async retain(task: Task, reg: Registered): Promise<void> {
