@@ -476,6 +476,28 @@ CREATE TABLE immutable_tag_rules (
 )
 `,
   },
+  {
+    // Issue 17 (tag retention): Harbor's retention_policy, one per project (the project's retention_id metadata
+    // points at it); the policy (algorithm, rules, trigger, scope) as JSON text. Executions and tasks are the job
+    // service's (vendor_type RETENTION, vendor_id the policy id); retention_task_results keeps Harbor's per-task
+    // total / retained counts.
+    version: 19,
+    name: 'retention policies',
+    sql: `
+CREATE TABLE retention_policies (
+  id {{id}},
+  project_id BIGINT NOT NULL UNIQUE REFERENCES projects(id) ON DELETE CASCADE,
+  policy TEXT NOT NULL,
+  created_at BIGINT NOT NULL,
+  updated_at BIGINT NOT NULL
+);
+CREATE TABLE retention_task_results (
+  task_id BIGINT PRIMARY KEY REFERENCES tasks(id) ON DELETE CASCADE,
+  total INTEGER NOT NULL,
+  retained INTEGER NOT NULL
+)
+`,
+  },
 ];
 
 function render(sql: string, dialect: Db['dialect']): string {

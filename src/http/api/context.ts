@@ -21,6 +21,7 @@ import type { LdapAuthenticator } from '../../services/ldap/ldap-authenticator.t
 import type { ConfigurationService } from '../../services/config/configuration-service.ts';
 import type { AuditLogService } from '../../services/audit/audit-log-service.ts';
 import type { WebhookService } from '../../services/webhook/webhook-service.ts';
+import type { RetentionService } from '../../services/retention/retention-service.ts';
 import type { SystemService } from '../../services/system/system-service.ts';
 
 export const API_PREFIX = '/api/v2.0';
@@ -43,6 +44,7 @@ export interface ApiDeps {
   auditQueries: AuditLogService;
   system: SystemService;
   webhooks: WebhookService;
+  retention: RetentionService;
 }
 
 /** The authenticated caller of one API request (memoized per request). */

@@ -93,6 +93,11 @@ export interface JobTypeOptions {
   retainExecutions?: number;
   /** Count retainExecutions per vendor (e.g. per webhook policy) instead of per type. */
   retainPerVendor?: boolean;
+  /**
+   * Splits an execution into tasks when it is submitted without explicit tasks (a schedule firing): the
+   * params of each task (retention: one per repository). Runs with the submitting transaction, if any.
+   */
+  plan?: (params: JobParams, vendorId: number, q?: Queryable) => Promise<JobParams[]>;
 }
 
 /** Thrown by a handler for a failure that retrying cannot fix: the task ends in Error at once. */
@@ -129,7 +134,7 @@ export interface JobServiceOptions {
 
 interface Registered {
   handler: JobHandler;
-  opts: Required<Omit<JobTypeOptions, 'retainExecutions'>> & { retainExecutions: number | null };
+  opts: Required<Omit<JobTypeOptions, 'retainExecutions' | 'plan'>> & { retainExecutions: number | null; plan: JobTypeOptions['plan'] };
 }
 
 interface Running {
@@ -190,6 +195,7 @@ export class JobService {
         maxBackoffMs: opts.maxBackoffMs ?? 3_600_000,
         retainExecutions: opts.retainExecutions ?? null,
         retainPerVendor: opts.retainPerVendor ?? false,
+        plan: opts.plan,
       },
     });
     this.wake();
@@ -210,11 +216,13 @@ export class JobService {
     type: string,
     params: JobParams = {},
     trigger: JobTrigger = 'manual',
-    opts: { vendorId?: number; extraAttrs?: JobParams; q?: Queryable } = {},
+    opts: { vendorId?: number; extraAttrs?: JobParams; q?: Queryable; tasks?: readonly JobParams[] } = {},
   ): Promise<Execution> {
     const reg = this.types.get(type);
+    const vendorId = opts.vendorId ?? SYSTEM_VENDOR_ID;
+    const tasks = opts.tasks ?? (reg?.opts.plan ? await reg.opts.plan(params, vendorId, opts.q) : undefined);
     const ex = await this.repo.saveExecution(
-      { vendorType: type, vendorId: opts.vendorId ?? SYSTEM_VENDOR_ID, trigger, extraAttrs: opts.extraAttrs ?? {}, params, maxAttempts: reg?.opts.maxAttempts ?? 1 },
+      { vendorType: type, vendorId, trigger, extraAttrs: opts.extraAttrs ?? {}, params, maxAttempts: reg?.opts.maxAttempts ?? 1, tasks },
       opts.q,
     );
     if (!opts.q) this.wake();
