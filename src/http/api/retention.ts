@@ -20,7 +20,8 @@ const RULE = obj({
   disabled: bool(),
   action: str(),
   template: str(),
-  params: mapOf({ type: 'object' }),
+  // Harbor declares object values but takes any JSON (the portal sends numbers).
+  params: { type: 'object' },
   tag_selectors: { type: 'array', items: SELECTOR },
   scope_selectors: mapOf({ type: 'array', items: SELECTOR }),
 });
