@@ -125,17 +125,16 @@ export function policyView(row: RetentionPolicyRow) {
   return { id: row.id, algorithm: p.algorithm, rules: p.rules, trigger: p.trigger, scope: { level: 'project', ref: row.projectId } };
 }
 
-const statusOf = (s: string) => s;
 export function executionView(e: Execution) {
   return {
     id: e.id,
     policy_id: e.vendorId,
     start_time: iso(e.startTime),
     end_time: iso(e.endTime),
-    status: statusOf(e.status),
+    status: e.status,
     trigger: e.trigger.toUpperCase(),
+    // Harbor's swagger model drops the execution's operator (JSONCopy into RetentionExecution), so it is not shown.
     dry_run: e.extraAttrs.dry_run === true,
-    operator: typeof e.extraAttrs.operator === 'string' ? e.extraAttrs.operator : '',
   };
 }
 
