@@ -4,6 +4,7 @@
 import assert from 'node:assert/strict';
 import { before, describe, test } from 'node:test';
 import { ApiClient } from '../helpers/api-client.ts';
+import { openBerthDatabase } from '../helpers/berth.ts';
 import { RegistryClient } from '../helpers/registry-client.ts';
 import { pushImage } from './artifact-fixtures.ts';
 import { auditRows, expectApi, useApi } from './fixture.ts';
@@ -178,6 +179,17 @@ describe('retention API', () => {
     const log = await f.admin.call('GET', `/retentions/${policyId}/executions/${e.id}/tasks/${t.id}`);
     assert.match(log.text, new RegExp(`${digests.v2} \\| v2 \\|.*\\| DEL`));
     assert.match(log.text, /deleted 1 of 4 artifacts, retained 3/);
+    // The finished run is announced as TAG_RETENTION (webhook event harbor.tag_retention.finished).
+    const db = await openBerthDatabase(f.berth);
+    try {
+      const ev = await db.all<{ data: string }>("SELECT data FROM events WHERE type = 'TAG_RETENTION' ORDER BY seq");
+      const last = JSON.parse(ev.at(-1)!.data).retention;
+      assert.equal(ev.length, 2); // the dry run's and this one's
+      assert.deepEqual({ total: last.total, retained: last.retained, project_name: last.project_name, retention_policy_id: last.retention_policy_id }, { total: 4, retained: 3, project_name: P, retention_policy_id: policyId });
+      assert.deepEqual(last.deleted_artifact, [{ type: 'image', status: 'SUCCESS', name_and_tag: `${P}/app@${digests.v2}` }]);
+    } finally {
+      await db.close();
+    }
     const list = await f.admin.call('GET', `/retentions/${policyId}/executions`);
     expectApi(list, 200);
     assert.equal(list.headers.get('x-total-count'), '2');

@@ -416,8 +416,6 @@ export class RetentionService {
               retained: sumRetained,
               project_name: project?.name ?? '',
               retention_policy_id: ex?.vendorId ?? 0,
-              execution_id: ctx.executionId,
-              dry_run: p.dry_run,
               result: 'SUCCESS',
               // This task's deletions; earlier tasks logged theirs.
               deleted_artifact: deleted.map((ref) => ({ type: 'image', status: 'SUCCESS', name_and_tag: ref })),
