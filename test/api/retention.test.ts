@@ -199,6 +199,24 @@ describe('retention API', () => {
     expectApi(await f.admin.call('PATCH', `/retentions/${policyId}/executions/${e.id}`, { action: 'stop' }), 200);
   });
 
+  test('the policy\'s cron fires a scheduled run split into per-repository tasks', async () => {
+    expectApi(await f.admin.call('PUT', `/retentions/${policyId}`, policy(pid, [rule('latestPushedK', 2, 'app')], '* * * * * *')), 200);
+    const end = Date.now() + 20_000;
+    let sched: Exec | undefined;
+    while (!sched) {
+      const list = await f.admin.call('GET', `/retentions/${policyId}/executions?page_size=0`);
+      sched = (list.json() as Exec[]).find((x) => x.trigger === 'SCHEDULE' && x.status === 'Success');
+      assert.ok(sched || Date.now() < end, list.text);
+      if (!sched) await new Promise((res) => setTimeout(res, 300));
+    }
+    // Off again before looking at the tasks, so no further firing interferes.
+    expectApi(await f.admin.call('PUT', `/retentions/${policyId}`, policy(pid, [rule('latestPushedK', 2, 'app')])), 200);
+    assert.equal(sched.dry_run, false);
+    const tasks = await f.admin.call('GET', `/retentions/${policyId}/executions/${sched.id}/tasks`);
+    assert.deepEqual((tasks.json() as { repository: string; total: number; retained: number }[]).map((t) => [t.repository, t.total, t.retained]), [['app', 3, 3]]);
+    assert.deepEqual(await tagsIn('app'), ['v1', 'v3', 'v4']);
+  });
+
   test('delete removes the policy and the project\'s retention_id', async () => {
     expectApi(await f.admin.call('DELETE', `/retentions/${policyId}`), 200);
     expectApi(await f.admin.call('GET', `/retentions/${policyId}`), 404, 'NOT_FOUND');
