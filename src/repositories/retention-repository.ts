@@ -47,6 +47,10 @@ export class RetentionRepository {
   async listRepositoryNames(projectId: number, q: Queryable = this.db): Promise<{ id: number; name: string }[]> {
     return (await q.all<{ id: number; name: string }>('SELECT id, name FROM repositories WHERE project_id = ? ORDER BY name', [projectId])).map((r) => ({ id: Number(r.id), name: r.name }));
   }
+  /** The RETENTION schedule of a policy that no longer exists (its project was deleted). */
+  async removeSchedulesOfPolicy(policyId: number, q: Queryable = this.db): Promise<void> {
+    await q.run("DELETE FROM schedules WHERE vendor_type = 'RETENTION' AND vendor_id = ?", [policyId]);
+  }
   async saveTaskResult(taskId: number, total: number, retained: number, q: Queryable = this.db): Promise<void> {
     await q.run('INSERT INTO retention_task_results (task_id, total, retained) VALUES (?, ?, ?) ON CONFLICT (task_id) DO UPDATE SET total = excluded.total, retained = excluded.retained', [
       taskId,

@@ -223,4 +223,20 @@ describe('retention API', () => {
     const proj = await f.admin.call('GET', `/projects/${P}`);
     assert.equal(proj.json().metadata.retention_id, undefined);
   });
+
+  test('a deleted project takes its policy and, at its next firing, the policy\'s schedule', async () => {
+    const id = await f.admin.createProject('retain-gone', false);
+    const r = await f.admin.call('POST', '/retentions', policy(id, [rule('always', null)], '* * * * * *'));
+    expectApi(r, 201);
+    const rid = Number(r.headers.get('location')!.split('/').pop());
+    expectApi(await f.admin.call('DELETE', `/projects/retain-gone`), 200);
+    expectApi(await f.admin.call('GET', `/retentions/${rid}`), 404, 'NOT_FOUND');
+    const end = Date.now() + 10_000;
+    for (;;) {
+      const sch = await f.admin.call('GET', '/schedules?page_size=0');
+      if (!(sch.json() as { vendor_type: string; vendor_id: number }[]).some((s) => s.vendor_type === 'RETENTION' && s.vendor_id === rid)) break;
+      assert.ok(Date.now() < end, sch.text);
+      await new Promise((res) => setTimeout(res, 300));
+    }
+  });
 });

@@ -229,7 +229,11 @@ export class RetentionService {
   /** One task per repository of the project that an enabled rule selects (Harbor's launcher). */
   private async plan(policyId: number, dryRun: boolean, operator: string, q?: Queryable): Promise<JobParams[]> {
     const row = await this.repo.findPolicy(policyId, q);
-    if (!row) return [];
+    if (!row) {
+      // The policy went with its project (ON DELETE CASCADE): its schedule goes at its next firing.
+      if (q) await this.repo.removeSchedulesOfPolicy(policyId, q);
+      return [];
+    }
     const p = row.policy as unknown as RetentionPolicy;
     const project = await this.projects.findProjectById(row.projectId);
     if (!project) return [];
