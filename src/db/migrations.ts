@@ -493,8 +493,13 @@ CREATE TABLE retention_policies (
 );
 CREATE TABLE retention_task_results (
   task_id BIGINT PRIMARY KEY REFERENCES tasks(id) ON DELETE CASCADE,
+  execution_id BIGINT NOT NULL REFERENCES executions(id) ON DELETE CASCADE,
   total INTEGER NOT NULL,
   retained INTEGER NOT NULL
+);
+CREATE INDEX retention_task_results_execution ON retention_task_results(execution_id);
+CREATE TABLE retention_announced (
+  execution_id BIGINT PRIMARY KEY REFERENCES executions(id) ON DELETE CASCADE
 )
 `,
   },

@@ -51,12 +51,28 @@ export class RetentionRepository {
   async removeSchedulesOfPolicy(policyId: number, q: Queryable = this.db): Promise<void> {
     await q.run("DELETE FROM schedules WHERE vendor_type = 'RETENTION' AND vendor_id = ?", [policyId]);
   }
-  async saveTaskResult(taskId: number, total: number, retained: number, q: Queryable = this.db): Promise<void> {
-    await q.run('INSERT INTO retention_task_results (task_id, total, retained) VALUES (?, ?, ?) ON CONFLICT (task_id) DO UPDATE SET total = excluded.total, retained = excluded.retained', [
-      taskId,
-      total,
-      retained,
-    ]);
+  async saveTaskResult(taskId: number, executionId: number, total: number, retained: number, q: Queryable = this.db): Promise<void> {
+    await q.run(
+      'INSERT INTO retention_task_results (task_id, execution_id, total, retained) VALUES (?, ?, ?, ?) ON CONFLICT (task_id) DO UPDATE SET total = excluded.total, retained = excluded.retained',
+      [taskId, executionId, total, retained],
+    );
+  }
+  /** Serializes the tasks of one execution finishing at once (PostgreSQL; SQLite transactions are serial anyway). */
+  async lockExecution(executionId: number, q: Queryable): Promise<void> {
+    if (q.dialect === 'postgres') await q.get('SELECT id FROM executions WHERE id = ? FOR UPDATE', [executionId]);
+  }
+  /** Sums of the execution's task results and how many tasks it has. */
+  async sumResults(executionId: number, q: Queryable = this.db): Promise<{ tasks: number; reported: number; total: number; retained: number }> {
+    const t = await q.get<{ n: number }>('SELECT COUNT(*) AS n FROM tasks WHERE execution_id = ?', [executionId]);
+    const r = await q.get<{ n: number; total: number | null; retained: number | null }>(
+      'SELECT COUNT(*) AS n, SUM(total) AS total, SUM(retained) AS retained FROM retention_task_results WHERE execution_id = ?',
+      [executionId],
+    );
+    return { tasks: Number(t?.n ?? 0), reported: Number(r?.n ?? 0), total: Number(r?.total ?? 0), retained: Number(r?.retained ?? 0) };
+  }
+  /** Marks the execution announced; false when it already was (a re-run of its last task). */
+  async saveAnnounced(executionId: number, q: Queryable): Promise<boolean> {
+    return !!(await q.get<{ execution_id: number }>('INSERT INTO retention_announced (execution_id) VALUES (?) ON CONFLICT (execution_id) DO NOTHING RETURNING execution_id', [executionId]));
   }
   async listTaskResults(taskIds: readonly number[], q: Queryable = this.db): Promise<Map<number, { total: number; retained: number }>> {
     const out = new Map<number, { total: number; retained: number }>();

@@ -224,6 +224,27 @@ describe('retention API', () => {
     assert.equal(proj.json().metadata.retention_id, undefined);
   });
 
+  test('a run over several repositories: one task each, one TAG_RETENTION with the totals of all', async () => {
+    const id = await f.admin.createProject('retain-two', false);
+    const c = reg();
+    for (const r of ['a', 'b', 'c']) await pushImage(c, `retain-two/${r}`, 'v1');
+    const r = await f.admin.call('POST', '/retentions', policy(id, [rule('always', null, '{a,b}')]));
+    expectApi(r, 201);
+    const rid = Number(r.headers.get('location')!.split('/').pop());
+    const e = await runAndWait(rid, true);
+    const tasks = await f.admin.call('GET', `/retentions/${rid}/executions/${e.id}/tasks`);
+    assert.deepEqual((tasks.json() as { repository: string; status: string }[]).map((t) => [t.repository, t.status]), [['a', 'Success'], ['b', 'Success']]);
+    const db = await openBerthDatabase(f.berth);
+    try {
+      const ev = (await db.all<{ data: string }>("SELECT data FROM events WHERE type = 'TAG_RETENTION'")).map((x) => JSON.parse(x.data).retention).filter((x) => x.project_name === 'retain-two');
+      assert.equal(ev.length, 1);
+      assert.equal(ev[0].total, 2);
+      assert.equal(ev[0].retained, 2);
+    } finally {
+      await db.close();
+    }
+  });
+
   test('a deleted project takes its policy and, at its next firing, the policy\'s schedule', async () => {
     const id = await f.admin.createProject('retain-gone', false);
     const r = await f.admin.call('POST', '/retentions', policy(id, [rule('always', null)], '* * * * * *'));

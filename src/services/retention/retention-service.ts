@@ -386,47 +386,40 @@ export class RetentionService {
       }
     }
     ctx.log(`${tag}${dry ? 'would delete' : 'deleted'} ${deletedRefs.length} of ${total} artifacts, retained ${retainedCount}`);
-    await this.repo.saveTaskResult(ctx.taskId, total, retainedCount);
-    await this.finishIfLast(ctx, p, total, retainedCount, deletedRefs);
+    await this.finish(ctx, p, total, retainedCount, deletedRefs);
   }
 
   /**
-   * The last task of an execution to finish publishes TAG_RETENTION with Harbor's retention payload (totals of
-   * every task). Two tasks finishing at the very same moment may both see the other running; then the event is
-   * not raised (the counts remain in the tasks).
+   * Saves this task's counts; the task whose counts complete the execution's publishes TAG_RETENTION with Harbor's
+   * retention summary (totals of every task), once: the execution row is locked so tasks finishing together see
+   * each other's counts, and a marker keeps a re-run of the last task from announcing twice.
    */
-  private async finishIfLast(ctx: JobContext, p: TaskParams, total: number, retained: number, deleted: string[]): Promise<void> {
-    const tasks = await this.jobs.listTasks(ctx.executionId);
-    if (tasks.some((t) => t.id !== ctx.taskId && (t.status === 'Pending' || t.status === 'Running'))) return;
-    const results = await this.repo.listTaskResults(tasks.map((t) => t.id));
-    let sumTotal = 0;
-    let sumRetained = 0;
-    for (const t of tasks) {
-      const r = t.id === ctx.taskId ? { total, retained } : results.get(t.id);
-      sumTotal += r?.total ?? 0;
-      sumRetained += r?.retained ?? 0;
-    }
-    const ex = await this.jobs.getExecution(ctx.executionId);
+  private async finish(ctx: JobContext, p: TaskParams, total: number, retained: number, deleted: string[]): Promise<void> {
     const project = await this.projects.findProjectById(p.project_id);
-    await this.db.tx((q) =>
-      this.events.publish(q, [
+    const ex = await this.jobs.getExecution(ctx.executionId);
+    await this.db.tx(async (q) => {
+      await this.repo.lockExecution(ctx.executionId, q);
+      await this.repo.saveTaskResult(ctx.taskId, ctx.executionId, total, retained, q);
+      const sum = await this.repo.sumResults(ctx.executionId, q);
+      if (sum.reported < sum.tasks || !(await this.repo.saveAnnounced(ctx.executionId, q))) return;
+      await this.events.publish(q, [
         {
           type: 'TAG_RETENTION',
           operator: p.operator,
           projectId: p.project_id,
           data: {
             retention: {
-              total: sumTotal,
-              retained: sumRetained,
+              total: sum.total,
+              retained: sum.retained,
               project_name: project?.name ?? '',
               retention_policy_id: ex?.vendorId ?? 0,
               result: 'SUCCESS',
-              // This task's deletions; earlier tasks logged theirs.
+              // This task's deletions; the other tasks' are in their logs.
               deleted_artifact: deleted.map((ref) => ({ type: 'image', status: 'SUCCESS', name_and_tag: ref })),
             },
           },
         },
-      ]),
-    );
+      ]);
+    });
   }
 }
