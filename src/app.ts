@@ -39,6 +39,8 @@ import { ProjectService } from './services/project/project-service.ts';
 import { CveAllowlistRepository } from './repositories/cve-allowlist-repository.ts';
 import { ImmutableRuleRepository } from './repositories/immutable-rule-repository.ts';
 import { ImmutabilityService } from './services/artifact/immutability-service.ts';
+import { RetentionRepository } from './repositories/retention-repository.ts';
+import { RetentionService } from './services/retention/retention-service.ts';
 import { AccessPolicy } from './services/auth/access-policy.ts';
 import { AuthService } from './services/auth/auth-service.ts';
 import { generatePassword, hashPassword } from './services/auth/password.ts';
@@ -81,6 +83,7 @@ export interface Services {
   manifests: ManifestService;
   /** Repositories, artifacts and labels of /api/v2.0, and the batched pull time/count recorder. */
   artifactDomain: ArtifactDomain;
+  retention: RetentionService;
   /** Persistent job queue and schedules; server-main registers handlers and starts it. */
   jobs: JobService;
   gc: GcService;
@@ -245,6 +248,18 @@ export async function buildServices(config: Config): Promise<{ services: Service
   const pullRecorder = createPullRecorder(db, outbox);
   const immutability = new ImmutabilityService({ db, rules: new ImmutableRuleRepository(db), audit });
   const manifestService = new ManifestService({ db, manifests, blobs: blobRows, repositories, faults, quota: quotas, events: outbox, onPull: pullRecorder.onPull, immutability });
+  const artifactDomain = buildArtifactDomain({ db, store, manifests: manifestService, manifestRows: manifests, blobs: blobRows, repositories, quota: quotas, audit, events: outbox, pulls: pullRecorder.pulls, immutability });
+  const retention = new RetentionService({
+    db,
+    repo: new RetentionRepository(db),
+    projects,
+    jobs,
+    immutability,
+    artifacts: artifactDomain.artifacts,
+    query: artifactQueries,
+    audit,
+    events: outbox,
+  });
   return {
     services: {
       db,
@@ -254,7 +269,8 @@ export async function buildServices(config: Config): Promise<{ services: Service
       blobs: new BlobService({ db, store, blobs: blobRows, repositories, quota: quotas }),
       uploads: new UploadService({ db, store, uploads: new UploadRepository(db), blobs: blobRows, repositories, faults, quota: quotas }),
       manifests: manifestService,
-      artifactDomain: buildArtifactDomain({ db, store, manifests: manifestService, manifestRows: manifests, blobs: blobRows, repositories, quota: quotas, audit, events: outbox, pulls: pullRecorder.pulls, immutability }),
+      artifactDomain,
+      retention,
       jobs,
       quotas,
       events: { outbox, dispatcher },

@@ -41,6 +41,7 @@ export async function startServer(config: Config): Promise<{ close(): Promise<vo
   );
   registerGcJob(jobs, services.gc);
   registerPurgeAuditJob(jobs, services.auditLogs);
+  services.retention.register();
   // Webhook deliveries name the port actually listened on (http.port 0 picks one).
   services.webhookDelivery.setRegistryHost(registryHostOf(config, port));
   services.webhookDelivery.register();

@@ -459,24 +459,6 @@ CREATE TABLE project_cve_allowlists (
 )
 `,
   },  {
-    // Issue 17 (tag immutability): Harbor's immutable_tag_rule — per-project rules, the rule (selectors,
-    // template, action, priority) as JSON text; rule_key is its canonical form, unique per project (Harbor's
-    // UNIQUE(project_id, tag_filter): the same rule twice is a 409).
-    version: 18,
-    name: 'immutable tag rules',
-    sql: `
-CREATE TABLE immutable_tag_rules (
-  id {{id}},
-  project_id BIGINT NOT NULL REFERENCES projects(id) ON DELETE CASCADE,
-  rule TEXT NOT NULL,
-  rule_key TEXT NOT NULL,
-  disabled INTEGER NOT NULL DEFAULT 0,
-  created_at BIGINT NOT NULL,
-  UNIQUE (project_id, rule_key)
-)
-`,
-  },
-  {
     // Issue 14 (replication): Harbor's registry table — remote endpoints replication copies to and from.
     // access_secret is sealed by SecretBox before it is stored and never returned by the API.
     version: 17,
@@ -496,6 +478,51 @@ CREATE TABLE registries (
   status TEXT NOT NULL DEFAULT '',
   created_at BIGINT NOT NULL,
   updated_at BIGINT NOT NULL
+)
+`,
+  },
+  {
+    // Issue 17 (tag immutability): Harbor's immutable_tag_rule — per-project rules, the rule (selectors,
+    // template, action, priority) as JSON text; rule_key is its canonical form, unique per project (Harbor's
+    // UNIQUE(project_id, tag_filter): the same rule twice is a 409).
+    version: 18,
+    name: 'immutable tag rules',
+    sql: `
+CREATE TABLE immutable_tag_rules (
+  id {{id}},
+  project_id BIGINT NOT NULL REFERENCES projects(id) ON DELETE CASCADE,
+  rule TEXT NOT NULL,
+  rule_key TEXT NOT NULL,
+  disabled INTEGER NOT NULL DEFAULT 0,
+  created_at BIGINT NOT NULL,
+  UNIQUE (project_id, rule_key)
+)
+`,
+  },
+  {
+    // Issue 17 (tag retention): Harbor's retention_policy, one per project (the project's retention_id metadata
+    // points at it); the policy (algorithm, rules, trigger, scope) as JSON text. Executions and tasks are the job
+    // service's (vendor_type RETENTION, vendor_id the policy id); retention_task_results keeps Harbor's per-task
+    // total / retained counts.
+    version: 19,
+    name: 'retention policies',
+    sql: `
+CREATE TABLE retention_policies (
+  id {{id}},
+  project_id BIGINT NOT NULL UNIQUE REFERENCES projects(id) ON DELETE CASCADE,
+  policy TEXT NOT NULL,
+  created_at BIGINT NOT NULL,
+  updated_at BIGINT NOT NULL
+);
+CREATE TABLE retention_task_results (
+  task_id BIGINT PRIMARY KEY REFERENCES tasks(id) ON DELETE CASCADE,
+  execution_id BIGINT NOT NULL REFERENCES executions(id) ON DELETE CASCADE,
+  total INTEGER NOT NULL,
+  retained INTEGER NOT NULL
+);
+CREATE INDEX retention_task_results_execution ON retention_task_results(execution_id);
+CREATE TABLE retention_announced (
+  execution_id BIGINT PRIMARY KEY REFERENCES executions(id) ON DELETE CASCADE
 )
 `,
   },

@@ -170,22 +170,26 @@ export class JobRepository {
 
   /** One execution with one Pending task, in the caller's transaction when `q` is given. */
   async saveExecution(
-    e: { vendorType: string; vendorId: number; trigger: JobTrigger; extraAttrs: JobParams; params: JobParams; maxAttempts: number; runAt?: number },
+    e: { vendorType: string; vendorId: number; trigger: JobTrigger; extraAttrs: JobParams; params: JobParams; maxAttempts: number; runAt?: number; tasks?: readonly JobParams[] },
     q?: Queryable,
   ): Promise<Execution> {
     const go = async (t: Queryable) => {
       const now = Date.now();
+      // One task per entry of `tasks` (retention: one per repository), else one with `params`; no task at all
+      // means nothing to do, and the execution is done at once (Harbor marks such an execution Success).
+      const tasks = e.tasks ?? [e.params];
       const row = await t.get<R>(
-        `INSERT INTO executions (vendor_type, vendor_id, status, trigger, extra_attrs, start_time, update_time)
-         VALUES (?, ?, 'Pending', ?, ?, ?, ?) RETURNING *`,
-        [e.vendorType, e.vendorId, e.trigger, JSON.stringify(e.extraAttrs), now, now],
+        `INSERT INTO executions (vendor_type, vendor_id, status, trigger, extra_attrs, start_time, end_time, update_time)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING *`,
+        [e.vendorType, e.vendorId, tasks.length ? 'Pending' : 'Success', e.trigger, JSON.stringify(e.extraAttrs), now, tasks.length ? null : now, now],
       );
       const ex = toExecution(row!);
-      await t.run(
-        `INSERT INTO tasks (execution_id, job_type, status, params, max_attempts, run_at, creation_time, update_time)
-         VALUES (?, ?, 'Pending', ?, ?, ?, ?, ?)`,
-        [ex.id, e.vendorType, JSON.stringify(e.params), e.maxAttempts, e.runAt ?? now, now, now],
-      );
+      for (const params of tasks)
+        await t.run(
+          `INSERT INTO tasks (execution_id, job_type, status, params, max_attempts, run_at, creation_time, update_time)
+           VALUES (?, ?, 'Pending', ?, ?, ?, ?, ?)`,
+          [ex.id, e.vendorType, JSON.stringify(params), e.maxAttempts, e.runAt ?? now, now, now],
+        );
       return ex;
     };
     return q ? go(q) : this.db.tx(go);

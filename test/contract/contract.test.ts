@@ -265,6 +265,22 @@ async function seed(): Promise<Seed> {
     assert.equal(r.status, 201, `CreateImmuRule: ${r.text}`);
     ids.immutable_rule_id = locationId(r);
   }
+  if (hasOp('createRetention')) {
+    // `always` over every repository, run dry: one task per repository, nothing deleted.
+    const r = await admin.call('POST', '/retentions', {
+      algorithm: 'or',
+      rules: [{ action: 'retain', template: 'always', tag_selectors: [{ kind: 'doublestar', decoration: 'matches', pattern: '**' }], scope_selectors: { repository: [{ kind: 'doublestar', decoration: 'repoMatches', pattern: '**' }] } }],
+      trigger: { kind: 'Schedule', settings: {}, references: {} },
+      scope: { level: 'project', ref: project.id },
+    });
+    assert.equal(r.status, 201, `createRetention: ${r.text}`);
+    ids.retention_id = locationId(r);
+    const e = await admin.call('POST', `/retentions/${ids.retention_id}/executions`, { dry_run: true });
+    assert.equal(e.status, 201, `triggerRetentionExecution: ${e.text}`);
+    ids.eid = locationId(e);
+    const t = await admin.call('GET', `/retentions/${ids.retention_id}/executions/${ids.eid}/tasks`);
+    ids.tid = String(t.json()[0]?.id);
+  }
   if (hasOp('getIcon')) {
     // the icon the pushed image names ({digest} of GET /icons/{digest})
     const a = await admin.call('GET', `/projects/${project.name}/repositories/${encodeURIComponent(encodeURIComponent(repo))}/artifacts/${img.digest}`);
@@ -295,7 +311,7 @@ function pathValue(s: Seed, o: Operation, name: string): string | undefined {
     case 'addition':
       return 'build_history';
     case 'id':
-      return o.path.startsWith('/quotas/') ? String(s.project.id) : undefined;
+      return o.path.startsWith('/quotas/') ? String(s.project.id) : o.path.startsWith('/retentions/') ? s.ids.retention_id : undefined;
     default:
       return s.ids[name];
   }

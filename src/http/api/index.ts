@@ -23,6 +23,7 @@ import { ldapRoutes } from './ldap.ts';
 import { auditLogRoutes } from './audit-logs.ts';
 import { webhookRoutes } from './webhooks.ts';
 import { immutableRoutes } from './immutable.ts';
+import { retentionRoutes } from './retention.ts';
 import { systemRoutes, versionRoute } from './system.ts';
 import { API_PREFIX, ApiAuth, type ApiDeps } from './context.ts';
 import { parseGoBool } from './query.ts';
@@ -97,6 +98,7 @@ export async function apiRoutes(app: FastifyInstance, deps: ApiDeps): Promise<vo
   await app.register(async (scope) => labelRoutes(scope, { ...deps, ...deps.artifactDomain }, auth), { prefix: API_PREFIX });
   await app.register(async (scope) => immutableRoutes(scope, { ...deps, ...deps.artifactDomain }, auth), { prefix: API_PREFIX });
   await app.register(async (scope) => registryRoutes(scope, deps.registries, auth), { prefix: API_PREFIX });
+  await app.register(async (scope) => retentionRoutes(scope, deps, auth), { prefix: API_PREFIX });
   app.addHook('onClose', async () => deps.artifactDomain.pulls.close());
   await app.register(async (scope) => configurationRoutes(scope, deps.configs, auth), { prefix: API_PREFIX });
   await app.register(iconRoutes, { prefix: API_PREFIX });

@@ -97,6 +97,11 @@ export interface JobTypeOptions {
   retainPerVendor?: boolean;
   /** Prune only once this many more than retainExecutions exist (default 0): a frequent type skips a write per run. */
   retainSlack?: number;
+  /**
+   * Splits an execution into tasks when it is submitted without explicit tasks (a schedule firing): the
+   * params of each task (retention: one per repository). Runs with the submitting transaction, if any.
+   */
+  plan?: (params: JobParams, vendorId: number, q?: Queryable) => Promise<JobParams[]>;
 }
 
 /** Thrown by a handler for a failure that retrying cannot fix: the task ends in Error at once. */
@@ -136,7 +141,7 @@ export interface JobServiceOptions {
 
 interface Registered {
   handler: JobHandler;
-  opts: Required<Omit<JobTypeOptions, 'retainExecutions'>> & { retainExecutions: number | null };
+  opts: Required<Omit<JobTypeOptions, 'retainExecutions' | 'plan'>> & { retainExecutions: number | null; plan: JobTypeOptions['plan'] };
 }
 
 interface Running {
@@ -202,6 +207,7 @@ export class JobService {
         retainExecutions: opts.retainExecutions ?? null,
         retainPerVendor: opts.retainPerVendor ?? false,
         retainSlack: Math.max(0, opts.retainSlack ?? 0),
+        plan: opts.plan,
       },
     });
     this.wake();
@@ -222,11 +228,13 @@ export class JobService {
     type: string,
     params: JobParams = {},
     trigger: JobTrigger = 'manual',
-    opts: { vendorId?: number; extraAttrs?: JobParams; q?: Queryable } = {},
+    opts: { vendorId?: number; extraAttrs?: JobParams; q?: Queryable; tasks?: readonly JobParams[] } = {},
   ): Promise<Execution> {
     const reg = this.types.get(type);
+    const vendorId = opts.vendorId ?? SYSTEM_VENDOR_ID;
+    const tasks = opts.tasks ?? (reg?.opts.plan ? await reg.opts.plan(params, vendorId, opts.q) : undefined);
     const ex = await this.repo.saveExecution(
-      { vendorType: type, vendorId: opts.vendorId ?? SYSTEM_VENDOR_ID, trigger, extraAttrs: opts.extraAttrs ?? {}, params, maxAttempts: reg?.opts.maxAttempts ?? 1 },
+      { vendorType: type, vendorId, trigger, extraAttrs: opts.extraAttrs ?? {}, params, maxAttempts: reg?.opts.maxAttempts ?? 1, tasks },
       opts.q,
     );
     if (!opts.q) this.wake();

@@ -22,6 +22,8 @@ export interface HarborEventData {
   resources?: HarborResource[];
   repository?: HarborRepository;
   custom_attributes?: Record<string, string>;
+  /** TAG_RETENTION: Harbor's retention summary. */
+  retention?: Record<string, unknown>;
 }
 export interface HarborPayload {
   type: string;
@@ -97,6 +99,11 @@ export function harborPayload(e: DomainEvent, ctx: PayloadContext): HarborPayloa
           custom_attributes: { Details: d.message },
         },
       };
+    }
+    case 'TAG_RETENTION': {
+      // Harbor's retention event_data; the host clients pull from is the deployment's, known here.
+      const d = e.data as { retention?: Record<string, unknown> };
+      return { ...base, event_data: { retention: { ...(d.retention ?? {}), hostname: ctx.registryHost } } };
     }
     default:
       return null;
