@@ -33,6 +33,8 @@ GO_TOOLS=(
   "oras|oras.land/oras|oras.land/oras/cmd/oras|v1.3.6"
   "regctl|github.com/regclient/regclient|github.com/regclient/regclient/cmd/regctl|v0.11.7"
   "helm|helm.sh/helm/v4|helm.sh/helm/v4/cmd/helm|v4.3.1"
+  # syft: the oracle for the built-in scanner's package inventory (test/scan)
+  "syft|github.com/anchore/syft|github.com/anchore/syft/cmd/syft|v1.57.2"
 )
 
 # ---- apt packages --------------------------------------------------------------------
@@ -43,6 +45,7 @@ APT_PACKAGES=(
   containerd docker.io docker-registry
   slapd ldap-utils chromium fonts-noto-cjk
   python3-venv
+  mmdebstrap
 )
 # shellcheck disable=SC2206
 APT_PACKAGES+=(${CI_DEPS_EXTRA_APT:-})
