@@ -89,7 +89,7 @@ function toBuf(c: Buffer | Uint8Array | string): Buffer {
 
 /** Pulls exact byte counts out of a chunk stream. */
 class ByteReader {
-  private buf = Buffer.alloc(0);
+  private buf: Buffer = Buffer.alloc(0);
   private pos = 0;
   total = 0;
   private readonly it: AsyncIterator<Buffer>;
