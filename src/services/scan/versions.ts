@@ -209,10 +209,16 @@ function mavenParse(version: string): MItem[] {
     list = l;
     stack.push(l);
   };
+  // a qualifier after a '.' ("2.0.a") opens a sub-list as if it followed a '-', so "2.0.a" < "2-1"
+  const textAfterDot = (isDigit: boolean, s: string) => {
+    if (!isDigit && list.length) sub();
+    list.push(item(isDigit, s));
+  };
   for (let i = 0; i < v.length; i++) {
     const c = v[i];
     if (c === '.' || c === '-') {
-      list.push(i === start ? { t: 'int', v: 0n } : item(digit, v.slice(start, i)));
+      if (i === start) list.push({ t: 'int', v: 0n });
+      else textAfterDot(digit, v.slice(start, i));
       start = i + 1;
       if (c === '-') sub();
     } else if (isDigit(c)) {
@@ -231,7 +237,7 @@ function mavenParse(version: string): MItem[] {
       digit = false;
     }
   }
-  if (v.length > start) list.push(item(digit, v.slice(start)));
+  if (v.length > start) textAfterDot(digit, v.slice(start));
   for (let i = stack.length - 1; i >= 0; i--) mavenNormalize(stack[i]);
   return root;
 }
