@@ -261,8 +261,12 @@ export async function inventory(layers: Iterable<LayerSource> | AsyncIterable<La
           if (e.type === 'hardlink') {
             const t = normalizePath(e.linkname, lim);
             const h = t ? image.files.get(t) : undefined;
-            if (h) image.set(p, { ...h, layer: L });
-            if (t && raw.has(t)) raw.set(p, raw.get(t)!);
+            // the link declares packages only if its own path is one a parser reads (the target's kind)
+            const k = kindOf(p);
+            if (h && (k === h.kind || (h.kind === 'go' && !k))) {
+              image.set(p, { ...h, layer: L });
+              if (raw.has(t!)) raw.set(p, raw.get(t!)!);
+            }
             return null;
           }
           if (e.type !== 'file') return null; // symlinks are recorded by absence: never followed

@@ -61,7 +61,7 @@ export async function* decompressed(source: Chunks): AsyncGenerator<Buffer> {
   };
   let decoder: zlib.Gunzip | null = null;
   if (head[0] === 0x1f && head[1] === 0x8b) decoder = zlib.createGunzip();
-  else if (head.readUInt32LE(0) === 0xfd2fb528 && head.length >= 4) {
+  else if (head.length >= 4 && head.readUInt32LE(0) === 0xfd2fb528) {
     const zstd = (zlib as any).createZstdDecompress;
     if (typeof zstd !== 'function') throw new TarError('zstd layers need a Node with zlib zstd support');
     decoder = zstd();
@@ -159,7 +159,12 @@ function num(b: Buffer): number {
 }
 
 function checksumOk(h: Buffer): boolean {
-  const want = num(h.subarray(148, 156));
+  let want: number;
+  try {
+    want = num(h.subarray(148, 156));
+  } catch {
+    return false;
+  }
   let sum = 0;
   for (let i = 0; i < 512; i++) sum += i >= 148 && i < 156 ? 32 : h[i];
   return sum === want;
