@@ -94,7 +94,7 @@ test('inventory: every detector, over gzip and plain layers', async () => {
     { path: 'app/node_modules/@scope/x/package.json', body: '{"name":"@scope/x","version":"2.0.0"}' },
     { path: 'app/node_modules/left-pad/test/fixture/package.json', body: '{"name":"fixture","version":"0.0.0"}' },
     { path: 'usr/lib/python3/dist-packages/six-1.16.0.dist-info/METADATA', body: 'Metadata-Version: 2.1\nName: six\nVersion: 1.16.0\n\nVersion: 9.9\n' },
-    { path: 'usr/lib/python3/dist-packages/chardet-5.1.0.egg-info/PKG-INFO', body: 'Metadata-Version: 1.1\nName: chardet\nVersion: 5.1.0\n' },
+    { path: 'usr/lib/python3/dist-packages/chardet-5.1.0.egg-info/PKG-INFO', body: 'Metadata-Version: 1.1\nName: Chardet\nVersion: 5.1.0\n' },
     { path: 'src/Cargo.lock', body: 'version = 3\n\n[[package]]\nname = "serde"\nversion = "1.0.197"\nsource = "registry+https://github.com/rust-lang/crates.io-index"\n\n[[package]]\nname = "itoa"\nversion = "1.0.10"\n\n[metadata]\nname = "nope"\n' },
     { path: 'opt/app.jar', body: jar },
     { path: 'usr/bin/fake-go', body: fakeGoBinary() },

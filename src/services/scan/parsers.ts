@@ -147,7 +147,8 @@ export function parsePythonMetadata(text: string): FoundPackage[] {
     if (m && m[1].toLowerCase() === 'name' && !name) name = m[2];
     if (m && m[1].toLowerCase() === 'version' && !version) version = m[2];
   }
-  return name && version ? [{ ecosystem: 'PyPI', name, version }] : [];
+  // PyPI names are case-insensitive (PEP 503); lower case is what OSV and syft report ("PyYAML" → "pyyaml")
+  return name && version ? [{ ecosystem: 'PyPI', name: name.toLowerCase(), version }] : [];
 }
 
 /** Cargo.lock: every `[[package]]` table's name and version. */

@@ -1,0 +1,177 @@
+// The built-in scanner's inventory against syft (the oracle) on real images built here: a Debian rootfs from the
+// apt mirror by mmdebstrap, and an image whose node_modules npm installed from the npm registry, with an upper
+// layer of whiteouts. For every ecosystem Berth covers, Berth's (ecosystem, name, version) set must contain
+// ≥ 98 % of syft's; the differences are printed either way.
+// Needs mmdebstrap and .tools/bin/syft (scripts/ci-deps.sh installs both); built rootfs/node_modules tarballs are
+// cached under .tools/scan-images keyed by a hash of their recipe, so a machine builds them once.
+import assert from 'node:assert/strict';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { createReadStream, existsSync, linkSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { gzipSync } from 'node:zlib';
+
+import { inventory } from '../../src/services/scan/inventory.ts';
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const CACHE = join(ROOT, '.tools', 'scan-images');
+const SYFT = join(ROOT, '.tools', 'bin', 'syft');
+
+const DEBIAN_RECIPE = ['mmdebstrap', '--quiet', '--variant=apt', '--include=ca-certificates,curl,python3-minimal,python3-six,python3-yaml', 'bookworm'];
+const NPM_RECIPE = { name: 'berth-scan-fixture', version: '1.0.0', private: true, dependencies: { express: '4.21.2', 'left-pad': '1.3.0', '@types/node': '22.10.2' } };
+
+const hash = (v: unknown) => createHash('sha256').update(JSON.stringify(v)).digest('hex').slice(0, 16);
+
+function cached(name: string, recipe: unknown, build: (out: string) => void): string {
+  mkdirSync(CACHE, { recursive: true });
+  const file = join(CACHE, `${name}-${hash(recipe)}.tar`);
+  if (!existsSync(file)) {
+    const tmp = `${file.slice(0, -4)}.tmp-${process.pid}.tar`; // mmdebstrap picks its output format by extension
+    build(tmp);
+    renameSync(tmp, file);
+  }
+  return file;
+}
+
+function debianRootfs(): string {
+  return cached('debian', DEBIAN_RECIPE, (out) => {
+    const r = spawnSync(DEBIAN_RECIPE[0], [...DEBIAN_RECIPE.slice(1), out, 'http://deb.debian.org/debian'], { stdio: ['ignore', 'inherit', 'inherit'] });
+    assert.equal(r.status, 0, 'mmdebstrap failed (is it installed? scripts/ci-deps.sh)');
+  });
+}
+
+function npmLayer(): string {
+  return cached('npm-app', NPM_RECIPE, (out) => {
+    const dir = mkdtempSync(join(tmpdir(), 'berth-npm-'));
+    try {
+      mkdirSync(join(dir, 'app'));
+      writeFileSync(join(dir, 'app', 'package.json'), JSON.stringify(NPM_RECIPE));
+      execFileSync('npm', ['install', '--ignore-scripts', '--no-audit', '--no-fund', '--loglevel=error'], { cwd: join(dir, 'app'), stdio: ['ignore', 'inherit', 'inherit'] });
+      execFileSync('tar', ['-C', dir, '--format=posix', '-cf', out, 'app']);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+}
+
+function tarOf(entries: { path: string; body?: string }[]): Buffer {
+  const parts: Buffer[] = [];
+  for (const e of entries) {
+    const body = Buffer.from(e.body ?? '');
+    const h = Buffer.alloc(512);
+    h.write(e.path, 0);
+    h.write('0000644\0', 100);
+    h.write('0000000\0', 108);
+    h.write('0000000\0', 116);
+    h.write(`${body.length.toString(8).padStart(11, '0')}\0`, 124);
+    h.write('00000000000\0', 136);
+    h.write('0', 156);
+    h.write('ustar\x0000', 257, 'latin1');
+    h.fill(0x20, 148, 156);
+    let sum = 0;
+    for (const b of h) sum += b;
+    h.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148);
+    parts.push(h, body, Buffer.alloc((512 - (body.length % 512)) % 512));
+  }
+  parts.push(Buffer.alloc(1024));
+  return Buffer.concat(parts);
+}
+
+function sha256File(file: string): string {
+  const h = createHash('sha256');
+  h.update(readFileSync(file));
+  return h.digest('hex');
+}
+
+/** An OCI image layout (what `syft oci-dir:` reads) from layer files, bottom first; tar or tar+gzip. */
+function ociLayout(dir: string, layers: { file: string; gzip: boolean; diffId: string }[]) {
+  const blobs = join(dir, 'blobs', 'sha256');
+  mkdirSync(blobs, { recursive: true });
+  const put = (b: Buffer) => {
+    const d = createHash('sha256').update(b).digest('hex');
+    writeFileSync(join(blobs, d), b);
+    return { digest: `sha256:${d}`, size: b.length };
+  };
+  const layerDescs = layers.map((l) => {
+    const d = sha256File(l.file);
+    linkSync(l.file, join(blobs, d));
+    return { mediaType: l.gzip ? 'application/vnd.oci.image.layer.v1.tar+gzip' : 'application/vnd.oci.image.layer.v1.tar', digest: `sha256:${d}`, size: readFileSync(l.file).length };
+  });
+  const config = put(Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', config: {}, rootfs: { type: 'layers', diff_ids: layers.map((l) => `sha256:${l.diffId}`) } })));
+  const manifest = put(Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json', config: { mediaType: 'application/vnd.oci.image.config.v1+json', ...config }, layers: layerDescs })));
+  writeFileSync(join(dir, 'oci-layout'), '{"imageLayoutVersion":"1.0.0"}');
+  writeFileSync(join(dir, 'index.json'), JSON.stringify({ schemaVersion: 2, manifests: [{ mediaType: 'application/vnd.oci.image.manifest.v1+json', ...manifest, annotations: { 'org.opencontainers.image.ref.name': 'test' } }] }));
+}
+
+const SYFT_TYPES: Record<string, string> = { deb: 'Debian', apk: 'Alpine', npm: 'npm', python: 'PyPI', 'go-module': 'Go', 'rust-crate': 'crates.io' };
+
+function syftSet(layout: string): { set: Set<string>; ms: number } {
+  const t0 = Date.now();
+  const r = spawnSync(SYFT, ['scan', `oci-dir:${layout}`, '-o', 'json', '-q'], { env: { ...process.env, SYFT_CHECK_FOR_APP_UPDATE: 'false' }, maxBuffer: 512 * 1024 * 1024, encoding: 'utf8' });
+  assert.equal(r.status, 0, `syft failed: ${r.stderr}`);
+  const set = new Set<string>();
+  for (const a of JSON.parse(r.stdout).artifacts) {
+    const eco = SYFT_TYPES[a.type];
+    if (eco) set.add(`${eco} ${a.name} ${a.version}`);
+  }
+  return { set, ms: Date.now() - t0 };
+}
+
+async function compare(label: string, layout: string, layers: string[], expectMin: Record<string, number>) {
+  const t0 = Date.now();
+  const inv = await inventory(layers.map((f) => () => createReadStream(f)));
+  const berthMs = Date.now() - t0;
+  const berth = new Set(inv.packages.map((p) => `${p.ecosystem} ${p.name} ${p.version}`));
+  const syft = syftSet(layout);
+  const missing = [...syft.set].filter((k) => !berth.has(k)).sort();
+  const extra = [...berth].filter((k) => !syft.set.has(k)).sort();
+  const agree = syft.set.size - missing.length;
+  console.log(`# ${label}: syft ${syft.set.size} packages in ${syft.ms} ms, Berth ${berth.size} in ${berthMs} ms; agreement ${agree}/${syft.set.size} (${((100 * agree) / syft.set.size).toFixed(1)} %)`);
+  console.log(`# ${label}: only in syft: ${missing.length ? missing.join(', ') : '(none)'}`);
+  console.log(`# ${label}: only in Berth: ${extra.length ? extra.join(', ') : '(none)'}`);
+  if (inv.warnings.length) console.log(`# ${label}: warnings: ${inv.warnings.join(' | ')}`);
+  assert.ok(syft.set.size > 0, 'syft found nothing: the oracle is broken');
+  assert.ok(agree / syft.set.size >= 0.98, `${label}: Berth agrees on ${agree} of syft's ${syft.set.size} packages (< 98 %)`);
+  for (const [eco, n] of Object.entries(expectMin)) {
+    const have = inv.packages.filter((p) => p.ecosystem === eco).length;
+    assert.ok(have >= n, `${label}: ${have} ${eco} packages, expected at least ${n}`);
+  }
+  return inv;
+}
+
+test('oracle: the Debian rootfs and an npm image agree with syft', { timeout: 30 * 60_000 }, async () => {
+  assert.ok(existsSync(SYFT), `${SYFT} missing: run scripts/ci-deps.sh (it pins syft v1.57.2)`);
+  const debian = debianRootfs();
+  const app = npmLayer();
+  const work = mkdtempSync(join(tmpdir(), 'berth-oracle-'));
+  try {
+    // 1. Debian: one uncompressed layer
+    const deb = join(work, 'debian');
+    ociLayout(deb, [{ file: debian, gzip: false, diffId: sha256File(debian) }]);
+    const inv = await compare('debian', deb, [debian], { Debian: 100, PyPI: 2 });
+    assert.equal(inv.os?.id, 'debian');
+    assert.equal(inv.os?.versionId, '12');
+    const curl = inv.packages.find((p) => p.name === 'libcurl4');
+    assert.equal(curl?.sourceName, 'curl', 'dpkg Source: recorded');
+
+    // 2. npm: Debian base + gzip'd node_modules layer + a layer whiteing out left-pad and the lock files
+    const gz = join(work, 'app.tar.gz');
+    writeFileSync(gz, gzipSync(readFileSync(app)));
+    const wh = join(work, 'wh.tar');
+    writeFileSync(wh, tarOf([{ path: 'app/node_modules/.wh.left-pad' }, { path: 'app/.wh.package-lock.json' }, { path: 'app/node_modules/.wh..package-lock.json' }]));
+    const npmImg = join(work, 'npm');
+    ociLayout(npmImg, [
+      { file: debian, gzip: false, diffId: sha256File(debian) },
+      { file: gz, gzip: true, diffId: sha256File(app) },
+      { file: wh, gzip: false, diffId: sha256File(wh) },
+    ]);
+    const inv2 = await compare('npm', npmImg, [debian, gz, wh], { npm: 50, Debian: 100 });
+    assert.ok(inv2.packages.some((p) => p.name === 'express' && p.version === '4.21.2'));
+    assert.ok(!inv2.packages.some((p) => p.name === 'left-pad'), 'a package whited out in an upper layer is not reported');
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+});
