@@ -57,6 +57,19 @@ function npmLayer(): string {
   });
 }
 
+/** A Go binary built by `go build` (a module with one dependency), as a layer holding usr/local/bin/berthscan. */
+function goLayer(work: string): string {
+  const dir = join(work, 'gosrc');
+  mkdirSync(join(dir, 'root', 'usr', 'local', 'bin'), { recursive: true });
+  writeFileSync(join(dir, 'go.mod'), 'module example.com/berthscan\n\ngo 1.22\n\nrequire github.com/google/uuid v1.6.0\n');
+  writeFileSync(join(dir, 'main.go'), 'package main\n\nimport (\n\t"fmt"\n\n\t"github.com/google/uuid"\n)\n\nfunc main() { fmt.Println(uuid.NewString()) }\n');
+  const go = existsSync('/usr/local/go/bin/go') ? '/usr/local/go/bin/go' : 'go';
+  execFileSync(go, ['build', '-mod=mod', '-o', join(dir, 'root', 'usr', 'local', 'bin', 'berthscan'), '.'], { cwd: dir, env: { ...process.env, CGO_ENABLED: '0', GOFLAGS: '-buildvcs=false', GOSUMDB: 'off' }, stdio: ['ignore', 'inherit', 'inherit'] });
+  const out = join(work, 'go.tar');
+  execFileSync('tar', ['-C', join(dir, 'root'), '-cf', out, 'usr']);
+  return out;
+}
+
 function tarOf(entries: { path: string; body?: string }[]): Buffer {
   const parts: Buffer[] = [];
   for (const e of entries) {
@@ -106,6 +119,9 @@ function ociLayout(dir: string, layers: { file: string; gzip: boolean; diffId: s
   writeFileSync(join(dir, 'index.json'), JSON.stringify({ schemaVersion: 2, manifests: [{ mediaType: 'application/vnd.oci.image.manifest.v1+json', ...manifest, annotations: { 'org.opencontainers.image.ref.name': 'test' } }] }));
 }
 
+// Go versions compare without their prefix: syft writes the toolchain as "go1.26.8", Berth (like Go modules) "v1.26.8"
+const key = (eco: string, name: string, version: string) => `${eco} ${name} ${eco === 'Go' ? version.replace(/^(v|go)(?=\d)/, '') : version}`;
+
 const SYFT_TYPES: Record<string, string> = { deb: 'Debian', apk: 'Alpine', npm: 'npm', python: 'PyPI', 'go-module': 'Go', 'rust-crate': 'crates.io' };
 
 function syftSet(layout: string): { set: Set<string>; ms: number } {
@@ -115,7 +131,7 @@ function syftSet(layout: string): { set: Set<string>; ms: number } {
   const set = new Set<string>();
   for (const a of JSON.parse(r.stdout).artifacts) {
     const eco = SYFT_TYPES[a.type];
-    if (eco) set.add(`${eco} ${a.name} ${a.version}`);
+    if (eco) set.add(key(eco, a.name, a.version));
   }
   return { set, ms: Date.now() - t0 };
 }
@@ -124,7 +140,7 @@ async function compare(label: string, layout: string, layers: string[], expectMi
   const t0 = Date.now();
   const inv = await inventory(layers.map((f) => () => createReadStream(f)));
   const berthMs = Date.now() - t0;
-  const berth = new Set(inv.packages.map((p) => `${p.ecosystem} ${p.name} ${p.version}`));
+  const berth = new Set(inv.packages.map((p) => key(p.ecosystem, p.name, p.version)));
   const syft = syftSet(layout);
   const missing = [...syft.set].filter((k) => !berth.has(k)).sort();
   const extra = [...berth].filter((k) => !syft.set.has(k)).sort();
@@ -157,18 +173,22 @@ test('oracle: the Debian rootfs and an npm image agree with syft', { timeout: 30
     const curl = inv.packages.find((p) => p.name === 'libcurl4');
     assert.equal(curl?.sourceName, 'curl', 'dpkg Source: recorded');
 
-    // 2. npm: Debian base + gzip'd node_modules layer + a layer whiteing out left-pad and the lock files
+    // 2. npm + Go: Debian base, a gzip'd node_modules layer, a layer whiting out left-pad and the lock files, and a
+    //    Go binary built here
     const gz = join(work, 'app.tar.gz');
     writeFileSync(gz, gzipSync(readFileSync(app)));
     const wh = join(work, 'wh.tar');
     writeFileSync(wh, tarOf([{ path: 'app/node_modules/.wh.left-pad' }, { path: 'app/.wh.package-lock.json' }, { path: 'app/node_modules/.wh..package-lock.json' }]));
+    const goTar = goLayer(work);
     const npmImg = join(work, 'npm');
     ociLayout(npmImg, [
       { file: debian, gzip: false, diffId: sha256File(debian) },
       { file: gz, gzip: true, diffId: sha256File(app) },
       { file: wh, gzip: false, diffId: sha256File(wh) },
+      { file: goTar, gzip: false, diffId: sha256File(goTar) },
     ]);
-    const inv2 = await compare('npm', npmImg, [debian, gz, wh], { npm: 50, Debian: 100 });
+    const inv2 = await compare('npm+go', npmImg, [debian, gz, wh, goTar], { npm: 50, Debian: 100, Go: 2 });
+    assert.ok(inv2.packages.some((p) => p.ecosystem === 'Go' && p.name === 'github.com/google/uuid' && p.version === 'v1.6.0' && p.path === 'usr/local/bin/berthscan'));
     assert.ok(inv2.packages.some((p) => p.name === 'express' && p.version === '4.21.2'));
     assert.ok(!inv2.packages.some((p) => p.name === 'left-pad'), 'a package whited out in an upper layer is not reported');
   } finally {
