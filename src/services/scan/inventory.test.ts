@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { test } from 'node:test';
-import { deflateRawSync, gzipSync } from 'node:zlib';
+import { deflateRawSync, gzipSync, zstdCompressSync } from 'node:zlib';
 
 import { inventory, InventoryError, normalizePath } from './inventory.ts';
 import { readTar } from './tar-stream.ts';
@@ -130,6 +130,12 @@ test('inventory: every detector, over gzip and plain layers', async () => {
   assert.equal(inv.packages.find((p) => p.name === 'libc6')!.sourceName, 'glibc');
   assert.equal(inv.packages.find((p) => p.name === 'left-pad' && p.path.endsWith('package.json'))!.path, 'app/node_modules/left-pad/package.json');
   assert.equal(inv.stats.layers, 1);
+});
+
+test('inventory: zstd layers (OCI tar+zstd) are read like gzip ones', async () => {
+  const layer = tar([{ path: 'lib/apk/db/installed', body: 'P:musl\nV:1.2.5-r0\n' }]);
+  const inv = await inventory([Readable.from([zstdCompressSync(layer)])]);
+  assert.deepEqual(triples(inv), ['Alpine musl 1.2.5-r0']);
 });
 
 test('inventory: whiteouts remove lower-layer packages, opaque directories hide the lower tree, replacements win', async () => {
