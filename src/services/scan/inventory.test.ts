@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import { createHash, randomUUID } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,6 +8,7 @@ import { Readable } from 'node:stream';
 import { test } from 'node:test';
 import { deflateRawSync, gzipSync, zstdCompressSync } from 'node:zlib';
 
+import { FsBlobStore } from '../../storage/fs-store.ts';
 import { inventory, InventoryError, normalizePath } from './inventory.ts';
 import { readTar } from './tar-stream.ts';
 
@@ -136,6 +138,36 @@ test('inventory: zstd layers (OCI tar+zstd) are read like gzip ones', async () =
   const layer = tar([{ path: 'lib/apk/db/installed', body: 'P:musl\nV:1.2.5-r0\n' }]);
   const inv = await inventory([Readable.from([zstdCompressSync(layer)])]);
   assert.deepEqual(triples(inv), ['Alpine musl 1.2.5-r0']);
+});
+
+test('inventory: layers read straight from the blob store, one open at a time', async () => {
+  const parent = mkdtempSync(join(tmpdir(), 'berth-scan-store-'));
+  try {
+    const store = new FsBlobStore(parent);
+    const put = async (b: Buffer, id: string) => {
+      await store.createUpload(id);
+      const { part } = await store.writeUploadPart(id, Readable.from([b]));
+      const digest = `sha256:${createHash('sha256').update(b).digest('hex')}`;
+      await store.commitUpload(id, [part], digest);
+      return digest;
+    };
+    const d1 = await put(gzipSync(tar([{ path: 'var/lib/dpkg/status', body: dpkg(['openssl', '3.0.11-1~deb12u2']) }])), randomUUID());
+    const d2 = await put(gzipSync(tar([{ path: 'var/lib/dpkg/status', body: dpkg(['openssl', '3.0.15-1~deb12u1']) }])), randomUUID());
+    const opened: Readable[] = [];
+    const inv = await inventory(
+      [d1, d2].map((d) => () => {
+        // the upper layer is opened only once the lower one has been read to its end
+        if (opened.length) assert.ok(opened[0].readableEnded || opened[0].destroyed, 'a layer is opened only when its turn comes');
+        const r = store.read(d);
+        opened.push(r);
+        return r;
+      }),
+    );
+    assert.equal(opened.length, 2);
+    assert.deepEqual(triples(inv), ['Debian openssl 3.0.15-1~deb12u1']);
+  } finally {
+    rmSync(parent, { recursive: true, force: true });
+  }
 });
 
 test('inventory: whiteouts remove lower-layer packages, opaque directories hide the lower tree, replacements win', async () => {
