@@ -45,7 +45,7 @@ APT_PACKAGES=(
   containerd docker.io docker-registry
   slapd ldap-utils chromium fonts-noto-cjk
   python3-venv
-  mmdebstrap
+  mmdebstrap rpm
 )
 # shellcheck disable=SC2206
 APT_PACKAGES+=(${CI_DEPS_EXTRA_APT:-})

@@ -2,7 +2,8 @@
 // apt mirror by mmdebstrap, and an image whose node_modules npm installed from the npm registry, with an upper
 // layer of whiteouts. For every ecosystem Berth covers, Berth's (ecosystem, name, version) set must contain
 // ≥ 98 % of syft's; the differences are printed either way.
-// Needs mmdebstrap and .tools/bin/syft (scripts/ci-deps.sh installs both); built rootfs/node_modules tarballs are
+// A third image has an sqlite rpmdb written by rpm(8) itself, from packages rpmbuild made here.
+// Needs mmdebstrap, rpm and .tools/bin/syft (scripts/ci-deps.sh installs both); built rootfs/node_modules tarballs are
 // cached under .tools/scan-images keyed by a hash of their recipe, so a machine builds them once.
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -122,7 +123,7 @@ function ociLayout(dir: string, layers: { file: string; gzip: boolean; diffId: s
 // Go versions compare without their prefix: syft writes the toolchain as "go1.26.8", Berth (like Go modules) "v1.26.8"
 const key = (eco: string, name: string, version: string) => `${eco} ${name} ${eco === 'Go' ? version.replace(/^(v|go)(?=\d)/, '') : version}`;
 
-const SYFT_TYPES: Record<string, string> = { deb: 'Debian', apk: 'Alpine', npm: 'npm', python: 'PyPI', 'go-module': 'Go', 'rust-crate': 'crates.io' };
+const SYFT_TYPES: Record<string, string> = { rpm: 'Rocky Linux', deb: 'Debian', apk: 'Alpine', npm: 'npm', python: 'PyPI', 'go-module': 'Go', 'rust-crate': 'crates.io' };
 
 function syftSet(layout: string): { set: Set<string>; ms: number } {
   const t0 = Date.now();
@@ -191,6 +192,50 @@ test('oracle: the Debian rootfs and an npm image agree with syft', { timeout: 30
     assert.ok(inv2.packages.some((p) => p.ecosystem === 'Go' && p.name === 'github.com/google/uuid' && p.version === 'v1.6.0' && p.path === 'usr/local/bin/berthscan'));
     assert.ok(inv2.packages.some((p) => p.name === 'express' && p.version === '4.21.2'));
     assert.ok(!inv2.packages.some((p) => p.name === 'left-pad'), 'a package whited out in an upper layer is not reported');
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+});
+
+/** Packages built by rpmbuild and installed by rpm into <root>/var/lib/rpm/rpmdb.sqlite (rpm ≥ 4.16's sqlite db). */
+function rpmRoot(work: string, pkgs: { name: string; version: string; release: string; epoch?: number }[]): string {
+  const top = join(work, 'rpmbuild');
+  const root = join(work, 'rpmroot');
+  mkdirSync(join(top, 'SPECS'), { recursive: true });
+  mkdirSync(join(root, 'etc'), { recursive: true });
+  writeFileSync(join(root, 'etc', 'os-release'), 'NAME="Rocky Linux"\nID="rocky"\nVERSION_ID="9.3"\n');
+  const rpms: string[] = [];
+  for (const p of pkgs) {
+    const spec = join(top, 'SPECS', `${p.name}.spec`);
+    writeFileSync(
+      spec,
+      `Name: ${p.name}\nVersion: ${p.version}\nRelease: ${p.release}\n${p.epoch ? `Epoch: ${p.epoch}\n` : ''}Summary: t\nLicense: MIT\nBuildArch: noarch\n%description\nt\n%install\nmkdir -p %{buildroot}/opt/${p.name}\necho hi > %{buildroot}/opt/${p.name}/f\n%files\n/opt/${p.name}/f\n`,
+    );
+    execFileSync('rpmbuild', ['--quiet', '--define', `_topdir ${top}`, '-bb', spec], { stdio: ['ignore', 'ignore', 'inherit'] });
+    rpms.push(join(top, 'RPMS', 'noarch', `${p.name}-${p.version}-${p.release}.noarch.rpm`));
+  }
+  execFileSync('rpm', ['--root', root, '--dbpath', '/var/lib/rpm', '--initdb']);
+  // Debian's rpm warns that alien should be used; it installs all the same
+  execFileSync('rpm', ['--root', root, '--dbpath', '/var/lib/rpm', '-i', '--nodeps', '--ignoreos', ...rpms], { stdio: ['ignore', 'ignore', 'ignore'] });
+  return root;
+}
+
+test('oracle: an rpm-based image (sqlite rpmdb written by rpm) agrees with syft', { timeout: 10 * 60_000 }, async () => {
+  assert.ok(existsSync(SYFT), `${SYFT} missing: run scripts/ci-deps.sh (it pins syft v1.57.2)`);
+  const work = mkdtempSync(join(tmpdir(), 'berth-oracle-rpm-'));
+  try {
+    const root = rpmRoot(work, [
+      { name: 'berth-a', version: '1.2.3', release: '4.el9' },
+      { name: 'berth-b', version: '2.0', release: '1.el9_3', epoch: 2 },
+      { name: 'berth-c', version: '0.9~rc1', release: '0.1.el9' },
+    ]);
+    const layer = join(work, 'rpm.tar');
+    execFileSync('tar', ['-C', root, '-cf', layer, '.']);
+    const img = join(work, 'img');
+    ociLayout(img, [{ file: layer, gzip: false, diffId: sha256File(layer) }]);
+    const inv = await compare('rpm', img, [layer], { 'Rocky Linux': 3 });
+    assert.deepEqual(inv.packages.map((p) => `${p.name} ${p.version}`).sort(), ['berth-a 1.2.3-4.el9', 'berth-b 2:2.0-1.el9_3', 'berth-c 0.9~rc1-0.1.el9']);
+    assert.equal(inv.packages.find((p) => p.name === 'berth-a')?.sourceName, 'berth-a', 'source rpm recorded');
   } finally {
     rmSync(work, { recursive: true, force: true });
   }

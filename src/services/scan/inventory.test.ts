@@ -317,6 +317,15 @@ test('hostile: a 100k-file layer streams through with bounded memory; corrupt ma
   await assert.rejects(inventory([Readable.from(layer())], { maxEntries: 5000 }), /layer 0: archive has more than 5000 entries/);
 });
 
+test('hostile: a corrupt rpmdb.sqlite is a warning, and its temp copy is gone', async () => {
+  const { readdirSync } = await import('node:fs');
+  const before = readdirSync(tmpdir()).filter((n) => n.startsWith('berth-rpmdb-')).length;
+  const inv = await inventory([Readable.from([tar([{ path: 'var/lib/rpm/rpmdb.sqlite', body: 'SQLite format 3\0 but not really'.padEnd(4096, 'x') }, { path: 'etc/os-release', body: 'ID=rocky\n' }])])]);
+  assert.deepEqual(inv.packages, []);
+  assert.match(inv.warnings[0], /var\/lib\/rpm\/rpmdb.sqlite: rpm database not read/);
+  assert.equal(readdirSync(tmpdir()).filter((n) => n.startsWith('berth-rpmdb-')).length, before);
+});
+
 test('readTar: bodies are only buffered by a sink', async () => {
   const seen: string[] = [];
   const r = await readTar(Readable.from([tar([{ path: 'a', body: 'hello' }, { path: 'd', type: '5' }, { path: 'l', type: '2', linkname: 'a' }])]), (e) => {

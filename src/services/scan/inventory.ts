@@ -1,6 +1,11 @@
 // The built-in scanner's package inventory: reads an image's layers in order as streams, applies OCI whiteouts,
 // and keeps in memory only the (parsed) files that declare packages, each under a size cap. Nothing is written
 // to disk and links are never followed, so a hostile layer can at worst produce a clear InventoryError.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
+
 import {
   GO_BUILDINFO_MAGIC,
   goPackages,
@@ -13,6 +18,8 @@ import {
   parsePackageJson,
   parsePackageLock,
   parsePythonMetadata,
+  parseRpmHeader,
+  rpmEcosystem,
   type Ecosystem,
   type FoundPackage,
   type OsRelease,
@@ -46,6 +53,8 @@ export interface InventoryLimits extends TarLimits {
   /** Small manifests (package.json, METADATA, pom.properties, os-release). */
   maxManifestBytes: number;
   maxJarBytes: number;
+  /** rpm's sqlite database (copied to a private temp file to be opened). */
+  maxRpmDbBytes: number;
   /** ELF files larger than this are not searched for Go build info. */
   maxBinaryBytes: number;
   maxWarnings: number;
@@ -60,17 +69,24 @@ export const defaultInventoryLimits: InventoryLimits = {
   maxDatabaseBytes: 64 * 1024 * 1024,
   maxManifestBytes: 1024 * 1024,
   maxJarBytes: 128 * 1024 * 1024,
+  maxRpmDbBytes: 256 * 1024 * 1024,
   maxBinaryBytes: 1024 * 1024 * 1024,
   maxWarnings: 100,
 };
 
-type Kind = 'os' | 'dpkg' | 'apk' | 'npm-lock' | 'npm-pkg' | 'python' | 'cargo' | 'jar';
+type Kind = 'os' | 'dpkg' | 'apk' | 'npm-lock' | 'npm-pkg' | 'python' | 'cargo' | 'jar' | 'rpm' | 'rpm-wal';
+
+const RPMDB_DIRS = ['var/lib/rpm/', 'usr/lib/sysimage/rpm/'];
 
 /** Which parser a path needs, by path pattern alone. */
 export function kindOf(path: string): Kind | null {
   if (path === 'etc/os-release' || path === 'usr/lib/os-release') return 'os';
   if (path === 'var/lib/dpkg/status' || (path.startsWith('var/lib/dpkg/status.d/') && !path.endsWith('.md5sums') && path.indexOf('/', 22) < 0)) return 'dpkg';
   if (path === 'lib/apk/db/installed') return 'apk';
+  for (const d of RPMDB_DIRS) {
+    if (path === `${d}rpmdb.sqlite`) return 'rpm';
+    if (path === `${d}rpmdb.sqlite-wal`) return 'rpm-wal';
+  }
   const base = path.slice(path.lastIndexOf('/') + 1);
   if (base === 'package-lock.json' || base === '.package-lock.json') return 'npm-lock';
   // a package's own root package.json: …/node_modules/<name>/package.json or …/node_modules/@scope/<name>/package.json
@@ -210,6 +226,9 @@ function parseKind(kind: Kind, b: Buffer, osId: string): { packages: FoundPackag
       return { packages: parseCargoLock(text()) };
     case 'jar':
       return { packages: parseJar(b) };
+    case 'rpm':
+    case 'rpm-wal':
+      return { packages: [] };
   }
 }
 
@@ -284,14 +303,14 @@ export async function inventory(layers: Iterable<LayerSource> | AsyncIterable<La
               }
             });
           }
-          const cap = kind === 'jar' ? lim.maxJarBytes : kind === 'dpkg' || kind === 'apk' || kind === 'npm-lock' || kind === 'cargo' ? lim.maxDatabaseBytes : lim.maxManifestBytes;
+          const cap = kind === 'jar' ? lim.maxJarBytes : kind === 'rpm' || kind === 'rpm-wal' ? lim.maxRpmDbBytes : kind === 'dpkg' || kind === 'apk' || kind === 'npm-lock' || kind === 'cargo' ? lim.maxDatabaseBytes : lim.maxManifestBytes;
           if (e.size > cap) {
             warn(`${p}: ${e.size} bytes exceeds the ${cap}-byte limit for ${kind} files; not read`);
             return null;
           }
           return collectSink(cap, (b) => {
             if (!b) return;
-            if (kind === 'dpkg' || kind === 'os') {
+            if (kind === 'dpkg' || kind === 'os' || kind === 'rpm' || kind === 'rpm-wal') {
               raw.set(p, b);
               image.set(p, { layer: L, kind, packages: [] });
               return;
@@ -328,6 +347,16 @@ export async function inventory(layers: Iterable<LayerSource> | AsyncIterable<La
       warn(`${p}: dpkg file not parsed: ${(err as Error).message}`);
     }
   }
+  for (const [p, b] of raw) {
+    const h = image.files.get(p);
+    if (!h || h.kind !== 'rpm') continue;
+    try {
+      const wal = image.files.has(`${p}-wal`) ? raw.get(`${p}-wal`) : undefined;
+      h.packages = readRpmDb(b, wal, rpmEcosystem(os?.id ?? ''));
+    } catch (err) {
+      warn(`${p}: rpm database not read: ${(err as Error).message}`);
+    }
+  }
   const packages: InventoryPackage[] = [];
   const seen = new Set<string>();
   for (const [path, h] of [...image.files].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
@@ -339,6 +368,32 @@ export async function inventory(layers: Iterable<LayerSource> | AsyncIterable<La
     }
   }
   return { os, packages, warnings, stats };
+}
+
+/**
+ * The packages in an rpmdb.sqlite (and its WAL, whose pages may not be checkpointed yet). SQLite needs a file, so
+ * the database alone goes to a private temp directory that is removed at once.
+ */
+function readRpmDb(db: Buffer, wal: Buffer | undefined, ecosystem: string): FoundPackage[] {
+  const dir = mkdtempSync(join(tmpdir(), 'berth-rpmdb-'));
+  try {
+    const file = join(dir, 'rpmdb.sqlite');
+    writeFileSync(file, db, { mode: 0o600 });
+    if (wal) writeFileSync(`${file}-wal`, wal, { mode: 0o600 });
+    const conn = new DatabaseSync(file);
+    try {
+      const out: FoundPackage[] = [];
+      for (const row of conn.prepare('SELECT blob FROM Packages').iterate() as Iterable<{ blob: Uint8Array }>) {
+        const p = parseRpmHeader(Buffer.from(row.blob), ecosystem);
+        if (p) out.push(p);
+      }
+      return out;
+    } finally {
+      conn.close();
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 export type { Ecosystem, FoundPackage, OsRelease };

@@ -4,7 +4,14 @@
 import { inflateRawSync } from 'node:zlib';
 
 /** OSV ecosystem names. */
-export type Ecosystem = 'Debian' | 'Ubuntu' | 'Alpine' | 'npm' | 'PyPI' | 'Go' | 'Maven' | 'crates.io';
+export type Ecosystem = 'Debian' | 'Ubuntu' | 'Alpine' | 'npm' | 'PyPI' | 'Go' | 'Maven' | 'crates.io' | RpmEcosystem;
+
+/** OSV's names for rpm-based distributions, by os-release ID; any other rpm distribution keeps its ID. */
+export type RpmEcosystem = 'Red Hat' | 'Rocky Linux' | 'AlmaLinux' | 'openSUSE' | 'SUSE' | 'Mageia' | 'openEuler' | 'Azure Linux' | (string & {});
+export function rpmEcosystem(osId: string): RpmEcosystem {
+  const m: Record<string, RpmEcosystem> = { rhel: 'Red Hat', centos: 'Red Hat', rocky: 'Rocky Linux', almalinux: 'AlmaLinux', 'opensuse-leap': 'openSUSE', 'opensuse-tumbleweed': 'openSUSE', sles: 'SUSE', mageia: 'Mageia', openEuler: 'openEuler', azurelinux: 'Azure Linux' };
+  return m[osId] ?? (osId || 'rpm');
+}
 
 export interface FoundPackage {
   ecosystem: Ecosystem;
@@ -312,4 +319,46 @@ export function parseJar(z: Buffer, depth = 2, nestedCap = 64 * 1024 * 1024): Fo
     }
   }
   return out;
+}
+
+// ---- rpm ---------------------------------------------------------------------------------------------------------
+// An rpm header blob (as stored in rpmdb.sqlite's Packages table): int32 index count, int32 data length, 16-byte
+// index entries (tag, type, offset, count), then the data. Strings are NUL-terminated at their offset.
+const RPM_TAG = { name: 1000, version: 1001, release: 1002, epoch: 1003, arch: 1022, sourcerpm: 1044 };
+
+export function parseRpmHeader(b: Buffer, ecosystem: Ecosystem): FoundPackage | null {
+  if (b.length < 8) throw new Error('rpm header too short');
+  const il = b.readUInt32BE(0);
+  const dl = b.readUInt32BE(4);
+  const data = 8 + il * 16;
+  if (il > 100_000 || data + dl > b.length) throw new Error('corrupt rpm header');
+  const tags = new Map<number, string | number>();
+  for (let i = 0; i < il; i++) {
+    const e = 8 + i * 16;
+    const tag = b.readUInt32BE(e);
+    const type = b.readUInt32BE(e + 4);
+    const off = data + b.readUInt32BE(e + 8);
+    if (off >= data + dl) continue;
+    if (type === 6 || type === 9) {
+      const z = b.indexOf(0, off);
+      tags.set(tag, b.subarray(off, z < 0 ? data + dl : z).toString('utf8'));
+    } else if (type === 4 && off + 4 <= data + dl) tags.set(tag, b.readUInt32BE(off));
+  }
+  const name = tags.get(RPM_TAG.name);
+  const version = tags.get(RPM_TAG.version);
+  const release = tags.get(RPM_TAG.release);
+  if (typeof name !== 'string' || typeof version !== 'string' || name === 'gpg-pubkey') return null;
+  const epoch = tags.get(RPM_TAG.epoch);
+  const full = `${typeof epoch === 'number' && epoch > 0 ? `${epoch}:` : ''}${version}${typeof release === 'string' && release ? `-${release}` : ''}`;
+  const p: FoundPackage = { ecosystem, name, version: full };
+  const arch = tags.get(RPM_TAG.arch);
+  if (typeof arch === 'string') p.arch = arch;
+  const src = tags.get(RPM_TAG.sourcerpm);
+  // "openssl-3.0.7-27.el9.src.rpm" → source name "openssl"
+  const m = typeof src === 'string' ? /^(.+)-([^-]+)-([^-]+)\.(?:no)?src\.rpm$/.exec(src) : null;
+  if (m) {
+    p.sourceName = m[1];
+    p.sourceVersion = `${m[2]}-${m[3]}`;
+  }
+  return p;
 }

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
-import { compareApk, compareDpkg, compareMaven, comparePep440, compareSemver, compareVersions } from './versions.ts';
+import { compareApk, compareDpkg, compareRpm, compareMaven, comparePep440, compareSemver, compareVersions } from './versions.ts';
 
 // Each row: a < b (and so b > a); `eq` rows are equal. Every row is checked both ways round.
 function table(name: string, cmp: (a: string, b: string) => number, less: [string, string][], eq: [string, string][] = []) {
@@ -49,6 +49,45 @@ table(
     ['1.0', '1.0-'], // an empty revision
   ],
 );
+
+// rpm's tests/rpmvercmp.at
+table('rpm', compareRpm, [
+  ['1.0', '1.0a'], // rpm: a trailing letter segment is newer
+  ['1.0', '1.1'],
+  ['1.0', '1.0.1'],
+  ['2.0.1', '2.0.1a'],
+  ['5.5p1', '5.5p2'],
+  ['5.5p1', '5.5p10'],
+  ['10xyz', '10.1xyz'],
+  ['xyz10', 'xyz10.1'],
+  ['xyz.4', '8'],
+  ['xyz.4', '2'],
+  ['5.5p2', '5.6p1'],
+  ['5.6p1', '6.5p1'],
+  ['6.0', '6.0.rc1'],
+  ['10a2', '10b2'],
+  ['1.0aa', '1.0ab'],
+  ['1.0~rc1', '1.0'],
+  ['1.0~rc1', '1.0~rc2'],
+  ['1.0~rc1~git123', '1.0~rc1'],
+  ['1.0', '1.0^'],
+  ['1.0', '1.0^git1'],
+  ['1.0^git1', '1.0^git2'],
+  ['1.0^git1', '1.01'],
+  ['1.0^20160101', '1.0.1'],
+  ['1.0~rc1^git1', '1.0'],
+  ['1.2.3-4.el9', '1.2.3-5.el9'],
+  ['9:0.1-1', '10:0.1-1'],
+  ['1.9-1', '1:0.1-1'],
+], [
+  ['1.0', '1.0'],
+  ['1.0010', '1.10'],
+  ['1.0', '1..0'],
+  ['1.0-1', '0:1.0-1'],
+  ['1.0', '1.0-7'], // no release on one side: releases are not compared
+  ['1_0', '1.0'],
+  ['fc4', 'fc.4'],
+]);
 
 // apk-tools (test/version.data)
 table('apk', compareApk, [
@@ -196,6 +235,7 @@ test('compareVersions picks the ecosystem (with an OSV Debian:12-style suffix to
   assert.equal(compareVersions('PyPI', '1.0.dev1', '1.0a1'), -1);
   assert.equal(compareVersions('Maven', '1.0-SNAPSHOT', '1.0'), -1);
   assert.equal(compareVersions('Alpine', '1.0_rc1', '1.0'), -1);
+  assert.equal(compareVersions('Rocky Linux', '1:1.0-1.el9', '2.0-1.el9'), 1);
   assert.equal(compareVersions('crates.io', '0.3.10', '0.3.9'), 1);
   assert.throws(() => compareVersions('Hackage', '1', '2'), /no version order/);
 });

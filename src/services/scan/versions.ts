@@ -1,4 +1,5 @@
-// Version ordering per ecosystem, each following that ecosystem's own rules: dpkg (Debian Policy 5.6.12), apk
+// Version ordering per ecosystem, each following that ecosystem's own rules: dpkg (Debian Policy 5.6.12), rpm
+// (rpmvercmp), apk
 // (apk-tools), semver (npm, crates.io, Go modules — the `semver` package), PEP 440 (PyPI) and Maven's
 // ComparableVersion. Every comparator returns <0, 0 or >0.
 import semver from 'semver';
@@ -57,6 +58,73 @@ export function compareDpkg(a: string, b: string): number {
   const [ea, ua, ra] = dpkgSplit(a);
   const [eb, ub, rb] = dpkgSplit(b);
   return sign(ea - eb || dpkgPart(ua, ub) || dpkgPart(ra, rb));
+}
+
+// ---- rpm ---------------------------------------------------------------------------------------------------------
+
+const isAlnum = (c: string | undefined) => c !== undefined && (isDigit(c) || isAlpha(c));
+
+/** rpm's rpmvercmp: alternating digit/letter segments, `~` before anything (even the end), `^` after the end. */
+function rpmvercmp(a: string, b: string): number {
+  if (a === b) return 0;
+  let i = 0;
+  let j = 0;
+  for (;;) {
+    while (i < a.length && !isAlnum(a[i]) && a[i] !== '~' && a[i] !== '^') i++;
+    while (j < b.length && !isAlnum(b[j]) && b[j] !== '~' && b[j] !== '^') j++;
+    if (a[i] === '~' || b[j] === '~') {
+      if (a[i] !== '~') return 1;
+      if (b[j] !== '~') return -1;
+      i++;
+      j++;
+      continue;
+    }
+    if (a[i] === '^' || b[j] === '^') {
+      if (i >= a.length) return -1;
+      if (j >= b.length) return 1;
+      if (a[i] !== '^') return 1;
+      if (b[j] !== '^') return -1;
+      i++;
+      j++;
+      continue;
+    }
+    if (i >= a.length || j >= b.length) break;
+    const num = isDigit(a[i]);
+    const take = (s: string, k: number) => {
+      let e = k;
+      while (e < s.length && (num ? isDigit(s[e]) : isAlpha(s[e]))) e++;
+      return e;
+    };
+    const ei = take(a, i);
+    const ej = take(b, j);
+    let x = a.slice(i, ei);
+    let y = b.slice(j, ej);
+    i = ei;
+    j = ej;
+    if (!y) return num ? 1 : -1; // a numeric segment beats an alpha one
+    if (num) {
+      x = x.replace(/^0+/, '');
+      y = y.replace(/^0+/, '');
+      if (x.length !== y.length) return x.length > y.length ? 1 : -1;
+    }
+    if (x !== y) return x < y ? -1 : 1;
+  }
+  if (i >= a.length && j >= b.length) return 0;
+  return i < a.length ? 1 : -1;
+}
+
+/** `[epoch:]version[-release]` in rpm's order (a missing epoch is 0). */
+export function compareRpm(a: string, b: string): number {
+  const split = (v: string): [number, string, string] => {
+    const c = v.indexOf(':');
+    const epoch = c > 0 && /^\d+$/.test(v.slice(0, c)) ? Number(v.slice(0, c)) : 0;
+    const rest = c > 0 ? v.slice(c + 1) : v;
+    const h = rest.lastIndexOf('-');
+    return h >= 0 ? [epoch, rest.slice(0, h), rest.slice(h + 1)] : [epoch, rest, ''];
+  };
+  const [ea, va, ra] = split(a.trim());
+  const [eb, vb, rb] = split(b.trim());
+  return sign(ea - eb || rpmvercmp(va, vb) || (ra && rb ? rpmvercmp(ra, rb) : 0));
 }
 
 // ---- apk -----------------------------------------------------------------------------------------------------
@@ -277,6 +345,15 @@ export function comparatorFor(ecosystem: Ecosystem | string): (a: string, b: str
       return compareDpkg;
     case 'Alpine':
       return compareApk;
+    case 'Red Hat':
+    case 'Rocky Linux':
+    case 'AlmaLinux':
+    case 'openSUSE':
+    case 'SUSE':
+    case 'Mageia':
+    case 'openEuler':
+    case 'Azure Linux':
+      return compareRpm;
     case 'npm':
     case 'crates.io':
     case 'Go':
