@@ -240,3 +240,37 @@ test('oracle: an rpm-based image (sqlite rpmdb written by rpm) agrees with syft'
     rmSync(work, { recursive: true, force: true });
   }
 });
+
+test('oracle: a distroless-style image (dpkg status.d) and a Python venv installed by pip agree with syft', { timeout: 10 * 60_000 }, async () => {
+  assert.ok(existsSync(SYFT), `${SYFT} missing: run scripts/ci-deps.sh (it pins syft v1.57.2)`);
+  const venv = join(ROOT, '.tools', 'pyvenv');
+  assert.ok(existsSync(join(venv, 'bin', 'python')), `${venv} missing: scripts/ci-deps.sh creates it with pip`);
+  const debian = debianRootfs();
+  const work = mkdtempSync(join(tmpdir(), 'berth-oracle-distroless-'));
+  try {
+    // distroless keeps one dpkg stanza per package in var/lib/dpkg/status.d/<name>, and no status file
+    const root = join(work, 'root');
+    execFileSync('tar', ['-C', work, '-xf', debian, './var/lib/dpkg/status', './usr/lib/os-release']);
+    renameSync(join(work, 'var'), join(work, 'var-src'));
+    mkdirSync(join(root, 'var', 'lib', 'dpkg', 'status.d'), { recursive: true });
+    mkdirSync(join(root, 'etc'), { recursive: true });
+    renameSync(join(work, 'usr', 'lib', 'os-release'), join(root, 'etc', 'os-release'));
+    const stanzas = readFileSync(join(work, 'var-src', 'lib', 'dpkg', 'status'), 'utf8').split(/\n\n+/).filter((s) => s.trim());
+    for (const s of stanzas.slice(0, 40)) writeFileSync(join(root, 'var', 'lib', 'dpkg', 'status.d', /^Package: (\S+)/m.exec(s)![1]), `${s}\n`);
+    const base = join(work, 'distroless.tar');
+    execFileSync('tar', ['-C', root, '-cf', base, '.']);
+    // the pip-built venv of the contract tests, as an application layer under /opt/venv
+    const py = join(work, 'venv.tar');
+    execFileSync('tar', ['-C', join(ROOT, '.tools'), '--transform', 's,^pyvenv,opt/venv,', '-cf', py, 'pyvenv']);
+    const img = join(work, 'img');
+    ociLayout(img, [
+      { file: base, gzip: false, diffId: sha256File(base) },
+      { file: py, gzip: false, diffId: sha256File(py) },
+    ]);
+    const inv = await compare('distroless+venv', img, [base, py], { Debian: 40, PyPI: 10 });
+    assert.ok(inv.packages.every((p) => p.ecosystem !== 'Debian' || p.path.startsWith('var/lib/dpkg/status.d/')));
+    assert.ok(inv.packages.some((p) => p.ecosystem === 'PyPI' && p.name === 'harborapi'));
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+});

@@ -154,8 +154,9 @@ export function parsePythonMetadata(text: string): FoundPackage[] {
     if (m && m[1].toLowerCase() === 'name' && !name) name = m[2];
     if (m && m[1].toLowerCase() === 'version' && !version) version = m[2];
   }
-  // PyPI names are case-insensitive (PEP 503); lower case is what OSV and syft report ("PyYAML" → "pyyaml")
-  return name && version ? [{ ecosystem: 'PyPI', name: name.toLowerCase(), version }] : [];
+  // PyPI names compare in PEP 503's normal form, as syft reports them and OSV matches ("PyYAML" → "pyyaml",
+  // "typing_extensions" → "typing-extensions")
+  return name && version ? [{ ecosystem: 'PyPI', name: name.toLowerCase().replace(/[-_.]+/g, '-'), version }] : [];
 }
 
 /** Cargo.lock: every `[[package]]` table's name and version. */
