@@ -393,7 +393,11 @@ function fakeGoBinary(): Buffer {
   hdr.write('\xff Go buildinf:', 0, 'latin1');
   hdr[14] = 8;
   hdr[15] = 2;
-  const elf = Buffer.alloc(3000, 0x90);
+  // the header sits 16-byte aligned, as its ELF section does; a decoy copy of the magic (a binary embedding
+  // debug/buildinfo's constant) at an unaligned offset and another with a bad pointer size are passed over
+  const elf = Buffer.alloc(3008, 0x90);
   Buffer.from([0x7f, 0x45, 0x4c, 0x46]).copy(elf);
+  hdr.copy(elf, 1001);
+  elf.write('\xff Go buildinf:\x03\x02', 1504, 'latin1');
   return Buffer.concat([elf, hdr, str('go1.22.1'), str(mod), Buffer.alloc(100)]);
 }

@@ -174,15 +174,21 @@ function goBinarySink(onDone: (info: Buffer | null) => void): TarSink {
     foundLen += take.length;
     if (foundLen >= WANT) state = 'no';
   };
+  let base = 0; // file offset of the first byte of `carry`
   const search = (chunk: Buffer) => {
     const b = carry.length ? Buffer.concat([carry, chunk]) : chunk;
-    const i = b.indexOf(GO_BUILDINFO_MAGIC);
-    if (i >= 0) {
+    // The real header is 16-byte aligned in the file (its section is) and carries a pointer size of 4 or 8;
+    // the same bytes elsewhere (a binary that embeds debug/buildinfo's constant) are passed over.
+    for (let i = b.indexOf(GO_BUILDINFO_MAGIC); i >= 0; i = b.indexOf(GO_BUILDINFO_MAGIC, i + 1)) {
+      if ((base + i) % 16 !== 0) continue;
+      if (i + 15 < b.length && b[i + 14] !== 4 && b[i + 14] !== 8) continue;
       state = 'collect';
       collect(b.subarray(i));
       return;
     }
-    carry = Buffer.from(b.subarray(Math.max(0, b.length - (GO_BUILDINFO_MAGIC.length - 1))));
+    const keep = Math.min(b.length, GO_BUILDINFO_MAGIC.length + 1);
+    base += b.length - keep;
+    carry = Buffer.from(b.subarray(b.length - keep));
   };
   return {
     write(c) {

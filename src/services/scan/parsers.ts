@@ -74,10 +74,10 @@ export function parseDpkgStatus(text: string, ecosystem: Ecosystem = 'Debian'): 
     const name = s.get('Package');
     const version = s.get('Version');
     if (!name || !version) continue;
-    // "install ok installed"; config-files / not-installed leave no files behind
+    // the third word of Status is the package state: "not-installed" and "config-files" leave no package behind
+    // (half-installed, unpacked, half-configured and triggers-* ones have their files on disk)
     const status = s.get('Status');
-    if (status && !/\binstalled$/.test(status) && !/half-configured|unpacked|triggers-/.test(status)) continue;
-    if (status && /\b(not-installed|config-files)$/.test(status)) continue;
+    if (status && /\s(not-installed|config-files)$/.test(status)) continue;
     const p: FoundPackage = { ecosystem, name, version };
     const arch = s.get('Architecture');
     if (arch) p.arch = arch;
