@@ -6,7 +6,7 @@
 #
 #   1. apt: one `apt-get update` + `apt-get install --no-install-recommends`, skipped
 #      entirely when dpkg-query says every package is already installed.
-#   2. Go clients (crane, oras, regctl, helm) built with `go install` into the
+#   2. Go clients (crane, oras, regctl, helm, and syft for the scanner oracle) built with `go install` into the
 #      git-ignored .tools/bin, pinned to exact versions; a tool is rebuilt only when the
 #      module version embedded in the binary (`go version -m`) differs from the pin.
 #   3. Python clients: a venv in .tools/pyvenv with the Harbor API clients `harborapi` and

@@ -132,6 +132,10 @@ test('inventory: every detector, over gzip and plain layers', async () => {
   assert.equal(inv.packages.find((p) => p.name === 'libc6')!.sourceName, 'glibc');
   assert.equal(inv.packages.find((p) => p.name === 'left-pad' && p.path.endsWith('package.json'))!.path, 'app/node_modules/left-pad/package.json');
   assert.equal(inv.stats.layers, 1);
+  // ELF files over the binary cap are not searched; jars over theirs are not read (with a warning)
+  const capped = await inventory([Readable.from([layer])], { maxBinaryBytes: 1000, maxJarBytes: 100 });
+  assert.ok(!capped.packages.some((p) => p.ecosystem === 'Go' || p.ecosystem === 'Maven'));
+  assert.match(capped.warnings.join('\n'), /opt\/app.jar: \d+ bytes exceeds the 100-byte limit for jar files/);
 });
 
 test('inventory: zstd layers (OCI tar+zstd) are read like gzip ones', async () => {
