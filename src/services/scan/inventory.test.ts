@@ -248,6 +248,7 @@ test('hostile: malformed gzip and tar end in an InventoryError naming the layer'
   // a stream error of the layer source itself
   const failing = new Readable({ read() { this.destroy(new Error('blob store gone')); } });
   await assert.rejects(inventory([failing]), /layer 0: /);
+  await assert.rejects(inventory([Readable.from([good]), () => { throw new Error('blob sha256:abc not found'); }]), (e: Error) => e instanceof InventoryError && e.message === 'layer 1: unreadable layer: blob sha256:abc not found');
   // an empty layer is a clean, empty result
   assert.deepEqual((await inventory([Readable.from([Buffer.alloc(0)])])).packages, []);
 });

@@ -257,8 +257,8 @@ export async function inventory(layers: Iterable<LayerSource> | AsyncIterable<La
   for await (const src of layers as AsyncIterable<LayerSource>) {
     layer++;
     const L = layer;
-    const stream = typeof src === 'function' ? await src() : src;
     try {
+      const stream = typeof src === 'function' ? await src() : src;
       const r = await readTar(
         stream,
         (e) => {
