@@ -6,7 +6,7 @@
 #
 #   1. apt: one `apt-get update` + `apt-get install --no-install-recommends`, skipped
 #      entirely when dpkg-query says every package is already installed.
-#   2. Go clients (crane, oras, regctl, helm) built with `go install` into the
+#   2. Go clients (crane, oras, regctl, helm, and syft for the scanner oracle) built with `go install` into the
 #      git-ignored .tools/bin, pinned to exact versions; a tool is rebuilt only when the
 #      module version embedded in the binary (`go version -m`) differs from the pin.
 #   3. Python clients: a venv in .tools/pyvenv with the Harbor API clients `harborapi` and
@@ -33,6 +33,8 @@ GO_TOOLS=(
   "oras|oras.land/oras|oras.land/oras/cmd/oras|v1.3.6"
   "regctl|github.com/regclient/regclient|github.com/regclient/regclient/cmd/regctl|v0.11.7"
   "helm|helm.sh/helm/v4|helm.sh/helm/v4/cmd/helm|v4.3.1"
+  # syft: the oracle for the built-in scanner's package inventory (test/scan)
+  "syft|github.com/anchore/syft|github.com/anchore/syft/cmd/syft|v1.57.2"
 )
 
 # ---- apt packages --------------------------------------------------------------------
@@ -43,6 +45,7 @@ APT_PACKAGES=(
   containerd docker.io docker-registry
   slapd ldap-utils chromium fonts-noto-cjk
   python3-venv
+  mmdebstrap rpm
 )
 # shellcheck disable=SC2206
 APT_PACKAGES+=(${CI_DEPS_EXTRA_APT:-})
