@@ -68,6 +68,8 @@ import { WebhookDelivery } from './services/webhook/webhook-delivery.ts';
 import { OutboundGuard } from './drivers/http/outbound-guard.ts';
 import { RegistryRepository } from './repositories/registry-repository.ts';
 import { RegistryService } from './services/replication/registry-service.ts';
+import { ReplicationService } from './services/replication/replication-service.ts';
+import { ReplicationPolicyRepository } from './repositories/replication-policy-repository.ts';
 import { defaultAdapters } from './drivers/registry/index.ts';
 import { buildArtifactDomain, createPullRecorder, type ArtifactDomain } from './services/artifact/artifact-domain.ts';
 
@@ -117,6 +119,8 @@ export interface Services {
   webhookDelivery: WebhookDelivery;
   /** Replication endpoints (/registries) and the adapter table; secrets sealed, URLs guarded. */
   registries: RegistryService;
+  /** Replication policies, executions and the transfer engine (job types registered by the server). */
+  replication: ReplicationService;
 }
 
 export interface Bootstrap {
@@ -173,9 +177,24 @@ export async function buildServices(config: Config): Promise<{ services: Service
       signingSecret: config.notification.webhookSigningSecret,
     },
   );
+  const registries = new RegistryService({ repo: new RegistryRepository(db), guard, box, adapters: defaultAdapters(), audit });
+  // The auth service is built below; the replication service reads it lazily (local tokens) through this holder.
+  const authRef: { auth?: AuthService } = {};
+  const replication = new ReplicationService({
+    repo: new ReplicationPolicyRepository(db),
+    registries,
+    repositories,
+    jobs,
+    auth: { issueToken: (p, s) => authRef.auth!.issueToken(p, s) } as AuthService,
+    guard,
+    audit,
+    maxAttempts: 3,
+    retryDelayMs: 1000,
+  });
   const subscribers: Subscriber[] = [
     new AuditSubscriber({ logs: auditLogs, settings: auditSettings, forward: syslog, onError: auditWarn }),
     webhookDelivery.subscriber,
+    replication.subscriber,
   ];
   const eventRows = new EventRepository(db);
   const dispatcher = new EventDispatcher(
@@ -199,6 +218,7 @@ export async function buildServices(config: Config): Promise<{ services: Service
     failureStore: new LoginFailureRepository(db),
     audit,
   });
+  authRef.auth = auth;
   // New auth_mode or directory settings apply to the next request of this process, not after the login cache expires.
   configs.onChange((keys) => {
     if (keys.some((k) => k === 'auth_mode' || k.startsWith('ldap_'))) auth.invalidateAll();
@@ -278,7 +298,8 @@ export async function buildServices(config: Config): Promise<{ services: Service
       metrics,
       webhooks,
       webhookDelivery,
-      registries: new RegistryService({ repo: new RegistryRepository(db), guard, box, adapters: defaultAdapters(), audit }),
+      registries,
+      replication,
     },
     bootstrap,
   };

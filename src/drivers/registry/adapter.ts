@@ -100,6 +100,8 @@ export interface EndpointSpec {
 export interface AdapterDeps {
   guard: OutboundGuard;
   timeoutMs?: number;
+  /** In-process bearer tokens (the local registry's adapter only). */
+  tokenFor?: (scope: string) => Promise<string>;
 }
 
 export interface AdapterFactory {

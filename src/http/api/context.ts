@@ -22,6 +22,7 @@ import type { ConfigurationService } from '../../services/config/configuration-s
 import type { AuditLogService } from '../../services/audit/audit-log-service.ts';
 import type { WebhookService } from '../../services/webhook/webhook-service.ts';
 import type { RegistryService } from '../../services/replication/registry-service.ts';
+import type { ReplicationService } from '../../services/replication/replication-service.ts';
 import type { SystemService } from '../../services/system/system-service.ts';
 
 export const API_PREFIX = '/api/v2.0';
@@ -45,6 +46,7 @@ export interface ApiDeps {
   system: SystemService;
   webhooks: WebhookService;
   registries: RegistryService;
+  replication: ReplicationService;
 }
 
 /** The authenticated caller of one API request (memoized per request). */
