@@ -180,6 +180,7 @@ export async function buildServices(config: Config): Promise<{ services: Service
   const registries = new RegistryService({ repo: new RegistryRepository(db), guard, box, adapters: defaultAdapters(), audit });
   // The auth service is built below; the replication service reads it lazily (local tokens) through this holder.
   const authRef: { auth?: AuthService } = {};
+  const projectServiceRef: { service?: ProjectService } = {};
   const replication = new ReplicationService({
     repo: new ReplicationPolicyRepository(db),
     registries,
@@ -188,8 +189,16 @@ export async function buildServices(config: Config): Promise<{ services: Service
     auth: { issueToken: (p, s) => authRef.auth!.issueToken(p, s) } as AuthService,
     guard,
     audit,
-    maxAttempts: 3,
+    // A dead peer gets five runs over ~15 s (1 s doubling) before the task ends Failed.
+    maxAttempts: 5,
     retryDelayMs: 1000,
+    ensureProject: async (name) => {
+      if (await projects.findProjectByName(name)) return;
+      const owner = await users.findFirstSysadmin();
+      await projectServiceRef.service!.create({ id: owner!.id, username: owner!.username }, { project_name: name, metadata: { public: 'false' } }).catch(async (e) => {
+        if (!(await projects.findProjectByName(name))) throw e;
+      });
+    },
   });
   const subscribers: Subscriber[] = [
     new AuditSubscriber({ logs: auditLogs, settings: auditSettings, forward: syslog, onError: auditWarn }),
@@ -265,6 +274,8 @@ export async function buildServices(config: Config): Promise<{ services: Service
   const pullRecorder = createPullRecorder(db, outbox);
   const immutability = new ImmutabilityService({ db, rules: new ImmutableRuleRepository(db), audit });
   const manifestService = new ManifestService({ db, manifests, blobs: blobRows, repositories, faults, quota: quotas, events: outbox, onPull: pullRecorder.onPull, immutability });
+  const projectService = new ProjectService({ db, projects, members, users, audit, events: outbox, groups, allowlists: new CveAllowlistRepository(db) });
+  projectServiceRef.service = projectService;
   return {
     services: {
       db,
@@ -294,7 +305,7 @@ export async function buildServices(config: Config): Promise<{ services: Service
       groups,
       ldap,
       ldapAuth,
-      projects: new ProjectService({ db, projects, members, users, audit, events: outbox, groups, allowlists: new CveAllowlistRepository(db) }),
+      projects: projectService,
       metrics,
       webhooks,
       webhookDelivery,

@@ -32,7 +32,7 @@ export async function manifestAt(reg: RegistryClient, repo: string, ref: string)
   const r = await reg.request('GET', `/v2/${repo}/manifests/${ref}`, { headers: { accept: ACCEPT } });
   // 401: Berth names no repository of a project that does not exist (as Harbor); absent either way.
   if (r.status === 404 || r.status === 401) return null;
-  assert.equal(r.status, 200, r.describe?.() ?? String(r.status));
+  assert.equal(r.status, 200, r.text());
   return r.body;
 }
 

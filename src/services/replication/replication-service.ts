@@ -31,6 +31,8 @@ export interface ReplicationDeps {
   audit: AuditSink;
   maxAttempts: number;
   retryDelayMs: number;
+  /** Creates a local project when it is missing (pull-based replication into Berth, as Harbor's PrepareForPush). */
+  ensureProject: (name: string) => Promise<void>;
 }
 
 const TRIGGERS = new Set(['manual', 'scheduled', 'event_based']);
@@ -39,9 +41,14 @@ const FILTER_TYPES = new Set(['name', 'tag', 'label', 'resource']);
 class LocalAdapter extends OciAdapter {
   override readonly type = 'local';
   private readonly names: () => Promise<string[]>;
-  constructor(url: string, guard: OutboundGuard, tokenFor: (scope: string) => Promise<string>, names: () => Promise<string[]>) {
+  private readonly ensureProject: (name: string) => Promise<void>;
+  constructor(url: string, guard: OutboundGuard, tokenFor: (scope: string) => Promise<string>, names: () => Promise<string[]>, ensureProject: (name: string) => Promise<void>) {
     super({ url }, { guard, tokenFor });
     this.names = names;
+    this.ensureProject = ensureProject;
+  }
+  override async prepareForPush(repos: string[]): Promise<void> {
+    for (const p of new Set(repos.map((r) => r.split('/')[0]!))) await this.ensureProject(p);
   }
   override async listRepositories(filter: { match?: (n: string) => boolean; names?: string[] } = {}): Promise<string[]> {
     const all = filter.names ?? (await this.names());
@@ -80,7 +87,7 @@ export class ReplicationService {
         if (page.length < 1000) return out;
         last = page[page.length - 1]!;
       }
-    });
+    }, this.d.ensureProject);
   }
 
   register(): void {
