@@ -7,7 +7,17 @@ import assert from 'node:assert/strict';
 import { expectApi, useApi } from '../api/fixture.ts';
 import { RegistryClient } from '../helpers/registry-client.ts';
 import { pushCosignSignature, pushImage, pushIndex, pushReferrer } from '../api/artifact-fixtures.ts';
+import { checkJson, HarborSpec } from '../contract/harbor-spec.ts';
 import { createEndpoint, createPolicy, eventually, manifestAt, startReplication, waitExecution } from './helpers.ts';
+
+const harbor = HarborSpec.load();
+/** The JSON keys of a response are those of Harbor's 200 definition of the operation. */
+function harborShape(operationId: string, value: unknown): void {
+  const op = harbor.operations.find((o) => o.operationId === operationId)!;
+  const problems: string[] = [];
+  checkJson(harbor, value as never, op.responses.get('200'), `${operationId} `, problems, () => false);
+  assert.deepEqual(problems, []);
+}
 
 const src = useApi({ env: { BERTH_SECURITY_OUTBOUND_ALLOWLIST: '127.0.0.1/32' } });
 const dst = useApi();
@@ -51,6 +61,8 @@ describe('replication Berth → Berth', { timeout: 90_000 }, () => {
     expectApi(await src.admin.call('POST', '/replication/policies', { name: 'to-dst', dest_registry: { id: endpoint } }), 409, 'CONFLICT');
     const got = await src.admin.call('GET', `/replication/policies/${pid}`);
     expectApi(got, 200);
+    harborShape('getReplicationPolicy', got.json());
+    harborShape('listReplicationPolicies', (await src.admin.call('GET', '/replication/policies')).json());
     assert.equal(got.json().dest_registry.id, endpoint);
     assert.equal(got.json().src_registry, null);
     assert.equal(got.json().dest_registry.credential.access_secret, '*****');
@@ -63,6 +75,7 @@ describe('replication Berth → Berth', { timeout: 90_000 }, () => {
     const ex = await startReplication(src.admin, pid);
     const e = await waitExecution(src.admin, ex);
     assert.equal(e.status, 'Succeed', JSON.stringify(e));
+    harborShape('getReplicationExecution', e);
     assert.equal(e.total, 1);
     assert.equal(e.succeed, 1);
     assert.equal(e.failed, 0);
@@ -83,6 +96,7 @@ describe('replication Berth → Berth', { timeout: 90_000 }, () => {
     const tasks = await src.admin.call('GET', `/replication/executions/${ex}/tasks`);
     expectApi(tasks, 200);
     const t = tasks.json();
+    harborShape('listReplicationTasks', t);
     assert.equal(t.length, 1);
     assert.equal(t[0].status, 'Succeed');
     assert.equal(t[0].src_resource, 'lib/app:[1.0]');
@@ -95,6 +109,7 @@ describe('replication Berth → Berth', { timeout: 90_000 }, () => {
     const list = await src.admin.call('GET', `/replication/executions?policy_id=${pid}`);
     expectApi(list, 200);
     assert.equal(list.json().length, 1);
+    harborShape('listReplicationExecutions', list.json());
     expectApi(await src.admin.call('GET', `/replication/executions/${ex}/tasks/999999/log`), 404, 'NOT_FOUND');
     expectApi(await src.admin.call('GET', '/replication/executions/999999'), 404, 'NOT_FOUND');
 

@@ -8,22 +8,22 @@ import type { Execution, Task } from '../../services/jobs/job-service.ts';
 import { ApiErrors } from '../../errors.ts';
 import { API_PREFIX, bodyObject, isoTime, pathId, queryOf, type ApiAuth } from './context.ts';
 import { parsePage, setPageHeaders } from './query.ts';
-import { int, op } from './schemas.ts';
+import { int, op, pageQuery, str } from './schemas.ts';
 
 const TAG = 'replication';
 const ID = { id: int('The ID') };
 const S = {
-  listPolicies: op({ operationId: 'listReplicationPolicies', tag: TAG, summary: 'List replication policies', ok: {}, errors: [400, 401, 403, 500] }),
+  listPolicies: op({ operationId: 'listReplicationPolicies', tag: TAG, summary: 'List replication policies', query: { ...pageQuery({ q: true }), name: str('Deprecated, use `q` instead.') }, ok: {}, errors: [401, 403, 500] }),
   createPolicy: op({ operationId: 'createReplicationPolicy', tag: TAG, summary: 'Create a replication policy', ok: {}, errors: [400, 401, 403, 409, 500] }),
-  getPolicy: op({ operationId: 'getReplicationPolicy', tag: TAG, summary: 'Get the specific replication policy', params: ID, ok: {}, errors: [401, 403, 404, 500] }),
+  getPolicy: op({ operationId: 'getReplicationPolicy', tag: TAG, summary: 'Get the specific replication policy', params: ID, ok: {}, errors: [401, 403, 500] }),
   updatePolicy: op({ operationId: 'updateReplicationPolicy', tag: TAG, summary: 'Update the replication policy', params: ID, ok: {}, errors: [400, 401, 403, 404, 409, 500] }),
   deletePolicy: op({ operationId: 'deleteReplicationPolicy', tag: TAG, summary: 'Delete the specific replication policy', params: ID, ok: {}, errors: [401, 403, 404, 412, 500] }),
-  start: op({ operationId: 'startReplication', tag: TAG, summary: 'Start one replication execution', ok: {}, errors: [400, 401, 403, 404, 500] }),
-  listExecutions: op({ operationId: 'listReplicationExecutions', tag: TAG, summary: 'List replication executions', ok: {}, errors: [401, 403, 500] }),
+  start: op({ operationId: 'startReplication', tag: TAG, summary: 'Start one replication execution', ok: {}, errors: [400, 401, 403, 500] }),
+  listExecutions: op({ operationId: 'listReplicationExecutions', tag: TAG, summary: 'List replication executions', query: { ...pageQuery(), policy_id: int('The ID of the policy that the executions belong to.') }, ok: {}, errors: [401, 403, 500] }),
   getExecution: op({ operationId: 'getReplicationExecution', tag: TAG, summary: 'Get the specific replication execution', params: ID, ok: {}, errors: [401, 403, 404, 500] }),
-  stop: op({ operationId: 'stopReplication', tag: TAG, summary: 'Stop the specific replication execution', params: ID, ok: {}, errors: [400, 401, 403, 404, 500] }),
-  tasks: op({ operationId: 'listReplicationTasks', tag: TAG, summary: 'List replication tasks for a specific execution', params: ID, ok: {}, errors: [401, 403, 404, 500] }),
-  log: op({ operationId: 'getReplicationLog', tag: TAG, summary: 'Get the log of the specific replication task', params: { id: int(), task_id: int() }, ok: {}, errors: [400, 401, 403, 404, 500] }),
+  stop: op({ operationId: 'stopReplication', tag: TAG, summary: 'Stop the specific replication execution', params: ID, ok: {}, errors: [401, 403, 404, 500] }),
+  tasks: op({ operationId: 'listReplicationTasks', tag: TAG, summary: 'List replication tasks for a specific execution', params: ID, query: pageQuery(), ok: {}, errors: [401, 403, 500] }),
+  log: op({ operationId: 'getReplicationLog', tag: TAG, summary: 'Get the log of the specific replication task', params: { id: int(), task_id: int() }, ok: {}, errors: [401, 403, 404, 500] }),
 };
 
 /** Harbor's execution statuses for replication (job service Running/Success/Error → InProgress/Succeed/Failed). */
@@ -45,7 +45,6 @@ export async function replicationRoutes(app: FastifyInstance, deps: { replicatio
     id: p.id,
     name: p.name,
     description: p.description,
-    creator: p.creator,
     src_registry: await registry(p.srcRegistryId),
     dest_registry: await registry(p.destRegistryId),
     dest_namespace: p.destNamespace,

@@ -148,6 +148,9 @@ export class ReplicationService {
     for (const f of p.filters) {
       if (!f || typeof f !== 'object' || !FILTER_TYPES.has(f.type)) throw ApiErrors.badRequest(`invalid filter type: ${String((f as { type?: unknown })?.type)}`);
       if ((f.type === 'name' || f.type === 'tag') && (typeof f.value !== 'string' || !isValidPattern(f.value))) throw ApiErrors.badRequest(`invalid ${f.type} filter: ${String(f.value)}`);
+      // Label filters need labels carried across registries: refused rather than silently ignored (not built yet).
+      if (f.type === 'label') throw ApiErrors.badRequest('label filters are not supported by Berth yet');
+      if (f.type === 'resource' && f.value !== 'image' && f.value !== 'artifact') throw ApiErrors.badRequest(`invalid resource filter: ${String(f.value)}`);
       if (f.decoration !== undefined && f.decoration !== 'matches' && f.decoration !== 'excludes') throw ApiErrors.badRequest(`invalid filter decoration: ${f.decoration}`);
     }
     compileFilters(p.filters);
