@@ -113,6 +113,16 @@ describe('replication Berth → Berth', { timeout: 90_000 }, () => {
     expectApi(await src.admin.call('GET', `/replication/executions/${ex}/tasks/999999/log`), 404, 'NOT_FOUND');
     expectApi(await src.admin.call('GET', '/replication/executions/999999'), 404, 'NOT_FOUND');
 
+    // Scheduled: the policy's cron becomes a job-service schedule (vendor REPLICATION, id = policy); manual removes it.
+    const sp = await createPolicy(src.admin, { name: 'nightly', dest_registry: { id: endpoint }, trigger: { type: 'scheduled', trigger_settings: { cron: '0 0 3 * * *' } }, enabled: true });
+    const sched = () => src.admin.call('GET', '/schedules').then((r) => r.json().filter((x: { vendor_type: string; vendor_id: number }) => x.vendor_type === 'REPLICATION' && x.vendor_id === sp));
+    assert.deepEqual((await sched()).map((x: { cron: string }) => x.cron), ['0 0 3 * * *']);
+    expectApi(await src.admin.call('PUT', `/replication/policies/${sp}`, { trigger: { type: 'manual' } }), 200);
+    assert.deepEqual(await sched(), []);
+    expectApi(await src.admin.call('DELETE', `/replication/policies/${sp}`), 200);
+    const lbl = await src.admin.call('POST', '/replication/policies', { name: 'lbl', dest_registry: { id: endpoint }, filters: [{ type: 'label', value: ['x'] }] });
+    expectApi(lbl, 400, 'BAD_REQUEST');
+
     // A second run: nothing new to copy, still one task, still Succeed (blobs and manifests skipped by HEAD).
     const e2 = await waitExecution(src.admin, await startReplication(src.admin, pid));
     assert.equal(e2.status, 'Succeed');
