@@ -40,6 +40,17 @@ describe('replication with docker-registry', { timeout: 90_000 }, () => {
     const blob = await peerReg.request('GET', `/v2/lib/tool/blobs/${plain.blobs[1]!.digest}`);
     assert.ok(blob.body.equals(plain.blobs[1]!.data), 'layer byte-identical');
 
+    // A blob another repository of the project already has at the destination is mounted, not copied.
+    for (const b of plain.blobs) await reg.pushBlob('lib/tool2', b.data);
+    await reg.pushManifest('lib/tool2', 'v1', plain.bytes, 'application/vnd.oci.image.manifest.v1+json');
+    const mp = await createPolicy(berth.admin, { name: 'mount', dest_registry: { id: ep }, trigger: { type: 'manual' }, filters: [{ type: 'name', value: 'lib/tool2' }], enabled: true });
+    const mx = await startReplication(berth.admin, mp);
+    assert.equal((await waitExecution(berth.admin, mx)).status, 'Succeed');
+    const mt = (await berth.admin.call('GET', `/replication/executions/${mx}/tasks`)).json();
+    const mlog = (await berth.admin.call('GET', `/replication/executions/${mx}/tasks/${mt[0].id}/log`)).text;
+    assert.match(mlog, new RegExp(`blob ${plain.blobs[1]!.digest} mounted from lib/tool`));
+    assert.ok((await peerReg.request('GET', `/v2/lib/tool2/blobs/${plain.blobs[1]!.digest}`)).body.equals(plain.blobs[1]!.data));
+
     // Pull-based: the remote is the source, Berth the destination; the project is created as Harbor does.
     const pull = await createPolicy(berth.admin, { name: 'from-dr', src_registry: { id: ep }, dest_namespace: 'pulled', trigger: { type: 'manual' }, filters: [{ type: 'name', value: 'lib/tool' }], override: true, enabled: true });
     const e2 = await waitExecution(berth.admin, await startReplication(berth.admin, pull));

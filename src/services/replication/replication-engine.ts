@@ -22,6 +22,8 @@ export interface CopyParams {
   digest: string;
   tags: string[];
   operation: 'copy' | 'deletion';
+  /** Other destination repositories of the same project, to mount blobs from before copying them. */
+  siblings?: string[];
 }
 
 const ACCESSORY_TAG = /^sha256-[0-9a-f]{64}(\.sig|\.att|\.sbom)?$/;
@@ -95,7 +97,20 @@ export async function planExecution(d: EngineDeps, ctx: JobContext): Promise<Rec
   const src = await d.adapter(policy.srcRegistryId);
   try {
     const tasks: CopyParams[] = [];
-    const repos = p.only ? [p.only.repo] : await src.listRepositories({ match: f.name });
+    const all = p.only ? [p.only.repo] : await src.listRepositories();
+    const repos = p.only ? all : all.filter(f.name);
+    const projectOf = (r: string) => r.split('/')[0]!;
+    // Mount candidates: the destination names of the source project's other repositories (they may hold the blob).
+    const siblingsOf = (repo: string): string[] => {
+      const out: string[] = [];
+      for (const r of all) {
+        if (r === repo || projectOf(r) !== projectOf(repo) || out.length >= 8) continue;
+        try {
+          out.push(destinationName(r, policy.destNamespace, policy.destNamespaceReplaceCount));
+        } catch {}
+      }
+      return out;
+    };
     for (const repo of repos) {
       ctx.signal.throwIfAborted();
       const dst = destinationName(repo, policy.destNamespace, policy.destNamespaceReplaceCount);
@@ -110,7 +125,8 @@ export async function planExecution(d: EngineDeps, ctx: JobContext): Promise<Rec
         byDigest.set(h.digest, list);
       }
       if (p.only && !tags.length && f.tag('')) byDigest.set(p.only.digest, []);
-      for (const [digest, t] of byDigest) tasks.push({ policy_id: policy.id, src_repo: repo, dst_repo: dst, digest, tags: t, operation: 'copy' });
+      const siblings = siblingsOf(repo).filter((r) => r !== dst);
+      for (const [digest, t] of byDigest) tasks.push({ policy_id: policy.id, src_repo: repo, dst_repo: dst, digest, tags: t, operation: 'copy', siblings });
     }
     ctx.log(`${tasks.length} artifact(s) to replicate`);
     await d.addTasks(ctx.executionId, tasks);
@@ -136,7 +152,7 @@ export async function runCopy(d: EngineDeps, ctx: JobContext): Promise<void> {
     const src = await d.adapter(policy.srcRegistryId);
     try {
       await dst.prepareForPush([t.dst_repo]);
-      const c = new Copier(src, dst, t.src_repo, t.dst_repo, policy, ctx);
+      const c = new Copier(src, dst, t.src_repo, t.dst_repo, policy, ctx, t.siblings ?? []);
       await c.artifact(t.digest, t.tags);
     } finally {
       src.close();
@@ -157,7 +173,9 @@ class Copier {
   private readonly dstRepo: string;
   private readonly policy: ReplicationPolicyRow;
   private readonly ctx: JobContext;
-  constructor(src: RegistryAdapter, dst: RegistryAdapter, srcRepo: string, dstRepo: string, policy: ReplicationPolicyRow, ctx: JobContext) {
+  private readonly siblings: string[];
+  constructor(src: RegistryAdapter, dst: RegistryAdapter, srcRepo: string, dstRepo: string, policy: ReplicationPolicyRow, ctx: JobContext, siblings: string[]) {
+    this.siblings = siblings;
     this.src = src;
     this.dst = dst;
     this.srcRepo = srcRepo;
@@ -240,6 +258,15 @@ class Copier {
   private async blob(digest: string, size: number): Promise<void> {
     if (this.done.has(digest) || (await this.dst.blobExists(this.dstRepo, digest))) return;
     this.ctx.signal.throwIfAborted();
+    // Another repository of the project at the destination may have it: a mount moves no bytes.
+    for (const from of this.siblings) {
+      if (!(await this.dst.blobExists(from, digest).catch(() => false))) continue;
+      if (await this.dst.blobMount(this.dstRepo, digest, from).catch(() => false)) {
+        this.done.add(digest);
+        this.ctx.log(`blob ${digest} mounted from ${from}`);
+        return;
+      }
+    }
     const got = await this.src.blobGet(this.srcRepo, digest);
     if (!got) throw new PermanentJobError(`blob ${digest} of ${this.srcRepo} not found at the source`);
     const signal = this.ctx.signal;
