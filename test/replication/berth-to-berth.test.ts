@@ -148,7 +148,19 @@ describe('replication Berth → Berth', { timeout: 90_000 }, () => {
     const list = await src.admin.call('GET', `/replication/executions?policy_id=${pid}`);
     assert.equal(list.json()[0].trigger, 'event_based');
 
-    const d = await src.admin.call('DELETE', `/projects/lib/repositories/${encodeURIComponent(encodeURIComponent('evt/deep'))}/artifacts/${img.digest}`);
+    const repoPath = `/projects/lib/repositories/${encodeURIComponent(encodeURIComponent('evt/deep'))}`;
+    // A signature pushed later replicates by itself (its own push event).
+    await pushCosignSignature(srcReg, 'lib/evt/deep', img.digest);
+    const sigTag = img.digest.replace('sha256:', 'sha256-') + '.sig';
+    await eventually('the later signature at the destination', async () => !!(await manifestAt(fresh(), 'mirror/evt/deep', sigTag)));
+    // A second tag, then a tag delete: only that tag goes at the destination.
+    await srcReg.pushManifest('lib/evt/deep', 'v1b', img.bytes, 'application/vnd.oci.image.manifest.v1+json');
+    await eventually('the second tag at the destination', async () => !!(await manifestAt(fresh(), 'mirror/evt/deep', 'v1b')));
+    expectApi(await src.admin.call('DELETE', `${repoPath}/artifacts/${img.digest}/tags/v1b`), 200);
+    await eventually('the tag deletion at the destination', async () => (await manifestAt(fresh(), 'mirror/evt/deep', 'v1b')) === null);
+    assert.ok(await manifestAt(fresh(), 'mirror/evt/deep', 'v1'), 'the other tag stays');
+
+    const d = await src.admin.call('DELETE', `${repoPath}/artifacts/${img.digest}`);
     expectApi(d, 200);
     await eventually('the deletion at the destination', async () => (await manifestAt(fresh(), 'mirror/evt/deep', img.digest)) === null);
 

@@ -22,6 +22,8 @@ export interface CopyParams {
   digest: string;
   tags: string[];
   operation: 'copy' | 'deletion';
+  /** Deletion of one or more tags only (a DELETE_TAG event), not of the artifact. */
+  tag_only?: boolean;
   /** Other destination repositories of the same project, to mount blobs from before copying them. */
   siblings?: string[];
 }
@@ -117,7 +119,8 @@ export async function planExecution(d: EngineDeps, ctx: JobContext): Promise<Rec
       const byDigest = new Map<string, string[]>();
       const tags = p.only ? p.only.tags : await src.listTags(repo);
       for (const tag of tags) {
-        if (ACCESSORY_TAG.test(tag) || !f.tag(tag)) continue;
+        // Listing: accessories travel with their subject. An event for a signature pushed later copies it itself.
+        if (p.only ? !ACCESSORY_TAG.test(tag) && !f.tag(tag) : ACCESSORY_TAG.test(tag) || !f.tag(tag)) continue;
         const h = await src.manifestHead(repo, tag);
         if (!h) continue;
         const list = byDigest.get(h.digest) ?? [];
@@ -144,7 +147,16 @@ export async function runCopy(d: EngineDeps, ctx: JobContext): Promise<void> {
   const dst = await d.adapter(policy.destRegistryId);
   try {
     if (t.operation === 'deletion') {
-      for (const tag of t.tags) ctx.log(`deleting ${t.dst_repo}:${tag}`);
+      if (t.tag_only) {
+        // A tag delete removes that tag only (Harbor's tag API); a registry without one keeps the artifact.
+        for (const tag of t.tags) {
+          if (dst.tagDelete) {
+            await dst.tagDelete(t.dst_repo, tag, t.digest);
+            ctx.log(`deleted tag ${t.dst_repo}:${tag}`);
+          } else ctx.log(`tag ${t.dst_repo}:${tag} kept: the ${dst.type} destination cannot delete a tag alone`);
+        }
+        return;
+      }
       await dst.manifestDelete(t.dst_repo, t.digest);
       ctx.log(`deleted ${t.dst_repo}@${t.digest}`);
       return;

@@ -279,7 +279,7 @@ export class ReplicationService {
           if (!p.replicateDeletion) continue;
           // A tag delete removes only that tag's manifest reference at Harbor too (by digest at the remote).
           const dst = destinationName(a.repository, p.destNamespace, p.destNamespaceReplaceCount);
-          params = { policy_id: p.id, deletion: [{ policy_id: p.id, src_repo: a.repository, dst_repo: dst, digest: a.digest, tags, operation: 'deletion' }] };
+          params = { policy_id: p.id, deletion: [{ policy_id: p.id, src_repo: a.repository, dst_repo: dst, digest: a.digest, tags, operation: 'deletion', tag_only: e.type === 'DELETE_TAG' }] };
         }
         await this.d.jobs.submit(REPLICATION_JOB, params, 'event', { vendorId: p.id, q, extraAttrs: { event_id: e.id } });
       }
