@@ -5,7 +5,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { useApi } from '../api/fixture.ts';
 import { RegistryClient } from '../helpers/registry-client.ts';
-import { pushCosignSignature, pushIndex, pushImage } from '../api/artifact-fixtures.ts';
+import { pushCosignSignature, pushIndex, pushImage, pushReferrer } from '../api/artifact-fixtures.ts';
 import { createEndpoint, createPolicy, manifestAt, startReplication, waitExecution } from './helpers.ts';
 import { startDockerRegistry, type DockerRegistry } from './peers.ts';
 
@@ -26,6 +26,7 @@ describe('replication with docker-registry', { timeout: 90_000 }, () => {
     const idx = await pushIndex(reg, 'lib/app', '1.0');
     await pushCosignSignature(reg, 'lib/app', idx.digest);
     const plain = await pushImage(reg, 'lib/tool', 'v3', { layerSize: 200_000 });
+    const sbom = await pushReferrer(reg, 'lib/tool', { digest: plain.digest, size: plain.bytes.length }, 'application/vnd.example.sbom');
     const ep = await createEndpoint(berth.admin, { name: 'dr', type: 'docker-registry', url: peer.url });
 
     const push = await createPolicy(berth.admin, { name: 'to-dr', dest_registry: { id: ep }, trigger: { type: 'manual' }, filters: [{ type: 'name', value: 'lib/**' }], override: true, enabled: true });
@@ -37,6 +38,10 @@ describe('replication with docker-registry', { timeout: 90_000 }, () => {
     const sigTag = idx.digest.replace('sha256:', 'sha256-') + '.sig';
     assert.ok((await manifestAt(peerReg, 'lib/app', sigTag))?.equals((await manifestAt(reg, 'lib/app', sigTag))!));
     assert.ok((await manifestAt(peerReg, 'lib/tool', 'v3'))?.equals(plain.bytes));
+    // docker-registry 2.8 has no referrers API: the referrer arrives with the fallback `sha256-<hex>` index.
+    assert.ok(await manifestAt(peerReg, 'lib/tool', sbom));
+    const fallback = JSON.parse((await manifestAt(peerReg, 'lib/tool', plain.digest.replace(':', '-')))!.toString('utf8'));
+    assert.deepEqual(fallback.manifests.map((m: { digest: string; artifactType?: string }) => [m.digest, m.artifactType]), [[sbom, 'application/vnd.example.sbom']]);
     const blob = await peerReg.request('GET', `/v2/lib/tool/blobs/${plain.blobs[1]!.digest}`);
     assert.ok(blob.body.equals(plain.blobs[1]!.data), 'layer byte-identical');
 

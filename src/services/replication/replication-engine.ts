@@ -6,7 +6,7 @@
 // then the accessories (cosign `sha256-<hex>.sig/.att/.sbom` tags and OCI 1.1 referrers). Retries come from the
 // job service; stop aborts the task's signal, which destroys the streams in flight.
 import { Transform, type Readable } from 'node:stream';
-import type { RegistryAdapter } from '../../drivers/registry/adapter.ts';
+import type { Descriptor, RegistryAdapter } from '../../drivers/registry/adapter.ts';
 import type { ReplicationFilter, ReplicationPolicyRow } from '../../repositories/replication-policy-repository.ts';
 import { PermanentJobError, type JobContext } from '../jobs/job-service.ts';
 import { doublestar } from '../artifact/doublestar.ts';
@@ -29,6 +29,7 @@ export interface CopyParams {
 }
 
 const ACCESSORY_TAG = /^sha256-[0-9a-f]{64}(\.sig|\.att|\.sbom)?$/;
+const OCI_INDEX = 'application/vnd.oci.image.index.v1+json';
 const INDEX_TYPES = new Set(['application/vnd.oci.image.index.v1+json', 'application/vnd.docker.distribution.manifest.list.v2+json']);
 
 /** Harbor's replaceNamespace (flow/stage.go): -1 keeps the legacy "namespace/last" rule; n drops n leading path components. */
@@ -226,12 +227,28 @@ class Copier {
       await this.dst.manifestPut(this.dstRepo, tag, m.bytes, m.mediaType);
       this.ctx.log(`accessory ${tag} copied`);
     }
-    for (const r of await this.src.listReferrers(this.srcRepo, digest)) {
+    const refs = await this.src.listReferrers(this.srcRepo, digest);
+    for (const r of refs) {
       if (this.done.has(r.digest)) continue;
       await this.manifest(r.digest);
       this.ctx.log(`referrer ${r.digest} copied`);
       await this.accessories(r.digest);
     }
+    if (refs.length) await this.referrersFallback(digest, refs);
+  }
+
+  /**
+   * A destination without the referrers API (Distribution 2.8) lists nothing for a subject: as a 1.1 client does,
+   * maintain the `sha256-<hex>` index of the referrers there (merged with what it already lists).
+   */
+  private async referrersFallback(digest: string, refs: Descriptor[]): Promise<void> {
+    const there = await this.dst.listReferrers(this.dstRepo, digest);
+    const have = new Set(there.map((d) => d.digest));
+    const missing = refs.filter((r) => !have.has(r.digest));
+    if (!missing.length) return;
+    const index = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: OCI_INDEX, manifests: [...there, ...missing] }));
+    await this.dst.manifestPut(this.dstRepo, digest.replace(':', '-'), index, OCI_INDEX);
+    this.ctx.log(`referrers of ${digest} indexed at the destination (fallback tag)`);
   }
 
   /** Copies a manifest by digest with everything it references; the manifest itself goes last. */
