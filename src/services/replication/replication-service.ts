@@ -77,7 +77,7 @@ export class ReplicationService {
     const admin = { kind: 'user' as const, id: 1, username: 'admin', sysadmin: true };
     const tokenFor = async (scope: string) => (await this.d.auth.issueToken(admin, scope.split(' ').filter(Boolean))).token;
     // Loopback is this process itself: allowed regardless of security.outbound_allowlist.
-    const guard = new OutboundGuard({ allowlist: [new URL(this.localUrl).hostname] });
+    const guard = new OutboundGuard({ allowlist: [new URL(this.localUrl).hostname.replace(/^\[|\]$/g, '')] });
     return new LocalAdapter(this.localUrl, guard, tokenFor, async () => {
       const out: string[] = [];
       let last: string | null = null;
