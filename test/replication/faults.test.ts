@@ -26,13 +26,19 @@ describe('replication faults', { timeout: 90_000 }, () => {
     const img = await pushImage(reg, 'big/app', '1', { layerSize: LAYER });
     const ep = await createEndpoint(src.admin, { name: 'dst', type: 'harbor', url: dst.url, credential: { type: 'basic', access_key: 'admin', access_secret: dst.adminPassword } });
     // 1024 KB/s: the 3 MiB layer takes ~3 s, time enough to kill the destination in the middle.
-    const pid = await createPolicy(src.admin, { name: 'slow', dest_registry: { id: ep }, trigger: { type: 'manual' }, speed: 1024, override: true, enabled: true, single_active_replication: true });
+    const pid = await createPolicy(src.admin, { name: 'slow', dest_registry: { id: ep }, trigger: { type: 'event_based' }, speed: 1024, override: true, enabled: true, single_active_replication: true });
     const ex = await startReplication(src.admin, pid);
     await eventually('the copy task running', async () => {
       const t = (await src.admin.call('GET', `/replication/executions/${ex}/tasks`)).json();
       return t.length === 1 && t[0].status === 'InProgress';
     });
     expectApi(await src.admin.call('POST', '/replication/executions', { policy_id: pid }), 412, 'PRECONDITION');
+    // An event-based run meanwhile is skipped (single_active_replication): it ends with no task.
+    await pushImage(reg, 'big/late', '1');
+    await eventually('the skipped event execution', async () => {
+      const l = (await src.admin.call('GET', `/replication/executions?policy_id=${pid}`)).json();
+      return l.some((x: { trigger: string; status: string; total: number }) => x.trigger === 'event_based' && x.status === 'Succeed' && x.total === 0);
+    }, 5000);
     await new Promise((r) => setTimeout(r, 1200));
     await dst.kill9();
     await new Promise((r) => setTimeout(r, 1500));
@@ -50,6 +56,8 @@ describe('replication faults', { timeout: 90_000 }, () => {
     const blob = await dreg.request('GET', `/v2/big/app/blobs/${img.blobs[1]!.digest}`);
     assert.ok(blob.body.equals(img.blobs[1]!.data), 'layer byte-identical');
     assert.ok(!src.berth.output().includes(dst.adminPassword));
+    // Off, so the next test's push is not replicated by this event-based policy.
+    expectApi(await src.admin.call('PUT', `/replication/policies/${pid}`, { enabled: false }), 200);
   });
 
   test('stop mid-transfer: Stopped, and no half-copied artifact at the destination', async () => {

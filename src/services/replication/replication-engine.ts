@@ -84,6 +84,8 @@ export interface EngineDeps {
   /** The adapter of a registry id (0 = the local registry); the caller closes it. */
   adapter: (registryId: number) => Promise<RegistryAdapter>;
   addTasks: (executionId: number, params: CopyParams[]) => Promise<void>;
+  /** Whether another execution of the policy is still running (single_active_replication). */
+  othersActive: (policyId: number, executionId: number) => Promise<boolean>;
 }
 
 /** The planner: lists, filters, and queues the copy tasks of the execution. */
@@ -91,6 +93,11 @@ export async function planExecution(d: EngineDeps, ctx: JobContext): Promise<Rec
   const p = ctx.params as { policy_id: number; deletion?: CopyParams[]; only?: { repo: string; digest: string; tags: string[] } };
   const policy = await d.policy(p.policy_id);
   if (!policy) throw new PermanentJobError(`policy ${p.policy_id} not found`);
+  // Scheduled and event-based runs are skipped while another one of the policy is active (manual ones get 412).
+  if (policy.singleActiveReplication && (await d.othersActive(policy.id, ctx.executionId))) {
+    ctx.log('skipped: another execution of this policy is in progress (single_active_replication)');
+    return {};
+  }
   // An event already says what to do (push of one artifact, or a deletion).
   if (p.deletion) {
     await d.addTasks(ctx.executionId, p.deletion);

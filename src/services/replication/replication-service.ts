@@ -91,7 +91,10 @@ export class ReplicationService {
   }
 
   register(): void {
-    const deps = { policy: (id: number) => this.d.repo.findPolicy(id), adapter: (id: number) => this.adapter(id), addTasks: (ex: number, p: CopyParams[]) => this.d.jobs.addTasks(ex, REPLICATION_COPY_JOB, p as never) };
+    const deps = { policy: (id: number) => this.d.repo.findPolicy(id), adapter: (id: number) => this.adapter(id), addTasks: (ex: number, p: CopyParams[]) => this.d.jobs.addTasks(ex, REPLICATION_COPY_JOB, p as never),
+      othersActive: async (policyId: number, ex: number) =>
+        (await this.d.jobs.listExecutions({ vendorType: REPLICATION_JOB, vendorId: policyId, limit: 20 })).some((e) => e.id !== ex && e.status === 'Running'),
+    };
     this.d.jobs.register(REPLICATION_JOB, (ctx) => planExecution(deps, ctx), { maxAttempts: this.d.maxAttempts, backoffMs: this.d.retryDelayMs, retainExecutions: 50, retainPerVendor: true });
     this.d.jobs.register(REPLICATION_COPY_JOB, (ctx) => runCopy(deps, ctx), { maxAttempts: this.d.maxAttempts, backoffMs: this.d.retryDelayMs, maxBackoffMs: 60_000 });
   }
@@ -212,8 +215,7 @@ export class ReplicationService {
     return ex.id;
   }
 
-  private async active(policyId: number, q?: Queryable): Promise<boolean> {
-    void q;
+  private async active(policyId: number): Promise<boolean> {
     const list = await this.d.jobs.listExecutions({ vendorType: REPLICATION_JOB, vendorId: policyId, limit: 20 });
     return list.some((e) => e.status === 'Running' || e.status === 'Pending');
   }
