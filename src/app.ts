@@ -192,6 +192,11 @@ export async function buildServices(config: Config): Promise<{ services: Service
     // A dead peer gets five runs over ~15 s (1 s doubling) before the task ends Failed.
     maxAttempts: 5,
     retryDelayMs: 1000,
+    localAdmin: async () => {
+      const u = await users.findFirstSysadmin();
+      if (!u) throw new Error('no system admin to replicate as');
+      return { id: u.id, username: u.username };
+    },
     ensureProject: async (name) => {
       if (await projects.findProjectByName(name)) return;
       const owner = await users.findFirstSysadmin();

@@ -33,6 +33,8 @@ export interface ReplicationDeps {
   retryDelayMs: number;
   /** Creates a local project when it is missing (pull-based replication into Berth, as Harbor's PrepareForPush). */
   ensureProject: (name: string) => Promise<void>;
+  /** The system admin whose in-process tokens the local adapter uses. */
+  localAdmin: () => Promise<{ id: number; username: string }>;
 }
 
 const TRIGGERS = new Set(['manual', 'scheduled', 'event_based']);
@@ -74,7 +76,8 @@ export class ReplicationService {
   private async adapter(registryId: number): Promise<RegistryAdapter> {
     if (registryId !== 0) return this.d.registries.adapterFor(registryId);
     if (!this.localUrl) throw new Error('the local registry URL is not known yet');
-    const admin = { kind: 'user' as const, id: 1, username: 'admin', sysadmin: true };
+    const a = await this.d.localAdmin();
+    const admin = { kind: 'user' as const, id: a.id, username: a.username, sysadmin: true };
     const tokenFor = async (scope: string) => (await this.d.auth.issueToken(admin, scope.split(' ').filter(Boolean))).token;
     // Loopback is this process itself: allowed regardless of security.outbound_allowlist.
     const guard = new OutboundGuard({ allowlist: [new URL(this.localUrl).hostname.replace(/^\[|\]$/g, '')] });
