@@ -70,6 +70,8 @@ import { WebhookDelivery } from './services/webhook/webhook-delivery.ts';
 import { OutboundGuard } from './drivers/http/outbound-guard.ts';
 import { RegistryRepository } from './repositories/registry-repository.ts';
 import { RegistryService } from './services/replication/registry-service.ts';
+import { ReplicationService } from './services/replication/replication-service.ts';
+import { ReplicationPolicyRepository } from './repositories/replication-policy-repository.ts';
 import { defaultAdapters } from './drivers/registry/index.ts';
 import { buildArtifactDomain, createPullRecorder, type ArtifactDomain } from './services/artifact/artifact-domain.ts';
 
@@ -120,6 +122,8 @@ export interface Services {
   webhookDelivery: WebhookDelivery;
   /** Replication endpoints (/registries) and the adapter table; secrets sealed, URLs guarded. */
   registries: RegistryService;
+  /** Replication policies, executions and the transfer engine (job types registered by the server). */
+  replication: ReplicationService;
 }
 
 export interface Bootstrap {
@@ -176,9 +180,38 @@ export async function buildServices(config: Config): Promise<{ services: Service
       signingSecret: config.notification.webhookSigningSecret,
     },
   );
+  const registries = new RegistryService({ repo: new RegistryRepository(db), guard, box, adapters: defaultAdapters(), audit });
+  // The auth service is built below; the replication service reads it lazily (local tokens) through this holder.
+  const authRef: { auth?: AuthService } = {};
+  const projectServiceRef: { service?: ProjectService } = {};
+  const replication = new ReplicationService({
+    repo: new ReplicationPolicyRepository(db),
+    registries,
+    repositories,
+    jobs,
+    auth: { issueToken: (p, s) => authRef.auth!.issueToken(p, s) } as AuthService,
+    guard,
+    audit,
+    // A dead peer gets five runs over ~15 s (1 s doubling) before the task ends Failed.
+    maxAttempts: 5,
+    retryDelayMs: 1000,
+    localAdmin: async () => {
+      const u = await users.findFirstSysadmin();
+      if (!u) throw new Error('no system admin to replicate as');
+      return { id: u.id, username: u.username };
+    },
+    ensureProject: async (name) => {
+      if (await projects.findProjectByName(name)) return;
+      const owner = await users.findFirstSysadmin();
+      await projectServiceRef.service!.create({ id: owner!.id, username: owner!.username }, { project_name: name, metadata: { public: 'false' } }).catch(async (e) => {
+        if (!(await projects.findProjectByName(name))) throw e;
+      });
+    },
+  });
   const subscribers: Subscriber[] = [
     new AuditSubscriber({ logs: auditLogs, settings: auditSettings, forward: syslog, onError: auditWarn }),
     webhookDelivery.subscriber,
+    replication.subscriber,
   ];
   const eventRows = new EventRepository(db);
   const dispatcher = new EventDispatcher(
@@ -202,6 +235,7 @@ export async function buildServices(config: Config): Promise<{ services: Service
     failureStore: new LoginFailureRepository(db),
     audit,
   });
+  authRef.auth = auth;
   // New auth_mode or directory settings apply to the next request of this process, not after the login cache expires.
   configs.onChange((keys) => {
     if (keys.some((k) => k === 'auth_mode' || k.startsWith('ldap_'))) auth.invalidateAll();
@@ -260,6 +294,8 @@ export async function buildServices(config: Config): Promise<{ services: Service
     audit,
     events: outbox,
   });
+  const projectService = new ProjectService({ db, projects, members, users, audit, events: outbox, groups, allowlists: new CveAllowlistRepository(db) });
+  projectServiceRef.service = projectService;
   return {
     services: {
       db,
@@ -290,11 +326,12 @@ export async function buildServices(config: Config): Promise<{ services: Service
       groups,
       ldap,
       ldapAuth,
-      projects: new ProjectService({ db, projects, members, users, audit, events: outbox, groups, allowlists: new CveAllowlistRepository(db) }),
+      projects: projectService,
       metrics,
       webhooks,
       webhookDelivery,
-      registries: new RegistryService({ repo: new RegistryRepository(db), guard, box, adapters: defaultAdapters(), audit }),
+      registries,
+      replication,
     },
     bootstrap,
   };

@@ -45,6 +45,10 @@ export async function startServer(config: Config): Promise<{ close(): Promise<vo
   // Webhook deliveries name the port actually listened on (http.port 0 picks one).
   services.webhookDelivery.setRegistryHost(registryHostOf(config, port));
   services.webhookDelivery.register();
+  // The replication engine reaches the local registry on this listener (any-address binds: through loopback).
+  const localHost = config.http.host === '0.0.0.0' || config.http.host === '::' || !config.http.host ? '127.0.0.1' : config.http.host;
+  services.replication.setLocalUrl(`http://${localHost.includes(':') ? `[${localHost}]` : localHost}:${port}`);
+  services.replication.register();
   await jobs.schedule(JobType.PURGE_UPLOAD, `@every ${config.registry.uploadPurgeInterval}s`);
   jobs.start();
   services.events.dispatcher.start();

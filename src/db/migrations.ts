@@ -526,6 +526,34 @@ CREATE TABLE retention_announced (
 )
 `,
   },
+  {
+    // Issue 14 (replication) part 2: Harbor's replication_policy. Registry id 0 is the local registry. trigger
+    // and filters are Harbor's JSON shapes; executions and tasks live in the job tables (vendor REPLICATION).
+    version: 20,
+    name: 'replication policies',
+    sql: `
+CREATE TABLE replication_policies (
+  id {{id}},
+  name {{name}} NOT NULL UNIQUE,
+  description TEXT NOT NULL DEFAULT '',
+  creator TEXT NOT NULL DEFAULT '',
+  src_registry_id BIGINT NOT NULL DEFAULT 0,
+  dest_registry_id BIGINT NOT NULL DEFAULT 0,
+  dest_namespace TEXT NOT NULL DEFAULT '',
+  dest_namespace_replace_count INTEGER NOT NULL DEFAULT -1,
+  trigger_json TEXT NOT NULL DEFAULT '{}',
+  filters_json TEXT NOT NULL DEFAULT '[]',
+  replicate_deletion INTEGER NOT NULL DEFAULT 0,
+  override INTEGER NOT NULL DEFAULT 0,
+  enabled INTEGER NOT NULL DEFAULT 1,
+  speed INTEGER NOT NULL DEFAULT -1,
+  copy_by_chunk INTEGER NOT NULL DEFAULT 0,
+  single_active_replication INTEGER NOT NULL DEFAULT 0,
+  created_at BIGINT NOT NULL,
+  updated_at BIGINT NOT NULL
+)
+`,
+  },
 ];
 
 function render(sql: string, dialect: Db['dialect']): string {

@@ -195,6 +195,20 @@ export class JobRepository {
     return q ? go(q) : this.db.tx(go);
   }
 
+  /** Adds tasks to an existing execution (replication: one task per artifact, planned by the first task). */
+  async saveTasks(executionId: number, jobType: string, params: readonly JobParams[], maxAttempts: number): Promise<void> {
+    if (!params.length) return;
+    await this.db.tx(async (t) => {
+      const now = Date.now();
+      for (const p of params)
+        await t.run(
+          `INSERT INTO tasks (execution_id, job_type, status, params, max_attempts, run_at, creation_time, update_time)
+           VALUES (?, ?, 'Pending', ?, ?, ?, ?, ?)`,
+          [executionId, jobType, JSON.stringify(p), maxAttempts, now, now, now],
+        );
+    });
+  }
+
   async findExecution(id: number): Promise<Execution | null> {
     const r = await this.db.get<R>('SELECT * FROM executions WHERE id = ?', [id]);
     return r ? toExecution(r) : null;

@@ -12,7 +12,7 @@ import { berthOperations, HarborSpec, pathParamNames, type Operation } from './h
 const REQUIRED_TAGS = [
   'project', 'registry', 'projectMetadata', 'repository', 'artifact', 'label', 'member', 'user', 'usergroup', 'robot', 'quota',
   'gc', 'purge', 'auditlog', 'configure', 'systeminfo', 'health', 'statistic', 'search', 'ping', 'icon', 'permissions',
-  'Ldap', 'jobservice', 'schedule', 'webhook', 'webhookjob', 'immutable', 'Retention',
+  'Ldap', 'jobservice', 'schedule', 'webhook', 'webhookjob', 'immutable', 'Retention', 'replication',
 ];
 
 const harbor = HarborSpec.load();

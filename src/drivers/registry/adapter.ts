@@ -77,6 +77,8 @@ export interface RegistryAdapter {
   /** Puts a manifest; returns the digest the remote reports (or computed). */
   manifestPut(repo: string, ref: string, bytes: Buffer, mediaType: string): Promise<string>;
   manifestDelete(repo: string, digest: string): Promise<void>;
+  /** Deletes one tag and keeps the artifact (Harbor's tag API); absent where the remote has no such operation. */
+  tagDelete?(repo: string, tag: string, digest: string): Promise<void>;
   blobExists(repo: string, digest: string): Promise<boolean>;
   /** The blob as a stream (never buffered) with its size; null when absent. */
   blobGet(repo: string, digest: string): Promise<{ size: number; stream: Readable } | null>;
@@ -100,6 +102,8 @@ export interface EndpointSpec {
 export interface AdapterDeps {
   guard: OutboundGuard;
   timeoutMs?: number;
+  /** In-process bearer tokens (the local registry's adapter only). */
+  tokenFor?: (scope: string) => Promise<string>;
 }
 
 export interface AdapterFactory {

@@ -27,6 +27,8 @@ export interface DistributionClientOptions {
   /** PEM CA bundle trusted for this endpoint (in addition to none: it replaces the system roots, as Go's RootCAs). */
   caCertificate?: string;
   guard: OutboundGuard;
+  /** An in-process token source (the local registry: tokens signed by this Berth, no password anywhere). */
+  tokenFor?: (scope: string) => Promise<string>;
   /** Connect + response headers, ms. */
   timeoutMs?: number;
   /** Socket idle while streaming a body, ms. */
@@ -178,6 +180,7 @@ export class DistributionClient {
    * be re-sent after a 401) goes out authorized the first time.
    */
   async warm(scope: string): Promise<void> {
+    if (this.o.tokenFor) return;
     if (this.challenge && !this.cachedToken(scope)) await this.fetchToken(this.challenge, scope);
   }
 
@@ -185,14 +188,15 @@ export class DistributionClient {
   async send(method: string, path: string, opts: SendOptions = {}): Promise<RemoteResponse> {
     const scope = opts.scope ?? '';
     const url = this.urlOf(path);
+    const own = this.o.tokenFor && !opts.basic ? `Bearer ${await this.o.tokenFor(scope)}` : null;
     const build = () => {
       const h: Record<string, string> = { ...(opts.headers ?? {}) };
-      const a = opts.basic ? this.basicHeader() : this.authorizationFor(scope);
+      const a = own ?? (opts.basic ? this.basicHeader() : this.authorizationFor(scope));
       if (a) h.authorization = a;
       return h;
     };
     let res = await this.raw(method, url, build(), opts.body, method === 'GET' || method === 'HEAD' ? MAX_REDIRECTS : 0);
-    if (res.status === 401 && !opts.basic) {
+    if (res.status === 401 && !opts.basic && !own) {
       const ch = parseBearerChallenge(String(res.headers['www-authenticate'] ?? ''));
       const resendable = !(opts.body instanceof Readable);
       if (ch && resendable) {

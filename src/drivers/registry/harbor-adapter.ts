@@ -40,6 +40,15 @@ export class HarborAdapter extends OciAdapter {
     return out;
   }
 
+  /** Harbor's DELETE …/artifacts/{digest}/tags/{tag}; a tag (or artifact) already gone is fine. */
+  async tagDelete(repo: string, tag: string, digest: string): Promise<void> {
+    const i = repo.indexOf('/');
+    const project = encodeURIComponent(repo.slice(0, i));
+    const name = encodeURIComponent(encodeURIComponent(repo.slice(i + 1)));
+    const res = await this.client.send('DELETE', `/api/v2.0/projects/${project}/repositories/${name}/artifacts/${digest}/tags/${encodeURIComponent(tag)}`, { basic: true, ok: [200, 404] });
+    res.body.resume();
+  }
+
   /** Creates the projects the repositories live in (private), as Harbor's PrepareForPush; an existing one is fine. */
   override async prepareForPush(repos: string[]): Promise<void> {
     const projects = new Set<string>();

@@ -48,6 +48,7 @@ export class OciAdapter implements RegistryAdapter {
       caCertificate: endpoint.caCertificate || undefined,
       guard: deps.guard,
       timeoutMs: deps.timeoutMs,
+      tokenFor: deps.tokenFor,
     });
   }
 

@@ -23,6 +23,7 @@ import type { AuditLogService } from '../../services/audit/audit-log-service.ts'
 import type { WebhookService } from '../../services/webhook/webhook-service.ts';
 import type { RegistryService } from '../../services/replication/registry-service.ts';
 import type { RetentionService } from '../../services/retention/retention-service.ts';
+import type { ReplicationService } from '../../services/replication/replication-service.ts';
 import type { SystemService } from '../../services/system/system-service.ts';
 
 export const API_PREFIX = '/api/v2.0';
@@ -47,6 +48,7 @@ export interface ApiDeps {
   webhooks: WebhookService;
   registries: RegistryService;
   retention: RetentionService;
+  replication: ReplicationService;
 }
 
 /** The authenticated caller of one API request (memoized per request). */

@@ -16,6 +16,7 @@ import { repositoryRoutes } from './repositories.ts';
 import { artifactRoutes } from './artifacts.ts';
 import { labelRoutes } from './labels.ts';
 import { registryRoutes } from './registries.ts';
+import { replicationRoutes } from './replication.ts';
 import { configurationRoutes } from './configurations.ts';
 import { iconRoutes } from './icons.ts';
 import { userGroupRoutes } from './usergroups.ts';
@@ -99,6 +100,7 @@ export async function apiRoutes(app: FastifyInstance, deps: ApiDeps): Promise<vo
   await app.register(async (scope) => immutableRoutes(scope, { ...deps, ...deps.artifactDomain }, auth), { prefix: API_PREFIX });
   await app.register(async (scope) => registryRoutes(scope, deps.registries, auth), { prefix: API_PREFIX });
   await app.register(async (scope) => retentionRoutes(scope, deps, auth), { prefix: API_PREFIX });
+  await app.register(async (scope) => replicationRoutes(scope, { replication: deps.replication, registries: deps.registries }, auth), { prefix: API_PREFIX });
   app.addHook('onClose', async () => deps.artifactDomain.pulls.close());
   await app.register(async (scope) => configurationRoutes(scope, deps.configs, auth), { prefix: API_PREFIX });
   await app.register(iconRoutes, { prefix: API_PREFIX });

@@ -241,6 +241,12 @@ export class JobService {
     return ex;
   }
 
+  /** Adds tasks of `type` to a running execution (its status then waits for them too). */
+  async addTasks(executionId: number, type: string, params: readonly JobParams[]): Promise<void> {
+    await this.repo.saveTasks(executionId, type, params, this.types.get(type)?.opts.maxAttempts ?? 1);
+    this.wake();
+  }
+
   /**
    * Stops an execution: queued tasks end Stopped now; running ones see their signal aborted (here at once,
    * in another process at its next lease renewal) and end Stopped when their handler returns.

@@ -1,0 +1,71 @@
+// Real replication peers for the tests: Debian's docker-registry (CNCF Distribution 2.8) started with a temp
+// config, as bench/run.ts does. A second Berth comes from test/helpers/berth.ts.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+export interface DockerRegistry {
+  url: string;
+  process: ChildProcess;
+  output(): string;
+  stop(): Promise<void>;
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((res, rej) => {
+    const s = createServer();
+    s.once('error', rej);
+    s.listen(0, '127.0.0.1', () => {
+      const p = (s.address() as { port: number }).port;
+      s.close(() => res(p));
+    });
+  });
+}
+
+export async function startDockerRegistry(): Promise<DockerRegistry> {
+  const dir = mkdtempSync(join(tmpdir(), 'berth-docker-registry-'));
+  mkdirSync(join(dir, 'data'));
+  const port = await freePort();
+  const cfg = join(dir, 'config.yml');
+  writeFileSync(
+    cfg,
+    `version: 0.1
+log: {level: warn, accesslog: {disabled: true}, fields: {service: registry}}
+storage:
+  filesystem: {rootdirectory: ${join(dir, 'data')}}
+  delete: {enabled: true}
+  cache: {blobdescriptor: inmemory}
+http:
+  addr: 127.0.0.1:${port}
+`,
+  );
+  const proc = spawn('docker-registry', ['serve', cfg], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  proc.stdout!.on('data', (d) => (out += d));
+  proc.stderr!.on('data', (d) => (out += d));
+  const url = `http://127.0.0.1:${port}`;
+  const end = Date.now() + 20_000;
+  for (;;) {
+    try {
+      const r = await fetch(`${url}/v2/`);
+      if (r.status === 200) break;
+    } catch {}
+    if (proc.exitCode !== null || Date.now() > end) throw new Error(`docker-registry did not start:\n${out}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const exited = new Promise((r) => proc.once('exit', r));
+  return {
+    url,
+    process: proc,
+    output: () => out,
+    async stop() {
+      if (proc.exitCode === null && proc.signalCode === null) {
+        proc.kill('SIGTERM');
+        await exited;
+      }
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
