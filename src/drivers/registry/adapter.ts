@@ -6,6 +6,7 @@
 import type { Readable } from 'node:stream';
 import type { OutboundGuard } from '../http/outbound-guard.ts';
 import type { RemoteCredential } from './distribution-client.ts';
+import type { Descriptor } from '../../oci/manifest.ts';
 
 /** Harbor's FilterStyle. */
 export interface FilterStyle {
@@ -42,13 +43,8 @@ export interface ManifestStat {
   size: number;
 }
 
-export interface Descriptor {
-  mediaType: string;
-  digest: string;
-  size: number;
-  artifactType?: string;
-  annotations?: Record<string, string>;
-}
+/** OCI descriptors (referrers lists, index children) are the manifest parser's type. */
+export type { Descriptor } from '../../oci/manifest.ts';
 
 export interface RepositoryFilter {
   /** Repositories to look at (required by adapters that cannot list: the `oci` one). */

@@ -28,26 +28,17 @@ const REGISTRY_PROPS = {
 const REGISTRY = obj(REGISTRY_PROPS);
 const { id: _id, status: _status, creation_time: _c, update_time: _u, ...WRITABLE } = REGISTRY_PROPS;
 const CREATE_BODY = bodyOf('The registry', WRITABLE);
-const UPDATE_BODY = bodyOf('The registry', {
-  name: str('The registry name.'),
-  description: str('Description of the registry.'),
+// Harbor's RegistryUpdate and RegistryPing carry the connection flat (not under `credential`).
+const CONNECTION = {
   url: str('The registry URL.'),
   credential_type: str('Credential type of the registry, e.g. \'basic\'.'),
   access_key: str('The registry access key.'),
   access_secret: str('The registry access secret.'),
   insecure: bool('Whether or not the certificate will be verified when Harbor tries to access the server.'),
   ca_certificate: str('The CA certificate (PEM) trusted for the registry.'),
-});
-const PING_BODY = bodyOf('The registry', {
-  id: int('The registry ID.'),
-  type: str("Type of the registry, e.g. 'harbor'."),
-  url: str('The registry URL.'),
-  credential_type: str('Credential type of the registry, e.g. \'basic\'.'),
-  access_key: str('The registry access key.'),
-  access_secret: str('The registry access secret.'),
-  insecure: bool('Whether or not the certificate will be verified when Harbor tries to access the server.'),
-  ca_certificate: str('The CA certificate (PEM) trusted for the registry.'),
-});
+};
+const UPDATE_BODY = bodyOf('The registry', { name: str('The registry name.'), description: str('Description of the registry.'), ...CONNECTION });
+const PING_BODY = bodyOf('The registry', { id: int('The registry ID.'), type: str("Type of the registry, e.g. 'harbor'."), ...CONNECTION });
 const FILTER_STYLE = obj({ type: str('The filter type'), style: str('The filter style'), values: { type: 'array', items: str(), description: 'The filter values' } });
 const INFO = obj({
   type: str('The registry type'),
