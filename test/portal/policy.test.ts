@@ -219,6 +219,36 @@ describe('portal policy tab', { timeout: 300_000 }, () => {
     assert.deepEqual(await rules(), []);
   });
 
+  test('a developer sees retention (tag-retention) but not immutability; a guest sees no Policy tab', async () => {
+    for (const [user, role] of [['dev1', 2], ['guest1', 3]] as const) {
+      await api.createUser(user);
+      await api.addMember(PROJECT, user, role);
+    }
+    // A fresh context per user: no session or cached permissions carried over.
+    const as = async (user: string, f: (p: Page) => Promise<void>) => {
+      const ctx = await newContext(browser, { viewport: { width: 1400, height: 900 }, locale: 'en-US' });
+      try {
+        const p = await ctx.newPage();
+        p.on('pageerror', (e) => pageErrors.push(String(e)));
+        await uiLogin(p, berth.url, user, 'Passw0rd!x');
+        await f(p);
+      } finally {
+        await ctx.close();
+      }
+    };
+    await as('dev1', async (p) => {
+      await p.goto(`${berth.url}/projects/${projectId}/policy`);
+      await p.locator('[data-testid=retention-rule-text]').first().waitFor();
+      await p.locator('[data-testid=retention-run-now]').waitFor();
+      assert.equal(await p.locator('[data-testid=immutable-section]').count(), 0);
+    });
+    await as('guest1', async (p) => {
+      await p.goto(`${berth.url}/projects/${projectId}/repositories`);
+      await p.getByRole('tab', { name: 'Repositories' }).waitFor();
+      assert.equal(await p.getByRole('tab', { name: 'Policy' }).count(), 0);
+    });
+  });
+
   test('the tab in 中文', async () => {
     await page.locator('[data-testid=language-switcher]').click();
     await page.locator('.ant-select-item-option', { hasText: '简体中文' }).click();

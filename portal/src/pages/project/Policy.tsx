@@ -2,7 +2,7 @@
 // schedule, Dry run / Run now, the run history expandable to tasks and their logs) and tag immutability (rules,
 // add/edit, enable/disable, delete). The project's `retention_id` metadata names its retention policy; the first
 // rule creates the policy (POST /retentions scoped to the project), later changes PUT the whole policy.
-import { useState } from 'react';
+import { useEffect, useState } from 'react';
 import { Alert, Button, Card, Checkbox, Form, Input, InputNumber, Modal, Select, Space, Table, Tag } from 'antd';
 import { PlusOutlined } from '@ant-design/icons';
 import { useQuery, useQueryClient } from '@tanstack/react-query';
@@ -393,6 +393,14 @@ function Executions({ policyId, queryKey, mayStop }: { policyId: number; queryKe
   const notify = useNotify();
   const base = `/retentions/${policyId}/executions`;
   const list = usePaged<Execution>(queryKey, base, {}, 10);
+  // While a run is pending or running the history refreshes itself, so its final status appears without a click.
+  const active = list.rows.some((e) => e.status === 'Running' || e.status === 'Pending');
+  const { refetch } = list.query;
+  useEffect(() => {
+    if (!active) return;
+    const timer = setInterval(() => void refetch(), 2000);
+    return () => clearInterval(timer);
+  }, [active, refetch]);
   const stop = async (e: Execution) => {
     try {
       await call('PATCH', `${base}/${e.id}`, { body: { action: 'stop' } });
