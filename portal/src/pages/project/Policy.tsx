@@ -117,7 +117,7 @@ function ruleFromForm(v: RuleForm, base?: Rule): Rule {
 export default function Policy(props: ProjectTabProps) {
   const { can } = props;
   return (
-    <Space direction="vertical" style={{ width: '100%' }} size="large">
+    <Space orientation="vertical" style={{ width: '100%' }} size="large">
       {can('tag-retention', 'read') && <Retention {...props} />}
       {can('immutable-tag', 'list') && <Immutability {...props} />}
     </Space>
@@ -336,7 +336,7 @@ function RetentionRuleDialog({ rule, meta, onClose, onSave }: { rule: Rule | nul
             </Form.Item>
             {hasParam(template) && (
               <Form.Item name="param" noStyle rules={[{ required: true, message: t('validation.required') }]}>
-                <InputNumber id="retention-param" min={0} precision={0} addonAfter={unit === 'DAYS' ? t('policy.days') : t('policy.count')} />
+                <InputNumber id="retention-param" min={0} precision={0} suffix={unit === 'DAYS' ? t('policy.days') : t('policy.count')} />
               </Form.Item>
             )}
           </Space.Compact>
@@ -379,7 +379,7 @@ function ScheduleDialog({ cron, onClose, onSave }: { cron: string; onClose: () =
   return (
     <Modal open title={t('policy.schedule')} okText={t('common.save')} cancelText={t('common.cancel')} confirmLoading={saving} onOk={submit} onCancel={onClose} destroyOnHidden>
       {error ? <Alert type="error" showIcon role="alert" title={errorText(error)} style={{ marginBottom: 12 }} data-testid="retention-schedule-error" /> : null}
-      <Space direction="vertical" style={{ width: '100%' }}>
+      <Space orientation="vertical" style={{ width: '100%' }}>
         <Select id="retention-schedule-preset" value={preset} onChange={setPreset} style={{ width: 200 }} options={['none', 'hourly', 'daily', 'weekly', 'custom'].map((k) => ({ value: k, label: t(`policy.sched.${k}`) }))} />
         {preset === 'custom' && <Input id="retention-cron" value={custom} onChange={(e) => setCustom(e.target.value)} placeholder="0 0 3 * * *" />}
         {preset === 'custom' && <span style={{ color: '#888' }}>{t('policy.cronHint')}</span>}
