@@ -1,4 +1,4 @@
-// One project: summary and tabs (repositories, members, robot accounts, labels, webhooks, logs, configuration).
+// One project: summary and tabs (repositories, members, robot accounts, labels, webhooks, policy, logs, configuration).
 import { Suspense, lazy } from 'react';
 import { Link, useNavigate, useParams } from 'react-router';
 import { Breadcrumb, Descriptions, Spin, Tabs, Tag } from 'antd';
@@ -18,6 +18,7 @@ const Labels = lazy(() => import('./project/Labels.tsx'));
 const Webhooks = lazy(() => import('./project/Webhooks.tsx'));
 const Logs = lazy(() => import('./project/Logs.tsx'));
 const Config = lazy(() => import('./project/Config.tsx'));
+const Policy = lazy(() => import('./project/Policy.tsx'));
 
 
 export default function ProjectDetail() {
@@ -40,6 +41,8 @@ export default function ProjectDetail() {
     { key: 'labels', label: t('project.labels'), show: can('label', 'list'), el: <Labels {...props} /> },
     // Harbor shows the tab to those who may list notification policies (project admins and maintainers).
     { key: 'webhooks', label: t('project.webhooks'), show: can('notification-policy', 'list'), el: <Webhooks {...props} /> },
+    // Harbor's Policy tab: tag retention and tag immutability, for those who may read either.
+    { key: 'policy', label: t('project.policy'), show: can('tag-retention', 'read') || can('immutable-tag', 'list'), el: <Policy {...props} /> },
     { key: 'logs', label: t('project.logs'), show: can('log', 'list'), el: <Logs {...props} /> },
     { key: 'config', label: t('project.configuration'), show: can('metadata', 'read') || can('self', 'read'), el: <Config {...props} /> },
   ].filter((x) => x.show);
