@@ -94,6 +94,13 @@ export interface Config {
     /** Key of the HMAC-SHA256 signature header over each body ('' = no signature). A secret: never printed. */
     readonly webhookSigningSecret: string;
   };
+  /** The built-in scanner's advisory source (issue 15). */
+  readonly scanner: {
+    /** OSV records: a path (file, directory, zip) or an http(s) URL (fetched through the outbound guard); '' = none. */
+    readonly advisories: string;
+    /** Seconds between advisory updates (0: never scheduled). */
+    readonly advisoriesUpdateInterval: number;
+  };
   readonly security: {
     /** Outbound targets (webhooks, ...) allowed although they are internal: CIDRs, IPs, host names, `.domain` (see drivers/http/outbound-guard.ts). */
     readonly outboundAllowlist: readonly string[];
@@ -161,6 +168,8 @@ const KEYS: Record<string, KeySpec> = {
   'metric.port': { kind: 'int', min: 0, max: 65535, default: 9090 },
   'metric.path': { kind: 'string', default: '/metrics' },
   'security.outbound_allowlist': { kind: 'string', default: '' },
+  'scanner.advisories': { kind: 'string', default: '' },
+  'scanner.advisories_update_interval': { kind: 'int', min: 0, max: 30 * 86400, default: 86400 },
   'notification.webhook_job_max_retry': { kind: 'int', min: 1, max: 100, default: 3 },
   'notification.webhook_job_http_client_timeout': { kind: 'int', min: 1, max: 300, default: 3 },
   'notification.webhook_job_retry_delay': { kind: 'int', min: 0, max: 3600, default: 10 },
@@ -330,6 +339,7 @@ export function loadConfig(opts: LoadOptions = {}): Config {
       webhookTargetConcurrency: num('notification.webhook_target_concurrency'),
       webhookSigningSecret: str('notification.webhook_signing_secret'),
     },
+    scanner: { advisories: str('scanner.advisories'), advisoriesUpdateInterval: num('scanner.advisories_update_interval') },
     security: { outboundAllowlist },
   };
   if (!opts.skipFsChecks) checkWritable([config.dataDir, config.storage.filesystemRoot]);
