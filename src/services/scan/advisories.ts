@@ -355,7 +355,7 @@ export function preferredId(a: Advisory): string {
 
 /**
  * Findings of an inventory against advisories (already narrowed to its packages or not: anything not applying is
- * skipped). Withdrawn advisories never match. One finding per (id, package, version, path).
+ * skipped). Withdrawn advisories never match. One finding per (id, ecosystem, package, version).
  */
 export function match(inv: Pick<Inventory, 'os' | 'packages'>, advisories: Iterable<Advisory>): Finding[] {
   const byKey = new Map<string, InventoryPackage[]>();
@@ -380,10 +380,13 @@ export function match(inv: Pick<Inventory, 'os' | 'packages'>, advisories: Itera
         const hit = affects(af, base, v);
         if (!hit) continue;
         const id = preferredId(a);
-        const key = `${id}\0${p.name}\0${p.version}\0${p.path}`;
+        // One per (id, package, version), as Harbor's report lists them: the same package found by a lockfile and
+        // its package.json is one finding (the first path found is kept).
+        const key = `${id}\0${p.ecosystem}\0${p.name}\0${p.version}`;
         const { severity, cvss } = severityOf(a, af);
         const prev = out.get(key);
-        if (prev && (rank(prev.severity) >= rank(severity) || prev.fix_version)) continue;
+        // The same CVE from two databases (a GHSA and the OSV mirror of it): the higher severity wins, then a known fix.
+        if (prev && (rank(prev.severity) > rank(severity) || (rank(prev.severity) === rank(severity) && (prev.fix_version || !hit.fixed)))) continue;
         const cwe = a.database_specific?.cwe_ids;
         out.set(key, {
           id,
