@@ -105,6 +105,8 @@ export class AdvisoryService {
   async importFrom(location: string, signal?: AbortSignal): Promise<AdvisoryImport> {
     if (/^https?:\/\//i.test(location)) {
       if (!this.o.guard) throw new Error('no outbound guard for an advisory URL');
+      // node:http skips `lookup` for an IP literal, so the URL itself is checked first (names again per connection).
+      await this.o.guard.checkUrl(location);
       const res = await sendOutbound(this.o.guard, {
         method: 'GET',
         url: location,
