@@ -188,7 +188,7 @@ test('matching: PyPI and Maven ECOSYSTEM ranges use their own version order', ()
 
 test('matching: OS releases, source packages, withdrawn, CVE ids and dedupe', () => {
   const curl = pkg({ ecosystem: 'Debian', name: 'libcurl4', version: '7.88.1-10', sourceName: 'curl', sourceVersion: '7.88.1-10' });
-  const fix = [{ introduced: '0' }, { fixed: '7.88.1-11' }];
+  const fix: Record<string, string>[] = [{ introduced: '0' }, { fixed: '7.88.1-11' }];
   // by source package name, for this release or release-less; another release never
   assert.equal(match(inv(DEBIAN12, curl), [adv('DSA-1', [eco('Debian:12', 'curl', fix)])]).length, 1);
   assert.equal(match(inv(DEBIAN12, curl), [adv('DSA-1', [eco('Debian', 'curl', fix)])]).length, 1);

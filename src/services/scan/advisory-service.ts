@@ -139,16 +139,24 @@ export class AdvisoryService {
 
   /**
    * Re-matches every stored inventory matched before the latest import. An inventory none of whose packages an
-   * advisory written since touches is only marked current (removals by withdrawal are re-matched too, as they
-   * change the import's counts); the rest are matched again from the store.
+   * advisory written since touches is only marked current (after an import that withdrew records, every one is
+   * matched again: a removed row leaves nothing to compare with); the rest are matched again from the store.
    */
   async rematchAll(opts: { signal?: AbortSignal; onProgress?: (done: number) => void } = {}): Promise<RematchResult> {
     const latest = await this.repo.findLatestImport();
     const out: RematchResult = { importId: latest?.id ?? 0, rematched: 0, skipped: 0, changed: [] };
     if (!latest) return out;
     // A withdrawal leaves no row to compare import ids with: any import since that withdrew forces a full match.
-    const withdrawnSince = async (since: number) =>
-      (await this.o.db.get<{ n: number }>('SELECT COUNT(*) AS n FROM advisory_imports WHERE id > ? AND withdrawn > 0', [since]))!.n > 0;
+    // Asked once per distinct import an inventory was last matched at (usually one or two for all of them).
+    const withdrawals = new Map<number, Promise<boolean>>();
+    const withdrawnSince = (since: number): Promise<boolean> => {
+      let p = withdrawals.get(since);
+      if (!p) {
+        p = this.o.db.get<{ n: number }>('SELECT COUNT(*) AS n FROM advisory_imports WHERE id > ? AND withdrawn > 0', [since]).then((r) => Number(r!.n) > 0);
+        withdrawals.set(since, p);
+      }
+      return p;
+    };
     let after = '';
     for (;;) {
       if (opts.signal?.aborted) break;
