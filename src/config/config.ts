@@ -295,6 +295,16 @@ export function loadConfig(opts: LoadOptions = {}): Config {
   } catch (e) {
     problems.push(`security.outbound_allowlist: ${(e as Error).message}`);
   }
+  // scanner.advisories: an http(s) URL as given, any other scheme refused, else a path relative to the working directory.
+  let advisories = str('scanner.advisories');
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(advisories)) {
+    try {
+      const u = new URL(advisories);
+      if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error('scheme');
+    } catch {
+      problems.push(`scanner.advisories: not an http(s) URL or a path: ${JSON.stringify(advisories.replace(/\?.*$/, ''))}`);
+    }
+  } else if (advisories) advisories = resolve(cwd, advisories);
   if (problems.length) throw new ConfigError(problems);
 
   const dataDir = resolve(cwd, str('data_dir'));
@@ -339,7 +349,7 @@ export function loadConfig(opts: LoadOptions = {}): Config {
       webhookTargetConcurrency: num('notification.webhook_target_concurrency'),
       webhookSigningSecret: str('notification.webhook_signing_secret'),
     },
-    scanner: { advisories: str('scanner.advisories'), advisoriesUpdateInterval: num('scanner.advisories_update_interval') },
+    scanner: { advisories, advisoriesUpdateInterval: num('scanner.advisories_update_interval') },
     security: { outboundAllowlist },
   };
   if (!opts.skipFsChecks) checkWritable([config.dataDir, config.storage.filesystemRoot]);
