@@ -154,20 +154,20 @@ export class AdvisoryRepository {
     }
     return [...seen.values()];
   }
-  /** Names (of `names`) that an advisory written by an import after `sinceImport` touches, in those ecosystems. */
-  async listChangedNames(ecosystems: readonly string[], names: readonly string[], sinceImport: number): Promise<Set<string>> {
-    const out = new Set<string>();
-    if (!ecosystems.length || !names.length) return out;
-    for (let i = 0; i < names.length; i += CHUNK) {
-      const part = names.slice(i, i + CHUNK);
-      const rows = await this.db.all<{ name: string }>(
-        `SELECT DISTINCT p.name FROM advisory_packages p JOIN advisories a ON a.id = p.advisory_id
-         WHERE a.import_id > ? AND p.ecosystem IN (${inList(ecosystems.length)}) AND p.name IN (${inList(part.length)})`,
-        [sinceImport, ...ecosystems, ...part],
-      );
-      for (const r of rows) out.add(r.name);
+  /** `ecosystem\0name` of every package an advisory written by an import after `sinceImport` affects. */
+  async listChangedKeys(sinceImport: number): Promise<Set<string>> {
+    const rows = await this.db.all<{ ecosystem: string; name: string }>(
+      'SELECT DISTINCT p.ecosystem, p.name FROM advisory_packages p JOIN advisories a ON a.id = p.advisory_id WHERE a.import_id > ?',
+      [sinceImport],
+    );
+    return new Set(rows.map((r) => `${r.ecosystem}\0${r.name}`));
+  }
+  /** Marks inventories current with their findings unchanged. */
+  async saveMatchedImport(digests: readonly string[], matchedImport: number, q: Queryable = this.db): Promise<void> {
+    for (let i = 0; i < digests.length; i += CHUNK) {
+      const part = digests.slice(i, i + CHUNK);
+      await q.run(`UPDATE artifact_inventories SET matched_import = ?, matched_at = ? WHERE digest IN (${inList(part.length)})`, [matchedImport, Date.now(), ...part]);
     }
-    return out;
   }
 
   async saveInventory(digest: string, inv: StoredInventory['inventory'], findings: Finding[], matchedImport: number, q: Queryable = this.db): Promise<void> {

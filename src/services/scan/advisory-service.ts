@@ -157,25 +157,44 @@ export class AdvisoryService {
       }
       return p;
     };
+    // What records written since an import affect, asked once per distinct import (an in-memory set per inventory
+    // check instead of a query each).
+    const changes = new Map<number, Promise<Set<string>>>();
+    const changedSince = (since: number): Promise<Set<string>> => {
+      let p = changes.get(since);
+      if (!p) changes.set(since, (p = this.repo.listChangedKeys(since)));
+      return p;
+    };
     let after = '';
     for (;;) {
       if (opts.signal?.aborted) break;
       const page = await this.repo.listStaleInventories(latest.id, after, 100);
       if (!page.length) break;
+      // The page's writes go in one transaction (one commit, not one per inventory).
+      const current: string[] = [];
+      const rematched: { digest: string; findings: Finding[] }[] = [];
       for (const digest of page) {
         const s = (await this.repo.findInventory(digest))!;
-        const { ecosystems, names } = lookupKeys(s.inventory);
-        const touched = Number(await withdrawnSince(s.matchedImport)) || (await this.repo.listChangedNames(ecosystems, names, s.matchedImport)).size;
+        let touched = await withdrawnSince(s.matchedImport);
         if (!touched) {
-          await this.repo.saveFindings(digest, s.findings, latest.id);
-          out.skipped++;
+          const changed = await changedSince(s.matchedImport);
+          const { ecosystems, names } = lookupKeys(s.inventory);
+          touched = ecosystems.some((e) => names.some((n) => changed.has(`${e}\0${n}`)));
+        }
+        if (!touched) {
+          current.push(digest);
           continue;
         }
         const findings = await this.matchInventory(s.inventory);
-        await this.repo.saveFindings(digest, findings, latest.id);
-        out.rematched++;
+        rematched.push({ digest, findings });
         if (!sameFindings(findings, s.findings)) out.changed.push(digest);
       }
+      await this.o.db.tx(async (q) => {
+        await this.repo.saveMatchedImport(current, latest.id, q);
+        for (const r of rematched) await this.repo.saveFindings(r.digest, r.findings, latest.id, q);
+      });
+      out.skipped += current.length;
+      out.rematched += rematched.length;
       after = page[page.length - 1];
       opts.onProgress?.(out.rematched + out.skipped);
     }
