@@ -68,6 +68,7 @@ import { WebhookService } from './services/webhook/webhook-service.ts';
 import { SecretBox } from './services/security/secret-box.ts';
 import { WebhookDelivery } from './services/webhook/webhook-delivery.ts';
 import { OutboundGuard } from './drivers/http/outbound-guard.ts';
+import { AdvisoryService } from './services/scan/advisory-service.ts';
 import { RegistryRepository } from './repositories/registry-repository.ts';
 import { RegistryService } from './services/replication/registry-service.ts';
 import { ReplicationService } from './services/replication/replication-service.ts';
@@ -124,6 +125,8 @@ export interface Services {
   registries: RegistryService;
   /** Replication policies, executions and the transfer engine (job types registered by the server). */
   replication: ReplicationService;
+  /** The built-in scanner's OSV advisories and stored inventories (its update job registered by the server). */
+  advisories: AdvisoryService;
 }
 
 export interface Bootstrap {
@@ -332,6 +335,7 @@ export async function buildServices(config: Config): Promise<{ services: Service
       webhookDelivery,
       registries,
       replication,
+      advisories: new AdvisoryService({ db, guard }),
     },
     bootstrap,
   };

@@ -166,6 +166,11 @@ suite('berth CLI', { concurrency: true }, () => {
     // BERTH_CONFIG names the file too.
     assert.equal(viaEnv.code, 0, viaEnv.stderr);
     assert.equal(JSON.parse(viaEnv.stdout).http.port, 6123);
+    // an advisory source URL is printed without its query (it may carry a token)
+    const adv = await run(['config'], { BERTH_SCANNER_ADVISORIES: 'https://mirror.example/osv/all.zip?token=Very-Secret-2' }, dir);
+    assert.equal(adv.code, 0, adv.stderr);
+    assert.equal(JSON.parse(adv.stdout).scanner.advisories, 'https://mirror.example/osv/all.zip?<set>');
+    assert.ok(!adv.stdout.includes('Very-Secret-2'));
   });
 
   test('config with a bad file exits 78 and prints every problem', async () => {

@@ -49,6 +49,8 @@ async function main(argv: string[]): Promise<number> {
           // may hold ldap_search_password
           configurations: { overwriteJson: config.configurations.overwriteJson ? '<set>' : '' },
           notification: { ...config.notification, webhookSigningSecret: config.notification.webhookSigningSecret ? '<set>' : '' },
+          // an advisory URL's query may carry a token
+          scanner: { ...config.scanner, advisories: config.scanner.advisories.replace(/\?.*$/s, '?<set>') },
         },
         null,
         2,

@@ -5,6 +5,7 @@ import { buildServices, registryHostOf } from './app.ts';
 import { buildHttpServer } from './http/server.ts';
 import { buildMetricsServer } from './http/metrics.ts';
 import { JobType } from './services/jobs/job-service.ts';
+import { ADVISORY_UPDATE_JOB } from './services/scan/advisory-service.ts';
 import { registerGcJob } from './services/registry/gc-job.ts';
 import { registerPurgeAuditJob } from './services/audit/audit-purge-job.ts';
 
@@ -49,6 +50,10 @@ export async function startServer(config: Config): Promise<{ close(): Promise<vo
   const localHost = config.http.host === '0.0.0.0' || config.http.host === '::' || !config.http.host ? '127.0.0.1' : config.http.host;
   services.replication.setLocalUrl(`http://${localHost.includes(':') ? `[${localHost}]` : localHost}:${port}`);
   services.replication.register();
+  // OSV advisory updates (scanner.advisories): import, then re-match stored inventories.
+  // Without a source, a schedule left by an earlier configuration is removed.
+  if (config.scanner.advisories) await services.advisories.registerJob(jobs, config.scanner.advisories, config.scanner.advisoriesUpdateInterval);
+  else await jobs.unschedule(ADVISORY_UPDATE_JOB);
   await jobs.schedule(JobType.PURGE_UPLOAD, `@every ${config.registry.uploadPurgeInterval}s`);
   jobs.start();
   services.events.dispatcher.start();

@@ -115,3 +115,15 @@ test('unknown BERTH_* environment variables (Kubernetes service links) are warne
     'BERTH_SERVICE_HOST: unknown environment variable, ignored',
   ]);
 });
+
+test('scanner.advisories: empty by default, a path resolved against the working directory, http(s) URLs kept, other schemes refused', () => {
+  const d = loadConfig({ cwd: tmp(), env: {} });
+  assert.deepEqual([d.scanner.advisories, d.scanner.advisoriesUpdateInterval], ['', 86400]);
+  const dir = tmp();
+  const c = loadConfig({ cwd: dir, env: { BERTH_SCANNER_ADVISORIES: 'osv/all.zip', BERTH_SCANNER_ADVISORIES_UPDATE_INTERVAL: '0' } });
+  assert.deepEqual([c.scanner.advisories, c.scanner.advisoriesUpdateInterval], [join(dir, 'osv', 'all.zip'), 0]);
+  const u = loadConfig({ cwd: tmp(), env: { BERTH_SCANNER_ADVISORIES: 'https://osv-vulnerabilities.storage.googleapis.com/Debian/all.zip' } });
+  assert.equal(u.scanner.advisories, 'https://osv-vulnerabilities.storage.googleapis.com/Debian/all.zip');
+  assert.throws(() => loadConfig({ cwd: tmp(), env: { BERTH_SCANNER_ADVISORIES: 'ftp://mirror/all.zip' } }), /scanner\.advisories: not an http\(s\) URL/);
+  assert.throws(() => loadConfig({ cwd: tmp(), env: { BERTH_SCANNER_ADVISORIES_UPDATE_INTERVAL: '-1' } }), /scanner\.advisories_update_interval: -1 is out of range/);
+});

@@ -94,6 +94,13 @@ export interface Config {
     /** Key of the HMAC-SHA256 signature header over each body ('' = no signature). A secret: never printed. */
     readonly webhookSigningSecret: string;
   };
+  /** The built-in scanner's advisory source (issue 15). */
+  readonly scanner: {
+    /** OSV records: a path (file, directory, zip) or an http(s) URL (fetched through the outbound guard); '' = none. */
+    readonly advisories: string;
+    /** Seconds between advisory updates (0: never scheduled). */
+    readonly advisoriesUpdateInterval: number;
+  };
   readonly security: {
     /** Outbound targets (webhooks, ...) allowed although they are internal: CIDRs, IPs, host names, `.domain` (see drivers/http/outbound-guard.ts). */
     readonly outboundAllowlist: readonly string[];
@@ -161,6 +168,8 @@ const KEYS: Record<string, KeySpec> = {
   'metric.port': { kind: 'int', min: 0, max: 65535, default: 9090 },
   'metric.path': { kind: 'string', default: '/metrics' },
   'security.outbound_allowlist': { kind: 'string', default: '' },
+  'scanner.advisories': { kind: 'string', default: '' },
+  'scanner.advisories_update_interval': { kind: 'int', min: 0, max: 30 * 86400, default: 86400 },
   'notification.webhook_job_max_retry': { kind: 'int', min: 1, max: 100, default: 3 },
   'notification.webhook_job_http_client_timeout': { kind: 'int', min: 1, max: 300, default: 3 },
   'notification.webhook_job_retry_delay': { kind: 'int', min: 0, max: 3600, default: 10 },
@@ -286,6 +295,16 @@ export function loadConfig(opts: LoadOptions = {}): Config {
   } catch (e) {
     problems.push(`security.outbound_allowlist: ${(e as Error).message}`);
   }
+  // scanner.advisories: an http(s) URL as given, any other scheme refused, else a path relative to the working directory.
+  let advisories = str('scanner.advisories');
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(advisories)) {
+    try {
+      const u = new URL(advisories);
+      if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error('scheme');
+    } catch {
+      problems.push(`scanner.advisories: not an http(s) URL or a path: ${JSON.stringify(advisories.replace(/\?.*$/, ''))}`);
+    }
+  } else if (advisories) advisories = resolve(cwd, advisories);
   if (problems.length) throw new ConfigError(problems);
 
   const dataDir = resolve(cwd, str('data_dir'));
@@ -330,6 +349,7 @@ export function loadConfig(opts: LoadOptions = {}): Config {
       webhookTargetConcurrency: num('notification.webhook_target_concurrency'),
       webhookSigningSecret: str('notification.webhook_signing_secret'),
     },
+    scanner: { advisories, advisoriesUpdateInterval: num('scanner.advisories_update_interval') },
     security: { outboundAllowlist },
   };
   if (!opts.skipFsChecks) checkWritable([config.dataDir, config.storage.filesystemRoot]);

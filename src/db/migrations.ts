@@ -554,6 +554,48 @@ CREATE TABLE replication_policies (
 )
 `,
   },
+  {
+    // Issue 15 (scanning) part 2: OSV advisories, one row per OSV id with the record as JSON, versioned by the
+    // import that last wrote it and the source's `modified`; advisory_packages indexes (ecosystem, name) of
+    // every affected entry for lookup. artifact_inventories keeps each scanned artifact's package inventory and
+    // last findings so a new import re-matches without reading any layer again.
+    version: 21,
+    name: 'advisories and inventories',
+    sql: `
+CREATE TABLE advisory_imports (
+  id {{id}},
+  source TEXT NOT NULL,
+  started_at BIGINT NOT NULL,
+  finished_at BIGINT,
+  added INTEGER NOT NULL DEFAULT 0,
+  updated INTEGER NOT NULL DEFAULT 0,
+  withdrawn INTEGER NOT NULL DEFAULT 0,
+  unchanged INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE advisories (
+  id {{name}} PRIMARY KEY,
+  modified TEXT NOT NULL,
+  import_id BIGINT NOT NULL,
+  record TEXT NOT NULL
+);
+CREATE INDEX advisories_import ON advisories(import_id);
+CREATE TABLE advisory_packages (
+  advisory_id {{name}} NOT NULL REFERENCES advisories(id) ON DELETE CASCADE,
+  ecosystem {{name}} NOT NULL,
+  name {{name}} NOT NULL,
+  PRIMARY KEY (advisory_id, ecosystem, name)
+);
+CREATE INDEX advisory_packages_lookup ON advisory_packages(ecosystem, name);
+CREATE TABLE artifact_inventories (
+  digest {{name}} PRIMARY KEY,
+  inventory TEXT NOT NULL,
+  findings TEXT NOT NULL DEFAULT '[]',
+  matched_import BIGINT NOT NULL DEFAULT 0,
+  scanned_at BIGINT NOT NULL,
+  matched_at BIGINT NOT NULL
+)
+`,
+  },
 ];
 
 function render(sql: string, dialect: Db['dialect']): string {

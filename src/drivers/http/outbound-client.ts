@@ -17,6 +17,8 @@ export interface OutboundRequest {
   /** Skip TLS certificate verification (the target's `skip_cert_verify`). */
   insecure?: boolean;
   signal?: AbortSignal;
+  /** Read the whole body up to this many bytes into `bytes` (a download); larger bodies fail the request. */
+  maxBodyBytes?: number;
 }
 
 export interface OutboundResponse {
@@ -24,6 +26,8 @@ export interface OutboundResponse {
   headers: IncomingHttpHeaders;
   /** The first `MAX_BODY` bytes of the body, as text. */
   body: string;
+  /** The whole body, when the request set `maxBodyBytes`. */
+  bytes?: Buffer;
 }
 
 const MAX_BODY = 4096;
@@ -64,12 +68,21 @@ export function sendOutbound(guard: OutboundGuard, r: OutboundRequest): Promise<
     };
     const req = (url.protocol === 'https:' ? httpsRequest : httpRequest)(opts, (res) => {
       const chunks: Buffer[] = [];
+      const cap = r.maxBodyBytes ?? MAX_BODY;
       let size = 0;
       res.on('data', (c: Buffer) => {
-        if (size < MAX_BODY) chunks.push(c.subarray(0, MAX_BODY - size));
+        if (r.maxBodyBytes !== undefined && size + c.length > cap) {
+          req.destroy();
+          done(new Error(`response body larger than ${cap} bytes`));
+          return;
+        }
+        if (size < cap) chunks.push(c.subarray(0, cap - size));
         size += c.length;
       });
-      res.on('end', () => done(null, { status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') }));
+      res.on('end', () => {
+        const all = Buffer.concat(chunks);
+        done(null, { status: res.statusCode ?? 0, headers: res.headers, body: all.subarray(0, MAX_BODY).toString('utf8'), ...(r.maxBodyBytes !== undefined ? { bytes: all } : {}) });
+      });
       res.on('error', (e) => done(e));
     });
     const timer = setTimeout(() => {

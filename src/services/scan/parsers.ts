@@ -252,7 +252,7 @@ export function parseProperties(text: string): Map<string, string> {
   return out;
 }
 
-interface ZipEntry {
+export interface ZipEntry {
   name: string;
   method: number;
   compSize: number;
@@ -260,7 +260,7 @@ interface ZipEntry {
   localOffset: number;
 }
 
-function zipEntries(z: Buffer): ZipEntry[] {
+export function zipEntries(z: Buffer): ZipEntry[] {
   // end of central directory: 22 bytes + up to 64 KiB comment
   let eocd = -1;
   for (let i = z.length - 22; i >= Math.max(0, z.length - 22 - 65535); i--) {
@@ -290,7 +290,7 @@ function zipEntries(z: Buffer): ZipEntry[] {
   return out;
 }
 
-function zipRead(z: Buffer, e: ZipEntry, cap: number): Buffer {
+export function zipRead(z: Buffer, e: ZipEntry, cap: number): Buffer {
   const o = e.localOffset;
   if (o + 30 > z.length || z.readUInt32LE(o) !== 0x04034b50) throw new Error('corrupt zip local header');
   const start = o + 30 + z.readUInt16LE(o + 26) + z.readUInt16LE(o + 28);
