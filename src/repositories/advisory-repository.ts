@@ -1,8 +1,17 @@
 // OSV advisories and artifacts' stored inventories (migration 21). Advisories are looked up by the (ecosystem,
 // name) of their affected packages through advisory_packages; the record itself is kept as JSON text.
 import { inList, type Queryable } from '../db/db.ts';
-import type { Advisory, Finding } from '../services/scan/advisories.ts';
-import type { Inventory } from '../services/scan/inventory.ts';
+
+/**
+ * What this repository reads of an OSV record: its id, `modified` and affected packages (the index). The full
+ * record type is the scanner's (services/scan/advisories.ts), given as the class's type parameter — repositories
+ * do not import services.
+ */
+export interface AdvisoryRecord {
+  id: string;
+  modified: string;
+  affected?: { package?: { ecosystem?: string; name?: string } }[];
+}
 
 export interface AdvisoryImport {
   id: number;
@@ -15,10 +24,10 @@ export interface AdvisoryImport {
   unchanged: number;
 }
 
-export interface StoredInventory {
+export interface StoredInventory<I = unknown, F = unknown> {
   digest: string;
-  inventory: Pick<Inventory, 'os' | 'packages'>;
-  findings: Finding[];
+  inventory: I;
+  findings: F[];
   /** The latest import id this inventory was matched against. */
   matchedImport: number;
   scannedAt: number;
@@ -54,10 +63,10 @@ interface InventoryRow {
   scanned_at: number;
   matched_at: number;
 }
-const toInventory = (r: InventoryRow): StoredInventory => ({
+const toInventory = <I, F>(r: InventoryRow): StoredInventory<I, F> => ({
   digest: r.digest,
-  inventory: JSON.parse(r.inventory) as StoredInventory['inventory'],
-  findings: JSON.parse(r.findings) as Finding[],
+  inventory: JSON.parse(r.inventory) as I,
+  findings: JSON.parse(r.findings) as F[],
   matchedImport: Number(r.matched_import),
   scannedAt: Number(r.scanned_at),
   matchedAt: Number(r.matched_at),
@@ -66,7 +75,8 @@ const toInventory = (r: InventoryRow): StoredInventory => ({
 /** Bounded IN-lists (both databases cap bound parameters). */
 const CHUNK = 400;
 
-export class AdvisoryRepository {
+/** A: the OSV record type, I: an inventory, F: a finding (the scanner's types; stored as JSON). */
+export class AdvisoryRepository<A extends AdvisoryRecord = AdvisoryRecord, I = unknown, F = unknown> {
   private readonly db: Queryable;
   constructor(db: Queryable) {
     this.db = db;
@@ -109,7 +119,7 @@ export class AdvisoryRepository {
   }
 
   /** Writes (or replaces) one advisory and its package index. */
-  async saveAdvisory(a: Advisory, importId: number, q: Queryable = this.db): Promise<void> {
+  async saveAdvisory(a: A, importId: number, q: Queryable = this.db): Promise<void> {
     await q.run(
       `INSERT INTO advisories (id, modified, import_id, record) VALUES (?, ?, ?, ?)
        ON CONFLICT (id) DO UPDATE SET modified = excluded.modified, import_id = excluded.import_id, record = excluded.record`,
@@ -127,9 +137,9 @@ export class AdvisoryRepository {
     await q.run('DELETE FROM advisory_packages WHERE advisory_id = ?', [id]);
     return (await q.run('DELETE FROM advisories WHERE id = ?', [id])).changes > 0;
   }
-  async findAdvisory(id: string): Promise<Advisory | null> {
+  async findAdvisory(id: string): Promise<A | null> {
     const r = await this.db.get<{ record: string }>('SELECT record FROM advisories WHERE id = ?', [id]);
-    return r ? (JSON.parse(r.record) as Advisory) : null;
+    return r ? (JSON.parse(r.record) as A) : null;
   }
   async countAdvisories(): Promise<number> {
     const r = await this.db.get<{ n: number }>('SELECT COUNT(*) AS n FROM advisories');
@@ -140,9 +150,9 @@ export class AdvisoryRepository {
    * Advisories affecting any of `names` in the ecosystems `ecosystems` (e.g. `Debian` and `Debian:12`): the
    * indexed lookup a match needs, never a scan of the whole table.
    */
-  async listAdvisoriesFor(ecosystems: readonly string[], names: readonly string[]): Promise<Advisory[]> {
+  async listAdvisoriesFor(ecosystems: readonly string[], names: readonly string[]): Promise<A[]> {
     if (!ecosystems.length || !names.length) return [];
-    const seen = new Map<string, Advisory>();
+    const seen = new Map<string, A>();
     for (let i = 0; i < names.length; i += CHUNK) {
       const part = names.slice(i, i + CHUNK);
       const rows = await this.db.all<{ id: string; record: string }>(
@@ -150,7 +160,7 @@ export class AdvisoryRepository {
          WHERE p.ecosystem IN (${inList(ecosystems.length)}) AND p.name IN (${inList(part.length)})`,
         [...ecosystems, ...part],
       );
-      for (const r of rows) if (!seen.has(r.id)) seen.set(r.id, JSON.parse(r.record) as Advisory);
+      for (const r of rows) if (!seen.has(r.id)) seen.set(r.id, JSON.parse(r.record) as A);
     }
     return [...seen.values()];
   }
@@ -170,17 +180,16 @@ export class AdvisoryRepository {
     }
   }
 
-  async saveInventory(digest: string, inv: StoredInventory['inventory'], findings: Finding[], matchedImport: number, q: Queryable = this.db): Promise<void> {
+  async saveInventory(digest: string, inv: I, findings: F[], matchedImport: number, q: Queryable = this.db): Promise<void> {
     const now = Date.now();
-    // Only what matching needs is kept (os and packages), not the scan's warnings or stats.
     await q.run(
       `INSERT INTO artifact_inventories (digest, inventory, findings, matched_import, scanned_at, matched_at) VALUES (?, ?, ?, ?, ?, ?)
        ON CONFLICT (digest) DO UPDATE SET inventory = excluded.inventory, findings = excluded.findings,
          matched_import = excluded.matched_import, scanned_at = excluded.scanned_at, matched_at = excluded.matched_at`,
-      [digest, JSON.stringify({ os: inv.os, packages: inv.packages }), JSON.stringify(findings), matchedImport, now, now],
+      [digest, JSON.stringify(inv), JSON.stringify(findings), matchedImport, now, now],
     );
   }
-  async saveFindings(digest: string, findings: Finding[], matchedImport: number, q: Queryable = this.db): Promise<void> {
+  async saveFindings(digest: string, findings: F[], matchedImport: number, q: Queryable = this.db): Promise<void> {
     await q.run('UPDATE artifact_inventories SET findings = ?, matched_import = ?, matched_at = ? WHERE digest = ?', [
       JSON.stringify(findings),
       matchedImport,
@@ -188,7 +197,7 @@ export class AdvisoryRepository {
       digest,
     ]);
   }
-  async findInventory(digest: string): Promise<StoredInventory | null> {
+  async findInventory(digest: string): Promise<StoredInventory<I, F> | null> {
     const r = await this.db.get<InventoryRow>('SELECT * FROM artifact_inventories WHERE digest = ?', [digest]);
     return r ? toInventory(r) : null;
   }

@@ -55,11 +55,11 @@ function lookupKeys(inv: Matchable): { ecosystems: string[]; names: string[] } {
 const sameFindings = (a: Finding[], b: Finding[]): boolean => JSON.stringify(a) === JSON.stringify(b);
 
 export class AdvisoryService {
-  readonly repo: AdvisoryRepository;
+  readonly repo: AdvisoryRepository<Advisory, Pick<Inventory, 'os' | 'packages'>, Finding>;
   private readonly o: AdvisoryServiceOptions;
   constructor(o: AdvisoryServiceOptions) {
     this.o = o;
-    this.repo = new AdvisoryRepository(o.db);
+    this.repo = new AdvisoryRepository<Advisory, Pick<Inventory, 'os' | 'packages'>, Finding>(o.db);
   }
 
   /**
