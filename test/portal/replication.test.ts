@@ -2,6 +2,7 @@
 // allow-listed for the outbound guard) replicating to a second real Berth. The admin adds the peer as an endpoint
 // (Test connection fails on a dead URL, then succeeds), edits it keeping the masked secret, creates a push rule,
 // pushes an image over /v2, clicks Replicate, sees the execution succeed and the task log; the image is at the peer;
+// a bandwidth-limited rule's execution is stopped from the table;
 // deleting the endpoint in use shows the server's 412; the pages' strings in 中文.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
@@ -118,6 +119,38 @@ describe('portal registries and replications', { timeout: 300_000 }, () => {
 
     const peer = new RegistryClient({ baseUrl: dst.url, username: 'admin', password: dst.adminPassword });
     assert.ok((await manifestAt(peer, 'lib/app', 'v1'))?.equals(img.bytes), 'the manifest arrived byte-identical');
+  });
+
+  test('a slow rule (bandwidth limit set in the dialog) is stopped from the executions table', async () => {
+    const reg = new RegistryClient({ baseUrl: src.url, username: 'admin', password: src.adminPassword });
+    await reg.pushImage('lib/big', '1', { layerSize: 3 * 1024 * 1024 });
+    await page.locator('[data-testid=new-replication]').click();
+    await page.locator('#replication-name').fill('slow');
+    await page.locator('#replication-registry').click({ force: true });
+    await page.locator('.ant-select-item-option', { hasText: 'peer' }).click();
+    await page.locator('#replication-name-filter').fill('lib/big');
+    await page.locator('#replication-speed').fill('256');
+    await page.getByRole('dialog').getByRole('button', { name: 'Create' }).click();
+    const row = page.locator('[data-testid=replications-table] tbody tr.ant-table-row', { hasText: 'slow' }).first();
+    await row.waitFor();
+    const p = ((await api.call('GET', '/replication/policies')).json() as { name: string; speed: number }[]).find((x) => x.name === 'slow')!;
+    assert.equal(p.speed, 256);
+    await row.locator('[data-testid=replicate]').click();
+    const executions = page.locator('[data-testid=replication-executions]');
+    const exRow = executions.locator('tbody tr.ant-table-row').first();
+    const stop = exRow.locator('[data-testid=stop-execution]');
+    for (let i = 0; i < 50 && !(await stop.count()); i++) {
+      await page.waitForTimeout(200);
+      await executions.locator('[data-testid=refresh-executions]').click();
+    }
+    await stop.click();
+    for (let i = 0; i < 75 && !/Stopped/.test(await exRow.innerText()); i++) {
+      await page.waitForTimeout(200);
+      await executions.locator('[data-testid=refresh-executions]').click();
+    }
+    assert.match(await exRow.innerText(), /Stopped/);
+    const peer = new RegistryClient({ baseUrl: dst.url, username: 'admin', password: dst.adminPassword });
+    assert.equal(await manifestAt(peer, 'lib/big', '1'), null, 'nothing half-copied');
   });
 
   test('deleting the endpoint a rule uses shows the server refusal', async () => {
