@@ -30,6 +30,16 @@ describe('portal registries and replications', { timeout: 300_000 }, () => {
   let page: Page;
   const pageErrors: string[] = [];
   const endpoints = async () => (await api.call('GET', '/registries')).json() as EndpointJson[];
+  /** Opens the dialog's endpoint select and picks the peer; retried, as the dialog may still be opening and the
+   * endpoint list loading when the first click lands. */
+  const pickEndpoint = async () => {
+    const option = page.locator('.ant-select-item-option', { hasText: 'peer' });
+    for (let i = 0; i < 20 && !(await option.isVisible()); i++) {
+      await page.locator('#replication-registry').click({ force: true });
+      await option.waitFor({ timeout: 1000 }).catch(() => undefined);
+    }
+    await option.click();
+  };
   const regRow = () => page.locator('[data-testid=registries-table] tbody tr.ant-table-row', { hasText: 'peer' }).first();
 
   before(async () => {
@@ -83,8 +93,7 @@ describe('portal registries and replications', { timeout: 300_000 }, () => {
     await page.locator('[data-testid=new-replication]').click();
     const dialog = page.getByRole('dialog');
     await page.locator('#replication-name').fill('to-peer');
-    await page.locator('#replication-registry').click({ force: true });
-    await page.locator('.ant-select-item-option', { hasText: 'peer' }).click();
+    await pickEndpoint();
     await page.locator('#replication-name-filter').fill('lib/**');
     await page.locator('#replication-tag-filter').fill('v*');
     await dialog.getByRole('button', { name: 'Create' }).click();
@@ -124,10 +133,11 @@ describe('portal registries and replications', { timeout: 300_000 }, () => {
   test('a slow rule (bandwidth limit set in the dialog) is stopped from the executions table', async () => {
     const reg = new RegistryClient({ baseUrl: src.url, username: 'admin', password: src.adminPassword });
     await reg.pushImage('lib/big', '1', { layerSize: 3 * 1024 * 1024 });
+    // A fresh page: no closing modal (the log's) left over to intercept clicks.
+    await page.goto(`${src.url}/admin/replications`);
     await page.locator('[data-testid=new-replication]').click();
     await page.locator('#replication-name').fill('slow');
-    await page.locator('#replication-registry').click({ force: true });
-    await page.locator('.ant-select-item-option', { hasText: 'peer' }).click();
+    await pickEndpoint();
     await page.locator('#replication-name-filter').fill('lib/big');
     await page.locator('#replication-speed').fill('256');
     await page.getByRole('dialog').getByRole('button', { name: 'Create' }).click();
