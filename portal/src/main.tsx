@@ -34,6 +34,7 @@ const Users = lazy(() => import('./pages/admin/Users.tsx'));
 const Groups = lazy(() => import('./pages/admin/Groups.tsx'));
 const AdminRobots = lazy(() => import('./pages/admin/Robots.tsx'));
 const Registries = lazy(() => import('./pages/admin/Registries.tsx'));
+const Replications = lazy(() => import('./pages/admin/Replications.tsx'));
 const GC = lazy(() => import('./pages/admin/GC.tsx'));
 const AuditLogs = lazy(() => import('./pages/admin/AuditLogs.tsx'));
 const Configuration = lazy(() => import('./pages/admin/Configuration.tsx'));
@@ -129,6 +130,7 @@ function Root() {
                   <Route path="admin/groups" element={<Groups />} />
                   <Route path="admin/robots" element={<AdminRobots />} />
                   <Route path="admin/registries" element={<Registries />} />
+                  <Route path="admin/replications" element={<Replications />} />
                   <Route path="admin/gc" element={<GC />} />
                   <Route path="admin/audit-logs" element={<AuditLogs />} />
                   <Route path="admin/configuration" element={<Configuration />} />

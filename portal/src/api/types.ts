@@ -57,3 +57,6 @@ export interface BuildHistoryEntry {
 /** Harbor's project role ids. */
 export const ROLES = { projectAdmin: 1, developer: 2, guest: 3, maintainer: 4, limitedGuest: 5 } as const;
 export const ROLE_KEYS: Record<number, string> = { 1: 'projectAdmin', 2: 'developer', 3: 'guest', 4: 'maintainer', 5: 'limitedGuest' };
+
+// Registry endpoints and replication (issue #14).
+export type RegistryEndpoint = Body<'/registries/{id}', 'get'>;
