@@ -30,15 +30,21 @@ describe('portal registries and replications', { timeout: 300_000 }, () => {
   let page: Page;
   const pageErrors: string[] = [];
   const endpoints = async () => (await api.call('GET', '/registries')).json() as EndpointJson[];
-  /** Opens the dialog's endpoint select and picks the peer; retried, as the dialog may still be opening and the
-   * endpoint list loading when the first click lands. */
+  /** Picks the peer in the dialog's endpoint select. The dialog may still be opening and the endpoint list
+   * loading when the first click lands, and a click during the dropdown's animation can miss; so: open it if
+   * closed, let it settle, click the option, and check that the select now shows the peer. */
   const pickEndpoint = async () => {
     const option = page.locator('.ant-select-item-option', { hasText: 'peer' });
-    for (let i = 0; i < 20 && !(await option.isVisible()); i++) {
-      await page.locator('#replication-registry').click({ force: true });
-      await option.waitFor({ timeout: 1000 }).catch(() => undefined);
+    const select = page.locator('.ant-select').filter({ has: page.locator('#replication-registry') });
+    for (let i = 0; i < 15; i++) {
+      if (!(await option.isVisible())) await page.locator('#replication-registry').click({ force: true });
+      if (await option.waitFor({ timeout: 2000 }).then(() => true, () => false)) {
+        await page.waitForTimeout(300);
+        await option.click({ timeout: 3000 }).catch(() => undefined);
+      }
+      if ((await select.innerText()).includes('peer')) return;
     }
-    await option.click();
+    assert.fail('the endpoint select never showed the peer');
   };
   const regRow = () => page.locator('[data-testid=registries-table] tbody tr.ant-table-row', { hasText: 'peer' }).first();
 
