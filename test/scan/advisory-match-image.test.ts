@@ -9,7 +9,6 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { after, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { deflateRawSync } from 'node:zlib';
 
 import type { Db } from '../../src/db/db.ts';
 import { migrate } from '../../src/db/migrations.ts';
@@ -19,6 +18,7 @@ import { toReport, toSummary, type Advisory } from '../../src/services/scan/advi
 import { AdvisoryService } from '../../src/services/scan/advisory-service.ts';
 import { inventory } from '../../src/services/scan/inventory.ts';
 import { createTestDatabase, dropTestDatabase } from '../helpers/pg.ts';
+import { zip } from '../helpers/zip.ts';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const CACHE = join(ROOT, '.tools', 'scan-images');
@@ -35,40 +35,6 @@ function cachedImage(prefix: string): string {
   return files.map((f) => join(CACHE, f)).sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs)[0];
 }
 
-function zip(files: Record<string, string>): Buffer {
-  const locals: Buffer[] = [];
-  const central: Buffer[] = [];
-  let off = 0;
-  for (const [name, content] of Object.entries(files)) {
-    const raw = Buffer.from(content);
-    const data = deflateRawSync(raw);
-    const n = Buffer.from(name);
-    const lh = Buffer.alloc(30);
-    lh.writeUInt32LE(0x04034b50, 0);
-    lh.writeUInt16LE(8, 8);
-    lh.writeUInt32LE(data.length, 18);
-    lh.writeUInt32LE(raw.length, 22);
-    lh.writeUInt16LE(n.length, 26);
-    const ch = Buffer.alloc(46);
-    ch.writeUInt32LE(0x02014b50, 0);
-    ch.writeUInt16LE(8, 10);
-    ch.writeUInt32LE(data.length, 20);
-    ch.writeUInt32LE(raw.length, 24);
-    ch.writeUInt16LE(n.length, 28);
-    ch.writeUInt32LE(off, 42);
-    locals.push(lh, n, data);
-    central.push(ch, n);
-    off += 30 + n.length + data.length;
-  }
-  const cd = Buffer.concat(central);
-  const eocd = Buffer.alloc(22);
-  eocd.writeUInt32LE(0x06054b50, 0);
-  eocd.writeUInt16LE(Object.keys(files).length, 8);
-  eocd.writeUInt16LE(Object.keys(files).length, 10);
-  eocd.writeUInt32LE(cd.length, 12);
-  eocd.writeUInt32LE(off, 16);
-  return Buffer.concat([...locals, cd, eocd]);
-}
 
 const CRIT = [{ type: 'CVSS_V3', score: 'CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H' }];
 const osv = (id: string, ecosystem: string, name: string, events: Record<string, string>[], more: Partial<Advisory> = {}): Advisory => ({

@@ -4,7 +4,6 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { deflateRawSync } from 'node:zlib';
 
 import {
   AdvisoryFormatError,
@@ -21,44 +20,10 @@ import {
   type OsvAffected,
 } from './advisories.ts';
 import type { Inventory, InventoryPackage } from './inventory.ts';
+import { zip } from '../../../test/helpers/zip.ts';
 
 // ---- fixtures -----------------------------------------------------------------------------------------------------
 
-/** A zip as OSV's all.zip is (deflated entries), written by hand. */
-function zip(files: Record<string, string>): Buffer {
-  const locals: Buffer[] = [];
-  const central: Buffer[] = [];
-  let off = 0;
-  for (const [name, content] of Object.entries(files)) {
-    const raw = Buffer.from(content);
-    const data = deflateRawSync(raw);
-    const n = Buffer.from(name);
-    const lh = Buffer.alloc(30);
-    lh.writeUInt32LE(0x04034b50, 0);
-    lh.writeUInt16LE(8, 8);
-    lh.writeUInt32LE(data.length, 18);
-    lh.writeUInt32LE(raw.length, 22);
-    lh.writeUInt16LE(n.length, 26);
-    const ch = Buffer.alloc(46);
-    ch.writeUInt32LE(0x02014b50, 0);
-    ch.writeUInt16LE(8, 10);
-    ch.writeUInt32LE(data.length, 20);
-    ch.writeUInt32LE(raw.length, 24);
-    ch.writeUInt16LE(n.length, 28);
-    ch.writeUInt32LE(off, 42);
-    locals.push(lh, n, data);
-    central.push(ch, n);
-    off += 30 + n.length + data.length;
-  }
-  const cd = Buffer.concat(central);
-  const eocd = Buffer.alloc(22);
-  eocd.writeUInt32LE(0x06054b50, 0);
-  eocd.writeUInt16LE(Object.keys(files).length, 8);
-  eocd.writeUInt16LE(Object.keys(files).length, 10);
-  eocd.writeUInt32LE(cd.length, 12);
-  eocd.writeUInt32LE(off, 16);
-  return Buffer.concat([...locals, cd, eocd]);
-}
 
 const adv = (id: string, affected: OsvAffected[], more: Partial<Advisory> = {}): Advisory => ({ id, modified: '2025-01-01T00:00:00Z', affected, ...more });
 const eco = (ecosystem: string, name: string, events: Record<string, string>[], type = 'ECOSYSTEM'): OsvAffected => ({

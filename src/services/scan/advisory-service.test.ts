@@ -8,7 +8,6 @@ import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { deflateRawSync } from 'node:zlib';
 
 import type { Db } from '../../db/db.ts';
 import { migrate } from '../../db/migrations.ts';
@@ -21,6 +20,7 @@ import { JobService } from '../jobs/job-service.ts';
 import type { Advisory } from './advisories.ts';
 import { ADVISORY_UPDATE_JOB, AdvisoryService } from './advisory-service.ts';
 import { inventory } from './inventory.ts';
+import { zip } from '../../../test/helpers/zip.ts';
 
 const BACKEND = process.env.BERTH_TEST_DATABASE === 'postgres' ? 'postgres' : 'sqlite';
 const cleanup: (() => Promise<void>)[] = [];
@@ -67,40 +67,6 @@ function tarOf(entries: { path: string; body: string }[]): Buffer {
   return Buffer.concat(parts);
 }
 
-function zip(files: Record<string, string>): Buffer {
-  const locals: Buffer[] = [];
-  const central: Buffer[] = [];
-  let off = 0;
-  for (const [name, content] of Object.entries(files)) {
-    const raw = Buffer.from(content);
-    const data = deflateRawSync(raw);
-    const n = Buffer.from(name);
-    const lh = Buffer.alloc(30);
-    lh.writeUInt32LE(0x04034b50, 0);
-    lh.writeUInt16LE(8, 8);
-    lh.writeUInt32LE(data.length, 18);
-    lh.writeUInt32LE(raw.length, 22);
-    lh.writeUInt16LE(n.length, 26);
-    const ch = Buffer.alloc(46);
-    ch.writeUInt32LE(0x02014b50, 0);
-    ch.writeUInt16LE(8, 10);
-    ch.writeUInt32LE(data.length, 20);
-    ch.writeUInt32LE(raw.length, 24);
-    ch.writeUInt16LE(n.length, 28);
-    ch.writeUInt32LE(off, 42);
-    locals.push(lh, n, data);
-    central.push(ch, n);
-    off += 30 + n.length + data.length;
-  }
-  const cd = Buffer.concat(central);
-  const eocd = Buffer.alloc(22);
-  eocd.writeUInt32LE(0x06054b50, 0);
-  eocd.writeUInt16LE(Object.keys(files).length, 8);
-  eocd.writeUInt16LE(Object.keys(files).length, 10);
-  eocd.writeUInt32LE(cd.length, 12);
-  eocd.writeUInt32LE(off, 16);
-  return Buffer.concat([...locals, cd, eocd]);
-}
 
 const rec = (id: string, ecosystem: string, name: string, fixed: string, modified = '2025-01-01T00:00:00Z', more: Partial<Advisory> = {}): Advisory => ({
   id,
