@@ -42,6 +42,11 @@ export class OutboundTimeoutError extends Error {
 export function sendOutbound(guard: OutboundGuard, r: OutboundRequest): Promise<OutboundResponse> {
   const url = new URL(r.url);
   if (url.protocol !== 'http:' && url.protocol !== 'https:') return Promise.reject(new Error(`unsupported URL scheme ${url.protocol}`));
+  try {
+    guard.checkLiteral(url.hostname);
+  } catch (e) {
+    return Promise.reject(e as Error);
+  }
   const body = r.body === undefined ? undefined : Buffer.isBuffer(r.body) ? r.body : Buffer.from(r.body);
   const headers: Record<string, string> = { ...r.headers };
   if (body) headers['content-length'] = String(body.length);

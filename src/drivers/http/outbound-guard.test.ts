@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { createServer, request } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { OutboundGuard, OutboundRefusedError } from './outbound-guard.ts';
+import { sendOutbound } from './outbound-client.ts';
 
 const refused = (p: Promise<unknown>, re: RegExp) => assert.rejects(p, (e: Error) => e instanceof OutboundRefusedError && re.test(e.message));
 
@@ -105,6 +106,26 @@ test('DNS rebinding: the request connects to the address that was checked, and a
       r.end();
     });
     assert.equal(status, 200);
+    assert.equal(hits, 1);
+  } finally {
+    server.close();
+  }
+});
+
+test('an IP-literal URL is checked at send time too (Node skips lookup for literals)', async () => {
+  let hits = 0;
+  const server = createServer((_req, res) => {
+    hits++;
+    res.end('ok');
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const port = (server.address() as AddressInfo).port;
+  try {
+    // Saved while the allowlist covered it; the allowlist changed since: the request is refused, nothing sent.
+    await refused(sendOutbound(new OutboundGuard({}), { method: 'POST', url: `http://127.0.0.1:${port}/hook`, headers: {}, body: '{}', timeoutMs: 2000 }), /127\.0\.0\.1.*loopback/);
+    assert.equal(hits, 0);
+    const ok = await sendOutbound(new OutboundGuard({ allowlist: ['127.0.0.1/32'] }), { method: 'POST', url: `http://127.0.0.1:${port}/hook`, headers: {}, body: '{}', timeoutMs: 2000 });
+    assert.equal(ok.status, 200);
     assert.equal(hits, 1);
   } finally {
     server.close();

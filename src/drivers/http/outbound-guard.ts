@@ -181,6 +181,18 @@ export class OutboundGuard {
   }
 
   /**
+   * Node connects to an IP-literal host without calling `lookup`, so a request to one is checked here, before it
+   * is made (a saved `http://10.0.0.5/` must be refused again once the allowlist no longer covers it). Throws
+   * OutboundRefusedError; names are left to `lookup`.
+   */
+  checkLiteral(host: string): void {
+    const bare = host.replace(/^\[|\]$/g, '');
+    if (!isIP(bare)) return;
+    const why = this.hostAllowed(bare) ? null : this.refusal(bare);
+    if (why) throw new OutboundRefusedError(`the address ${bare} is not allowed (${why})`);
+  }
+
+  /**
    * A `lookup` for node:http(s) request options: resolves once, checks, and gives the socket the checked
    * address (the connection goes exactly where the check looked). Refusals surface as request errors.
    */

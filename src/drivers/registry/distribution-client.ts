@@ -228,6 +228,11 @@ export class DistributionClient {
     if (url.protocol !== 'http:' && url.protocol !== 'https:') return Promise.reject(new Error(`unsupported URL scheme ${url.protocol}`));
     const timeoutMs = this.o.timeoutMs ?? 30_000;
     const host = url.hostname.replace(/^\[|\]$/g, '');
+    try {
+      this.o.guard.checkLiteral(host);
+    } catch (e) {
+      return Promise.reject(e as Error);
+    }
     const h: Record<string, string> = { 'user-agent': 'berth-replication', ...headers };
     if (Buffer.isBuffer(body)) h['content-length'] = String(body.length);
     const sameOrigin = url.origin === this.base.origin;
