@@ -1,14 +1,13 @@
 // A real image matched against fixture advisories for packages it really has: the Debian bookworm rootfs
-// (mmdebstrap) and the npm layer that inventory-oracle.test.ts builds and caches under .tools/scan-images. The
+// (mmdebstrap) and the npm layer of test/helpers/scan-images.ts (built once, cached under .tools/scan-images). The
 // image is scanned once and stored with no advisories; an OSV zip is then imported and rematchAll must give exactly
 // the expected findings (source-package matching, release suffixes, `~` backports, binNMUs, last_affected,
 // withdrawn records, versions lists, npm and PyPI ranges) without reading the layers again.
 import assert from 'node:assert/strict';
-import { createReadStream, existsSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createReadStream, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 
 import type { Db } from '../../src/db/db.ts';
 import { migrate } from '../../src/db/migrations.ts';
@@ -19,21 +18,14 @@ import { AdvisoryService } from '../../src/services/scan/advisory-service.ts';
 import { inventory } from '../../src/services/scan/inventory.ts';
 import { createTestDatabase, dropTestDatabase } from '../helpers/pg.ts';
 import { zip } from '../helpers/zip.ts';
+import { debianRootfs, npmLayer } from '../helpers/scan-images.ts';
 
-const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const CACHE = join(ROOT, '.tools', 'scan-images');
 const BACKEND = process.env.BERTH_TEST_DATABASE === 'postgres' ? 'postgres' : 'sqlite';
 const cleanup: (() => Promise<void>)[] = [];
 after(async () => {
   for (const f of cleanup.reverse()) await f().catch(() => {});
 });
 
-/** The newest cached tarball named `<prefix>-<recipe hash>.tar`. */
-function cachedImage(prefix: string): string {
-  const files = existsSync(CACHE) ? readdirSync(CACHE).filter((f) => f.startsWith(`${prefix}-`) && f.endsWith('.tar') && !f.includes('.tmp-')) : [];
-  assert.ok(files.length, `no ${prefix} image under ${CACHE}: run test/scan/inventory-oracle.test.ts once to build it`);
-  return files.map((f) => join(CACHE, f)).sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs)[0];
-}
 
 
 const CRIT = [{ type: 'CVSS_V3', score: 'CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H' }];
@@ -101,7 +93,8 @@ async function freshDb(): Promise<Db> {
 }
 
 test(`a real Debian + npm image against fixture advisories gives exactly the expected findings (${BACKEND})`, { timeout: 5 * 60_000 }, async () => {
-  const layers = [cachedImage('debian'), cachedImage('npm-app')];
+  // Built here when missing (the oracle test shares the cache; test files run in any order).
+  const layers = [debianRootfs(), npmLayer()];
   const inv = await inventory(layers.map((f) => () => createReadStream(f)));
   assert.equal(inv.os?.id, 'debian');
   assert.equal(inv.os?.versionId, '12');
