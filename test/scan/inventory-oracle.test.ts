@@ -17,6 +17,7 @@ import { gzipSync } from 'node:zlib';
 
 import { inventory } from '../../src/services/scan/inventory.ts';
 import { debianRootfs, npmLayer } from '../helpers/scan-images.ts';
+import { tar } from '../helpers/tar.ts';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const SYFT = join(ROOT, '.tools', 'bin', 'syft');
@@ -34,28 +35,6 @@ function goLayer(work: string): string {
   return out;
 }
 
-function tarOf(entries: { path: string; body?: string }[]): Buffer {
-  const parts: Buffer[] = [];
-  for (const e of entries) {
-    const body = Buffer.from(e.body ?? '');
-    const h = Buffer.alloc(512);
-    h.write(e.path, 0);
-    h.write('0000644\0', 100);
-    h.write('0000000\0', 108);
-    h.write('0000000\0', 116);
-    h.write(`${body.length.toString(8).padStart(11, '0')}\0`, 124);
-    h.write('00000000000\0', 136);
-    h.write('0', 156);
-    h.write('ustar\x0000', 257, 'latin1');
-    h.fill(0x20, 148, 156);
-    let sum = 0;
-    for (const b of h) sum += b;
-    h.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148);
-    parts.push(h, body, Buffer.alloc((512 - (body.length % 512)) % 512));
-  }
-  parts.push(Buffer.alloc(1024));
-  return Buffer.concat(parts);
-}
 
 function sha256File(file: string): string {
   const h = createHash('sha256');
@@ -142,7 +121,7 @@ test('oracle: the Debian rootfs and an npm image agree with syft', { timeout: 30
     const gz = join(work, 'app.tar.gz');
     writeFileSync(gz, gzipSync(readFileSync(app)));
     const wh = join(work, 'wh.tar');
-    writeFileSync(wh, tarOf([{ path: 'app/node_modules/.wh.left-pad' }, { path: 'app/.wh.package-lock.json' }, { path: 'app/node_modules/.wh..package-lock.json' }]));
+    writeFileSync(wh, tar([{ path: 'app/node_modules/.wh.left-pad' }, { path: 'app/.wh.package-lock.json' }, { path: 'app/node_modules/.wh..package-lock.json' }]));
     const goTar = goLayer(work);
     const npmImg = join(work, 'npm');
     ociLayout(npmImg, [

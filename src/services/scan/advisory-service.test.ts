@@ -21,6 +21,7 @@ import type { Advisory } from './advisories.ts';
 import { ADVISORY_UPDATE_JOB, AdvisoryService } from './advisory-service.ts';
 import { inventory } from './inventory.ts';
 import { zip } from '../../../test/helpers/zip.ts';
+import { tar } from '../../../test/helpers/tar.ts';
 
 const BACKEND = process.env.BERTH_TEST_DATABASE === 'postgres' ? 'postgres' : 'sqlite';
 const cleanup: (() => Promise<void>)[] = [];
@@ -44,28 +45,6 @@ async function freshDb(): Promise<Db> {
   return db;
 }
 
-function tarOf(entries: { path: string; body: string }[]): Buffer {
-  const parts: Buffer[] = [];
-  for (const e of entries) {
-    const body = Buffer.from(e.body);
-    const h = Buffer.alloc(512);
-    h.write(e.path, 0);
-    h.write('0000644\0', 100);
-    h.write('0000000\0', 108);
-    h.write('0000000\0', 116);
-    h.write(`${body.length.toString(8).padStart(11, '0')}\0`, 124);
-    h.write('00000000000\0', 136);
-    h.write('0', 156);
-    h.write('ustar\x0000', 257, 'latin1');
-    h.fill(0x20, 148, 156);
-    let sum = 0;
-    for (const b of h) sum += b;
-    h.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148);
-    parts.push(h, body, Buffer.alloc((512 - (body.length % 512)) % 512));
-  }
-  parts.push(Buffer.alloc(1024));
-  return Buffer.concat(parts);
-}
 
 
 const rec = (id: string, ecosystem: string, name: string, fixed: string, modified = '2025-01-01T00:00:00Z', more: Partial<Advisory> = {}): Advisory => ({
@@ -142,12 +121,12 @@ test(`store (${BACKEND}): rematchAll finds new advisories for stored inventories
   const npm = join(dir, 'npm.tar');
   writeFileSync(
     deb,
-    tarOf([
+    tar([
       { path: 'etc/os-release', body: 'ID=debian\nVERSION_ID="12"\n' },
       { path: 'var/lib/dpkg/status', body: 'Package: libcurl4\nStatus: install ok installed\nSource: curl\nVersion: 7.88.1-10\n\nPackage: zlib1g\nStatus: install ok installed\nSource: zlib\nVersion: 1:1.2.13.dfsg-1\n\n' },
     ]),
   );
-  writeFileSync(npm, tarOf([{ path: 'app/node_modules/left-pad/package.json', body: JSON.stringify({ name: 'left-pad', version: '1.3.0' }) }]));
+  writeFileSync(npm, tar([{ path: 'app/node_modules/left-pad/package.json', body: JSON.stringify({ name: 'left-pad', version: '1.3.0' }) }]));
   const invDeb = await inventory([() => createReadStream(deb)]);
   const invNpm = await inventory([() => createReadStream(npm)]);
   assert.equal(invDeb.packages.length, 2);
