@@ -65,7 +65,8 @@ const S = {
   adapterInfos: op({ operationId: 'listRegistryProviderInfos', tag: TAG, summary: 'List all registered registry provider information', ok: { 200: mapOf(PROVIDER_INFO) }, errors: [401, 403, 500] }),
 };
 
-const view = (r: RegistryView) => ({
+/** Harbor's Registry JSON (also embedded in replication policies as src_registry/dest_registry). */
+export const registryView = (r: RegistryView) => ({
   id: r.id,
   name: r.name,
   description: r.description,
@@ -94,7 +95,7 @@ export async function registryRoutes(app: FastifyInstance, registries: RegistryS
     const sort = parseSort(q.get('sort'), ['name', 'type', 'url', 'creation_time', 'update_time'] as const);
     const r = await registries.list({ where, sort, limit: page.limit, offset: page.offset });
     setPageHeaders(reply, req.raw.url ?? '', r.total, page);
-    return r.items.map(view);
+    return r.items.map(registryView);
   });
 
   app.post('/registries', { schema: S.create }, async (req, reply) => {
@@ -111,7 +112,7 @@ export async function registryRoutes(app: FastifyInstance, registries: RegistryS
 
   app.get('/registries/:id', { schema: S.get }, async (req: Req) => {
     await auth.sysadmin(req);
-    return view(await registries.get(pathId(req.params.id, 'registry id')));
+    return registryView(await registries.get(pathId(req.params.id, 'registry id')));
   });
 
   app.put('/registries/:id', { schema: S.update }, async (req: Req, reply) => {

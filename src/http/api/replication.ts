@@ -8,6 +8,7 @@ import type { Execution, Task } from '../../services/jobs/job-service.ts';
 import { ApiErrors } from '../../errors.ts';
 import { API_PREFIX, bodyObject, isoTime, pathId, queryOf, type ApiAuth } from './context.ts';
 import { parsePage, setPageHeaders } from './query.ts';
+import { registryView } from './registries.ts';
 import { int, op, pageQuery, str } from './schemas.ts';
 
 const TAG = 'replication';
@@ -39,7 +40,7 @@ export async function replicationRoutes(app: FastifyInstance, deps: { replicatio
     if (id === 0) return null;
     const r = await deps.registries.get(id).catch(() => null);
     if (!r) return { id };
-    return { id: r.id, name: r.name, type: r.type, url: r.url, description: r.description, insecure: r.insecure, status: r.status, credential: { type: r.credentialType, access_key: r.accessKey, access_secret: r.hasSecret ? '*****' : '' }, creation_time: isoTime(r.createdAt), update_time: isoTime(r.updatedAt) };
+    return registryView(r);
   };
   const policyView = async (p: ReplicationPolicyRow) => ({
     id: p.id,

@@ -9,10 +9,9 @@ import type { AdapterPattern, AdapterRegistry, RegistryAdapter, RegistryInfo } f
 import type { RegistryField, RegistryRow, RegistryRepository } from '../../repositories/registry-repository.ts';
 import type { ListQuery } from '../../repositories/list-query.ts';
 import type { AuditSink } from '../audit/audit.ts';
-import type { SecretBox } from '../security/secret-box.ts';
+import { SECRET_MASK, type SecretBox } from '../security/secret-box.ts';
 
-/** What responses show for a stored secret (Harbor's convertRegistry). */
-export const SECRET_MASK = '*****';
+export { SECRET_MASK };
 
 export const CREDENTIAL_TYPES = ['basic', 'oauth', 'secret'] as const;
 

@@ -5,6 +5,9 @@
 import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
 
 const PREFIX = 'v1:';
+
+/** What the API shows for a stored secret (Harbor's convertRegistry); sent back unchanged it means "keep it". */
+export const SECRET_MASK = '*****';
 const SETTING = 'security.secret_key';
 
 export interface SecretKeyStore {

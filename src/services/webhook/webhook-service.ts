@@ -6,7 +6,7 @@ import { ApiErrors } from '../../errors.ts';
 import { OutboundRefusedError, type OutboundGuard } from '../../drivers/http/outbound-guard.ts';
 import type { PolicyNameFilter, StoredTarget, WebhookPolicyRow, WebhookRepository } from '../../repositories/webhook-repository.ts';
 import type { AuditSink } from '../audit/audit.ts';
-import type { SecretBox } from '../security/secret-box.ts';
+import { SECRET_MASK, type SecretBox } from '../security/secret-box.ts';
 import type { Execution, JobService, Task } from '../jobs/job-service.ts';
 
 
@@ -33,7 +33,7 @@ export const WEBHOOK_PAYLOAD_FORMATS = ['Default', 'CloudEvents'] as const;
 /** What the API shows for a target's auth_header that is set: the value itself never leaves Berth (as Harbor does
  * for registry credentials). Sent back unchanged on update, it keeps the stored header — for the same address only,
  * so whoever may edit a policy cannot redirect a token they never saw to a host of their own. */
-export const AUTH_HEADER_MASK = '*****';
+export const AUTH_HEADER_MASK = SECRET_MASK;
 
 /** A target as the API shows it (auth_header masked). */
 export interface WebhookTarget {
