@@ -283,18 +283,24 @@ export class JobRepository {
     if (!types.length || limit <= 0) return [];
     const now = Date.now();
     // A paused queue (job_queue_status) keeps its tasks where they are, whichever process paused it.
-    const due = `((status = 'Pending' AND run_at <= ?) OR (status = 'Running' AND lease_until < ?)) AND job_type IN (${inList(types.length)})
-      AND job_type NOT IN (SELECT job_type FROM job_queue_status WHERE paused = 1)`;
+    const ofTypes = `job_type IN (${inList(types.length)}) AND job_type NOT IN (SELECT job_type FROM job_queue_status WHERE paused = 1)`;
+    const expired = `status = 'Running' AND lease_until < ? AND ${ofTypes}`;
+    const pending = `status = 'Pending' AND run_at <= ? AND ${ofTypes}`;
     // A plain read first: an idle poll takes no write lock (SQLite has one writer for all processes).
-    if (!(await this.db.get(`SELECT id FROM tasks WHERE ${due} LIMIT 1`, [now, now, ...types]))) return [];
+    if (!(await this.db.get(`SELECT id FROM tasks WHERE (${pending}) OR (${expired}) LIMIT 1`, [now, ...types, now, ...types]))) return [];
     return this.db.tx(async (q) => {
       const lock = q.dialect === 'postgres' ? 'FOR UPDATE SKIP LOCKED' : '';
+      // Two index range scans, each reading at most `limit` rows: the queued backlog (thousands of webhook
+      // deliveries after a burst of pushes) is never sorted as a whole. Pending ones come in tasks_due's order.
       const rows = await q.all<R>(
         `UPDATE tasks SET status = 'Running', locked_by = CAST(? AS TEXT) || '/' || CAST(id AS TEXT) || '/' || CAST(run_count + 1 AS TEXT),
            lease_until = ?, run_count = run_count + 1, start_time = ?, end_time = NULL, update_time = ?
-         WHERE id IN (SELECT id FROM tasks WHERE ${due} ORDER BY run_at, id LIMIT ? ${lock})
+         WHERE id IN (SELECT id FROM (
+             SELECT id FROM (SELECT id FROM tasks WHERE ${expired} LIMIT ? ${lock}) e
+             UNION ALL SELECT id FROM (SELECT id FROM tasks WHERE ${pending} ORDER BY run_at, id LIMIT ? ${lock}) p
+           ) u LIMIT ?)
          RETURNING *, (SELECT e.vendor_id FROM executions e WHERE e.id = tasks.execution_id) AS vendor_id`,
-        [lockPrefix, now + leaseMs, now, now, now, now, ...types, limit],
+        [lockPrefix, now + leaseMs, now, now, now, ...types, limit, now, ...types, limit, limit],
       );
       const tasks = rows.map(toTask).sort((a, b) => a.id - b.id);
       await this.refreshExecutions(q, tasks.map((t) => t.executionId));
