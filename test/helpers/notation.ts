@@ -13,7 +13,7 @@ export interface Notation {
   run(args: string[], opts?: { allowFail?: boolean }): Promise<RunResult>;
   /** `notation cert generate-test` (RSA, self-signed, added to the trust store `ca:<name>`); returns the certificate PEM. */
   generateTestCert(name: string, opts?: { isDefault?: boolean; bits?: number }): Promise<string>;
-  /** Writes a trust policy (trustpolicy.oci.json) trusting these `ca` stores for every registry, at level strict. */
+  /** Writes a trust policy (trustpolicy.json) trusting these `ca` stores for every registry, at level strict. */
   writeTrustPolicy(stores: string[]): void;
   stop(): void;
 }
@@ -47,7 +47,7 @@ export async function createNotation(creds?: { username: string; password: strin
         version: '1.0',
         trustPolicies: [{ name: 'berth-tests', registryScopes: ['*'], signatureVerification: { level: 'strict' }, trustStores: stores.map((s) => `ca:${s}`), trustedIdentities: ['*'] }],
       };
-      writeFileSync(join(env.NOTATION_CONFIG, 'trustpolicy.oci.json'), JSON.stringify(policy, null, 2));
+      writeFileSync(join(env.NOTATION_CONFIG, 'trustpolicy.json'), JSON.stringify(policy, null, 2));
     },
     stop: () => removeDir(dir),
   };
@@ -60,6 +60,18 @@ export interface CertChain {
   leaf: string;
   /** The leaf's private key (PEM), for tests that sign envelopes by hand. */
   leafKey: string;
+  /** Where the keys and certificates are. */
+  dir: string;
+}
+
+/** Issues another EC P-384 leaf from the chain's intermediate with these openssl extension lines (e.g. a broken one). */
+export async function issueLeaf(chain: CertChain, name: string, extensions: string[]): Promise<{ cert: string; key: string }> {
+  const f = (x: string) => join(chain.dir, `${name}.${x}`);
+  writeFileSync(f('cnf'), ['[leaf]', ...extensions, ''].join('\n'));
+  await runOk('openssl', ['genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-384', '-out', f('key')]);
+  await runOk('openssl', ['req', '-new', '-key', f('key'), '-out', f('csr'), '-subj', `/O=Berth Tests/CN=${name}`]);
+  await runOk('openssl', ['x509', '-req', '-in', f('csr'), '-CA', join(chain.dir, 'int.crt'), '-CAkey', join(chain.dir, 'int.key'), '-set_serial', String(Date.now()), '-days', '1', '-out', f('crt'), '-extfile', f('cnf'), '-extensions', 'leaf']);
+  return { cert: await readFile(f('crt'), 'utf8'), key: await readFile(f('key'), 'utf8') };
 }
 
 /**
@@ -107,5 +119,5 @@ export async function addChainSigningKey(n: Notation, name: string): Promise<Cer
   keys.keys.push({ name, keyPath: f('leaf.key'), certPath: f('chain.crt') });
   await runOk('mkdir', ['-p', n.env.NOTATION_CONFIG]);
   writeFileSync(keysFile, JSON.stringify(keys, null, 2));
-  return { root, intermediate, leaf, leafKey };
+  return { root, intermediate, leaf, leafKey, dir: d };
 }

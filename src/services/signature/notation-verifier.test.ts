@@ -4,10 +4,10 @@
 // Tampered or re-targeted signatures are pushed to Berth as new signature manifests, as an attacker would.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createPrivateKey, randomBytes, sign as cryptoSign } from 'node:crypto';
+import { X509Certificate, createPrivateKey, randomBytes, sign as cryptoSign } from 'node:crypto';
 import { startBerth, type Berth } from '../../../test/helpers/berth.ts';
 import { RegistryClient, digestOf } from '../../../test/helpers/registry-client.ts';
-import { addChainSigningKey, createNotation, type CertChain, type Notation } from '../../../test/helpers/notation.ts';
+import { addChainSigningKey, createNotation, issueLeaf, type CertChain, type Notation } from '../../../test/helpers/notation.ts';
 import { NotationVerifier, notationVerifierFactory, COSE_MEDIA_TYPE, JWS_MEDIA_TYPE } from './notation-verifier.ts';
 import { SignatureVerifiers, type SignatureEvidence, type TrustedKey } from './verifier.ts';
 import { CborTagged, decodeCbor, encodeCbor } from './cbor.ts';
@@ -252,13 +252,21 @@ describe('Notary Project signature verifier (envelopes by the real notation CLI,
 
   describe('JWS envelopes re-signed by hand with the chain\'s leaf key (valid signatures over other headers or payloads)', () => {
     /** notation's chain JWS with the protected header and/or payload replaced, signed again with the leaf key (ES384). */
-    async function resigned(edit: { header?: (h: Record<string, unknown>) => Record<string, unknown>; payload?: (p: Record<string, unknown>) => unknown; hash?: string }) {
+    async function resigned(edit: {
+      header?: (h: Record<string, unknown>) => Record<string, unknown>;
+      payload?: (p: Record<string, unknown>) => unknown;
+      hash?: string;
+      /** another leaf (certificate and key PEM) in place of notation's */
+      leaf?: { cert: string; key: string };
+    }) {
       const env = JSON.parse((await envelopeOf(sigs.chainJws)).bytes.toString('utf8'));
+      if (edit.leaf) env.header.x5c[0] = new X509Certificate(edit.leaf.cert).raw.toString('base64');
       const h = JSON.parse(Buffer.from(env.protected, 'base64url').toString('utf8'));
       const p = JSON.parse(Buffer.from(env.payload, 'base64url').toString('utf8'));
       env.protected = Buffer.from(JSON.stringify(edit.header ? edit.header(h) : h)).toString('base64url');
       env.payload = Buffer.from(JSON.stringify(edit.payload ? edit.payload(p) : p)).toString('base64url');
-      const sig = cryptoSign(edit.hash ?? 'sha384', Buffer.from(`${env.protected}.${env.payload}`), { key: createPrivateKey(chain.leafKey), dsaEncoding: 'ieee-p1363' });
+      const key = createPrivateKey(edit.leaf?.key ?? chain.leafKey);
+      const sig = cryptoSign(edit.hash ?? 'sha384', Buffer.from(`${env.protected}.${env.payload}`), { key, dsaEncoding: 'ieee-p1363' });
       env.signature = sig.toString('base64url');
       return evidence(await pushSignature(Buffer.from(JSON.stringify(env)), JWS_MEDIA_TYPE, imgA));
     }
@@ -297,6 +305,25 @@ describe('Notary Project signature verifier (envelopes by the real notation CLI,
         reason: "signing scheme notary.x509.signingAuthority needs a signingAuthority trust store; Berth's trusted certificates are a ca trust store",
       });
     });
+    test('a signing certificate that is not a code-signing certificate is refused (key usage, extended key usage, cA)', async () => {
+      const cases: [string, string[], string][] = [
+        ['no-ku', ['basicConstraints = CA:FALSE'], 'signs the artifact but has no critical key usage'],
+        ['ku-not-critical', ['keyUsage = digitalSignature'], 'signs the artifact but has no critical key usage'],
+        ['ku-keycertsign', ['keyUsage = critical, digitalSignature, keyCertSign'], 'signs the artifact but its key usage has keyCertSign'],
+        ['eku-server', ['keyUsage = critical, digitalSignature', 'extendedKeyUsage = serverAuth'], 'signs the artifact but its extended key usage has serverAuth'],
+        ['leaf-ca', ['basicConstraints = critical, CA:TRUE', 'keyUsage = critical, digitalSignature'], 'signs the artifact but is a CA certificate'],
+      ];
+      for (const [name, ext, why] of cases) {
+        const r = await verifier.verify(await resigned({ leaf: await issueLeaf(chain, name, ext) }), root());
+        assert.deepEqual(r, { ok: false, reason: `the certificate chain in the signature is invalid: certificate "${name}" ${why}` }, name);
+      }
+      // the same issuance with a proper code-signing profile verifies: the refusals are the extensions' doing
+      const good = await issueLeaf(chain, 'good-leaf', ['keyUsage = critical, digitalSignature', 'extendedKeyUsage = codeSigning']);
+      const signingTime = new Date().toISOString().replace(/\.\d+Z$/, 'Z'); // the new leaf is younger than notation's signature
+      const r = await verifier.verify(await resigned({ leaf: good, header: (h) => ({ ...h, 'io.cncf.notary.signingTime': signingTime }) }), root());
+      assert.deepEqual(r, { ok: true, keyId: 1 });
+    });
+
     test('a signing time outside the certificates\' validity is refused', async () => {
       const r = await verifier.verify(await resigned({ header: (h) => ({ ...h, 'io.cncf.notary.signingTime': '2020-01-01T00:00:00Z' }) }), root());
       assert.equal(r.ok, false);

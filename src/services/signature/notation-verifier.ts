@@ -20,6 +20,7 @@ import type { SignatureEvidence, SignatureVerifier, SignatureVerifierFactory, Tr
 export const NOTATION_ARTIFACT_TYPE = 'application/vnd.cncf.notary.signature';
 export const JWS_MEDIA_TYPE = 'application/jose+json';
 export const COSE_MEDIA_TYPE = 'application/cose';
+const OCI_IMAGE_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
 const PAYLOAD_CONTENT_TYPE = 'application/vnd.cncf.notary.payload.v1+json';
 const SCHEME_X509 = 'notary.x509';
 const SCHEME_SIGNING_AUTHORITY = 'notary.x509.signingAuthority';
@@ -83,6 +84,7 @@ export class NotationVerifier implements SignatureVerifier {
     const { layer, subject } = readSignatureManifest(evidence);
     if (layer.size > MAX_ENVELOPE_BYTES) refuse(`the signature envelope is ${layer.size} bytes, more than a Notary Project signature can be`);
     const blob = await evidence.readBlob(layer.digest);
+    if (blob.length > MAX_ENVELOPE_BYTES) refuse(`the signature envelope is ${blob.length} bytes, more than a Notary Project signature can be`);
     const env = layer.mediaType === JWS_MEDIA_TYPE ? parseJws(blob) : parseCose(blob);
 
     // Integrity: the signing algorithm is the leaf key's (no algorithm substitution), the signature verifies,
@@ -140,6 +142,9 @@ function readSignatureManifest(ev: SignatureEvidence): { layer: Descriptor; subj
   const config = isObject(m.config) ? m.config : {};
   // The artifactType form (OCI 1.1) or the older config.mediaType form; verifiers must read both (spec, "OCI Signatures").
   if (m.artifactType !== NOTATION_ARTIFACT_TYPE && config.mediaType !== NOTATION_ARTIFACT_TYPE) refuse('not a Notary Project signature manifest');
+  // An OCI image manifest, nothing else (signature-specification.md, "OCI Signatures").
+  if (ev.mediaType !== OCI_IMAGE_MANIFEST || (m.mediaType !== undefined && m.mediaType !== OCI_IMAGE_MANIFEST))
+    refuse(`a Notary Project signature is an OCI image manifest, not ${JSON.stringify(ev.mediaType)}`);
   const layers = Array.isArray(m.layers) ? m.layers : [];
   if (layers.length !== 1) refuse(`a Notary Project signature manifest has exactly one layer, this one has ${layers.length}`);
   const layer = descriptor(layers[0]);
