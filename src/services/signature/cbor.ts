@@ -168,10 +168,10 @@ function halfToNumber(h: number): number {
   return sign * (mant + 1024) * 2 ** (exp - 25);
 }
 
-/** What the encoder writes: enough for a COSE Sig_structure. */
-export type CborEncodable = number | string | Uint8Array | CborEncodable[];
+/** What the encoder writes: enough for a COSE Sig_structure (and, for tests, COSE headers: maps and tags). */
+export type CborEncodable = number | string | Uint8Array | CborEncodable[] | Map<CborKey, CborEncodable> | CborTagged;
 
-/** Encodes in the deterministic (shortest-head) form RFC 9052 asks for when building a Sig_structure. */
+/** Encodes with the shortest heads, as RFC 9052 asks for a Sig_structure; map entries in their given order. */
 export function encodeCbor(v: CborEncodable): Buffer {
   const parts: Buffer[] = [];
   const write = (x: CborEncodable): void => {
@@ -183,6 +183,15 @@ export function encodeCbor(v: CborEncodable): Buffer {
       parts.push(head(3, b.length), b);
     } else if (x instanceof Uint8Array) {
       parts.push(head(2, x.length), Buffer.from(x));
+    } else if (x instanceof Map) {
+      parts.push(head(5, x.size));
+      for (const [k, e] of x) {
+        write(k);
+        write(e);
+      }
+    } else if (x instanceof CborTagged) {
+      parts.push(head(6, x.tag));
+      write(x.value as CborEncodable);
     } else {
       parts.push(head(4, x.length));
       for (const e of x) write(e);

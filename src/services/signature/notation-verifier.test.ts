@@ -10,7 +10,7 @@ import { RegistryClient, digestOf } from '../../../test/helpers/registry-client.
 import { addChainSigningKey, createNotation, issueLeaf, type CertChain, type Notation } from '../../../test/helpers/notation.ts';
 import { NotationVerifier, notationVerifierFactory, COSE_MEDIA_TYPE, JWS_MEDIA_TYPE } from './notation-verifier.ts';
 import { SignatureVerifiers, type SignatureEvidence, type TrustedKey } from './verifier.ts';
-import { CborTagged, decodeCbor, encodeCbor } from './cbor.ts';
+import { CborTagged, decodeCbor, encodeCbor, type CborEncodable, type CborValue } from './cbor.ts';
 
 const REPO = `library/notary-${randomBytes(3).toString('hex')}`;
 const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
@@ -219,6 +219,55 @@ describe('Notary Project signature verifier (envelopes by the real notation CLI,
       const d2 = await pushSignature(Buffer.from(JSON.stringify(env)), JWS_MEDIA_TYPE, imgA);
       const r2 = await verifier.verify(await evidence(d2), [trusted(chain.leaf)]);
       assert.deepEqual(r2, { ok: false, reason: 'the certificate chain in the signature is invalid: certificate "chain signer" is not a self-signed root: the chain must end with its root certificate' });
+    });
+  });
+
+  describe('COSE envelopes re-signed by hand with the chain\'s leaf key', () => {
+    type Header = Map<string | number, CborEncodable>;
+    /** notation's chain COSE_Sign1 with the protected (and unprotected) header edited, signed again (ES384). */
+    async function resignedCose(edit: (prot: Header, unprot: Header) => void) {
+      const v = decodeCbor((await envelopeOf(sigs.chainCose)).bytes) as CborTagged;
+      const [protBytes, unprot, payload] = v.value as [Buffer, Header, Buffer];
+      const prot = decodeCbor(protBytes) as Header;
+      edit(prot, unprot);
+      const newProt = encodeCbor(prot);
+      const tbs = encodeCbor(['Signature1', newProt, Buffer.alloc(0), payload]);
+      const sig = cryptoSign('sha384', tbs, { key: createPrivateKey(chain.leafKey), dsaEncoding: 'ieee-p1363' });
+      const env = encodeCbor(new CborTagged(18, [newProt, unprot, payload, sig] as CborValue));
+      return evidence(await pushSignature(env, COSE_MEDIA_TYPE, imgA));
+    }
+    const root = () => [trusted(chain.root)];
+    const epoch = (ms: number) => new CborTagged(1, Math.floor(ms / 1000));
+
+    test('re-encoded headers verify (the Sig_structure is rebuilt from the protected bytes as sent)', async () => {
+      assert.deepEqual(await verifier.verify(await resignedCose(() => {}), root()), { ok: true, keyId: 1 });
+    });
+    test('an x5chain in the protected header is read too', async () => {
+      const r = await resignedCose((prot, unprot) => {
+        prot.set(33, unprot.get(33)!);
+        unprot.delete(33);
+      });
+      assert.deepEqual(await verifier.verify(r, root()), { ok: true, keyId: 1 });
+    });
+    test('an expiry (tag 1) in the past is "expired"; an integer label in crit is an unsupported critical header', async () => {
+      const past = await resignedCose((prot) => {
+        prot.set('io.cncf.notary.expiry', epoch(Date.now() - 60_000));
+        prot.set(2, [...(prot.get(2) as string[]), 'io.cncf.notary.expiry']);
+      });
+      const r = await verifier.verify(past, root());
+      assert.equal(r.ok, false);
+      assert.match((r as { reason: string }).reason, /^the signature expired at /);
+      const intCrit = await resignedCose((prot) => {
+        prot.set(99, 'x');
+        prot.set(2, [...(prot.get(2) as string[]), 99]);
+      });
+      assert.deepEqual(await verifier.verify(intCrit, root()), { ok: false, reason: 'unsupported critical header 99' });
+    });
+    test('an algorithm label other than the key\'s, and a signing time that is not a date, are refused', async () => {
+      const ps = await resignedCose((prot) => prot.set(1, -37));
+      assert.deepEqual(await verifier.verify(ps, root()), { ok: false, reason: "the signature's algorithm PS256 is not the signing certificate's (ES384)" });
+      const t = await resignedCose((prot) => prot.set('io.cncf.notary.signingTime', 'yesterday'));
+      assert.deepEqual(await verifier.verify(t, root()), { ok: false, reason: 'the header io.cncf.notary.signingTime is not an epoch-based date/time' });
     });
   });
 

@@ -340,8 +340,10 @@ function parseCose(blob: Buffer): Envelope {
 function coseTime(ph: CborMap, name: string): Date {
   const v = ph.get(name);
   const secs = v instanceof CborTagged && v.tag === CBOR_EPOCH_TAG ? v.value : undefined;
-  if (typeof secs !== 'number' || !Number.isFinite(secs)) return refuse(`the header ${name} is not an epoch-based date/time`);
-  return new Date(secs * 1000);
+  const d = typeof secs === 'number' ? new Date(secs * 1000) : null;
+  // out of Date's range is as malformed as not a number (an Invalid Date would compare false with everything)
+  if (!d || Number.isNaN(d.getTime())) return refuse(`the header ${name} is not an epoch-based date/time`);
+  return d;
 }
 
 // ---- certificates -----------------------------------------------------------------------------------------------
