@@ -75,11 +75,11 @@ export async function issueLeaf(chain: CertChain, name: string, extensions: stri
 }
 
 /**
- * Makes a three-certificate code-signing chain with openssl (EC P-384 leaf, so the signatures are ES384) and adds it
+ * Makes a three-certificate code-signing chain with openssl (EC P-384 leaf by default: ES384 signatures) and adds it
  * to notation's signing keys under `name` (`notation key` has no command for local files; signingkeys.json is what
  * `cert generate-test` writes too). The root is not put in any trust store.
  */
-export async function addChainSigningKey(n: Notation, name: string): Promise<CertChain> {
+export async function addChainSigningKey(n: Notation, name: string, opts: { curve?: 'P-256' | 'P-384' | 'P-521' } = {}): Promise<CertChain> {
   const d = join(n.dir, `chain-${name}`);
   const ossl = (args: string[]) => runOk('openssl', args, { cwd: n.dir });
   await runOk('mkdir', ['-p', d]);
@@ -104,7 +104,7 @@ export async function addChainSigningKey(n: Notation, name: string): Promise<Cer
   await ossl(['req', '-x509', '-newkey', 'rsa:3072', '-nodes', '-keyout', f('root.key'), '-out', f('root.crt'), '-days', '3', '-subj', `/O=Berth Tests/CN=${name} root`, '-config', ext, '-extensions', 'ca']);
   await ossl(['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', f('int.key'), '-out', f('int.csr'), '-subj', `/O=Berth Tests/CN=${name} intermediate`]);
   await ossl(['x509', '-req', '-in', f('int.csr'), '-CA', f('root.crt'), '-CAkey', f('root.key'), '-set_serial', '2', '-days', '2', '-sha384', '-out', f('int.crt'), '-extfile', ext, '-extensions', 'int']);
-  await ossl(['genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-384', '-out', f('leaf.key')]);
+  await ossl(['genpkey', '-algorithm', 'EC', '-pkeyopt', `ec_paramgen_curve:${opts.curve ?? 'P-384'}`, '-out', f('leaf.key')]);
   await ossl(['req', '-new', '-key', f('leaf.key'), '-out', f('leaf.csr'), '-subj', `/O=Berth Tests/CN=${name} signer`]);
   await ossl(['x509', '-req', '-in', f('leaf.csr'), '-CA', f('int.crt'), '-CAkey', f('int.key'), '-set_serial', '3', '-days', '1', '-sha256', '-out', f('leaf.crt'), '-extfile', ext, '-extensions', 'leaf']);
   const [root, intermediate, leaf, leafKey] = await Promise.all(['root.crt', 'int.crt', 'leaf.crt', 'leaf.key'].map((x) => readFile(f(x), 'utf8')));

@@ -271,6 +271,25 @@ describe('Notary Project signature verifier (envelopes by the real notation CLI,
     });
   });
 
+  test('every algorithm the spec lists, signed by notation: PS256/384/512 (RSA 2048/3072/4096), ES256/384/512 (P-256/384/521)', async () => {
+    const keys: [string, string, () => Promise<string>][] = [
+      ['rsa3072', 'PS384', () => n.generateTestCert('rsa3072', { bits: 3072 })],
+      ['rsa4096', 'PS512', () => n.generateTestCert('rsa4096', { bits: 4096 })],
+      ['p256', 'ES256', async () => (await addChainSigningKey(n, 'p256', { curve: 'P-256' })).root],
+      ['p521', 'ES512', async () => (await addChainSigningKey(n, 'p521', { curve: 'P-521' })).root],
+    ];
+    for (const [name, alg, make] of keys) {
+      const pem = await make();
+      for (const fmt of ['jws', 'cose']) {
+        const d = await sign(imgA.digest, ['--key', name, '--signature-format', fmt]);
+        const env = await envelopeOf(d);
+        if (fmt === 'jws') assert.equal(JSON.parse(Buffer.from(JSON.parse(env.bytes.toString('utf8')).protected, 'base64url').toString('utf8')).alg, alg);
+        assert.deepEqual(await verifier.verify(await evidence(d), [trusted(pem, 5)]), { ok: true, keyId: 5 }, `${name} ${fmt}`);
+        assert.deepEqual(await verifier.verify(await evidence(d), [trusted(testPem, 5)]), { ok: false, reason: 'certificate chain does not lead to a trusted certificate' });
+      }
+    }
+  });
+
   test('expiry (io.cncf.notary.expiry, notation sign --expiry 1m): valid now, "expired" two minutes on', async () => {
     assert.deepEqual(await verifier.verify(await evidence(sigs.expiring), [trusted(testPem)]), { ok: true, keyId: 1 });
     const later = new NotationVerifier({ now: () => new Date(Date.now() + 120_000) });
