@@ -216,14 +216,14 @@ function parseJws(blob: Buffer): Envelope {
   if (!isObject(ph)) return refuse('the JWS protected header is not a JSON object');
   const uh = j.header === undefined ? {} : j.header;
   if (!isObject(uh)) return refuse('the JWS unprotected header is not a JSON object');
-  for (const k of Object.keys(uh)) if (k in ph) refuse(`the JWS header ${JSON.stringify(k)} is both protected and unprotected`);
+  for (const k of Object.keys(uh)) if (Object.hasOwn(ph, k)) refuse(`the JWS header ${JSON.stringify(k)} is both protected and unprotected`);
 
   if (typeof ph.alg !== 'string' || !JWS_ALGS.has(ph.alg)) refuse(`unsupported JWS algorithm ${JSON.stringify(ph.alg)}`);
   if (ph.cty !== PAYLOAD_CONTENT_TYPE) refuse(`unsupported payload content type ${JSON.stringify(ph.cty)}`);
   const crit = ph.crit;
   if (!Array.isArray(crit) || crit.length === 0 || !crit.every((c) => typeof c === 'string')) return refuse('the JWS crit header is missing or not a list of names');
   for (const c of crit as string[]) if (JWS_REGISTERED.has(c)) refuse(`the JWS crit header lists the registered header ${JSON.stringify(c)}`);
-  checkCritical(crit as string[], (name) => name in ph);
+  checkCritical(crit as string[], (name) => Object.hasOwn(ph, name));
 
   const x5c = uh.x5c;
   if (!Array.isArray(x5c)) return refuse('the JWS header has no x5c certificate chain');
