@@ -198,6 +198,39 @@ export class JobRepository {
     return q ? go(q) : this.db.tx(go);
   }
 
+  /**
+   * Many executions of one type, each with one Pending task, in two multi-row INSERTs per chunk (the webhook
+   * subscriber queues a delivery per policy and target for each event). Returns them in input order.
+   */
+  async saveExecutionsWithOneTask(
+    vendorType: string,
+    trigger: JobTrigger,
+    maxAttempts: number,
+    entries: readonly { vendorId: number; extraAttrs: JobParams; params: JobParams }[],
+    q: Queryable,
+  ): Promise<Execution[]> {
+    const out: Execution[] = [];
+    const now = Date.now();
+    for (let i = 0; i < entries.length; i += 100) {
+      const part = entries.slice(i, i + 100);
+      const rows = await q.all<R>(
+        `INSERT INTO executions (vendor_type, vendor_id, status, trigger, extra_attrs, start_time, end_time, update_time)
+         VALUES ${part.map(() => "(?, ?, 'Pending', ?, ?, ?, NULL, ?)").join(', ')} RETURNING *`,
+        part.flatMap((e) => [vendorType, e.vendorId, trigger, JSON.stringify(e.extraAttrs), now, now]),
+      );
+      // Ids are assigned in VALUES order (one statement, serial ids on both databases); RETURNING's order is not promised.
+      const exs = rows.map(toExecution).sort((a, b) => a.id - b.id);
+      if (exs.length !== part.length) throw new Error(`inserted ${exs.length} of ${part.length} executions`);
+      await q.run(
+        `INSERT INTO tasks (execution_id, job_type, status, params, max_attempts, run_at, creation_time, update_time)
+         VALUES ${part.map(() => "(?, ?, 'Pending', ?, ?, ?, ?, ?)").join(', ')}`,
+        part.flatMap((e, j) => [exs[j]!.id, vendorType, JSON.stringify(e.params), maxAttempts, now, now, now]),
+      );
+      out.push(...exs);
+    }
+    return out;
+  }
+
   /** Adds tasks to an existing execution (replication: one task per artifact, planned by the first task). */
   async saveTasks(executionId: number, jobType: string, params: readonly JobParams[], maxAttempts: number): Promise<void> {
     if (!params.length) return;
@@ -340,6 +373,7 @@ export class JobRepository {
     return this.db.tx(async (q) => {
       const done: boolean[] = [];
       const executions = new Set<number>();
+      const logs: [number, string][] = [];
       for (const { taskId, lockedBy, out, log = [] } of items) {
         const now = Date.now();
         const pending = out.status === 'Pending';
@@ -362,9 +396,10 @@ export class JobRepository {
         );
         done.push(!!r);
         if (!r) continue;
-        await this.insertTaskLog(q, taskId, log);
+        for (const line of log) logs.push([taskId, line]);
         executions.add(num(r.execution_id));
       }
+      await this.insertTaskLogs(q, logs);
       await this.refreshExecutions(q, executions);
       return done;
     }, RELAXED);
@@ -527,11 +562,16 @@ export class JobRepository {
     await this.db.tx((q) => this.insertTaskLog(q, taskId, lines), RELAXED);
   }
 
-  private async insertTaskLog(q: Queryable, taskId: number, lines: readonly string[]): Promise<void> {
+  private insertTaskLog(q: Queryable, taskId: number, lines: readonly string[]): Promise<void> {
+    return this.insertTaskLogs(q, lines.map((l) => [taskId, l]));
+  }
+
+  /** Log lines of several tasks, in order, 200 to a statement. */
+  private async insertTaskLogs(q: Queryable, lines: readonly (readonly [number, string])[]): Promise<void> {
     const now = Date.now();
     for (let i = 0; i < lines.length; i += 200) {
       const part = lines.slice(i, i + 200);
-      await q.run(`INSERT INTO task_logs (task_id, created_at, line) VALUES ${part.map(() => '(?, ?, ?)').join(', ')}`, part.flatMap((l) => [taskId, now, l]));
+      await q.run(`INSERT INTO task_logs (task_id, created_at, line) VALUES ${part.map(() => '(?, ?, ?)').join(', ')}`, part.flatMap(([t, l]) => [t, now, l]));
     }
   }
 

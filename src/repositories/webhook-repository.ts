@@ -133,11 +133,15 @@ export class WebhookRepository {
     for (const r of rows) out.set(`${Number(r.policy_id)}/${r.event_type}`, Number(r.last_trigger_time));
     return out;
   }
-  async saveLastTrigger(policyId: number, eventType: string, at: number, q: Queryable = this.db): Promise<void> {
-    await q.run(
-      `INSERT INTO webhook_last_triggers (policy_id, event_type, last_trigger_time) VALUES (?, ?, ?)
-       ON CONFLICT (policy_id, event_type) DO UPDATE SET last_trigger_time = excluded.last_trigger_time`,
-      [policyId, eventType, at],
-    );
+  /** Last trigger times of (policy, event type) pairs, one statement per 200 (a later time wins). */
+  async saveLastTriggers(list: readonly { policyId: number; eventType: string; at: number }[], q: Queryable = this.db): Promise<void> {
+    for (let i = 0; i < list.length; i += 200) {
+      const part = list.slice(i, i + 200);
+      await q.run(
+        `INSERT INTO webhook_last_triggers (policy_id, event_type, last_trigger_time) VALUES ${part.map(() => '(?, ?, ?)').join(', ')}
+         ON CONFLICT (policy_id, event_type) DO UPDATE SET last_trigger_time = excluded.last_trigger_time`,
+        part.flatMap((t) => [t.policyId, t.eventType, t.at]),
+      );
+    }
   }
 }

@@ -98,6 +98,12 @@ export interface JobTypeOptions {
   /** Prune only once this many more than retainExecutions exist (default 0): a frequent type skips a write per run. */
   retainSlack?: number;
   /**
+   * Runs of this type at once in this process, outside the shared max_job_workers pool (0 = in the pool). For
+   * light, I/O-bound jobs (webhook deliveries): a long GC or replication does not hold them up, and their tasks
+   * are claimed in batches — one commit per batch instead of one per delivery.
+   */
+  concurrency?: number;
+  /**
    * Splits an execution into tasks when it is submitted without explicit tasks (a schedule firing): the
    * params of each task (retention: one per repository). Runs with the submitting transaction, if any.
    */
@@ -107,6 +113,8 @@ export interface JobTypeOptions {
 /** Thrown by a handler for a failure that retrying cannot fix: the task ends in Error at once. */
 /** Most ends of runs one group commit writes (bounds one transaction's length). */
 const FINISH_BATCH = 64;
+/** How long a small group commit waits for more ends of runs. */
+const FINISH_LINGER_MS = 2;
 
 export class PermanentJobError extends Error {
   constructor(message: string) {
@@ -209,6 +217,7 @@ export class JobService {
         retainExecutions: opts.retainExecutions ?? null,
         retainPerVendor: opts.retainPerVendor ?? false,
         retainSlack: Math.max(0, opts.retainSlack ?? 0),
+        concurrency: Math.max(0, Math.floor(opts.concurrency ?? 0)),
         plan: opts.plan,
       },
     });
@@ -241,6 +250,21 @@ export class JobService {
     );
     if (!opts.q) this.wake();
     return ex;
+  }
+
+  /** Polls now: tasks were queued in a transaction that has committed since (submit with `q` does not poll). */
+  kick(): void {
+    this.wake();
+  }
+
+  /**
+   * Queues many executions of `type`, one task each, in the caller's transaction (a batch of events fanned
+   * out to webhook policies): a few multi-row statements instead of two per execution.
+   */
+  submitMany(type: string, trigger: JobTrigger, entries: readonly { vendorId: number; params: JobParams; extraAttrs?: JobParams }[], q: Queryable): Promise<Execution[]> {
+    if (!entries.length) return Promise.resolve([]);
+    const maxAttempts = this.types.get(type)?.opts.maxAttempts ?? 1;
+    return this.repo.saveExecutionsWithOneTask(type, trigger, maxAttempts, entries.map((e) => ({ vendorId: e.vendorId, params: e.params, extraAttrs: e.extraAttrs ?? {} })), q);
   }
 
   /** Adds tasks of `type` to a running execution (its status then waits for them too). */
@@ -547,16 +571,36 @@ export class JobService {
       }
     }
     if (this.closed) return;
-    const free = this.maxWorkers - this.running.size;
-    if (free <= 0 || !this.types.size) return;
-    let tasks: Task[];
-    try {
-      tasks = await this.repo.claimTasks([...this.types.keys()], this.workerId, free, this.leaseMs);
-    } catch (e) {
-      this.onError('claiming tasks', e);
-      return;
+    // The shared pool claims its types together; each type with a concurrency of its own claims on its own.
+    const busy = new Map<string, number>();
+    for (const r of this.running.values()) busy.set(r.task.jobType, (busy.get(r.task.jobType) ?? 0) + 1);
+    const pooled: string[] = [];
+    const claims: [string[], number][] = [];
+    let pooledBusy = 0;
+    for (const [type, reg] of this.types) {
+      if (reg.opts.concurrency > 0) {
+        // Claim in batches: wait until a quarter of the slots are free (or none is busy) before claiming.
+        const n = busy.get(type) ?? 0;
+        const free = reg.opts.concurrency - n;
+        if (n === 0 || free >= Math.max(1, Math.floor(reg.opts.concurrency / 4))) claims.push([[type], free]);
+      }
+      else {
+        pooled.push(type);
+        pooledBusy += busy.get(type) ?? 0;
+      }
     }
-    for (const t of tasks) this.run(t);
+    if (pooled.length) claims.push([pooled, this.maxWorkers - pooledBusy]);
+    for (const [types, free] of claims) {
+      if (free <= 0) continue;
+      let tasks: Task[];
+      try {
+        tasks = await this.repo.claimTasks(types, this.workerId, free, this.leaseMs);
+      } catch (e) {
+        this.onError('claiming tasks', e);
+        continue;
+      }
+      for (const t of tasks) this.run(t);
+    }
   }
 
   private async fireSchedules(): Promise<void> {
@@ -739,11 +783,29 @@ export class JobService {
   private finishTask(taskId: number, lockedBy: string, out: TaskOutcome, log: readonly string[] = []): Promise<boolean> {
     return new Promise((resolve, reject) => {
       this.finishQueue.push({ item: { taskId, lockedBy, out, log }, resolve, reject });
-      if (!this.finishing) this.finishing = this.drainFinishes().finally(() => (this.finishing = null));
+      this.kickFinishes();
     });
   }
 
+  // `finishing` is cleared in the same step the drain loop ends, and the queue checked again: an end queued
+  // in between would otherwise wait forever (and its lease lapse, so another process ran the task again).
+  private kickFinishes(): void {
+    if (this.finishing) return;
+    this.finishing = (async () => {
+      try {
+        await this.drainFinishes();
+      } finally {
+        this.finishing = null;
+        if (this.finishQueue.length) this.kickFinishes();
+      }
+    })();
+  }
+
   private async drainFinishes(): Promise<void> {
+    // Linger briefly when few ends are queued, so ends of runs that complete a moment apart (webhook
+    // responses) share one commit.
+    // A referenced timer: an unreferenced one could let a process with nothing else pending exit mid-finish.
+    if (this.finishQueue.length < FINISH_BATCH / 8) await new Promise<void>((r) => setTimeout(r, FINISH_LINGER_MS));
     while (this.finishQueue.length) {
       const batch = this.finishQueue.splice(0, FINISH_BATCH);
       try {

@@ -15,7 +15,7 @@ import { sendOutbound } from '../../drivers/http/outbound-client.ts';
 import type { WebhookRepository } from '../../repositories/webhook-repository.ts';
 import type { ProjectRepository } from '../../repositories/project-repository.ts';
 import type { RepositoryRepository } from '../../repositories/repository-repository.ts';
-import { PermanentJobError, type JobContext, type JobService } from '../jobs/job-service.ts';
+import { PermanentJobError, type JobContext, type JobParams, type JobService } from '../jobs/job-service.ts';
 import { SLACK_JOB, WEBHOOK_EVENT_TYPES, WEBHOOK_JOB, WEBHOOK_JOB_TYPES } from './webhook-service.ts';
 import { formatHttp, formatSlack, harborPayload } from './payload.ts';
 import type { SecretBox } from '../security/secret-box.ts';
@@ -47,6 +47,9 @@ export interface WebhookDeliveryOptions {
   /** HMAC key of the signature header; '' = none. */
   signingSecret: string;
 }
+
+/** Deliveries in flight per process (all targets together; each target is also bounded by perTargetConcurrency). */
+const WEBHOOK_CONCURRENCY = 32;
 
 /** The runtime setting that switches webhooks off for the whole registry (Harbor's notification_enable). */
 export type NotificationEnabled = () => Promise<boolean>;
@@ -88,6 +91,8 @@ export class WebhookDelivery {
     name: 'webhook',
     types: WEBHOOK_EVENT_TYPES,
     handle: (events, q) => this.handle(events, q),
+    // The deliveries it queued are committed now: the job service need not wait for its next poll.
+    committed: () => this.jobs.kick(),
   };
 
   private async handle(events: readonly DomainEvent[], q: Queryable): Promise<void> {
@@ -99,6 +104,10 @@ export class WebhookDelivery {
       if (list) list.push(e);
       else byProject.set(e.projectId, [e]);
     }
+    // Everything the batch queues goes in a few multi-row statements at the end (a push to a project with ten
+    // policies is ten deliveries; a burst of pushes, hundreds).
+    const queued: Record<typeof WEBHOOK_JOB | typeof SLACK_JOB, { vendorId: number; params: JobParams; extraAttrs: JobParams }[]> = { [WEBHOOK_JOB]: [], [SLACK_JOB]: [] };
+    const triggers = new Map<string, { policyId: number; eventType: string; at: number }>();
     for (const [projectId, list] of byProject) {
       const policies = await this.policies.listEnabledPolicies(projectId, q);
       if (!policies.length) continue;
@@ -123,16 +132,15 @@ export class WebhookDelivery {
               auth_header: target.type === 'slack' ? '' : target.auth_header,
               skip_cert_verify: target.skip_cert_verify,
             };
-            await this.jobs.submit(target.type === 'slack' ? SLACK_JOB : WEBHOOK_JOB, { ...params }, 'event', {
-              vendorId: policy.id,
-              q,
-              extraAttrs: { event_type: e.type, payload: f.body, event_id: e.id },
-            });
+            queued[target.type === 'slack' ? SLACK_JOB : WEBHOOK_JOB].push({ vendorId: policy.id, params: { ...params }, extraAttrs: { event_type: e.type, payload: f.body, event_id: e.id } });
           }
-          await this.policies.saveLastTrigger(policy.id, e.type, e.occurredAt, q);
+          const key = `${policy.id}/${e.type}`;
+          if ((triggers.get(key)?.at ?? -Infinity) < e.occurredAt) triggers.set(key, { policyId: policy.id, eventType: e.type, at: e.occurredAt });
         }
       }
     }
+    for (const type of WEBHOOK_JOB_TYPES) await this.jobs.submitMany(type, 'event', queued[type], q);
+    await this.policies.saveLastTriggers([...triggers.values()], q);
   }
 
   /** Registers the WEBHOOK and SLACK job types on this process's job service. */
@@ -146,6 +154,8 @@ export class WebhookDelivery {
         retainPerVendor: true,
         // Pruning deletes (one commit) once per 10 deliveries of a policy instead of after each one.
         retainSlack: 10,
+        // Outside the max_job_workers pool, claimed in batches; each target still gets perTargetConcurrency.
+        concurrency: WEBHOOK_CONCURRENCY,
       });
   }
 
@@ -178,27 +188,39 @@ export class WebhookDelivery {
     }
   }
 
-  /** Waits for a free slot of the target (per process), so one slow receiver cannot take every worker's sockets. */
+  /**
+   * Waits for a free slot of the target (per process), so one slow receiver cannot take every worker's sockets.
+   * A released slot passes straight to the longest waiter (FIFO); an aborted waiter leaves the queue.
+   */
   private async acquire(address: string, signal: AbortSignal): Promise<() => void> {
     const key = new URL(address).host;
     let slot = this.inFlight.get(key);
     if (!slot) this.inFlight.set(key, (slot = { active: 0, waiting: [] }));
     const s = slot;
-    while (s.active >= this.o.perTargetConcurrency) {
-      if (signal.aborted) throw signal.reason;
-      await new Promise<void>((resolve) => {
-        s.waiting.push(resolve);
-        signal.addEventListener('abort', () => resolve(), { once: true });
-      });
-    }
-    s.active++;
-    return () => {
-      s.active--;
-      // Wake every waiter: the first to run takes the slot, the others (and aborted ones) loop again.
-      const waiting = s.waiting.splice(0);
-      for (const w of waiting) w();
-      if (waiting.length) return;
-      else if (s.active === 0) this.inFlight.delete(key);
+    const release = () => {
+      const next = s.waiting.shift();
+      if (next) next();
+      else if (--s.active === 0) this.inFlight.delete(key);
     };
+    if (s.active < this.o.perTargetConcurrency) {
+      s.active++;
+      return release;
+    }
+    if (signal.aborted) throw signal.reason;
+    await new Promise<void>((resolve, reject) => {
+      const onAbort = () => {
+        const i = s.waiting.indexOf(granted);
+        if (i >= 0) s.waiting.splice(i, 1);
+        reject(signal.reason);
+      };
+      // The slot is handed over with active unchanged: it moves from the releaser to this waiter.
+      const granted = () => {
+        signal.removeEventListener('abort', onAbort);
+        resolve();
+      };
+      s.waiting.push(granted);
+      signal.addEventListener('abort', onAbort, { once: true });
+    });
+    return release;
   }
 }
