@@ -596,6 +596,13 @@ CREATE TABLE artifact_inventories (
 )
 `,
   },
+  {
+    // Issue 17: proxy-cache projects. A project with registry_id > 0 pulls through from that replication
+    // endpoint (0 = a normal project, as Harbor's project.registry_id). Fixed at creation.
+    version: 24,
+    name: 'proxy cache projects',
+    sql: `ALTER TABLE projects ADD COLUMN registry_id BIGINT NOT NULL DEFAULT 0`,
+  },
 ];
 
 function render(sql: string, dialect: Db['dialect']): string {
