@@ -11,8 +11,8 @@ export interface CountingProxy {
   /** Requests seen, as `METHOD /path` (no query). */
   counts: Map<string, number>;
   count(method: string, path: string): number;
-  /** 'forward' (default), '429' (Docker Hub's rate limit), '500'. */
-  mode: 'forward' | '429' | '500';
+  /** 'forward' (default), '429' (Docker Hub's rate limit), '500', 'truncate' (blob bodies cut after half). */
+  mode: 'forward' | '429' | '500' | 'truncate';
   /** Stops listening: connections are refused (upstream down). */
   stop(): Promise<void>;
   /** Listens again on the same port. */
@@ -40,7 +40,7 @@ export async function startCountingProxy(upstream: string): Promise<CountingProx
         const path = decodeURIComponent((req.url ?? '/').split('?')[0]!);
         const key = `${req.method} ${path}`;
         p.counts.set(key, (p.counts.get(key) ?? 0) + 1);
-        if (p.mode !== 'forward') {
+        if (p.mode === '429' || p.mode === '500') {
           req.resume();
           const status = p.mode === '429' ? 429 : 500;
           res.writeHead(status, { 'content-type': 'application/json' });
@@ -49,6 +49,19 @@ export async function startCountingProxy(upstream: string): Promise<CountingProx
         }
         const out = request({ host: target.hostname, port: target.port, method: req.method, path: req.url, headers: { ...req.headers, host: target.host } }, (up) => {
           res.writeHead(up.statusCode ?? 502, up.headers);
+          const size = Number(up.headers['content-length'] ?? 0);
+          if (p.mode === 'truncate' && req.method === 'GET' && /\/blobs\/sha256:/.test(path) && size > 1) {
+            // Half the declared body, then the connection drops: a short upstream body.
+            let sent = 0;
+            up.on('data', (c: Buffer) => {
+              const room = Math.floor(size / 2) - sent;
+              if (room <= 0) return;
+              res.write(c.subarray(0, room));
+              sent += Math.min(room, c.length);
+              if (sent >= Math.floor(size / 2)) setTimeout(() => res.destroy(), 50);
+            });
+            return;
+          }
           up.pipe(res);
         });
         out.on('error', () => res.destroy());
