@@ -8,6 +8,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { auditRows, expectApi, useApi } from '../api/fixture.ts';
+import { openBerthDatabase } from '../helpers/berth.ts';
 import { ApiClient } from '../helpers/api-client.ts';
 import { RegistryClient } from '../helpers/registry-client.ts';
 import { pushImage, type Pushed } from '../api/artifact-fixtures.ts';
@@ -59,7 +60,6 @@ describe('proxy cache with docker-registry upstream', { timeout: 600_000 }, () =
     await counter?.stop();
     await peer?.stop();
     if (work) removeDir(work);
-    if (process.env.DEBUG_PROXY) console.log(berth.berth.output().slice(-6000));
   });
 
   test('a proxy-cache project: Harbor’s checks, registry_id shown and fixed, endpoint kept, push refused', async () => {
@@ -177,5 +177,56 @@ describe('proxy cache with docker-registry upstream', { timeout: 600_000 }, () =
     // Upstream back: the uncached image pulls through.
     const back = await pull('proxy/lib/other', 'v1');
     await assertSame(back.layout, other);
+  });
+
+  test('cached content is the project’s content: a retention run deletes it (audit log), the next pull fetches it again', async () => {
+    const p = (await berth.admin.call('GET', '/projects/proxy')).json();
+    const id = Number(p.metadata.retention_id);
+    // Keep only lib/app; everything else the proxy cached goes (every repository in scope, none retained there).
+    const rule = (template: string, repo: string) => ({ disabled: false, action: 'retain', template, params: {}, tag_selectors: [{ kind: 'doublestar', decoration: 'matches', pattern: '**' }], scope_selectors: { repository: [{ kind: 'doublestar', decoration: 'repoMatches', pattern: repo }] } });
+    expectApi(await berth.admin.call('PUT', `/retentions/${id}`, { algorithm: 'or', rules: [rule('always', 'lib/app'), rule('nothing', '**')], trigger: { kind: 'Schedule', settings: { cron: '' }, references: {} }, scope: { level: 'project', ref: p.project_id } }), 200);
+    const r = await berth.admin.call('POST', `/retentions/${id}/executions`, { dry_run: false });
+    expectApi(r, 201);
+    const eid = Number(r.headers.get('location')!.split('/').pop());
+    const end = Date.now() + 60_000;
+    for (;;) {
+      const e = ((await berth.admin.call('GET', `/retentions/${id}/executions?page_size=0`)).json() as { id: number; status: string }[]).find((x) => x.id === eid)!;
+      if (['Success', 'Error', 'Stopped'].includes(e.status)) {
+        assert.equal(e.status, 'Success', JSON.stringify(e));
+        break;
+      }
+      assert.ok(Date.now() < end, 'retention still running');
+      await new Promise((res) => setTimeout(res, 200));
+    }
+    expectApi(await berth.admin.call('GET', `/projects/proxy/repositories/${encodeURIComponent(encodeURIComponent('lib/big'))}/artifacts/v1`), 404);
+    await waitCached(berth.admin, 'proxy', 'lib/app', 'v1', app1.digest);
+    const rows = await auditRows(berth.berth, (rs) => rs.some((x) => x.operation === 'delete' && x.resource.startsWith('proxy/lib/big')));
+    assert.ok(rows.some((x) => x.operation === 'delete' && x.resource.startsWith('proxy/lib/big')), JSON.stringify(rows.slice(0, 5)));
+    expectApi(await berth.admin.call('GET', `/projects/proxy/repositories/${encodeURIComponent(encodeURIComponent('lib/other'))}/artifacts/v1`), 404);
+    const manifestGets = counter.count('GET', '/v2/lib/other/manifests/' + other.digest);
+    const again = await pull('proxy/lib/other', 'v1');
+    await assertSame(again.layout, other);
+    assert.equal(counter.count('GET', '/v2/lib/other/manifests/' + other.digest), manifestGets + 1, 'fetched from upstream again');
+    await waitCached(berth.admin, 'proxy', 'lib/other', 'v1', other.digest);
+  });
+
+  test('Docker Hub endpoints: a single-name repository is redirected to library/ (Harbor’s mapping)', async () => {
+    const hub = await createEndpoint(berth.admin, { name: 'hub', type: 'docker-registry', url: counter.url });
+    expectApi(await berth.admin.call('POST', '/projects', { project_name: 'dh', registry_id: hub, metadata: { public: 'true' } }), 201);
+    // Registering Docker Hub itself needs the internet; the stored URL is what makes an endpoint Docker Hub.
+    const db = await openBerthDatabase(berth.berth);
+    try {
+      await db.run('UPDATE registries SET url = ? WHERE id = ?', ['https://registry-1.docker.io', hub]);
+    } finally {
+      await db.close();
+    }
+    const reg = new RegistryClient({ baseUrl: berth.berth.url, username: 'admin', password: berth.berth.adminPassword });
+    const m = await reg.request('GET', '/v2/dh/nginx/manifests/latest');
+    assert.equal(m.status, 301, m.text());
+    assert.equal(m.headers.get('location'), '/v2/dh/library/nginx/manifests/latest');
+    const d = 'sha256:' + '0'.repeat(64);
+    const b = await reg.request('GET', `/v2/dh/nginx/blobs/${d}`);
+    assert.equal(b.status, 301);
+    assert.equal(b.headers.get('location'), `/v2/dh/library/nginx/blobs/${d}`);
   });
 });
