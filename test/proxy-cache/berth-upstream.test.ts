@@ -24,6 +24,7 @@ describe('proxy cache with a Berth upstream (auth)', { timeout: 300_000 }, () =>
   let cenv: ContainersEnv;
   let work: string;
   let upReg: RegistryClient;
+  let ep = 0;
   before(async () => {
     upstream = await startBerth();
     counter = await startCountingProxy(upstream.url);
@@ -57,7 +58,7 @@ describe('proxy cache with a Berth upstream (auth)', { timeout: 300_000 }, () =>
     // Without the credential the upstream refuses: the endpoint's credential is what makes the pull work.
     const anon = await new RegistryClient({ baseUrl: upstream.url, auth: 'token' }).request('GET', `/v2/vault/app/manifests/v1`);
     assert.equal(anon.status, 401);
-    const ep = await createEndpoint(berth.admin, { name: 'berth2', type: 'harbor', url: counter.url, credential: { type: 'basic', access_key: 'admin', access_secret: upstream.adminPassword } });
+    ep = await createEndpoint(berth.admin, { name: 'berth2', type: 'harbor', url: counter.url, credential: { type: 'basic', access_key: 'admin', access_secret: upstream.adminPassword } });
     expectApi(await berth.admin.call('POST', '/projects', { project_name: 'mirror', registry_id: ep }), 201);
     await assertSame(await pull('mirror/vault/app', 'v1'), img);
     await waitCached(berth.admin, 'mirror', 'vault/app', 'v1', img.digest);
@@ -126,5 +127,17 @@ describe('proxy cache with a Berth upstream (auth)', { timeout: 300_000 }, () =>
     const before = counter.count('GET', `/v2/vault/cut/blobs/${layer.digest}`);
     await assertSame(await pull('mirror/vault/cut', 'v1'), img);
     assert.ok(counter.count('GET', `/v2/vault/cut/blobs/${layer.digest}`) > before, 'fetched again');
+  });
+
+  test('the project quota applies to cached content: over it, the image is still served but not kept', async () => {
+    const img = await pushImage(upReg, 'vault/huge', 'v1', { layerSize: 300_000 });
+    expectApi(await berth.admin.call('POST', '/projects', { project_name: 'tiny', registry_id: ep, storage_limit: 100_000 }), 201);
+    await assertSame(await pull('tiny/vault/huge', 'v1'), img);
+    // The layer would exceed the quota: nothing is cached, usage stays within the limit.
+    await new Promise((res) => setTimeout(res, 1000));
+    expectApi(await berth.admin.call('GET', `/projects/tiny/repositories/${encodeURIComponent(encodeURIComponent('vault/huge'))}/artifacts/v1`), 404);
+    const q = (await berth.admin.call('GET', '/projects/tiny/summary')).json().quota;
+    assert.ok(q.used.storage <= 100_000, JSON.stringify(q));
+    assert.deepEqual(readdirSync(join(berth.berth.dataDir, 'proxy-spool')), [], 'no spool left');
   });
 });

@@ -73,6 +73,8 @@ interface Flight {
   size: number;
   /** Bytes in the spool so far. */
   written: number;
+  /** The whole upstream body is in the spool (readers may end; storing it may still fail, e.g. on quota). */
+  bodyComplete: boolean;
   done: boolean;
   error: Error | null;
   /** Readers holding the spool open; it is removed when the fetch ended and the last reader went. */
@@ -124,7 +126,6 @@ export class ProxyCacheService {
 
   constructor(deps: ProxyCacheDeps) {
     this.d = deps;
-    mkdirSync(deps.spoolDir, { recursive: true });
   }
 
   /** Docker Hub's `library/` mapping for this request, or null (Harbor answers 301 to the mapped name). */
@@ -338,7 +339,7 @@ export class ProxyCacheService {
       resolveStarted = res;
       rejectStarted = rej;
     });
-    const f: Flight = { digest, spool: join(this.d.spoolDir, randomUUID()), size: -1, written: 0, done: false, error: null, readers: 0, waiters: new Set(), started, finished: Promise.resolve() };
+    const f: Flight = { digest, spool: join(this.d.spoolDir, randomUUID()), size: -1, written: 0, bodyComplete: false, done: false, error: null, readers: 0, waiters: new Set(), started, finished: Promise.resolve() };
     // A flight nobody joined may fail before it started; that rejection is its caller's, not an unhandled one.
     started.catch(() => {});
     this.flights.set(key, f);
@@ -362,6 +363,8 @@ export class ProxyCacheService {
         const got = await adapter.blobGet(upstreamName(project.name, repositoryName), digest);
         if (!got) throw new RegistryError('BLOB_UNKNOWN', `blob ${digest} is unknown to the upstream registry`, { detail: { digest } });
         f.size = got.size;
+        // Made on first use: a deployment without proxy-cache projects never has the directory.
+        mkdirSync(this.d.spoolDir, { recursive: true });
         fh = await open(f.spool, 'w');
         const spool = fh;
         upload = await this.d.uploads.start(repositoryName, PROXY_OPERATOR, parseDigest(digest).algorithm);
@@ -381,6 +384,9 @@ export class ProxyCacheService {
           }
         }
         await this.d.uploads.append(upload, tee(), null, got.size >= 0 ? got.size : null);
+        // Readers may finish now: they have every byte (the client checks the digest too); storing goes on.
+        f.bodyComplete = true;
+        notify();
         // Verifies the digest over the stored parts and links the blob (quota checked); on a mismatch the session goes.
         await this.d.uploads.complete(upload, digest, project.id);
         upload = null;
@@ -416,8 +422,8 @@ export class ProxyCacheService {
           yield buf.subarray(0, bytesRead);
           continue;
         }
+        if (f.bodyComplete || f.done) return;
         if (f.error) throw f.error;
-        if (f.done) return;
         await new Promise<void>((r) => f.waiters.add(r));
       }
     } finally {
@@ -430,17 +436,17 @@ export class ProxyCacheService {
     void p.finally(() => this.background.delete(p));
   }
 
-  /** Stops background caching (at its next step) and waits for it; closes upstream connections. */
-  async close(): Promise<void> {
+  /**
+   * Stops background caching (each fetch at its next chunk: what is half-fetched is dropped, never half-stored),
+   * waits for it at most `waitMs`, then closes the upstream connections (a stalled fetch ends there).
+   */
+  async close(waitMs = 10_000): Promise<void> {
     this.closed = true;
-    await Promise.allSettled([...this.background]);
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([Promise.allSettled([...this.background]), new Promise((r) => (timer = setTimeout(r, waitMs)))]);
+    clearTimeout(timer);
     for (const { adapter } of this.adapters.values()) adapter.close();
     this.adapters.clear();
-  }
-
-  /** Waits for background caching to settle (tests and shutdown). */
-  async idle(): Promise<void> {
-    while (this.background.size) await Promise.allSettled([...this.background]);
   }
 }
 
