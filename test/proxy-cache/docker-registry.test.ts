@@ -134,6 +134,13 @@ describe('proxy cache with docker-registry upstream', { timeout: 600_000 }, () =
     await assertSame(r.layout, moved);
     await waitCached(berth.admin, 'proxy', 'lib/app', 'v1', moved.digest);
     app1 = moved;
+    // A new upstream tag on content already cached: only the tag is recorded, nothing is fetched again.
+    await up().pushManifest('lib/app', 'stable', moved.bytes, 'application/vnd.oci.image.manifest.v1+json');
+    const gets = counter.count('GET', `/v2/lib/app/manifests/${moved.digest}`);
+    await assertSame((await pull('proxy/lib/app', 'stable')).layout, moved);
+    assert.equal(counter.count('GET', `/v2/lib/app/manifests/${moved.digest}`), gets);
+    const art = await waitCached(berth.admin, 'proxy', 'lib/app', 'stable', moved.digest);
+    assert.deepEqual(art.tags.map((t: { name: string }) => t.name).sort(), ['stable', 'v1']);
   });
 
   test('upstream rate-limits (429) or errors: the cache keeps serving, the audit log says so; uncached fails clearly', async () => {
@@ -177,6 +184,7 @@ describe('proxy cache with docker-registry upstream', { timeout: 600_000 }, () =
     // Upstream back: the uncached image pulls through.
     const back = await pull('proxy/lib/other', 'v1');
     await assertSame(back.layout, other);
+    await waitCached(berth.admin, 'proxy', 'lib/other', 'v1', other.digest);
   });
 
   test('cached content is the project’s content: a retention run deletes it (audit log), the next pull fetches it again', async () => {

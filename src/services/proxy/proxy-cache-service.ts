@@ -207,6 +207,20 @@ export class ProxyCacheService {
       throw this.uncached('manifest', ref, ctx.endpoint.url, e);
     }
     if (local && local.digest === digest) return { kind: 'local' };
+    // New or moved tag to content already cached: only the tag is recorded (no upstream GET).
+    if (!byDigest) {
+      const have = await this.d.manifests.stored(repositoryName, digest);
+      if (have) {
+        try {
+          await this.d.manifests.put(repositoryName, project, ref, have.content, have.mediaType, [], PROXY_OPERATOR);
+          return { kind: 'local' };
+        } catch (e) {
+          // E.g. an immutable tag that may not move: serve upstream's answer, keep the cache as it is.
+          this.d.warn(`proxy cache: tag ${repositoryName}:${ref} not moved: ${reason(e)}`);
+          return { kind: 'remote', bytes: have.content, mediaType: have.mediaType, digest: have.digest };
+        }
+      }
+    }
     const p = this.pending.get(`${repositoryName}@${digest}`);
     if (p) return { kind: 'remote', ...p };
     const key = `${repositoryName}@${digest}`;
