@@ -11,7 +11,7 @@ import { auditRows, expectApi, useApi } from '../api/fixture.ts';
 import { openBerthDatabase } from '../helpers/berth.ts';
 import { ApiClient } from '../helpers/api-client.ts';
 import { RegistryClient } from '../helpers/registry-client.ts';
-import { pushImage, type Pushed } from '../api/artifact-fixtures.ts';
+import { pushImage, pushIndex, type Pushed } from '../api/artifact-fixtures.ts';
 import { createContainersEnv, makeTempDir, readLayoutBlob, readLayoutManifest, removeDir, type ContainersEnv } from '../helpers/clients.ts';
 import { createEndpoint } from '../replication/helpers.ts';
 import { startDockerRegistry, type DockerRegistry } from '../replication/peers.ts';
@@ -25,11 +25,11 @@ let work: string;
 
 
 /** skopeo copy of `<repo>:<ref>` at Berth into a fresh OCI layout (allowFail: the result for the caller to check). */
-async function pull(repo: string, ref: string, allowFail = false) {
+async function pull(repo: string, ref: string, allowFail = false, all = false) {
   const layout = join(work, `${repo.replaceAll('/', '_')}-${ref.replaceAll(':', '_')}-${Math.random().toString(36).slice(2)}`);
   const sep = ref.includes(':') ? '@' : ':';
   const r = await cenv.skopeo(
-    ['copy', '--preserve-digests', '--src-tls-verify=false', '--src-creds', `admin:${berth.berth.adminPassword}`, `docker://${berth.berth.host}/${repo}${sep}${ref}`, `oci:${layout}:x`],
+    ['copy', ...(all ? ['--all'] : []), '--preserve-digests', '--src-tls-verify=false', '--src-creds', `admin:${berth.berth.adminPassword}`, `docker://${berth.berth.host}/${repo}${sep}${ref}`, `oci:${layout}:x`],
     { allowFail, timeoutMs: 180_000 },
   );
   return { ...r, layout };
@@ -48,6 +48,7 @@ describe('proxy cache with docker-registry upstream', { timeout: 600_000 }, () =
   let ep = 0;
   let app1: Pushed;
   let other: Pushed;
+  let multi: Awaited<ReturnType<typeof pushIndex>>;
   // Inside the suite: the file's hooks (useApi's Berth) have run by then.
   before(async () => {
     peer = await startDockerRegistry();
@@ -143,6 +144,17 @@ describe('proxy cache with docker-registry upstream', { timeout: 600_000 }, () =
     assert.deepEqual(art.tags.map((t: { name: string }) => t.name).sort(), ['stable', 'v1']);
   });
 
+  test('a multi-arch index is cached whole: every platform, then the index with its tag', async () => {
+    multi = await pushIndex(up(), 'lib/multi', '1.0');
+    const r = await pull('proxy/lib/multi', '1.0', false, true);
+    const m = await readLayoutManifest(r.layout, 'x');
+    assert.equal(m.digest, multi.digest);
+    assert.ok(m.manifest.equals(multi.bytes));
+    for (const c of multi.children) for (const b of c.blobs) assert.ok((await readLayoutBlob(r.layout, b.digest)).equals(b.data));
+    await waitCached(berth.admin, 'proxy', 'lib/multi', '1.0', multi.digest);
+    for (const c of multi.children) await waitCached(berth.admin, 'proxy', 'lib/multi', c.digest, c.digest);
+  });
+
   test('upstream rate-limits (429) or errors: the cache keeps serving, the audit log says so; uncached fails clearly', async () => {
     counter.mode = '429';
     try {
@@ -172,6 +184,10 @@ describe('proxy cache with docker-registry upstream', { timeout: 600_000 }, () =
       await assertSame(r.layout, app1);
       const byDigest = await pull('proxy/lib/app', app1.digest);
       await assertSame(byDigest.layout, app1);
+      // The whole multi-arch index, every platform, from the cache.
+      const idx = await pull('proxy/lib/multi', '1.0', false, true);
+      assert.equal((await readLayoutManifest(idx.layout, 'x')).digest, multi.digest);
+      for (const c of multi.children) for (const b of c.blobs) assert.ok((await readLayoutBlob(idx.layout, b.digest)).equals(b.data));
       const miss = await pull('proxy/lib/other', 'v1', true);
       assert.notEqual(miss.code, 0);
       assert.match(miss.stderr, /manifest unknown: manifest v1 is not in the proxy cache and the upstream registry http:\/\/127\.0\.0\.1:\d+ failed: .*(ECONNREFUSED|connect)/i);
