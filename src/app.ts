@@ -349,6 +349,7 @@ export async function buildServices(config: Config): Promise<{ services: Service
     uploads: uploadService,
     metadata: (id) => projects.findProjectMetadata(id),
     audit,
+    readOnly: () => system.readOnly(),
     spoolDir: join(config.dataDir, 'proxy-spool'),
     warn: (m) => process.emitWarning(m),
   });

@@ -140,4 +140,25 @@ describe('proxy cache with a Berth upstream (auth)', { timeout: 300_000 }, () =>
     assert.ok(q.used.storage <= 100_000, JSON.stringify(q));
     assert.deepEqual(readdirSync(join(berth.berth.dataDir, 'proxy-spool')), [], 'no spool left');
   });
+
+  test('read-only mode: upstream content is passed through, nothing is stored', async () => {
+    const img = await pushImage(upReg, 'vault/ro', 'v1', { layerSize: 200_000 });
+    expectApi(await berth.admin.call('PUT', '/configurations', { read_only: true }), 200);
+    try {
+      await assertSame(await pull('mirror/vault/ro', 'v1'), img);
+      await new Promise((res) => setTimeout(res, 1000));
+      expectApi(await berth.admin.call('GET', `/projects/mirror/repositories/${encodeURIComponent(encodeURIComponent('vault/ro'))}/artifacts/v1`), 404);
+      const db = await openBerthDatabase(berth.berth);
+      try {
+        assert.deepEqual(await db.all('SELECT id FROM repositories WHERE name = ?', ['mirror/vault/ro']), []);
+      } finally {
+        await db.close();
+      }
+    } finally {
+      expectApi(await berth.admin.call('PUT', '/configurations', { read_only: false }), 200);
+    }
+    // Writable again: the next pull caches it.
+    await assertSame(await pull('mirror/vault/ro', 'v1'), img);
+    await waitCached(berth.admin, 'mirror', 'vault/ro', 'v1', img.digest);
+  });
 });

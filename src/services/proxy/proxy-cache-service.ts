@@ -93,6 +93,8 @@ export interface ProxyCacheDeps {
   /** A project's metadata (proxy_speed_kb). */
   metadata: (projectId: number) => Promise<Record<string, string>>;
   audit: AuditSink;
+  /** The system's read-only switch: while on, upstream content is passed through and nothing is stored. */
+  readOnly?: () => Promise<boolean>;
   /** Where blob spools live (a directory of the storage's file system). */
   spoolDir: string;
   warn: (msg: string) => void;
@@ -211,6 +213,7 @@ export class ProxyCacheService {
     if (!byDigest) {
       const have = await this.d.manifests.stored(repositoryName, digest);
       if (have) {
+        if (await this.d.readOnly?.().catch(() => false)) return { kind: 'remote', bytes: have.content, mediaType: have.mediaType, digest: have.digest };
         try {
           await this.d.manifests.put(repositoryName, project, ref, have.content, have.mediaType, [], PROXY_OPERATOR);
           return { kind: 'local' };
@@ -283,7 +286,7 @@ export class ProxyCacheService {
       if (!cm) throw new Error(`child manifest ${child} is unknown upstream`);
       await this.cacheManifest(project, repositoryName, cm, null, puller);
     }
-    if (this.closed) return;
+    if (this.closed || (await this.d.readOnly?.().catch(() => false))) return;
     await this.d.manifests.put(repositoryName, project, tag ?? m.digest, m.bytes, m.mediaType, [], PROXY_OPERATOR);
     // The client's pull of what was served from upstream (pull time, PULL_ARTIFACT), as Harbor's SendPullEvent.
     if (tag !== null) await this.d.manifests.get(repositoryName, m.digest, true, puller).catch(() => {});
@@ -325,19 +328,34 @@ export class ProxyCacheService {
       const url = await this.d.registries.get(project.registryId).then((r) => r.url, () => `#${project.registryId}`);
       throw this.uncached('blob', digest, url, e);
     }
-    if (f.error) {
-      if (f.error instanceof RegistryError) throw f.error;
-      throw this.uncached('blob', digest, await this.d.registries.get(project.registryId).then((r) => r.url, () => `#${project.registryId}`), f.error);
-    }
-    if (f.done && (await this.hasBlob(repositoryName, digest))) return { kind: 'local' };
-    if (!withBody) return { kind: 'remote', size: f.size, stream: null };
-    // Counted before the stream exists: the spool stays until the last reader's stream closes (ended or destroyed).
+    // Held from here (synchronously after joining): the spool stays until the last reader lets go.
     f.readers++;
-    const stream = Readable.from(this.readSpool(f), { objectMode: false });
-    stream.once('close', () => {
+    let held = true;
+    const release = () => {
+      if (!held) return;
+      held = false;
       f.readers--;
       if (f.readers === 0 && (f.done || f.error)) void rm(f.spool, { force: true }).catch(() => {});
-    });
+    };
+    try {
+      if (f.error && !f.bodyComplete) {
+        if (f.error instanceof RegistryError) throw f.error;
+        throw this.uncached('blob', digest, await this.d.registries.get(project.registryId).then((r) => r.url, () => `#${project.registryId}`), f.error);
+      }
+      if (f.done && (await this.hasBlob(repositoryName, digest))) {
+        release();
+        return { kind: 'local' };
+      }
+    } catch (e) {
+      release();
+      throw e;
+    }
+    if (!withBody) {
+      release();
+      return { kind: 'remote', size: f.size, stream: null };
+    }
+    const stream = Readable.from(this.readSpool(f), { objectMode: false });
+    stream.once('close', release);
     return { kind: 'remote', size: f.size, stream };
   }
 
@@ -381,7 +399,9 @@ export class ProxyCacheService {
         mkdirSync(this.d.spoolDir, { recursive: true });
         fh = await open(f.spool, 'w');
         const spool = fh;
-        upload = await this.d.uploads.start(repositoryName, PROXY_OPERATOR, parseDigest(digest).algorithm);
+        // In read-only mode the blob is passed through, not stored (no modification of any kind).
+        const store = !(await this.d.readOnly?.().catch(() => false));
+        if (store) upload = await this.d.uploads.start(repositoryName, PROXY_OPERATOR, parseDigest(digest).algorithm);
         announced = true;
         resolveStarted(f);
         const speed = Number((await this.d.metadata(project.id)).proxy_speed_kb ?? 0);
@@ -397,12 +417,16 @@ export class ProxyCacheService {
             yield chunk;
           }
         }
-        await this.d.uploads.append(upload, tee(), null, got.size >= 0 ? got.size : null);
+        if (upload) await this.d.uploads.append(upload, tee(), null, got.size >= 0 ? got.size : null);
+        else {
+          for await (const _ of tee());
+          if (got.size >= 0 && f.written !== got.size) throw Errors.sizeInvalid('upstream body is shorter than its Content-Length');
+        }
         // Readers may finish now: they have every byte (the client checks the digest too); storing goes on.
         f.bodyComplete = true;
         notify();
         // Verifies the digest over the stored parts and links the blob (quota checked); on a mismatch the session goes.
-        await this.d.uploads.complete(upload, digest, project.id);
+        if (upload) await this.d.uploads.complete(upload, digest, project.id);
         upload = null;
         f.done = true;
       } catch (e) {
