@@ -17,7 +17,7 @@
 // - Harbor's `proxy_speed_kb` (Kbps) throttles what is read from upstream.
 import { randomUUID } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
-import { open, rm, type FileHandle } from 'node:fs/promises';
+import { open, readdir, rm, stat, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { Errors, RegistryError } from '../../errors.ts';
@@ -397,6 +397,7 @@ export class ProxyCacheService {
         f.size = got.size;
         // Made on first use: a deployment without proxy-cache projects never has the directory.
         mkdirSync(this.d.spoolDir, { recursive: true });
+        this.sweepSpools();
         fh = await open(f.spool, 'w');
         const spool = fh;
         // In read-only mode the blob is passed through, not stored (no modification of any kind).
@@ -467,6 +468,24 @@ export class ProxyCacheService {
     } finally {
       await fh?.close().catch(() => {});
     }
+  }
+
+  private swept = false;
+  /**
+   * Once per process: removes spools left by a process that died mid-fetch (older than a day; live ones are
+   * written continuously, and other processes of the deployment share the directory).
+   */
+  private sweepSpools(): void {
+    if (this.swept) return;
+    this.swept = true;
+    void (async () => {
+      const cutoff = Date.now() - 24 * 3600_000;
+      for (const name of await readdir(this.d.spoolDir).catch(() => [] as string[])) {
+        const p = join(this.d.spoolDir, name);
+        const st = await stat(p).catch(() => null);
+        if (st && st.mtimeMs < cutoff) await rm(p, { force: true }).catch(() => {});
+      }
+    })();
   }
 
   private track(p: Promise<unknown>): void {
