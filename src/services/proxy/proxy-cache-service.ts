@@ -260,6 +260,8 @@ export class ProxyCacheService {
 
   /** Stores what a manifest references (blobs through the single flight; children of an index recursively), then the manifest. */
   private async cacheManifest(project: Project, repositoryName: string, m: { bytes: Buffer; mediaType: string; digest: string }, tag: string | null, puller: Puller): Promise<void> {
+    // Read-only: nothing will be stored, so nothing is prefetched either.
+    if (await this.d.readOnly?.().catch(() => false)) return;
     const parsed = parseManifest(m.bytes, m.mediaType);
     // Blobs two at a time: a client pulling in parallel joins these fetches rather than starting its own.
     const queue = [...parsed.blobs];
