@@ -28,6 +28,7 @@ import { AuditLogService } from './services/audit/audit-log-service.ts';
 import { ArtifactQueryRepository } from './repositories/artifact-query-repository.ts';
 import { StatisticsRepository } from './repositories/statistics-repository.ts';
 import { SystemService } from './services/system/system-service.ts';
+import { join } from 'node:path';
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { UserService } from './services/auth/user-service.ts';
@@ -71,6 +72,8 @@ import { OutboundGuard } from './drivers/http/outbound-guard.ts';
 import { AdvisoryService } from './services/scan/advisory-service.ts';
 import { RegistryRepository } from './repositories/registry-repository.ts';
 import { RegistryService } from './services/replication/registry-service.ts';
+import { ProxyCacheService } from './services/proxy/proxy-cache-service.ts';
+import { parsePolicy } from './services/retention/retention-service.ts';
 import { ReplicationService } from './services/replication/replication-service.ts';
 import { ReplicationPolicyRepository } from './repositories/replication-policy-repository.ts';
 import { defaultAdapters } from './drivers/registry/index.ts';
@@ -123,6 +126,8 @@ export interface Services {
   webhookDelivery: WebhookDelivery;
   /** Replication endpoints (/registries) and the adapter table; secrets sealed, URLs guarded. */
   registries: RegistryService;
+  /** Pull-through of proxy-cache projects (/v2 manifests and blobs). */
+  proxy: ProxyCacheService;
   /** Replication policies, executions and the transfer engine (job types registered by the server). */
   replication: ReplicationService;
   /** The built-in scanner's OSV advisories and stored inventories (its update job registered by the server). */
@@ -297,16 +302,66 @@ export async function buildServices(config: Config): Promise<{ services: Service
     audit,
     events: outbox,
   });
-  const projectService = new ProjectService({ db, projects, members, users, audit, events: outbox, groups, allowlists: new CveAllowlistRepository(db) });
+  const projectService = new ProjectService({
+    db,
+    projects,
+    members,
+    users,
+    audit,
+    events: outbox,
+    groups,
+    allowlists: new CveAllowlistRepository(db),
+    endpoints: { typeOf: async (id) => (await registries.get(id)).type },
+    // Harbor gives every proxy-cache project a retention policy: keep what was pulled in the last 7 days, daily.
+    onProxyProject: async (actor, p) => {
+      await retention.create(
+        actor,
+        parsePolicy({
+          algorithm: 'or',
+          rules: [
+            {
+              disabled: false,
+              action: 'retain',
+              template: 'nDaysSinceLastPull',
+              params: { nDaysSinceLastPull: 7 },
+              tag_selectors: [{ kind: 'doublestar', decoration: 'matches', pattern: '**' }],
+              scope_selectors: { repository: [{ kind: 'doublestar', decoration: 'repoMatches', pattern: '**' }] },
+            },
+          ],
+          trigger: { kind: 'Schedule', settings: { cron: '0 0 0 * * *' }, references: {} },
+          scope: { level: 'project', ref: p.id },
+        }),
+      );
+    },
+  });
   projectServiceRef.service = projectService;
+  // An endpoint a proxy-cache project pulls through from cannot be deleted (Harbor's 412).
+  registries.onDeleteCheck(async (id) => {
+    const names = await projects.listProjectNamesUsingRegistry(id);
+    return names.length ? `the registry ${id} is referenced by proxy cache project, cannot delete it` : null;
+  });
+  const blobService = new BlobService({ db, store, blobs: blobRows, repositories, quota: quotas });
+  const uploadService = new UploadService({ db, store, uploads: new UploadRepository(db), blobs: blobRows, repositories, faults, quota: quotas });
+  const proxy = new ProxyCacheService({
+    registries,
+    manifests: manifestService,
+    blobs: blobService,
+    uploads: uploadService,
+    metadata: (id) => projects.findProjectMetadata(id),
+    audit,
+    readOnly: () => system.readOnly(),
+    spoolDir: join(config.dataDir, 'proxy-spool'),
+    warn: (m) => process.emitWarning(m),
+  });
   return {
     services: {
       db,
       store,
       policy,
       auth,
-      blobs: new BlobService({ db, store, blobs: blobRows, repositories, quota: quotas }),
-      uploads: new UploadService({ db, store, uploads: new UploadRepository(db), blobs: blobRows, repositories, faults, quota: quotas }),
+      blobs: blobService,
+      uploads: uploadService,
+      proxy,
       manifests: manifestService,
       artifactDomain,
       retention,

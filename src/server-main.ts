@@ -62,6 +62,8 @@ export async function startServer(config: Config): Promise<{ close(): Promise<vo
   const close = () =>
     (closing ??= (async () => {
       await Promise.all([app.close(), metricsApp?.close(), jobs.close(10_000)]);
+      // Background proxy caching stops at its next step (what is half-fetched is dropped, never half-stored).
+      await services.proxy.close();
       // After the HTTP server: events of the last requests are handed out before the audit sink and database close.
       await services.events.dispatcher.drain().catch(() => {});
       await services.events.dispatcher.stop();

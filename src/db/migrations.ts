@@ -597,6 +597,13 @@ CREATE TABLE artifact_inventories (
 `,
   },
   {
+    // Issue 17: proxy-cache projects. A project with registry_id > 0 pulls through from that replication
+    // endpoint (0 = a normal project, as Harbor's project.registry_id). Fixed at creation.
+    version: 24,
+    name: 'proxy cache projects',
+    sql: `ALTER TABLE projects ADD COLUMN registry_id BIGINT NOT NULL DEFAULT 0`,
+  },
+  {
     version: 26,
     name: 'tasks by execution and status',
     // An execution's status is derived from its tasks by status (refreshExecutions); with only (execution_id)

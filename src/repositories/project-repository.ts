@@ -8,6 +8,8 @@ export interface Project {
   ownerId: number | null;
   createdAt: number;
   updatedAt: number;
+  /** The replication endpoint a proxy-cache project pulls through from; 0 for a normal project. */
+  registryId: number;
 }
 
 interface ProjectRow {
@@ -17,6 +19,7 @@ interface ProjectRow {
   owner_id: number | null;
   created_at: number;
   updated_at: number;
+  registry_id?: number | null;
 }
 const toProject = (r: ProjectRow): Project => ({
   id: Number(r.id),
@@ -25,6 +28,7 @@ const toProject = (r: ProjectRow): Project => ({
   ownerId: r.owner_id === null ? null : Number(r.owner_id),
   createdAt: Number(r.created_at),
   updatedAt: Number(r.updated_at),
+  registryId: Number(r.registry_id ?? 0),
 });
 
 /** Fields the project list may be filtered and sorted on. */
@@ -65,11 +69,11 @@ export class ProjectRepository {
   }
   /** Inserts a new project; null when the name is taken. */
   /** `storageLimit`: bytes, -1 unlimited, null/absent = the configured default. */
-  async saveNewProject(p: { name: string; public: boolean; ownerId: number | null; storageLimit?: number | null }, q: Queryable = this.db): Promise<Project | null> {
+  async saveNewProject(p: { name: string; public: boolean; ownerId: number | null; storageLimit?: number | null; registryId?: number }, q: Queryable = this.db): Promise<Project | null> {
     const now = Date.now();
     const r = await q.get<ProjectRow>(
-      `INSERT INTO projects (name, public, owner_id, created_at, updated_at, storage_limit) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (name) DO NOTHING RETURNING *`,
-      [p.name, p.public ? 1 : 0, p.ownerId, now, now, p.storageLimit ?? null],
+      `INSERT INTO projects (name, public, owner_id, created_at, updated_at, storage_limit, registry_id) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (name) DO NOTHING RETURNING *`,
+      [p.name, p.public ? 1 : 0, p.ownerId, now, now, p.storageLimit ?? null, p.registryId ?? 0],
     );
     return r ? toProject(r) : null;
   }
@@ -95,6 +99,11 @@ export class ProjectRepository {
   }
   async updateProjectPublic(id: number, isPublic: boolean, q: Queryable = this.db): Promise<void> {
     await q.run('UPDATE projects SET public = ?, updated_at = ? WHERE id = ?', [isPublic ? 1 : 0, Date.now(), id]);
+  }
+  /** Names of the proxy-cache projects that pull through from the endpoint (it may not be deleted meanwhile). */
+  async listProjectNamesUsingRegistry(registryId: number): Promise<string[]> {
+    const rows = await this.db.all<{ name: string }>('SELECT name FROM projects WHERE registry_id = ? ORDER BY name LIMIT 10', [registryId]);
+    return rows.map((r) => r.name);
   }
   async countProjectRepositories(id: number, q: Queryable = this.db): Promise<number> {
     const r = await q.get<{ n: number }>('SELECT COUNT(*) AS n FROM repositories WHERE project_id = ?', [id]);

@@ -1,5 +1,5 @@
 // Issue 12, the project side of Harbor's API that Berth answers before its features land: CVE allowlists
-// (stored and returned), registry_id (must name a registry; none exist before replication), GET /registries,
+// (stored and returned), registry_id (must name an existing registry; proxy caching itself: test/proxy-cache/), GET /registries,
 // the project scanner endpoints with no scanner configured, HEAD /projects in the OpenAPI document, DELETE by
 // name (X-Is-Resource-Name) and the summary's quota. Each call as a Harbor client makes it, each answer
 // checked against Harbor's shape.
@@ -70,7 +70,7 @@ test('cve_allowlist: an empty one by default, stored on create and update, repla
   assert.deepEqual((await f.admin.call('GET', `/projects/${plainId}`)).json().cve_allowlist.items, []);
 });
 
-test('registry_id: sysadmin only (403), > 0 (400), and must name a registry — none exist yet (404); nothing is created', async () => {
+test('registry_id: sysadmin only (403), > 0 (400), and must name a registry — none exists here (404); nothing is created', async () => {
   const user = uniq('reguser');
   await f.admin.createUser(user, PW);
   const u = f.admin.as(user, PW);

@@ -1925,6 +1925,7 @@ export interface paths {
                 auto_sbom_generation?: string;
                 reuse_sys_cve_allowlist?: string;
                 retention_id?: string;
+                proxy_speed_kb?: string;
                 [key: string]: string | undefined;
               };
               cve_allowlist?: {
@@ -1999,6 +2000,7 @@ export interface paths {
               auto_sbom_generation?: string;
               reuse_sys_cve_allowlist?: string;
               retention_id?: string;
+              proxy_speed_kb?: string;
               [key: string]: string | undefined;
             };
             storage_limit?: number | null;
@@ -2155,6 +2157,7 @@ export interface paths {
                 auto_sbom_generation?: string;
                 reuse_sys_cve_allowlist?: string;
                 retention_id?: string;
+                proxy_speed_kb?: string;
                 [key: string]: string | undefined;
               };
               cve_allowlist?: {
@@ -2242,6 +2245,7 @@ export interface paths {
               auto_sbom_generation?: string;
               reuse_sys_cve_allowlist?: string;
               retention_id?: string;
+              proxy_speed_kb?: string;
               [key: string]: string | undefined;
             };
             storage_limit?: number | null;

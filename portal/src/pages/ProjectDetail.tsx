@@ -21,6 +21,12 @@ const Config = lazy(() => import('./project/Config.tsx'));
 const Policy = lazy(() => import('./project/Policy.tsx'));
 
 
+/** The proxy-cache endpoint of a project summary (Harbor's ProjectSummary.registry), as "name (url)". */
+function endpointOf(s: unknown): string | null {
+  const r = (s as { registry?: { name?: string; url?: string } } | undefined)?.registry;
+  return r ? `${r.name} (${r.url})` : null;
+}
+
 export default function ProjectDetail() {
   const { t } = useTranslation();
   const { projectId, tab = 'repositories' } = useParams();
@@ -53,6 +59,7 @@ export default function ProjectDetail() {
       <PageTitle>
         {p.name}{' '}
         {p.metadata?.public === 'true' ? <Tag color="green">{t('projects.public')}</Tag> : <Tag>{t('projects.private')}</Tag>}
+        {p.registry_id ? <Tag color="blue">{t('projects.proxyCache')}</Tag> : null}
       </PageTitle>
       <Descriptions size="small" column={{ xs: 1, sm: 2, lg: 4 }} style={{ marginBottom: 16 }}>
         <Descriptions.Item label={t('projects.role')}>{p.current_user_role_id ? t(`roles.${ROLE_KEYS[p.current_user_role_id]}`) : me.data?.sysadmin_flag ? t('roles.sysadmin') : '—'}</Descriptions.Item>
@@ -63,6 +70,11 @@ export default function ProjectDetail() {
         <Descriptions.Item label={t('projects.quota')}>
           <QuotaBar projectId={p.project_id} admin={!!me.data?.sysadmin_flag} />
         </Descriptions.Item>
+        {p.registry_id ? (
+          <Descriptions.Item label={t('projects.endpoint')}>
+            {endpointOf(s) ?? `#${p.registry_id}`}
+          </Descriptions.Item>
+        ) : null}
       </Descriptions>
       <Tabs
         activeKey={tab}

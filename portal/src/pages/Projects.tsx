@@ -76,7 +76,12 @@ export default function Projects() {
           { title: t('projects.name'), dataIndex: 'name', render: (name: string, p) => <Link to={`/projects/${p.project_id}/repositories`}>{name}</Link> },
           {
             title: t('projects.accessLevel'),
-            render: (_: unknown, p) => (p.metadata?.public === 'true' ? <Tag color="green">{t('projects.public')}</Tag> : <Tag>{t('projects.private')}</Tag>),
+            render: (_: unknown, p) => (
+              <>
+                {p.metadata?.public === 'true' ? <Tag color="green">{t('projects.public')}</Tag> : <Tag>{t('projects.private')}</Tag>}
+                {p.registry_id ? <Tag color="blue">{t('projects.proxyCache')}</Tag> : null}
+              </>
+            ),
           },
           // As the project page: a system admin without a membership is "System Admin", not "—".
           { title: t('projects.role'), render: (_: unknown, p) => (p.current_user_role_id ? t(`roles.${ROLE_KEYS[p.current_user_role_id]}`) : admin ? t('roles.sysadmin') : '—') },

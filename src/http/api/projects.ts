@@ -10,6 +10,7 @@ import type { Principal } from '../../services/auth/principal.ts';
 import { PROJECT_NOT_DELETABLE } from '../../services/project/project-service.ts';
 import { ROLE_NAMES, type Policy } from '../../services/auth/rbac.ts';
 import { presentProject } from './presenters/project.ts';
+import { registryView } from './registries.ts';
 import { parseGoBool, parsePage, parseQ, parseSort, setPageHeaders } from './query.ts';
 import { bodyOf, bool, CREATED, dateTime, EMPTY, int, mapOf, obj, op, PAGED, pageQuery, str } from './schemas.ts';
 import { API_PREFIX, bodyObject, headerFlag, pathId, queryOf, type ApiAuth, type ApiDeps } from './context.ts';
@@ -34,7 +35,7 @@ const METADATA = {
   type: 'object',
   description: 'The metadata of the project (string values)',
   properties: Object.fromEntries(
-    ['public', 'enable_content_trust', 'enable_content_trust_cosign', 'prevent_vul', 'severity', 'auto_scan', 'auto_sbom_generation', 'reuse_sys_cve_allowlist', 'retention_id'].map((k) => [k, str()]),
+    ['public', 'enable_content_trust', 'enable_content_trust_cosign', 'prevent_vul', 'severity', 'auto_scan', 'auto_sbom_generation', 'reuse_sys_cve_allowlist', 'retention_id', 'proxy_speed_kb'].map((k) => [k, str()]),
   ),
   additionalProperties: { type: 'string' },
 };
@@ -309,7 +310,7 @@ export async function projectRoutes(app: FastifyInstance, deps: ApiDeps, auth: A
     const b = bodyObject(req);
     const meta = { ...((b.metadata as Record<string, unknown> | undefined) ?? {}) };
     if (typeof b.public === 'boolean' && meta.public === undefined) meta.public = String(b.public);
-    await projects.update(actor(caller), project, { metadata: meta, cve_allowlist: b.cve_allowlist });
+    await projects.update(actor(caller), project, { metadata: meta, cve_allowlist: b.cve_allowlist, registry_id: b.registry_id });
     return reply.send();
   });
 
@@ -334,6 +335,14 @@ export async function projectRoutes(app: FastifyInstance, deps: ApiDeps, auth: A
     if (policies.has('quota:read')) {
       const q = await deps.quotas.get(project.id);
       if (q) s.quota = { hard: { storage: q.hard }, used: { storage: q.used } };
+    }
+    // Harbor's getProjectRegistrySummary: a proxy-cache project's endpoint, without its credential.
+    if (project.registryId) {
+      const r = await deps.registries.get(project.registryId).catch(() => null);
+      if (r) {
+        const { credential: _c, ...view } = registryView(r);
+        s.registry = view;
+      }
     }
     return s;
   });

@@ -4,12 +4,18 @@ import { PassThrough } from 'node:stream';
 import { parseDigest } from '../../oci/digest.ts';
 import { parseRangeHeader } from '../range.ts';
 import { streamFile } from '../send-file.ts';
-import type { V2Handler } from './context.ts';
+import { proxyRedirected, type V2Handler } from './context.ts';
 
 export const headBlob: V2Handler = async (d, r) => {
   parseDigest(r.ref);
-  await d.auth.authorize(r.req, r.caller, r.name, ['pull']);
-  const size = await d.blobs.stat(r.name, r.ref);
+  const project = await d.auth.authorize(r.req, r.caller, r.name, ['pull']);
+  let size: number | null = null;
+  if (project.registryId && d.proxy) {
+    if (await proxyRedirected(d, r, project, 'blobs')) return r.reply;
+    const a = await d.proxy.blob(project, r.name, r.ref, false);
+    if (a.kind === 'remote' && a.size >= 0) size = a.size;
+  }
+  size ??= await d.blobs.stat(r.name, r.ref);
   return r.reply
     .code(200)
     .header('Content-Length', String(size))
@@ -22,7 +28,17 @@ export const headBlob: V2Handler = async (d, r) => {
 
 export const getBlob: V2Handler = async (d, r) => {
   parseDigest(r.ref);
-  await d.auth.authorize(r.req, r.caller, r.name, ['pull']);
+  const project = await d.auth.authorize(r.req, r.caller, r.name, ['pull']);
+  if (project.registryId && d.proxy) {
+    if (await proxyRedirected(d, r, project, 'blobs')) return r.reply;
+    const a = await d.proxy.blob(project, r.name, r.ref, true);
+    // Not cached yet: the bytes as they arrive from upstream (ranges are served once the blob is cached).
+    if (a.kind === 'remote' && a.stream) {
+      r.reply.code(200).header('Docker-Content-Digest', r.ref).header('ETag', `"${r.ref}"`).header('Content-Type', 'application/octet-stream');
+      if (a.size >= 0) r.reply.header('Content-Length', String(a.size));
+      return r.reply.send(a.stream);
+    }
+  }
   const size = await d.blobs.stat(r.name, r.ref);
   const reply = r.reply.header('Docker-Content-Digest', r.ref).header('Accept-Ranges', 'bytes').header('ETag', `"${r.ref}"`);
   const ranges = parseRangeHeader(r.req.headers.range, size);

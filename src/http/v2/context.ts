@@ -3,6 +3,9 @@ import type { Config } from '../../config/config.ts';
 import type { BlobService } from '../../services/registry/blob-service.ts';
 import type { ManifestService } from '../../services/registry/manifest-service.ts';
 import type { UploadService } from '../../services/registry/upload-service.ts';
+import type { ProxyCacheService } from '../../services/proxy/proxy-cache-service.ts';
+import { Errors } from '../../errors.ts';
+import type { Project } from '../../repositories/project-repository.ts';
 import type { Caller, V2Auth } from './auth.ts';
 
 export interface V2Deps {
@@ -12,6 +15,25 @@ export interface V2Deps {
   uploads: UploadService;
   /** Raises the push, pull and delete events (audit log, webhooks) itself: handlers record nothing. */
   manifests: ManifestService;
+  /** Pull-through for proxy-cache projects (absent: such projects serve only what they hold). */
+  proxy?: ProxyCacheService;
+}
+
+/** Harbor's DisableBlobAndManifestUploadMiddleware: nothing is pushed into a proxy-cache project but by the proxy. */
+export function refuseProxyPush(project: Project): void {
+  if (project.registryId) throw Errors.denied(`can not push artifact to a proxy project: ${project.name}`);
+}
+
+/**
+ * Harbor's Docker Hub `library/` mapping: a 301 to the same request under `<project>/library/<name>`; true when
+ * the reply was sent.
+ */
+export async function proxyRedirected(d: V2Deps, r: V2Request, project: Project, kind: 'manifests' | 'blobs'): Promise<boolean> {
+  if (!project.registryId || !d.proxy) return false;
+  const to = await d.proxy.libraryRedirect(project, r.name);
+  if (!to) return false;
+  await r.reply.code(301).header('Location', `/v2/${to}/${kind}/${r.ref}`).header('Content-Length', '0').send();
+  return true;
 }
 
 /** One parsed /v2 request, as handlers see it. */

@@ -3,7 +3,7 @@ import { RegistryError } from '../../errors.ts';
 import type { Manifest } from '../../repositories/manifest-repository.ts';
 import { ManifestService } from '../../services/registry/manifest-service.ts';
 import { principalName } from '../../services/auth/principal.ts';
-import { contentLength, type V2Deps, type V2Handler, type V2Request } from './context.ts';
+import { contentLength, proxyRedirected, refuseProxyPush, type V2Deps, type V2Handler, type V2Request } from './context.ts';
 
 function manifestHeaders(r: V2Request, m: Manifest) {
   return r.reply
@@ -14,9 +14,23 @@ function manifestHeaders(r: V2Request, m: Manifest) {
     .header('ETag', `"${m.digest}"`);
 }
 
+function remoteHeaders(r: V2Request, m: { bytes: Buffer; mediaType: string; digest: string }) {
+  return r.reply
+    .code(200)
+    .header('Content-Type', m.mediaType)
+    .header('Content-Length', String(m.bytes.length))
+    .header('Docker-Content-Digest', m.digest)
+    .header('ETag', `"${m.digest}"`);
+}
+
 export const headManifest: V2Handler = async (d, r) => {
   ManifestService.checkReference(r.ref);
-  await d.auth.authorize(r.req, r.caller, r.name, ['pull']);
+  const project = await d.auth.authorize(r.req, r.caller, r.name, ['pull']);
+  if (project.registryId && d.proxy) {
+    if (await proxyRedirected(d, r, project, 'manifests')) return r.reply;
+    const a = await d.proxy.manifest(project, r.name, r.ref, { operator: principalName(r.caller.principal), project });
+    if (a.kind === 'remote') return remoteHeaders(r, a).send();
+  }
   const m = await d.manifests.get(r.name, r.ref, false);
   return manifestHeaders(r, m).send();
 };
@@ -24,6 +38,12 @@ export const headManifest: V2Handler = async (d, r) => {
 export const getManifest: V2Handler = async (d, r) => {
   ManifestService.checkReference(r.ref);
   const project = await d.auth.authorize(r.req, r.caller, r.name, ['pull']);
+  // A proxy-cache project: fresh from upstream when it is new or the tag moved, else (or when upstream fails) the cache.
+  if (project.registryId && d.proxy) {
+    if (await proxyRedirected(d, r, project, 'manifests')) return r.reply;
+    const a = await d.proxy.manifest(project, r.name, r.ref, { operator: principalName(r.caller.principal), project });
+    if (a.kind === 'remote') return remoteHeaders(r, a).send(a.bytes);
+  }
   // The pull's PULL_ARTIFACT event (audit row, webhooks) is written with the batched pull-time flush: no wait here.
   const m = await d.manifests.get(r.name, r.ref, true, { operator: principalName(r.caller.principal), project });
   return manifestHeaders(r, m).send(m.content);
@@ -47,6 +67,7 @@ async function readLimited(r: V2Request, limit: number): Promise<Buffer> {
 export const putManifest: V2Handler = async (d, r) => {
   ManifestService.checkReference(r.ref);
   const project = await d.auth.authorize(r.req, r.caller, r.name, ['pull', 'push']);
+  refuseProxyPush(project);
   const body = await readLimited(r, d.config.registry.maxManifestSize);
   const extraTags = r.query.getAll('tag');
   // The push's audit row and webhooks follow from the PUSH_ARTIFACT event the service writes in its transaction.

@@ -5,7 +5,7 @@ import { parseAlgorithm, parseDigest } from '../../oci/digest.ts';
 import { principalName } from '../../services/auth/principal.ts';
 import type { Upload } from '../../repositories/upload-repository.ts';
 import { parseContentRange } from '../range.ts';
-import { bodyOf, contentLength, type V2Handler, type V2Request } from './context.ts';
+import { bodyOf, contentLength, refuseProxyPush, type V2Handler, type V2Request } from './context.ts';
 
 const location = (u: Upload) => `/v2/${u.repositoryName}/blobs/uploads/${u.id}`;
 const rangeOf = (u: Upload) => (u.size > 0 ? `0-${u.size - 1}` : '0-0');
@@ -34,6 +34,7 @@ const hasBody = (r: V2Request) => (contentLength(r.req) ?? 0) > 0 || /chunked/i.
 
 export const startUpload: V2Handler = async (d, r) => {
   const project = await d.auth.authorize(r.req, r.caller, r.name, ['pull', 'push']);
+  refuseProxyPush(project);
   const mount = r.query.get('mount');
   if (mount) {
     parseDigest(mount);

@@ -30,7 +30,27 @@ const METADATA_VALUES: Readonly<Record<string, readonly string[] | null>> = {
   auto_sbom_generation: BOOL,
   reuse_sys_cve_allowlist: BOOL,
   retention_id: null,
+  // Proxy-cache projects only (Harbor drops it for others): the upstream bandwidth limit, Kbps (int32 text).
+  proxy_speed_kb: null,
 };
+
+/** Harbor's metadata.proxy_speed_kb check: an int32 in decimal. */
+function checkProxySpeed(v: string): void {
+  if (!/^-?[0-9]{1,10}$/.test(v) || Math.abs(Number(v)) > 2 ** 31 - 1)
+    throw ApiErrors.badRequest(`metadata.proxy_speed_kb should by an int32, but got: '${v.slice(0, 32)}'`);
+}
+
+/**
+ * Endpoint types a proxy-cache project may pull through from (Harbor's default permitted types that Berth has
+ * adapters for, plus the generic OCI one).
+ */
+export const PROXY_CACHE_TYPES: readonly string[] = ['harbor', 'docker-registry', 'oci'];
+
+/** What project creation needs to know of replication endpoints (the registry service). */
+export interface ProxyEndpoints {
+  /** The endpoint's type; throws the registry service's 404 for an unknown id. */
+  typeOf(id: number): Promise<string>;
+}
 
 /** Validates a metadata map: known keys only, string values from each key's set ("true"/"false" for flags). */
 export function checkMetadata(input: unknown): Record<string, string> {
@@ -84,6 +104,8 @@ export class ProjectService {
   private readonly events: EventPublisher;
   private readonly groups: Pick<UserGroupService, 'forMembership'> | null;
   private readonly allowlists: CveAllowlistRepository;
+  private readonly endpoints: ProxyEndpoints | null;
+  private readonly onProxyProject: ((actor: string, p: Project) => Promise<void>) | null;
   constructor(deps: {
     db: Db;
     projects: ProjectRepository;
@@ -93,7 +115,13 @@ export class ProjectService {
     events: EventPublisher;
     allowlists: CveAllowlistRepository;
     groups?: Pick<UserGroupService, 'forMembership'>;
+    /** Replication endpoints, which proxy-cache projects point at (none: `registry_id` is refused). */
+    endpoints?: ProxyEndpoints;
+    /** Called after a proxy-cache project is created (Harbor gives it a default retention policy). */
+    onProxyProject?: (actor: string, p: Project) => Promise<void>;
   }) {
+    this.endpoints = deps.endpoints ?? null;
+    this.onProxyProject = deps.onProxyProject ?? null;
     this.events = deps.events;
     this.allowlists = deps.allowlists;
     this.db = deps.db;
@@ -133,8 +161,9 @@ export class ProjectService {
   }
 
   /**
-   * Creates a project; its creator becomes its ProjectAdmin. `registry_id` (a proxy cache project) must name a
-   * registry: none exist until replication lands, so any id is refused as Harbor refuses an unknown one.
+   * Creates a project; its creator becomes its ProjectAdmin. `registry_id` makes it a proxy-cache project: it
+   * must name an endpoint of a type proxy caching supports (Harbor's checks and messages); it is fixed for the
+   * project's life.
    */
   async create(
     actor: { id: number; username: string },
@@ -142,19 +171,38 @@ export class ProjectService {
   ): Promise<Project> {
     const name = input.project_name;
     if (typeof name !== 'string' || name.length > 255 || !PROJECT_NAME_RE.test(name)) throw ApiErrors.badRequest('invalid project name');
+    let registryId = 0;
     if (input.registry_id !== undefined && input.registry_id !== null) {
       const rid = input.registry_id;
       if (typeof rid !== 'number' || !Number.isSafeInteger(rid) || rid <= 0) throw ApiErrors.badRequest(`${String(rid).slice(0, 32)} is invalid value of registry_id, it should be geater than 0`);
-      throw ApiErrors.notFound(`failed to get the registry ${rid}: registry ${rid} not found`);
+      if (!this.endpoints) throw ApiErrors.notFound(`failed to get the registry ${rid}: registry ${rid} not found`);
+      let type: string;
+      try {
+        type = await this.endpoints.typeOf(rid);
+      } catch (e) {
+        if (e instanceof Error && 'status' in e && (e as { status: number }).status === 404) throw ApiErrors.notFound(`failed to get the registry ${rid}: registry ${rid} not found`);
+        throw e;
+      }
+      if (!PROXY_CACHE_TYPES.includes(type)) throw ApiErrors.badRequest(`unsupported registry type ${type}`);
+      registryId = rid;
     }
     // Validated before the project exists (project_id 0 or absent is the only valid one then).
     const allowlist = checkCveAllowlist(input.cve_allowlist, 0);
     const meta = checkMetadata(input.metadata);
+    // Harbor: the proxy settings are dropped for a normal project, content trust for a proxy one; retention_id
+    // is never taken from a request.
+    if (registryId) {
+      if (meta.proxy_speed_kb !== undefined) checkProxySpeed(meta.proxy_speed_kb);
+      delete meta.enable_content_trust;
+    } else delete meta.proxy_speed_kb;
+    if (meta.retention_id !== undefined && meta.retention_id !== '')
+      throw ApiErrors.badRequest("the retention_id in the request's payload when creating a project should be omitted, alternatively passing an empty string");
+    delete meta.retention_id;
     if (input.public !== undefined && input.public !== null && typeof input.public !== 'boolean') throw ApiErrors.badRequest('public must be a boolean');
     const isPublic = meta.public !== undefined ? meta.public === 'true' : input.public === true;
     delete meta.public;
     const project = await this.db.tx(async (q) => {
-      const p = await this.projects.saveNewProject({ name, public: isPublic, ownerId: actor.id, storageLimit: input.storageLimit ?? null }, q);
+      const p = await this.projects.saveNewProject({ name, public: isPublic, ownerId: actor.id, storageLimit: input.storageLimit ?? null, registryId }, q);
       if (!p) return null;
       for (const [k, v] of Object.entries(meta)) await this.projects.saveProjectMetadata(p.id, k, v, q);
       if (allowlist) await this.allowlists.saveAllowlist(p.id, allowlist, q);
@@ -163,6 +211,7 @@ export class ProjectService {
       return p;
     });
     if (!project) throw ApiErrors.conflict(`The project named ${name} already exists`); // Harbor's text (pkg/project/dao)
+    if (registryId && this.onProxyProject) await this.onProxyProject(actor.username, project);
     return project;
   }
 
@@ -176,8 +225,19 @@ export class ProjectService {
     return this.create({ id: owner.id, username: robotName }, input);
   }
 
-  async updateMetadata(actor: string, p: Project, input: unknown): Promise<void> {
+  /** Metadata of an update, with Harbor's proxy rules (proxy_speed_kb only on a proxy-cache project). */
+  private metadataFor(p: Project, input: unknown): Record<string, string> {
     const meta = checkMetadata(input);
+    if (meta.proxy_speed_kb !== undefined) {
+      if (!p.registryId) throw ApiErrors.badRequest('proxy_speed_kb is only for proxy cache projects');
+      checkProxySpeed(meta.proxy_speed_kb);
+    }
+    if (p.registryId) delete meta.enable_content_trust;
+    return meta;
+  }
+
+  async updateMetadata(actor: string, p: Project, input: unknown): Promise<void> {
+    const meta = this.metadataFor(p, input);
     if (meta.public !== undefined) await this.projects.updateProjectPublic(p.id, meta.public === 'true');
     delete meta.public;
     await this.db.tx(async (q) => {
@@ -187,8 +247,11 @@ export class ProjectService {
   }
 
   /** PUT /projects/{p}: metadata and, when given, the CVE allowlist (replaced as a whole), in one transaction. */
-  async update(actor: string, p: Project, input: { metadata: unknown; cve_allowlist?: unknown }): Promise<void> {
-    const meta = checkMetadata(input.metadata);
+  async update(actor: string, p: Project, input: { metadata: unknown; cve_allowlist?: unknown; registry_id?: unknown }): Promise<void> {
+    // The endpoint of a proxy-cache project is fixed (Harbor keeps registry_id out of updates); saying it again is fine.
+    if (input.registry_id !== undefined && input.registry_id !== null && input.registry_id !== p.registryId)
+      throw ApiErrors.badRequest('the registry_id of a project cannot be changed');
+    const meta = this.metadataFor(p, input.metadata);
     const allowlist = checkCveAllowlist(input.cve_allowlist, p.id);
     await this.db.tx(async (q) => {
       if (meta.public !== undefined) await this.projects.updateProjectPublic(p.id, meta.public === 'true', q);

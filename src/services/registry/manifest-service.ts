@@ -112,6 +112,12 @@ export class ManifestService {
     return m;
   }
 
+  /** A stored manifest with its bytes, read without pull bookkeeping (the proxy cache re-tags what it holds); null when absent. */
+  async stored(repositoryName: string, digest: string): Promise<Manifest | null> {
+    parseDigest(digest);
+    return this.manifests.findManifestByDigest(repositoryName, digest, true);
+  }
+
   /** Stores a manifest (and its tags); `operator` is who pushed it ('' anonymous/system), for its PUSH_ARTIFACT event. */
   async put(
     repositoryName: string,

@@ -47,5 +47,7 @@ export function presentProject(p: Project, parts: ProjectParts): Record<string, 
     repo_count: parts.repoCount,
     metadata: parts.metadata,
     ...(parts.cveAllowlist !== undefined ? { cve_allowlist: presentAllowlist(parts.cveAllowlist) } : {}),
+    // Harbor's omitempty: only a proxy-cache project carries the endpoint it pulls through from.
+    ...(p.registryId ? { registry_id: p.registryId } : {}),
   };
 }
