@@ -39,3 +39,13 @@ export async function newContext(browser: Browser, options: BrowserContextOption
   ctx.setDefaultTimeout(60_000);
   return ctx;
 }
+
+/** Chromium with one English 1400×900 page, logged in as `user`; uncaught page errors are appended to `errors`. */
+export async function loggedInPage(url: string, user: string, password: string, errors: string[]): Promise<{ browser: Browser; page: Page }> {
+  const browser = await launchChromium();
+  const ctx = await newContext(browser, { viewport: { width: 1400, height: 900 }, locale: 'en-US' });
+  const page = await ctx.newPage();
+  page.on('pageerror', (e) => errors.push(String(e)));
+  await uiLogin(page, url, user, password);
+  return { browser, page };
+}

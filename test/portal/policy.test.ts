@@ -10,7 +10,7 @@ import type { Browser, Page } from 'playwright-core';
 import { startBerth, type Berth } from '../helpers/berth.ts';
 import { ApiClient } from '../helpers/api-client.ts';
 import { RegistryClient } from '../helpers/registry-client.ts';
-import { ensurePortalBuilt, launchChromium, uiLogin, newContext } from '../helpers/browser.ts';
+import { ensurePortalBuilt, loggedInPage, newContext, uiLogin } from '../helpers/browser.ts';
 
 const PROJECT = 'keepers';
 const REPO = `${PROJECT}/app`;
@@ -62,11 +62,7 @@ describe('portal policy tab', { timeout: 300_000 }, () => {
       if (i) await sleep(1100);
       digests[t] = (await reg.pushImage(REPO, t)).digest;
     }
-    browser = await launchChromium();
-    const ctx = await newContext(browser, { viewport: { width: 1400, height: 900 }, locale: 'en-US' });
-    page = await ctx.newPage();
-    page.on('pageerror', (e) => pageErrors.push(String(e)));
-    await uiLogin(page, berth.url, 'admin', berth.adminPassword);
+    ({ browser, page } = await loggedInPage(berth.url, 'admin', berth.adminPassword, pageErrors));
   });
 
   after(async () => {

@@ -8,7 +8,7 @@ import type { Browser, Page } from 'playwright-core';
 import { startBerth, type Berth } from '../helpers/berth.ts';
 import { ApiClient } from '../helpers/api-client.ts';
 import { RegistryClient } from '../helpers/registry-client.ts';
-import { ensurePortalBuilt, launchChromium, newContext, uiLogin } from '../helpers/browser.ts';
+import { ensurePortalBuilt, loggedInPage, newContext, uiLogin } from '../helpers/browser.ts';
 import { pushImage } from '../api/artifact-fixtures.ts';
 import { manifestAt } from '../replication/helpers.ts';
 
@@ -26,11 +26,7 @@ describe('portal proxy-cache projects', { timeout: 300_000 }, () => {
     api = new ApiClient(berth.url, 'admin', berth.adminPassword);
     const r = await api.call('POST', '/registries', { name: 'upstream', type: 'harbor', url: upstream.url, credential: { type: 'basic', access_key: 'admin', access_secret: upstream.adminPassword } });
     assert.equal(r.status, 201, r.text);
-    browser = await launchChromium();
-    const ctx = await newContext(browser, { viewport: { width: 1400, height: 900 }, locale: 'en-US' });
-    page = await ctx.newPage();
-    page.on('pageerror', (e) => pageErrors.push(String(e)));
-    await uiLogin(page, berth.url, 'admin', berth.adminPassword);
+    ({ browser, page } = await loggedInPage(berth.url, 'admin', berth.adminPassword, pageErrors));
   });
 
   after(async () => {

@@ -9,7 +9,7 @@ import { startBerth, type Berth } from '../helpers/berth.ts';
 import { ApiClient } from '../helpers/api-client.ts';
 import { RegistryClient } from '../helpers/registry-client.ts';
 import { Receiver } from '../helpers/receiver.ts';
-import { ensurePortalBuilt, launchChromium, uiLogin, newContext } from '../helpers/browser.ts';
+import { ensurePortalBuilt, loggedInPage } from '../helpers/browser.ts';
 
 const PROJECT = 'hooked';
 const AUTH = 'Bearer portal-hook-token';
@@ -39,11 +39,7 @@ describe('portal webhooks', { timeout: 300_000 }, () => {
     berth = await startBerth({ env: { BERTH_SECURITY_OUTBOUND_ALLOWLIST: '127.0.0.1/32' } });
     api = new ApiClient(berth.url, 'admin', berth.adminPassword);
     projectId = await api.createProject(PROJECT, false);
-    browser = await launchChromium();
-    const ctx = await newContext(browser, { viewport: { width: 1400, height: 900 }, locale: 'en-US' });
-    page = await ctx.newPage();
-    page.on('pageerror', (e) => pageErrors.push(String(e)));
-    await uiLogin(page, berth.url, 'admin', berth.adminPassword);
+    ({ browser, page } = await loggedInPage(berth.url, 'admin', berth.adminPassword, pageErrors));
   });
 
   after(async () => {
