@@ -45,7 +45,7 @@ export function buildHttpServer(config: Config, services: Services): FastifyInst
   app.register(async (scope) => tokenRoutes(scope, services.auth, services.sessions));
   app.register(async (scope) => portalSessionRoutes(scope, { config, sessions: services.sessions }));
   app.register(async (scope) =>
-    apiRoutes(scope, { config, auth: services.auth, policy: services.policy, users: services.users, projects: services.projects, jobs: services.jobs, quotas: services.quotas, artifactDomain: services.artifactDomain, sessions: services.sessions, robots: services.robots, configs: services.configs, groups: services.groups, ldap: services.ldap, ldapAuth: services.ldapAuth, auditQueries: services.auditQueries, system: services.system, webhooks: services.webhooks, registries: services.registries, retention: services.retention, replication: services.replication }),
+    apiRoutes(scope, { config, auth: services.auth, policy: services.policy, users: services.users, projects: services.projects, jobs: services.jobs, quotas: services.quotas, artifactDomain: services.artifactDomain, sessions: services.sessions, robots: services.robots, configs: services.configs, groups: services.groups, ldap: services.ldap, ldapAuth: services.ldapAuth, auditQueries: services.auditQueries, system: services.system, webhooks: services.webhooks, registries: services.registries, retention: services.retention, replication: services.replication, scanners: services.scanners, scans: services.scans, systemAllowlist: services.systemAllowlist }),
   );
   const portal = new Portal();
   app.register(async (scope) => portalRoutes(scope, portal));
