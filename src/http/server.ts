@@ -40,7 +40,7 @@ export function buildHttpServer(config: Config, services: Services): FastifyInst
   app.addHook('onRequest', readOnlyHook(() => services.system.readOnly()));
   const v2Auth = new V2Auth(services.auth, services.policy, config.http.externalUrl);
   app.register(async (scope) =>
-    v2Routes(scope, { config, auth: v2Auth, blobs: services.blobs, uploads: services.uploads, manifests: services.manifests }),
+    v2Routes(scope, { config, auth: v2Auth, blobs: services.blobs, uploads: services.uploads, manifests: services.manifests, pullPolicy: services.scans }),
   );
   app.register(async (scope) => tokenRoutes(scope, services.auth, services.sessions));
   app.register(async (scope) => portalSessionRoutes(scope, { config, sessions: services.sessions }));

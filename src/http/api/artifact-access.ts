@@ -158,6 +158,7 @@ export const ARTIFACT_SCHEMA = {
     },
     labels: { type: 'array', items: LABEL_SCHEMA },
     accessories: { type: 'array', items: ACCESSORY_SCHEMA },
+    scan_overview: { type: 'object', additionalProperties: { type: 'object', additionalProperties: true }, description: "Harbor's ScanOverview: the scan summary per report MIME type (with_scan_overview)" },
   },
 };
 export const REPOSITORY_SCHEMA = {

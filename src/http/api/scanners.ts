@@ -138,6 +138,11 @@ export interface ScanApiDeps extends ApiDeps {
 type ArtReq = FastifyRequest<{ Params: { project_name: string; repository_name: string; reference: string; report_id?: string } }>;
 type IdReq = FastifyRequest<{ Params: { registration_id: string } }>;
 
+/** Harbor's scan body is optional (swagger `required: false`): no body is an empty one. */
+const optionalBody = async (req: FastifyRequest) => {
+  if (req.body === undefined || req.body === null) req.body = {};
+};
+
 /** The scan type of a scan/stop body: vulnerability (the default); Berth does not generate SBOMs yet. */
 function scanType(req: FastifyRequest): void {
   const b = req.body;
@@ -241,14 +246,14 @@ export async function scannerRoutes(app: FastifyInstance, deps: ScanApiDeps, aut
     };
   };
 
-  app.post(`${base}/scan`, { schema: S.scan }, async (req: ArtReq, reply) => {
+  app.post(`${base}/scan`, { schema: S.scan, preValidation: optionalBody }, async (req: ArtReq, reply) => {
     scanType(req);
     const { caller, target: t } = await target(req, 'scan:create');
     await scans.submit(t, principalName(caller), 'manual');
     return reply.code(202).send();
   });
 
-  app.post(`${base}/scan/stop`, { schema: S.stop }, async (req: ArtReq, reply) => {
+  app.post(`${base}/scan/stop`, { schema: S.stop, preValidation: optionalBody }, async (req: ArtReq, reply) => {
     scanType(req);
     const { caller, target: t } = await target(req, 'scan:stop');
     await scans.stop(t, principalName(caller));

@@ -4,6 +4,7 @@ import type { BlobService } from '../../services/registry/blob-service.ts';
 import type { ManifestService } from '../../services/registry/manifest-service.ts';
 import type { UploadService } from '../../services/registry/upload-service.ts';
 import type { Caller, V2Auth } from './auth.ts';
+import type { ScanService } from '../../services/scan/scan-service.ts';
 
 export interface V2Deps {
   config: Config;
@@ -12,6 +13,8 @@ export interface V2Deps {
   uploads: UploadService;
   /** Raises the push, pull and delete events (audit log, webhooks) itself: handlers record nothing. */
   manifests: ManifestService;
+  /** Project pull policies (prevent_vul) checked on a manifest GET; absent in tests that need none. */
+  pullPolicy?: Pick<ScanService, 'checkPull'>;
 }
 
 /** One parsed /v2 request, as handlers see it. */
