@@ -179,12 +179,12 @@ export class ScanService {
 
   /** Writes a final status and, if this call made it final, the matching SCANNING_* event, in one transaction. */
   private async finish(reportId: string, status: 'Success' | 'Error' | 'Stopped', message: string, operator?: string): Promise<boolean> {
+    // What the event names comes from the scan's task (read before the transaction: the job tables are not part of it).
+    const r0 = await this.o.reports.findReport(reportId);
+    if (!r0) return false;
+    const p = (r0.executionId !== null ? (await this.o.jobs.listTasks(r0.executionId)).find((t) => t.params.report_id === reportId)?.params : undefined) as ScanParams | undefined;
     return this.o.db.tx(async (q) => {
-      const r = await this.o.reports.findReport(reportId, q);
-      if (!r) return false;
       if (!(await this.o.reports.saveStatus(reportId, status, message, q))) return false;
-      const ex = r.executionId !== null ? await this.o.jobs.getExecution(r.executionId) : null;
-      const p = (ex ? (await this.o.jobs.listTasks(ex.id)).find((t) => t.params.report_id === reportId)?.params : undefined) as ScanParams | undefined;
       if (!p) return true;
       const type = status === 'Success' ? 'SCANNING_COMPLETED' : status === 'Error' ? 'SCANNING_FAILED' : 'SCANNING_STOPPED';
       const after = (await this.o.reports.findReport(reportId, q))!;

@@ -153,22 +153,25 @@ export class ScannerService {
   }
 
   /** A registration with what its metadata says (for external adapters only when `probe`: a network call). */
-  private async view(r: ScannerRow, probe: boolean): Promise<ScannerView> {
+  private async view(r: ScannerRow, probe: boolean, withCapabilities = false): Promise<ScannerView> {
+    // `capabilities` only on GET /scanners/{id}: Harbor's swagger types it as a map of `Object`, which clients
+    // generated from it (harbor-api-client) cannot deserialize, so lists and the project's scanner leave it out.
+    const caps = (m: ScannerMetadata) => (withCapabilities ? { capabilities: capabilitiesOf(m) } : {});
     if (r.immutable) {
       const m = await this.builtinMetadata();
-      return { ...r, adapter: m.scanner.name, vendor: m.scanner.vendor, version: m.scanner.version, health: 'healthy', capabilities: capabilitiesOf(m) };
+      return { ...r, adapter: m.scanner.name, vendor: m.scanner.vendor, version: m.scanner.version, health: 'healthy', ...caps(m) };
     }
     if (!probe) return r;
     try {
       const m = await this.fetchMetadata(r, this.open(r));
-      return { ...r, adapter: m.scanner.name, vendor: m.scanner.vendor, version: m.scanner.version, health: 'healthy', capabilities: capabilitiesOf(m) };
+      return { ...r, adapter: m.scanner.name, vendor: m.scanner.vendor, version: m.scanner.version, health: 'healthy', ...caps(m) };
     } catch {
       return { ...r, health: 'unhealthy' };
     }
   }
 
   async get(uuid: string): Promise<ScannerView> {
-    return this.view(await this.require(uuid), true);
+    return this.view(await this.require(uuid), true, true);
   }
 
   /** The registration as stored (the scan flow's entry point); 404 when unknown. */
