@@ -85,6 +85,7 @@ describe('portal: vulnerability scanning (issue #15)', { timeout: 600_000 }, () 
 
   test("the artifact page's Vulnerabilities tab lists the findings, most severe first", async () => {
     await page.goto(`${berth.url}/projects/${libraryId}/repositories/scanme/artifacts/${digest}`);
+    await page.getByRole('tab', { name: 'Vulnerabilities' }).click();
     const rows = page.locator('[data-testid=vulnerabilities-table] tbody tr.ant-table-row');
     await rows.nth(1).waitFor();
     assert.equal(await rows.count(), 2);
@@ -103,7 +104,7 @@ describe('portal: vulnerability scanning (issue #15)', { timeout: 600_000 }, () 
     assert.match(await row.innerText(), /共 2 个 · 可修复 2 个/);
     await zh.locator('th', { hasText: '漏洞' }).first().waitFor();
     await zh.goto(`${berth.url}/projects/${libraryId}/repositories/scanme/artifacts/${digest}`);
-    await zh.locator('.ant-tabs-tab', { hasText: '漏洞' }).waitFor();
+    await zh.locator('.ant-tabs-tab', { hasText: '漏洞' }).click();
     await zh.locator('[data-testid=vulnerabilities-table] th', { hasText: '修复版本' }).waitFor();
     await ctx.close();
   });

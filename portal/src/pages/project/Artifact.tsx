@@ -135,23 +135,6 @@ export default function ArtifactPage() {
 
   const artifactsBase = base.slice(0, base.lastIndexOf('/'));
   const tabs = [
-    ...(scannable(a)
-      ? [
-          {
-            key: 'vulnerabilities',
-            label: t('scan.vulnerabilities'),
-            children: (
-              <>
-                <Space style={{ marginBottom: 12 }}>
-                  <ScanStatus artifact={a} />
-                  {can('scan', 'create') && !scanBusy(a) && <ScanButton base={artifactsBase} digest={a.digest!} onDone={refresh} size="middle" />}
-                </Space>
-                <VulnerabilitiesTable base={base} artifact={a} />
-              </>
-            ),
-          },
-        ]
-      : []),
     {
       key: 'tags',
       label: t('artifacts.tags'),
@@ -186,6 +169,23 @@ export default function ArtifactPage() {
         </>
       ),
     },
+    ...(scannable(a)
+      ? [
+          {
+            key: 'vulnerabilities',
+            label: t('scan.vulnerabilities'),
+            children: (
+              <>
+                <Space style={{ marginBottom: 12 }}>
+                  <ScanStatus artifact={a} />
+                  {can('scan', 'create') && !scanBusy(a) && <ScanButton base={artifactsBase} digest={a.digest!} onDone={refresh} size="middle" />}
+                </Space>
+                <VulnerabilitiesTable base={base} artifact={a} />
+              </>
+            ),
+          },
+        ]
+      : []),
     {
       key: 'layers',
       label: t('artifacts.layers'),
