@@ -70,6 +70,11 @@ import { SecretBox } from './services/security/secret-box.ts';
 import { WebhookDelivery } from './services/webhook/webhook-delivery.ts';
 import { OutboundGuard } from './drivers/http/outbound-guard.ts';
 import { AdvisoryService } from './services/scan/advisory-service.ts';
+import { ScannerService } from './services/scan/scanner-service.ts';
+import { ScanService } from './services/scan/scan-service.ts';
+import { ScannerRepository } from './repositories/scanner-repository.ts';
+import { ScanReportRepository } from './repositories/scan-report-repository.ts';
+import { SystemCveAllowlistRepository } from './repositories/cve-allowlist-repository.ts';
 import { RegistryRepository } from './repositories/registry-repository.ts';
 import { RegistryService } from './services/replication/registry-service.ts';
 import { ProxyCacheService } from './services/proxy/proxy-cache-service.ts';
@@ -132,6 +137,12 @@ export interface Services {
   replication: ReplicationService;
   /** The built-in scanner's OSV advisories and stored inventories (its update job registered by the server). */
   advisories: AdvisoryService;
+  /** Scanner registrations (/scanners, the project's scanner); the built-in one exists from the first start. */
+  scanners: ScannerService;
+  /** Scans, reports, scan on push, scan all and the prevent_vul pull check (job types registered by the server). */
+  scans: ScanService;
+  /** The system CVE allowlist (GET/PUT /system/CVEAllowlist; prevent_vul reads it through ScanService). */
+  systemAllowlist: SystemCveAllowlistRepository;
 }
 
 export interface Bootstrap {
@@ -216,10 +227,34 @@ export async function buildServices(config: Config): Promise<{ services: Service
       });
     },
   });
+  const advisories = new AdvisoryService({ db, guard });
+  const scanners = new ScannerService({
+    repo: new ScannerRepository(db),
+    box,
+    guard,
+    advisoriesUpdatedAt: async () => (await advisories.repo.findLatestImport())?.finishedAt ?? null,
+  });
+  await scanners.ensureBuiltin();
+  const systemAllowlist = new SystemCveAllowlistRepository(db);
+  const scans = new ScanService({
+    db,
+    reports: new ScanReportRepository(db),
+    scanners,
+    advisories,
+    store,
+    manifests,
+    projects,
+    allowlists: new CveAllowlistRepository(db),
+    systemAllowlist,
+    jobs,
+    // The outbox is built after the dispatcher (which needs this subscriber table): reached through it lazily.
+    events: { publish: (q, events) => outbox.publish(q, events) },
+  });
   const subscribers: Subscriber[] = [
     new AuditSubscriber({ logs: auditLogs, settings: auditSettings, forward: syslog, onError: auditWarn }),
     webhookDelivery.subscriber,
     replication.subscriber,
+    scans.subscriber,
   ];
   const eventRows = new EventRepository(db);
   const dispatcher = new EventDispatcher(
@@ -390,7 +425,10 @@ export async function buildServices(config: Config): Promise<{ services: Service
       webhookDelivery,
       registries,
       replication,
-      advisories: new AdvisoryService({ db, guard }),
+      advisories,
+      scanners,
+      scans,
+      systemAllowlist,
     },
     bootstrap,
   };

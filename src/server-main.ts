@@ -52,8 +52,14 @@ export async function startServer(config: Config): Promise<{ close(): Promise<vo
   services.replication.register();
   // OSV advisory updates (scanner.advisories): import, then re-match stored inventories.
   // Without a source, a schedule left by an earlier configuration is removed.
-  if (config.scanner.advisories) await services.advisories.registerJob(jobs, config.scanner.advisories, config.scanner.advisoriesUpdateInterval);
-  else await jobs.unschedule(ADVISORY_UPDATE_JOB);
+  if (config.scanner.advisories) {
+    await services.advisories.registerJob(jobs, config.scanner.advisories, config.scanner.advisoriesUpdateInterval);
+    // A deployment that never imported gets its advisories now, not one interval after the first start.
+    if (!(await services.advisories.repo.findLatestImport()) && !(await jobs.listExecutions({ vendorType: ADVISORY_UPDATE_JOB, limit: 1 })).length)
+      await jobs.submit(ADVISORY_UPDATE_JOB, {}, 'manual');
+  } else await jobs.unschedule(ADVISORY_UPDATE_JOB);
+  // Scans (IMAGE_SCAN) and scan all (SCAN_ALL).
+  services.scans.register();
   await jobs.schedule(JobType.PURGE_UPLOAD, `@every ${config.registry.uploadPurgeInterval}s`);
   jobs.start();
   services.events.dispatcher.start();

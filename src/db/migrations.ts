@@ -597,6 +597,59 @@ CREATE TABLE artifact_inventories (
 `,
   },
   {
+    // Issue 15 (scanning) part 3: scanner registrations (Harbor's scanner_registration; the built-in one is a
+    // row with immutable = 1, its credential column sealed by the secret box), the scanner a project chose, one
+    // report per (artifact digest, registration, MIME type) with the job that produced it, and the system CVE
+    // allowlist (Harbor keeps it as project 0 of cve_allowlist; projects here have a foreign key, so a table).
+    version: 22,
+    name: 'scanners, scan reports, system CVE allowlist',
+    sql: `
+CREATE TABLE scanner_registrations (
+  uuid {{name}} PRIMARY KEY,
+  name {{name}} NOT NULL UNIQUE,
+  description TEXT NOT NULL DEFAULT '',
+  url TEXT NOT NULL,
+  auth TEXT NOT NULL DEFAULT '',
+  access_credential TEXT NOT NULL DEFAULT '',
+  skip_cert_verify INTEGER NOT NULL DEFAULT 0,
+  use_internal_addr INTEGER NOT NULL DEFAULT 0,
+  disabled INTEGER NOT NULL DEFAULT 0,
+  is_default INTEGER NOT NULL DEFAULT 0,
+  immutable INTEGER NOT NULL DEFAULT 0,
+  created_at BIGINT NOT NULL,
+  updated_at BIGINT NOT NULL
+);
+CREATE TABLE project_scanners (
+  project_id BIGINT PRIMARY KEY REFERENCES projects(id) ON DELETE CASCADE,
+  registration_uuid {{name}} NOT NULL
+);
+CREATE TABLE scan_reports (
+  id {{name}} PRIMARY KEY,
+  digest {{name}} NOT NULL,
+  registration_uuid {{name}} NOT NULL,
+  mime_type TEXT NOT NULL,
+  status TEXT NOT NULL,
+  status_message TEXT NOT NULL DEFAULT '',
+  execution_id BIGINT,
+  task_id BIGINT,
+  project_id BIGINT,
+  repository TEXT NOT NULL DEFAULT '',
+  report TEXT,
+  start_time BIGINT NOT NULL,
+  end_time BIGINT,
+  UNIQUE (digest, registration_uuid, mime_type)
+);
+CREATE INDEX scan_reports_execution ON scan_reports(execution_id);
+CREATE TABLE system_cve_allowlist (
+  id INTEGER PRIMARY KEY,
+  expires_at BIGINT,
+  items TEXT NOT NULL,
+  created_at BIGINT NOT NULL,
+  updated_at BIGINT NOT NULL
+)
+`,
+  },
+  {
     // Issue 17: proxy-cache projects. A project with registry_id > 0 pulls through from that replication
     // endpoint (0 = a normal project, as Harbor's project.registry_id). Fixed at creation.
     version: 24,

@@ -120,8 +120,8 @@ export class ProjectRepository {
     return true;
   }
   /** Metadata other than `public` (which is the projects.public column). */
-  async findProjectMetadata(id: number): Promise<Record<string, string>> {
-    const rows = await this.db.all<{ name: string; value: string }>('SELECT name, value FROM project_metadata WHERE project_id = ? ORDER BY name', [id]);
+  async findProjectMetadata(id: number, q: Queryable = this.db): Promise<Record<string, string>> {
+    const rows = await q.all<{ name: string; value: string }>('SELECT name, value FROM project_metadata WHERE project_id = ? ORDER BY name', [id]);
     return Object.fromEntries(rows.map((r) => [r.name, r.value]));
   }
   async saveProjectMetadata(id: number, name: string, value: string, q: Queryable = this.db): Promise<void> {

@@ -1,6 +1,6 @@
 // Issue 12, the project side of Harbor's API that Berth answers before its features land: CVE allowlists
 // (stored and returned), registry_id (must name an existing registry; proxy caching itself: test/proxy-cache/), GET /registries,
-// the project scanner endpoints with no scanner configured, HEAD /projects in the OpenAPI document, DELETE by
+// the project scanner endpoints (the built-in scanner until another is chosen), HEAD /projects in the OpenAPI document, DELETE by
 // name (X-Is-Resource-Name) and the summary's quota. Each call as a Harbor client makes it, each answer
 // checked against Harbor's shape.
 import { test } from 'node:test';
@@ -97,7 +97,7 @@ test('GET /registries: an empty list with X-Total-Count: 0 for a sysadmin (harbo
   expectApi(await f.anon.call('GET', '/registries'), 401, 'UNAUTHORIZED');
 });
 
-test('project scanner with no scanner configured: GET 200 without a body, PUT accepted, no candidates; Harbor\'s authorization', async () => {
+test('project scanner: the default (built-in) registration until the project picks one; candidates; Harbor\'s authorization', async () => {
   const name = uniq('scan');
   const id = await f.admin.createProject(name, true);
   const guest = uniq('scanguest');
@@ -107,20 +107,23 @@ test('project scanner with no scanner configured: GET 200 without a body, PUT ac
 
   const got = await f.admin.call('GET', `/projects/${id}/scanner`);
   expectApi(got, 200);
-  assert.equal(got.text, '');
+  assert.equal(got.json().name, 'Berth');
+  assert.equal(got.json().is_default, true);
+  const builtin = got.json().uuid as string;
   expectApi(await g.call('GET', `/projects/${name}/scanner`, undefined, { 'X-Is-Resource-Name': 'true' }), 200);
   expectApi(await f.anon.call('GET', `/projects/${id}/scanner`), 401, 'UNAUTHORIZED');
 
-  expectApi(await f.admin.call('PUT', `/projects/${id}/scanner`, { uuid: 'b9a5b5b8-1d0f-4f67-9d76-3f0c1f4b0a11' }), 200);
-  // no such registration exists: the project still has no scanner
-  assert.equal((await f.admin.call('GET', `/projects/${id}/scanner`)).text, '');
+  // an unknown registration is refused; the built-in one is accepted
+  expectApi(await f.admin.call('PUT', `/projects/${id}/scanner`, { uuid: 'b9a5b5b8-1d0f-4f67-9d76-3f0c1f4b0a11' }), 404, 'NOT_FOUND');
+  expectApi(await f.admin.call('PUT', `/projects/${id}/scanner`, { uuid: builtin }), 200);
+  assert.equal((await f.admin.call('GET', `/projects/${id}/scanner`)).json().uuid, builtin);
   expectApi(await f.admin.call('PUT', `/projects/${id}/scanner`, {}), 400, 'BAD_REQUEST');
   expectApi(await g.call('PUT', `/projects/${id}/scanner`, { uuid: 'x' }), 403, 'FORBIDDEN');
 
   const c = await f.admin.call('GET', `/projects/${id}/scanner/candidates?page=1&page_size=10&sort=name`);
   expectApi(c, 200);
-  assert.deepEqual(c.json(), []);
-  assert.equal(c.headers.get('x-total-count'), '0');
+  assert.deepEqual(c.json().map((s: { name: string }) => s.name), ['Berth']);
+  assert.equal(c.headers.get('x-total-count'), '1');
   expectApi(await g.call('GET', `/projects/${id}/scanner/candidates`), 403, 'FORBIDDEN');
   expectApi(await f.admin.call('GET', `/projects/999999/scanner/candidates`), 404, 'NOT_FOUND');
 });

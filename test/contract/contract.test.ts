@@ -219,6 +219,24 @@ async function seed(): Promise<Seed> {
       assert.equal(a.status, 200, `addLabel: ${a.text}`);
     }
   }
+  if (hasOp('listScanners')) {
+    const r = await admin.call('GET', '/scanners');
+    assert.equal(r.status, 200, `listScanners: ${r.text}`);
+    ids.registration_id = r.json()[0].uuid;
+  }
+  if (hasOp('scanArtifact')) {
+    // The seeded image's layers are random bytes: its scan ends in Error, which still leaves a report and a log.
+    const art = `/projects/${project.name}/repositories/${encodeURIComponent(encodeURIComponent(repo))}/artifacts/${img.digest}`;
+    const r = await admin.call('POST', `${art}/scan`);
+    assert.equal(r.status, 202, `scanArtifact: ${r.text}`);
+    for (let i = 0; i < 100 && !ids.report_id; i++) {
+      const o = (await admin.call('GET', `${art}?with_scan_overview=true`)).json().scan_overview;
+      const sum = o?.['application/vnd.security.vulnerability.report; version=1.1'];
+      if (sum && ['Success', 'Error'].includes(sum.scan_status)) ids.report_id = sum.report_id;
+      else await new Promise((res) => setTimeout(res, 100));
+    }
+    assert.ok(ids.report_id, 'the seeded scan did not end');
+  }
   if (hasOp('CreateRobot')) {
     const r = await admin.call('POST', '/robots', {
       name: `ct-robot-${suffix}`,

@@ -8,11 +8,12 @@ import { startBerth, type Berth } from '../helpers/berth.ts';
 import { ApiClient } from '../helpers/api-client.ts';
 import { berthOperations, HarborSpec, pathParamNames, type Operation } from './harbor-spec.ts';
 
-/** Harbor 2.15 swagger tags whose every operation Berth implements (issues #12 and #13). */
+/** Harbor 2.15 swagger tags whose every operation Berth implements (issues #12, #13 and #15). */
 const REQUIRED_TAGS = [
   'project', 'registry', 'projectMetadata', 'repository', 'artifact', 'label', 'member', 'user', 'usergroup', 'robot', 'quota',
   'gc', 'purge', 'auditlog', 'configure', 'systeminfo', 'health', 'statistic', 'search', 'ping', 'icon', 'permissions',
   'Ldap', 'jobservice', 'schedule', 'webhook', 'webhookjob', 'immutable', 'Retention', 'replication',
+  'scanner', 'scan', 'scanAll', 'SystemCVEAllowlist',
 ];
 
 const harbor = HarborSpec.load();

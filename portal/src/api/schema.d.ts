@@ -2563,6 +2563,29 @@ export interface paths {
                 icon?: string;
                 creation_time?: string;
               })[];
+              scan_overview?: {
+                [key: string]: {
+                  report_id?: string;
+                  scan_status?: string;
+                  severity?: string;
+                  duration?: number;
+                  summary?: {
+                    total?: number;
+                    fixable?: number;
+                    summary?: {
+                      [key: string]: number;
+                    };
+                  };
+                  start_time?: string;
+                  end_time?: string;
+                  complete_percent?: number;
+                  scanner?: {
+                    name?: string;
+                    vendor?: string;
+                    version?: string;
+                  };
+                };
+              };
             })[];
           };
         };
@@ -3869,6 +3892,19 @@ export interface paths {
               url?: string;
               disabled?: boolean;
               is_default?: boolean;
+              auth?: string;
+              access_credential?: string;
+              skip_certVerify?: boolean;
+              use_internal_addr?: boolean;
+              create_time?: string;
+              update_time?: string;
+              adapter?: string;
+              vendor?: string;
+              version?: string;
+              health?: string;
+              capabilities?: {
+                [key: string]: unknown;
+              };
             };
           };
         };
@@ -4036,6 +4072,19 @@ export interface paths {
               url?: string;
               disabled?: boolean;
               is_default?: boolean;
+              auth?: string;
+              access_credential?: string;
+              skip_certVerify?: boolean;
+              use_internal_addr?: boolean;
+              create_time?: string;
+              update_time?: string;
+              adapter?: string;
+              vendor?: string;
+              version?: string;
+              health?: string;
+              capabilities?: {
+                [key: string]: unknown;
+              };
             })[];
           };
         };
@@ -5679,6 +5728,29 @@ export interface paths {
                 icon?: string;
                 creation_time?: string;
               })[];
+              scan_overview?: {
+                [key: string]: {
+                  report_id?: string;
+                  scan_status?: string;
+                  severity?: string;
+                  duration?: number;
+                  summary?: {
+                    total?: number;
+                    fixable?: number;
+                    summary?: {
+                      [key: string]: number;
+                    };
+                  };
+                  start_time?: string;
+                  end_time?: string;
+                  complete_percent?: number;
+                  scanner?: {
+                    name?: string;
+                    vendor?: string;
+                    version?: string;
+                  };
+                };
+              };
             })[];
           };
         };
@@ -5922,6 +5994,29 @@ export interface paths {
                 icon?: string;
                 creation_time?: string;
               })[];
+              scan_overview?: {
+                [key: string]: {
+                  report_id?: string;
+                  scan_status?: string;
+                  severity?: string;
+                  duration?: number;
+                  summary?: {
+                    total?: number;
+                    fixable?: number;
+                    summary?: {
+                      [key: string]: number;
+                    };
+                  };
+                  start_time?: string;
+                  end_time?: string;
+                  complete_percent?: number;
+                  scanner?: {
+                    name?: string;
+                    vendor?: string;
+                    version?: string;
+                  };
+                };
+              };
             };
           };
         };
@@ -6462,6 +6557,273 @@ export interface paths {
           };
         };
         409: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": {
+              errors?: ({
+                code?: string;
+                message?: string;
+              })[];
+            };
+          };
+        };
+        500: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": {
+              errors?: ({
+                code?: string;
+                message?: string;
+              })[];
+            };
+          };
+        };
+      };
+    };
+  };
+  "/projects/{project_name}/repositories/{repository_name}/artifacts/{reference}/scan": {
+    /** Scan the artifact */
+    post: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          project_name: string;
+          repository_name: string;
+          reference: string;
+        };
+        cookie?: never;
+      };
+      requestBody: {
+        content: {
+          "application/json": {
+            scan_type?: "vulnerability" | "sbom";
+          };
+        };
+      };
+      responses: {
+        202: {
+          headers: { [name: string]: unknown };
+          content: never;
+        };
+        400: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": {
+              errors?: ({
+                code?: string;
+                message?: string;
+              })[];
+            };
+          };
+        };
+        401: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": {
+              errors?: ({
+                code?: string;
+                message?: string;
+              })[];
+            };
+          };
+        };
+        403: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": {
+              errors?: ({
+                code?: string;
+                message?: string;
+              })[];
+            };
+          };
+        };
+        404: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": {
+              errors?: ({
+                code?: string;
+                message?: string;
+              })[];
+            };
+          };
+        };
+        422: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": {
+              errors?: ({
+                code?: string;
+                message?: string;
+              })[];
+            };
+          };
+        };
+        500: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": {
+              errors?: ({
+                code?: string;
+                message?: string;
+              })[];
+            };
+          };
+        };
+      };
+    };
+  };
+  "/projects/{project_name}/repositories/{repository_name}/artifacts/{reference}/scan/{report_id}/log": {
+    /** Get the log of the scan report */
+    get: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          project_name: string;
+          repository_name: string;
+          reference: string;
+          report_id: string;
+        };
+        cookie?: never;
+      };
+      responses: {
+        200: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": string;
+          };
+        };
+        400: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": {
+              errors?: ({
+                code?: string;
+                message?: string;
+              })[];
+            };
+          };
+        };
+        401: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": {
+              errors?: ({
+                code?: string;
+                message?: string;
+              })[];
+            };
+          };
+        };
+        403: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": {
+              errors?: ({
+                code?: string;
+                message?: string;
+              })[];
+            };
+          };
+        };
+        404: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": {
+              errors?: ({
+                code?: string;
+                message?: string;
+              })[];
+            };
+          };
+        };
+        500: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": {
+              errors?: ({
+                code?: string;
+                message?: string;
+              })[];
+            };
+          };
+        };
+      };
+    };
+  };
+  "/projects/{project_name}/repositories/{repository_name}/artifacts/{reference}/scan/stop": {
+    /** Cancelling a scan job for a particular artifact */
+    post: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          project_name: string;
+          repository_name: string;
+          reference: string;
+        };
+        cookie?: never;
+      };
+      requestBody: {
+        content: {
+          "application/json": {
+            scan_type?: "vulnerability" | "sbom";
+          };
+        };
+      };
+      responses: {
+        202: {
+          headers: { [name: string]: unknown };
+          content: never;
+        };
+        400: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": {
+              errors?: ({
+                code?: string;
+                message?: string;
+              })[];
+            };
+          };
+        };
+        401: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": {
+              errors?: ({
+                code?: string;
+                message?: string;
+              })[];
+            };
+          };
+        };
+        403: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": {
+              errors?: ({
+                code?: string;
+                message?: string;
+              })[];
+            };
+          };
+        };
+        404: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": {
+              errors?: ({
+                code?: string;
+                message?: string;
+              })[];
+            };
+          };
+        };
+        422: {
           headers: { [name: string]: unknown };
           content: {
             "application/json": {
@@ -9709,6 +10071,748 @@ export interface paths {
       };
     };
   };
+  "/scanners": {
+    /** List scanner registrations */
+    get: {
+      parameters: {
+        query?: {
+          page?: number;
+          page_size?: number;
+          q?: string;
+          sort?: string;
+        };
+        header?: never;
+        path?: never;
+        cookie?: never;
+      };
+      responses: {
+        200: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": ({
+              uuid?: string;
+              name?: string;
+              description?: string;
+              url?: string;
+              disabled?: boolean;
+              is_default?: boolean;
+              auth?: string;
+              access_credential?: string;
+              skip_certVerify?: boolean;
+              use_internal_addr?: boolean;
+              create_time?: string;
+              update_time?: string;
+              adapter?: string;
+              vendor?: string;
+              version?: string;
+              health?: string;
+              capabilities?: {
+                [key: string]: unknown;
+              };
+            })[];
+          };
+        };
+        400: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": {
+              errors?: ({
+                code?: string;
+                message?: string;
+              })[];
+            };
+          };
+        };
+        401: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": {
+              errors?: ({
+                code?: string;
+                message?: string;
+              })[];
+            };
+          };
+        };
+        403: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": {
+              errors?: ({
+                code?: string;
+                message?: string;
+              })[];
+            };
+          };
+        };
+        500: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": {
+              errors?: ({
+                code?: string;
+                message?: string;
+              })[];
+            };
+          };
+        };
+      };
+    };
+    /** Create a scanner registration */
+    post: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path?: never;
+        cookie?: never;
+      };
+      requestBody: {
+        content: {
+          "application/json": {
+            name?: string;
+            description?: string;
+            url?: string;
+            auth?: string;
+            access_credential?: string;
+            skip_certVerify?: boolean;
+            use_internal_addr?: boolean;
+            disabled?: boolean;
+          };
+        };
+      };
+      responses: {
+        201: {
+          headers: { [name: string]: unknown };
+          content: never;
+        };
+        400: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": {
+              errors?: ({
+                code?: string;
+                message?: string;
+              })[];
+            };
+          };
+        };
+        401: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": {
+              errors?: ({
+                code?: string;
+                message?: string;
+              })[];
+            };
+          };
+        };
+        403: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": {
+              errors?: ({
+                code?: string;
+                message?: string;
+              })[];
+            };
+          };
+        };
+        500: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": {
+              errors?: ({
+                code?: string;
+                message?: string;
+              })[];
+            };
+          };
+        };
+      };
+    };
+  };
+  "/scanners/{registration_id}": {
+    /** Get a scanner registration details */
+    get: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          registration_id: string;
+        };
+        cookie?: never;
+      };
+      responses: {
+        200: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": {
+              uuid?: string;
+              name?: string;
+              description?: string;
+              url?: string;
+              disabled?: boolean;
+              is_default?: boolean;
+              auth?: string;
+              access_credential?: string;
+              skip_certVerify?: boolean;
+              use_internal_addr?: boolean;
+              create_time?: string;
+              update_time?: string;
+              adapter?: string;
+              vendor?: string;
+              version?: string;
+              health?: string;
+              capabilities?: {
+                [key: string]: unknown;
+              };
+            };
+          };
+        };
+        401: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": {
+              errors?: ({
+                code?: string;
+                message?: string;
+              })[];
+            };
+          };
+        };
+        403: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": {
+              errors?: ({
+                code?: string;
+                message?: string;
+              })[];
+            };
+          };
+        };
+        404: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": {
+              errors?: ({
+                code?: string;
+                message?: string;
+              })[];
+            };
+          };
+        };
+        500: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": {
+              errors?: ({
+                code?: string;
+                message?: string;
+              })[];
+            };
+          };
+        };
+      };
+    };
+    /** Update a scanner registration */
+    put: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          registration_id: string;
+        };
+        cookie?: never;
+      };
+      requestBody: {
+        content: {
+          "application/json": {
+            name?: string;
+            description?: string;
+            url?: string;
+            auth?: string;
+            access_credential?: string;
+            skip_certVerify?: boolean;
+            use_internal_addr?: boolean;
+            disabled?: boolean;
+          };
+        };
+      };
+      responses: {
+        200: {
+          headers: { [name: string]: unknown };
+          content: never;
+        };
+        401: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": {
+              errors?: ({
+                code?: string;
+                message?: string;
+              })[];
+            };
+          };
+        };
+        403: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": {
+              errors?: ({
+                code?: string;
+                message?: string;
+              })[];
+            };
+          };
+        };
+        404: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": {
+              errors?: ({
+                code?: string;
+                message?: string;
+              })[];
+            };
+          };
+        };
+        500: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": {
+              errors?: ({
+                code?: string;
+                message?: string;
+              })[];
+            };
+          };
+        };
+      };
+    };
+    /** Delete a scanner registration */
+    delete: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          registration_id: string;
+        };
+        cookie?: never;
+      };
+      responses: {
+        200: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": {
+              uuid?: string;
+              name?: string;
+              description?: string;
+              url?: string;
+              disabled?: boolean;
+              is_default?: boolean;
+              auth?: string;
+              access_credential?: string;
+              skip_certVerify?: boolean;
+              use_internal_addr?: boolean;
+              create_time?: string;
+              update_time?: string;
+              adapter?: string;
+              vendor?: string;
+              version?: string;
+              health?: string;
+              capabilities?: {
+                [key: string]: unknown;
+              };
+            };
+          };
+        };
+        401: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": {
+              errors?: ({
+                code?: string;
+                message?: string;
+              })[];
+            };
+          };
+        };
+        403: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": {
+              errors?: ({
+                code?: string;
+                message?: string;
+              })[];
+            };
+          };
+        };
+        404: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": {
+              errors?: ({
+                code?: string;
+                message?: string;
+              })[];
+            };
+          };
+        };
+        500: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": {
+              errors?: ({
+                code?: string;
+                message?: string;
+              })[];
+            };
+          };
+        };
+      };
+    };
+    /** Set system default scanner registration */
+    patch: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          registration_id: string;
+        };
+        cookie?: never;
+      };
+      requestBody: {
+        content: {
+          "application/json": {
+            is_default?: boolean;
+          };
+        };
+      };
+      responses: {
+        200: {
+          headers: { [name: string]: unknown };
+          content: never;
+        };
+        401: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": {
+              errors?: ({
+                code?: string;
+                message?: string;
+              })[];
+            };
+          };
+        };
+        403: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": {
+              errors?: ({
+                code?: string;
+                message?: string;
+              })[];
+            };
+          };
+        };
+        500: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": {
+              errors?: ({
+                code?: string;
+                message?: string;
+              })[];
+            };
+          };
+        };
+      };
+    };
+  };
+  "/scanners/{registration_id}/metadata": {
+    /** Get the metadata of the specified scanner registration */
+    get: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          registration_id: string;
+        };
+        cookie?: never;
+      };
+      responses: {
+        200: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": {
+              scanner?: {
+                name?: string;
+                vendor?: string;
+                version?: string;
+              };
+              capabilities?: ({
+                type?: string;
+                consumes_mime_types?: (string)[];
+                produces_mime_types?: (string)[];
+              })[];
+              properties?: {
+                [key: string]: string;
+              };
+            };
+          };
+        };
+        401: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": {
+              errors?: ({
+                code?: string;
+                message?: string;
+              })[];
+            };
+          };
+        };
+        403: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": {
+              errors?: ({
+                code?: string;
+                message?: string;
+              })[];
+            };
+          };
+        };
+        500: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": {
+              errors?: ({
+                code?: string;
+                message?: string;
+              })[];
+            };
+          };
+        };
+      };
+    };
+  };
+  "/scanners/ping": {
+    /** Tests scanner registration settings */
+    post: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path?: never;
+        cookie?: never;
+      };
+      requestBody: {
+        content: {
+          "application/json": {
+            name?: string;
+            url?: string;
+            auth?: string;
+            access_credential?: string;
+          };
+        };
+      };
+      responses: {
+        200: {
+          headers: { [name: string]: unknown };
+          content: never;
+        };
+        400: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": {
+              errors?: ({
+                code?: string;
+                message?: string;
+              })[];
+            };
+          };
+        };
+        401: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": {
+              errors?: ({
+                code?: string;
+                message?: string;
+              })[];
+            };
+          };
+        };
+        403: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": {
+              errors?: ({
+                code?: string;
+                message?: string;
+              })[];
+            };
+          };
+        };
+        500: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": {
+              errors?: ({
+                code?: string;
+                message?: string;
+              })[];
+            };
+          };
+        };
+      };
+    };
+  };
+  "/scans/all/metrics": {
+    /** Get the metrics of the latest scan all process */
+    get: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path?: never;
+        cookie?: never;
+      };
+      responses: {
+        200: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": {
+              total?: number;
+              completed?: number;
+              metrics?: {
+                [key: string]: number;
+              };
+              ongoing?: boolean;
+              trigger?: string;
+            };
+          };
+        };
+        401: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": {
+              errors?: ({
+                code?: string;
+                message?: string;
+              })[];
+            };
+          };
+        };
+        403: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": {
+              errors?: ({
+                code?: string;
+                message?: string;
+              })[];
+            };
+          };
+        };
+        412: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": {
+              errors?: ({
+                code?: string;
+                message?: string;
+              })[];
+            };
+          };
+        };
+        500: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": {
+              errors?: ({
+                code?: string;
+                message?: string;
+              })[];
+            };
+          };
+        };
+      };
+    };
+  };
+  "/scans/schedule/metrics": {
+    /** Get the metrics of the latest scheduled scan all process */
+    get: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path?: never;
+        cookie?: never;
+      };
+      responses: {
+        200: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": {
+              total?: number;
+              completed?: number;
+              metrics?: {
+                [key: string]: number;
+              };
+              ongoing?: boolean;
+              trigger?: string;
+            };
+          };
+        };
+        401: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": {
+              errors?: ({
+                code?: string;
+                message?: string;
+              })[];
+            };
+          };
+        };
+        403: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": {
+              errors?: ({
+                code?: string;
+                message?: string;
+              })[];
+            };
+          };
+        };
+        412: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": {
+              errors?: ({
+                code?: string;
+                message?: string;
+              })[];
+            };
+          };
+        };
+        500: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": {
+              errors?: ({
+                code?: string;
+                message?: string;
+              })[];
+            };
+          };
+        };
+      };
+    };
+  };
   "/schedules": {
     /** List schedules */
     get: {
@@ -9951,6 +11055,116 @@ export interface paths {
           };
         };
         401: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": {
+              errors?: ({
+                code?: string;
+                message?: string;
+              })[];
+            };
+          };
+        };
+        500: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": {
+              errors?: ({
+                code?: string;
+                message?: string;
+              })[];
+            };
+          };
+        };
+      };
+    };
+  };
+  "/system/CVEAllowlist": {
+    /** Get the system level allowlist of CVE. */
+    get: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path?: never;
+        cookie?: never;
+      };
+      responses: {
+        200: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": {
+              id?: number;
+              project_id?: number;
+              expires_at?: number | null;
+              items?: ({
+                cve_id?: string;
+              })[];
+              creation_time?: string;
+              update_time?: string;
+            };
+          };
+        };
+        401: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": {
+              errors?: ({
+                code?: string;
+                message?: string;
+              })[];
+            };
+          };
+        };
+        500: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": {
+              errors?: ({
+                code?: string;
+                message?: string;
+              })[];
+            };
+          };
+        };
+      };
+    };
+    /** Update the system level allowlist of CVE. */
+    put: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path?: never;
+        cookie?: never;
+      };
+      requestBody: {
+        content: {
+          "application/json": {
+            id?: number;
+            project_id?: number;
+            expires_at?: number | null;
+            items?: ({
+              cve_id?: string;
+            })[];
+          };
+        };
+      };
+      responses: {
+        200: {
+          headers: { [name: string]: unknown };
+          content: never;
+        };
+        401: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": {
+              errors?: ({
+                code?: string;
+                message?: string;
+              })[];
+            };
+          };
+        };
+        403: {
           headers: { [name: string]: unknown };
           content: {
             "application/json": {
@@ -10934,6 +12148,322 @@ export interface paths {
       };
       responses: {
         201: {
+          headers: { [name: string]: unknown };
+          content: never;
+        };
+        400: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": {
+              errors?: ({
+                code?: string;
+                message?: string;
+              })[];
+            };
+          };
+        };
+        401: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": {
+              errors?: ({
+                code?: string;
+                message?: string;
+              })[];
+            };
+          };
+        };
+        403: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": {
+              errors?: ({
+                code?: string;
+                message?: string;
+              })[];
+            };
+          };
+        };
+        500: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": {
+              errors?: ({
+                code?: string;
+                message?: string;
+              })[];
+            };
+          };
+        };
+      };
+    };
+  };
+  "/system/scanAll/schedule": {
+    /** Get scan all's schedule. */
+    get: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path?: never;
+        cookie?: never;
+      };
+      responses: {
+        200: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": {
+              id?: number;
+              status?: string;
+              creation_time?: string;
+              update_time?: string;
+              schedule?: {
+                type?: "Hourly" | "Daily" | "Weekly" | "Custom" | "Manual" | "None" | "Schedule";
+                cron?: string;
+                next_scheduled_time?: string;
+              };
+              parameters?: {
+                [key: string]: unknown;
+              };
+            };
+          };
+        };
+        401: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": {
+              errors?: ({
+                code?: string;
+                message?: string;
+              })[];
+            };
+          };
+        };
+        403: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": {
+              errors?: ({
+                code?: string;
+                message?: string;
+              })[];
+            };
+          };
+        };
+        412: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": {
+              errors?: ({
+                code?: string;
+                message?: string;
+              })[];
+            };
+          };
+        };
+        500: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": {
+              errors?: ({
+                code?: string;
+                message?: string;
+              })[];
+            };
+          };
+        };
+      };
+    };
+    /** Update scan all's schedule. */
+    put: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path?: never;
+        cookie?: never;
+      };
+      requestBody: {
+        content: {
+          "application/json": {
+            schedule?: {
+              type?: "Hourly" | "Daily" | "Weekly" | "Custom" | "Manual" | "None" | "Schedule";
+              cron?: string | null;
+              next_scheduled_time?: string | null;
+            };
+            parameters?: {
+              [key: string]: unknown;
+            };
+          };
+        };
+      };
+      responses: {
+        200: {
+          headers: { [name: string]: unknown };
+          content: never;
+        };
+        400: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": {
+              errors?: ({
+                code?: string;
+                message?: string;
+              })[];
+            };
+          };
+        };
+        401: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": {
+              errors?: ({
+                code?: string;
+                message?: string;
+              })[];
+            };
+          };
+        };
+        403: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": {
+              errors?: ({
+                code?: string;
+                message?: string;
+              })[];
+            };
+          };
+        };
+        412: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": {
+              errors?: ({
+                code?: string;
+                message?: string;
+              })[];
+            };
+          };
+        };
+        500: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": {
+              errors?: ({
+                code?: string;
+                message?: string;
+              })[];
+            };
+          };
+        };
+      };
+    };
+    /** Create a schedule or a manual trigger for the scan all job. */
+    post: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path?: never;
+        cookie?: never;
+      };
+      requestBody: {
+        content: {
+          "application/json": {
+            schedule?: {
+              type?: "Hourly" | "Daily" | "Weekly" | "Custom" | "Manual" | "None" | "Schedule";
+              cron?: string | null;
+              next_scheduled_time?: string | null;
+            };
+            parameters?: {
+              [key: string]: unknown;
+            };
+          };
+        };
+      };
+      responses: {
+        201: {
+          headers: { [name: string]: unknown };
+          content: never;
+        };
+        400: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": {
+              errors?: ({
+                code?: string;
+                message?: string;
+              })[];
+            };
+          };
+        };
+        401: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": {
+              errors?: ({
+                code?: string;
+                message?: string;
+              })[];
+            };
+          };
+        };
+        403: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": {
+              errors?: ({
+                code?: string;
+                message?: string;
+              })[];
+            };
+          };
+        };
+        409: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": {
+              errors?: ({
+                code?: string;
+                message?: string;
+              })[];
+            };
+          };
+        };
+        412: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": {
+              errors?: ({
+                code?: string;
+                message?: string;
+              })[];
+            };
+          };
+        };
+        500: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": {
+              errors?: ({
+                code?: string;
+                message?: string;
+              })[];
+            };
+          };
+        };
+      };
+    };
+  };
+  "/system/scanAll/stop": {
+    /** Stop scanAll job execution */
+    post: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path?: never;
+        cookie?: never;
+      };
+      responses: {
+        202: {
           headers: { [name: string]: unknown };
           content: never;
         };

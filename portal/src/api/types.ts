@@ -32,6 +32,8 @@ export type Label = Item<Body<'/labels', 'get'>>;
 export type Accessory = Item<Body<`${typeof _artifact}/accessories`, 'get'>>;
 export type Artifact = Body<typeof _artifact, 'get'>;
 export type Reference = Item<NonNullable<Artifact['references']>>;
+/** One entry of an artifact's scan_overview (Harbor's NativeReportSummary). */
+export type ScanSummary = NonNullable<NonNullable<Artifact['scan_overview']>[string]>;
 export type Robot = Body<'/robots/{robot_id}', 'get'>;
 export type RobotPermission = Item<NonNullable<Robot['permissions']>>;
 export type RobotCreated = Body<'/robots', 'post', 201>;
@@ -52,6 +54,27 @@ export interface BuildHistoryEntry {
   created_by?: string;
   empty_layer?: boolean;
   comment?: string;
+}
+
+/**
+ * One finding of the vulnerabilities addition (Harbor's report; the addition is declared as an opaque body like the
+ * other additions, so this shape is hand-written from Harbor's VulnerabilityItem).
+ */
+export interface VulnerabilityItem {
+  id: string;
+  package: string;
+  version: string;
+  fix_version: string;
+  severity: string;
+  description: string;
+  links: string[];
+  preferred_cvss?: { score_v3: number | null; score_v2: number | null };
+}
+export interface VulnerabilityReport {
+  generated_at: string;
+  severity: string;
+  scanner: { name: string; vendor: string; version: string };
+  vulnerabilities: VulnerabilityItem[];
 }
 
 /** Harbor's project role ids. */

@@ -158,6 +158,24 @@ export const ARTIFACT_SCHEMA = {
     },
     labels: { type: 'array', items: LABEL_SCHEMA },
     accessories: { type: 'array', items: ACCESSORY_SCHEMA },
+    scan_overview: {
+      type: 'object',
+      description: "Harbor's ScanOverview: the scan summary (NativeReportSummary) per report MIME type (with_scan_overview)",
+      additionalProperties: {
+        type: 'object',
+        properties: {
+          report_id: { type: 'string' },
+          scan_status: { type: 'string' },
+          severity: { type: 'string' },
+          duration: { type: 'integer' },
+          summary: { type: 'object', properties: { total: { type: 'integer' }, fixable: { type: 'integer' }, summary: { type: 'object', additionalProperties: { type: 'integer' } } } },
+          start_time: { type: 'string', format: 'date-time' },
+          end_time: { type: 'string', format: 'date-time' },
+          complete_percent: { type: 'integer' },
+          scanner: { type: 'object', properties: { name: { type: 'string' }, vendor: { type: 'string' }, version: { type: 'string' } } },
+        },
+      },
+    },
   },
 };
 export const REPOSITORY_SCHEMA = {

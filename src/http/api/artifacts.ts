@@ -152,8 +152,21 @@ export async function artifactRoutes(app: FastifyInstance, deps: ApiDeps & { art
     const loc = await artifacts.locate(project, repoParam(req.params.repository_name));
     return { loc, caller };
   };
+  /**
+   * with_scan_overview: Harbor's `scan_overview` (the project scanner's summary per report MIME type) on the
+   * artifacts that have a report, and the `vulnerabilities` addition link on the ones it can scan.
+   */
+  const withScans = async (projectId: number, items: Record<string, unknown>[], q: URLSearchParams) => {
+    if (!flag(q, 'with_scan_overview', false) || !items.length) return items;
+    const o = await deps.scans.overviews(projectId, items.map((i) => String(i.digest)));
+    for (const i of items) {
+      const ov = o.get(String(i.digest));
+      if (ov) i.scan_overview = ov;
+    }
+    return items;
+  };
   const viewOptions = (q: URLSearchParams) => {
-    // Parsed for validation; scan/SBOM overviews and signatures are not built.
+    // Parsed for validation; SBOM overviews and signatures are not built.
     for (const n of ['with_scan_overview', 'with_sbom_overview', 'with_signature']) flag(q, n, false);
     return {
       withTag: flag(q, 'with_tag', true),
@@ -183,7 +196,7 @@ export async function artifactRoutes(app: FastifyInstance, deps: ApiDeps & { art
       const sort = parseSort(q.get('sort'), ARTIFACT_SORT);
       const r = await artifacts.list(loc, filter, sort, page, viewOptions(q));
       setPageHeaders(reply, req.raw.url ?? '', r.total, page);
-      return r.items;
+      return withScans(loc.project.id, r.items, q);
     },
   );
 
@@ -237,7 +250,8 @@ export async function artifactRoutes(app: FastifyInstance, deps: ApiDeps & { art
     },
     async (req: Req) => {
       const { loc } = await locate(req, 'artifact:read');
-      return artifacts.get(loc, req.params.reference!, viewOptions(queryOf(req)));
+      const q = queryOf(req);
+      return (await withScans(loc.project.id, [await artifacts.get(loc, req.params.reference!, viewOptions(q))], q))[0];
     },
   );
 
@@ -365,7 +379,8 @@ export async function artifactRoutes(app: FastifyInstance, deps: ApiDeps & { art
     },
   );
 
-  // Harbor's answer without a scanner: the reports per accepted MIME type, none here, so `{}` (not a 400).
+  // Harbor's vulnerabilities addition: the report per MIME type the client accepts (X-Accept-Vulnerabilities,
+  // default the generic and native types), `{}` while the artifact has no finished report.
   app.get(
     `${base}/:reference/additions/vulnerabilities`,
     {
@@ -379,8 +394,11 @@ export async function artifactRoutes(app: FastifyInstance, deps: ApiDeps & { art
     },
     async (req: Req, reply) => {
       const { loc } = await locate(req, 'artifact-addition:read');
-      await artifacts.resolve(loc.repo, req.params.reference!);
-      return reply.header('Content-Type', 'application/json').serializer((x: unknown) => x as string).send('{}');
+      const row = await artifacts.resolve(loc.repo, req.params.reference!);
+      const h = req.headers['x-accept-vulnerabilities'];
+      const accept = (Array.isArray(h) ? h.join(',') : (h ?? '')).split(',').map((x) => x.trim()).filter(Boolean);
+      const body = await deps.scans.vulnerabilities(loc.project.id, row.digest, accept);
+      return reply.header('Content-Type', 'application/json').serializer((x: unknown) => x as string).send(JSON.stringify(body));
     },
   );
 
@@ -420,7 +438,7 @@ export async function artifactRoutes(app: FastifyInstance, deps: ApiDeps & { art
         viewOptions(q),
       );
       setPageHeaders(reply, req.raw.url ?? '', r.total, page);
-      return r.items;
+      return withScans(project.id, r.items, q);
     },
   );
 

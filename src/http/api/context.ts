@@ -25,6 +25,9 @@ import type { RegistryService } from '../../services/replication/registry-servic
 import type { RetentionService } from '../../services/retention/retention-service.ts';
 import type { ReplicationService } from '../../services/replication/replication-service.ts';
 import type { SystemService } from '../../services/system/system-service.ts';
+import type { ScannerService } from '../../services/scan/scanner-service.ts';
+import type { ScanService } from '../../services/scan/scan-service.ts';
+import type { SystemCveAllowlistRepository } from '../../repositories/cve-allowlist-repository.ts';
 
 export const API_PREFIX = '/api/v2.0';
 
@@ -49,6 +52,9 @@ export interface ApiDeps {
   registries: RegistryService;
   retention: RetentionService;
   replication: ReplicationService;
+  scanners: ScannerService;
+  scans: ScanService;
+  systemAllowlist: SystemCveAllowlistRepository;
 }
 
 /** The authenticated caller of one API request (memoized per request). */

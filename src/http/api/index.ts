@@ -26,6 +26,7 @@ import { webhookRoutes } from './webhooks.ts';
 import { immutableRoutes } from './immutable.ts';
 import { retentionRoutes } from './retention.ts';
 import { systemRoutes, versionRoute } from './system.ts';
+import { scannerRoutes } from './scanners.ts';
 import { API_PREFIX, ApiAuth, type ApiDeps } from './context.ts';
 import { parseGoBool } from './query.ts';
 
@@ -110,4 +111,5 @@ export async function apiRoutes(app: FastifyInstance, deps: ApiDeps): Promise<vo
   await app.register(async (scope) => userGroupRoutes(scope, deps.groups, auth), { prefix: API_PREFIX });
   await app.register(async (scope) => ldapRoutes(scope, deps, auth), { prefix: API_PREFIX });
   await app.register(async (scope) => webhookRoutes(scope, deps, auth), { prefix: API_PREFIX });
+  await app.register(async (scope) => scannerRoutes(scope, { ...deps, ...deps.artifactDomain }, auth), { prefix: API_PREFIX });
 }

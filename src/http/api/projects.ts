@@ -3,6 +3,7 @@
 // and names of private projects cannot be probed; an object id from another project is a 404.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { parseStorageLimit } from '../../services/registry/quota-service.ts';
+import { SCANNER_REGISTRATION, scannerView } from './scanners.ts';
 import { ApiErrors } from '../../errors.ts';
 import type { Member } from '../../repositories/member-repository.ts';
 import type { Project, ProjectField } from '../../repositories/project-repository.ts';
@@ -47,7 +48,6 @@ const CVE_ALLOWLIST = obj({
   creation_time: { ...dateTime, description: 'The creation time of the allowlist.' },
   update_time: { ...dateTime, description: 'The update time of the allowlist.' },
 });
-const SCANNER_REGISTRATION = obj({ uuid: str(), name: str(), description: str(), url: str(), disabled: bool(), is_default: bool() });
 const PROJECT = obj({
   project_id: int('Project ID'),
   owner_id: int("The owner ID of the project always means the creator of the project."),
@@ -347,21 +347,20 @@ export async function projectRoutes(app: FastifyInstance, deps: ApiDeps, auth: A
     return s;
   });
 
-  // ---- scanner: no scanner registrations exist in Berth yet, so these answer as Harbor does without any.
+  // ---- the project's scanner: its own choice, else the default registration (the built-in one unless changed).
 
-  app.get('/projects/:project_name_or_id/scanner', { schema: S.getScannerOfProject }, async (req: Req, reply) => {
+  app.get('/projects/:project_name_or_id/scanner', { schema: S.getScannerOfProject }, async (req: Req) => {
     await authenticated(req);
-    await resolve(req, 'scanner:read');
-    // Harbor: 200 with no body when neither a project nor a default registration exists.
-    return reply.code(200).send();
+    const { project } = await resolve(req, 'scanner:read');
+    const s = await deps.scanners.viewOfProject(project.id);
+    return s ? scannerView(s) : {};
   });
   app.put('/projects/:project_name_or_id/scanner', { schema: S.setScannerOfProject }, async (req: Req, reply) => {
     await authenticated(req);
-    await resolve(req, 'scanner:create');
+    const { project } = await resolve(req, 'scanner:create');
     const uuid = bodyObject(req).uuid;
     if (typeof uuid !== 'string' || uuid === '') throw ApiErrors.badRequest('missing scanner UUID');
-    // Harbor stores the UUID unchecked and drops it at the next read when no such registration exists; with no
-    // registrations at all that is indistinguishable from not storing it.
+    await deps.scanners.setOfProject(project.id, uuid);
     return reply.send();
   });
   app.get('/projects/:project_name_or_id/scanner/candidates', { schema: S.listScannerCandidatesOfProject }, async (req: Req, reply) => {
@@ -369,10 +368,11 @@ export async function projectRoutes(app: FastifyInstance, deps: ApiDeps, auth: A
     await resolve(req, 'scanner:create');
     const q = queryOf(req);
     const page = parsePage(q);
-    parseQ(q.get('q'), { name: { type: 'string', fuzzy: true }, description: { type: 'string', fuzzy: true }, url: { type: 'string', fuzzy: true } } as const);
-    parseSort(q.get('sort'), ['name', 'creation_time', 'update_time'] as const);
-    setPageHeaders(reply, req.raw.url ?? '', 0, page);
-    return [];
+    const where = parseQ(q.get('q'), { name: { type: 'string', fuzzy: true }, description: { type: 'string', fuzzy: true }, url: { type: 'string', fuzzy: true } } as const);
+    const sort = parseSort(q.get('sort'), ['name', 'creation_time', 'update_time'] as const);
+    const r = await deps.scanners.list({ where, sort, limit: page.limit, offset: page.offset });
+    setPageHeaders(reply, req.raw.url ?? '', r.total, page);
+    return r.items.map(scannerView);
   });
 
   // ---- metadata

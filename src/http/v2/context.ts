@@ -7,6 +7,7 @@ import type { ProxyCacheService } from '../../services/proxy/proxy-cache-service
 import { Errors } from '../../errors.ts';
 import type { Project } from '../../repositories/project-repository.ts';
 import type { Caller, V2Auth } from './auth.ts';
+import type { ScanService } from '../../services/scan/scan-service.ts';
 
 export interface V2Deps {
   config: Config;
@@ -17,6 +18,8 @@ export interface V2Deps {
   manifests: ManifestService;
   /** Pull-through for proxy-cache projects (absent: such projects serve only what they hold). */
   proxy?: ProxyCacheService;
+  /** Project pull policies (prevent_vul) checked on a manifest GET; absent in tests that need none. */
+  pullPolicy?: Pick<ScanService, 'checkPull'>;
 }
 
 /** Harbor's DisableBlobAndManifestUploadMiddleware: nothing is pushed into a proxy-cache project but by the proxy. */

@@ -16,6 +16,8 @@ import type { QuotaService } from './quota-service.ts';
 export interface Puller {
   operator: string;
   project: ProjectRef;
+  /** A pull policy (prevent_vul) that may refuse the found manifest before the pull is recorded. */
+  gate?: (m: Manifest) => Promise<void>;
 }
 
 /** Told of every pull (synchronously, no I/O) with the manifest, the tag pulled, and its event when there is a puller. */
@@ -98,6 +100,7 @@ export class ManifestService {
       ? await this.manifests.findManifestByDigest(repositoryName, reference, withContent)
       : await this.manifests.findManifestByTag(repositoryName, reference, withContent);
     if (!m) throw Errors.manifestUnknown(reference);
+    if (withContent && puller?.gate) await puller.gate(m);
     if (withContent && this.onPull) {
       try {
         const tag = isDigestRef(reference) ? null : reference;

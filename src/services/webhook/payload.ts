@@ -10,6 +10,8 @@ export interface HarborResource {
   digest?: string;
   tag?: string;
   resource_url?: string;
+  /** Scanning events: Harbor's scan summaries keyed by report MIME type. */
+  scan_overview?: Record<string, unknown>;
 }
 export interface HarborRepository {
   date_created?: number;
@@ -24,6 +26,8 @@ export interface HarborEventData {
   custom_attributes?: Record<string, string>;
   /** TAG_RETENTION: Harbor's retention summary. */
   retention?: Record<string, unknown>;
+  /** Scanning events: the scan type. */
+  scan?: { scan_type: string };
 }
 export interface HarborPayload {
   type: string;
@@ -97,6 +101,22 @@ export function harborPayload(e: DomainEvent, ctx: PayloadContext): HarborPayloa
           ...(d.digest ? { resources: [{ digest: d.digest }] } : {}),
           repository: repoOf(d.projectName, d.repository, ctx.projectPublic),
           custom_attributes: { Details: d.message },
+        },
+      };
+    }
+    case 'SCANNING_COMPLETED':
+    case 'SCANNING_FAILED':
+    case 'SCANNING_STOPPED': {
+      // Harbor's scan payload (handler/webhook/scan): the artifact with its scan overview, and the scan type.
+      const d = e.data as EventData['SCANNING_COMPLETED'];
+      const report = (d.report ?? {}) as { scan_type?: string; scan_overview?: Record<string, unknown> };
+      const tag = d.tags[0] ?? '';
+      return {
+        ...base,
+        event_data: {
+          resources: [{ digest: d.digest, tag, resource_url: resourceUrl(ctx.registryHost, d.repository, tag || d.digest), scan_overview: report.scan_overview ?? {} }],
+          repository: repoOf(d.projectName, d.repository, d.projectPublic),
+          scan: { scan_type: report.scan_type ?? 'vulnerability' },
         },
       };
     }

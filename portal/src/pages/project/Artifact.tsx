@@ -12,6 +12,7 @@ import type { Accessory, Artifact, BuildHistoryEntry, Project, Tag as HarborTag 
 import { CopyButton, DeleteButton, ErrorAlert, PageTitle, useNotify } from '../../components/common.tsx';
 import { formatBytes, formatDate, shortDigest } from '../../format.ts';
 import { pullCommand } from './pull.ts';
+import { ScanButton, ScanStatus, VulnerabilitiesTable, scanBusy, scannable } from './scan-bits.tsx';
 
 interface Layer {
   mediaType?: string;
@@ -51,7 +52,9 @@ export default function ArtifactPage() {
   const base = `/projects/${encodeURIComponent(pname)}/repositories/${repoPath(repo)}/artifacts/${encodeURIComponent(reference)}`;
   const artifact = useQuery({
     queryKey: ['artifact', projectId, repo, reference],
-    queryFn: () => get<Artifact>(base, { with_tag: true, with_label: true, with_accessory: true }),
+    queryFn: () => get<Artifact>(base, { with_tag: true, with_label: true, with_accessory: true, with_scan_overview: true }),
+    // A queued or running scan moves on by itself.
+    refetchInterval: (q) => (q.state.data && scanBusy(q.state.data) ? 2000 : false),
     enabled: !!pname,
   });
   const a = artifact.data;
@@ -130,6 +133,7 @@ export default function ArtifactPage() {
       .filter((h) => !h.empty_layer)
       .map((h, i) => ({ digest: `#${i + 1}`, size: -1, mediaType: h.created_by }));
 
+  const artifactsBase = base.slice(0, base.lastIndexOf('/'));
   const tabs = [
     {
       key: 'tags',
@@ -165,6 +169,23 @@ export default function ArtifactPage() {
         </>
       ),
     },
+    ...(scannable(a)
+      ? [
+          {
+            key: 'vulnerabilities',
+            label: t('scan.vulnerabilities'),
+            children: (
+              <>
+                <Space style={{ marginBottom: 12 }}>
+                  <ScanStatus artifact={a} />
+                  {can('scan', 'create') && !scanBusy(a) && <ScanButton base={artifactsBase} digest={a.digest!} onDone={refresh} size="middle" />}
+                </Space>
+                <VulnerabilitiesTable base={base} artifact={a} />
+              </>
+            ),
+          },
+        ]
+      : []),
     {
       key: 'layers',
       label: t('artifacts.layers'),

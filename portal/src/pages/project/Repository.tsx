@@ -1,5 +1,7 @@
 // A repository's artifacts: digest (with the signed mark), tags, type (an index's platforms, expandable to its
-// children), size, accessories, labels (add/remove), push/pull times, pull command, delete (artifact:delete).
+// children), size, vulnerabilities (scan state and severity bar, Scan with scan:create), accessories, labels
+// (add/remove), push/pull times, pull command, delete (artifact:delete).
+import { useEffect } from 'react';
 import { Link, useParams } from 'react-router';
 import { Breadcrumb, Space, Spin, Table, Tag, Typography } from 'antd';
 import { useQuery, useQueryClient } from '@tanstack/react-query';
@@ -11,6 +13,7 @@ import { CopyButton, DeleteButton, ErrorAlert, PageTitle, useNotify, usePaged } 
 import { formatBytes, formatDate, shortDigest } from '../../format.ts';
 import { pullCommand } from './pull.ts';
 import { AccessoryIcons, ArtifactLabels, IndexChildren, PlatformTags, SignedMark, noWrapCell } from './artifact-bits.tsx';
+import { ScanButton, ScanStatus, scanBusy, scannable } from './scan-bits.tsx';
 
 export default function RepositoryPage() {
   const { t } = useTranslation();
@@ -21,7 +24,14 @@ export default function RepositoryPage() {
   const can = usePermissions(projectId ? `/project/${projectId}` : null);
   const pname = project.data?.name;
   const base = pname ? `/projects/${encodeURIComponent(pname)}/repositories/${repoPath(repo)}/artifacts` : null;
-  const list = usePaged<Artifact>(['artifacts', projectId, repo], base, { with_tag: true, with_label: true, with_accessory: true, sort: '-push_time' });
+  const list = usePaged<Artifact>(['artifacts', projectId, repo], base, { with_tag: true, with_label: true, with_accessory: true, with_scan_overview: true, sort: '-push_time' });
+  // While a scan is queued or running, the list is re-read every 2 s so its state moves on by itself.
+  const busy = list.rows.some(scanBusy);
+  useEffect(() => {
+    if (!busy) return;
+    const timer = setInterval(() => qc.invalidateQueries({ queryKey: ['artifacts', projectId, repo] }), 2000);
+    return () => clearInterval(timer);
+  }, [busy, qc, projectId, repo]);
 
   if (project.error) return <ErrorAlert error={project.error} />;
   if (!pname) return <Spin />;
@@ -102,6 +112,7 @@ export default function RepositoryPage() {
             ),
           },
           { title: t('artifacts.size'), dataIndex: 'size', align: 'right', onCell: noWrapCell, render: (n: number) => formatBytes(n) },
+          { title: t('scan.vulnerabilities'), render: (_: unknown, a) => (scannable(a) ? <ScanStatus artifact={a} /> : <Typography.Text type="secondary">—</Typography.Text>) },
           { title: t('artifacts.accessories'), render: (_: unknown, a) => <AccessoryIcons accessories={a.accessories} /> },
           {
             title: t('artifacts.labels'),
@@ -123,6 +134,9 @@ export default function RepositoryPage() {
             render: (_: unknown, a) => (
               <Space>
                 <CopyButton text={pullCommand(pname, repo, a.tags?.[0] ? { tag: a.tags[0].name } : { digest: a.digest })} label={t('artifacts.copyPull')} />
+                {can('scan', 'create') && scannable(a) && !scanBusy(a) && (
+                  <ScanButton base={base!} digest={a.digest!} onDone={() => qc.invalidateQueries({ queryKey: ['artifacts', projectId, repo] })} />
+                )}
                 {can('artifact', 'delete') && <DeleteButton onConfirm={() => remove(a)} />}
               </Space>
             ),
