@@ -75,6 +75,17 @@ import { ReplicationService } from './services/replication/replication-service.t
 import { ReplicationPolicyRepository } from './repositories/replication-policy-repository.ts';
 import { defaultAdapters } from './drivers/registry/index.ts';
 import { buildArtifactDomain, createPullRecorder, type ArtifactDomain } from './services/artifact/artifact-domain.ts';
+import { TrustedKeyRepository } from './repositories/trusted-key-repository.ts';
+import { TrustedKeyService } from './services/signature/trusted-key-service.ts';
+import { ContentTrustService } from './services/signature/content-trust.ts';
+import { SignatureVerifiers, type SignatureVerifierFactory } from './services/signature/verifier.ts';
+import { cosignVerifierFactory } from './services/signature/cosign-verifier.ts';
+
+/**
+ * The signature verifiers, one per signature accessory type. The notation verifier
+ * (services/signature/notation-verifier.ts) is added here when it lands: `notationVerifierFactory`.
+ */
+export const SIGNATURE_VERIFIER_FACTORIES: readonly SignatureVerifierFactory[] = [cosignVerifierFactory];
 
 export interface Services {
   db: Db;
@@ -127,6 +138,8 @@ export interface Services {
   replication: ReplicationService;
   /** The built-in scanner's OSV advisories and stored inventories (its update job registered by the server). */
   advisories: AdvisoryService;
+  /** Projects' trusted keys (/projects/{p}/trusted-keys) and the content trust check of manifest pulls. */
+  signatures: { trustedKeys: TrustedKeyService; contentTrust: ContentTrustService };
 }
 
 export interface Bootstrap {
@@ -297,6 +310,14 @@ export async function buildServices(config: Config): Promise<{ services: Service
     audit,
     events: outbox,
   });
+  const contentTrust = new ContentTrustService({
+    metadata: (id) => projects.findProjectMetadata(id),
+    keys: (id) => trustedKeys.trusted(id),
+    query: artifactQueries,
+    store,
+    verifiers: new SignatureVerifiers(SIGNATURE_VERIFIER_FACTORIES),
+  });
+  const trustedKeys: TrustedKeyService = new TrustedKeyService({ keys: new TrustedKeyRepository(db), audit, onChange: (id) => contentTrust.invalidate(id) });
   const projectService = new ProjectService({ db, projects, members, users, audit, events: outbox, groups, allowlists: new CveAllowlistRepository(db) });
   projectServiceRef.service = projectService;
   return {
@@ -336,6 +357,7 @@ export async function buildServices(config: Config): Promise<{ services: Service
       registries,
       replication,
       advisories: new AdvisoryService({ db, guard }),
+      signatures: { trustedKeys, contentTrust },
     },
     bootstrap,
   };

@@ -21,6 +21,8 @@ export const OciCode = {
   PAGINATION_NUMBER_INVALID: 'PAGINATION_NUMBER_INVALID',
   // Harbor's own code on /v2 for a refused change of an immutable tag (412, lib/errors PreconditionCode).
   PRECONDITION: 'PRECONDITION',
+  // Harbor's code on /v2 for a pull its project's content trust policy refuses (412, lib/errors PROJECTPOLICYVIOLATION).
+  PROJECTPOLICYVIOLATION: 'PROJECTPOLICYVIOLATION',
   UNKNOWN: 'UNKNOWN',
 } as const;
 export type OciCodeName = (typeof OciCode)[keyof typeof OciCode];
@@ -49,6 +51,7 @@ export const ERROR_TABLE = {
     RANGE_INVALID: 416,
     PAGINATION_NUMBER_INVALID: 400,
     PRECONDITION: 412,
+    PROJECTPOLICYVIOLATION: 412,
     UNKNOWN: 500,
   } satisfies Record<OciCodeName, number>,
   /** Harbor's management-API codes (`src/lib/errors/const.go`). */

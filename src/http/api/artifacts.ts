@@ -153,13 +153,14 @@ export async function artifactRoutes(app: FastifyInstance, deps: ApiDeps & { art
     return { loc, caller };
   };
   const viewOptions = (q: URLSearchParams) => {
-    // Parsed for validation; scan/SBOM overviews and signatures are not built.
-    for (const n of ['with_scan_overview', 'with_sbom_overview', 'with_signature']) flag(q, n, false);
+    // Parsed for validation; scan/SBOM overviews are not built.
+    for (const n of ['with_scan_overview', 'with_sbom_overview']) flag(q, n, false);
     return {
       withTag: flag(q, 'with_tag', true),
       withImmutable: flag(q, 'with_immutable_status', false),
       withLabel: flag(q, 'with_label', false),
       withAccessory: flag(q, 'with_accessory', false),
+      withSignature: flag(q, 'with_signature', false),
     };
   };
 

@@ -3,6 +3,7 @@ import type { Config } from '../../config/config.ts';
 import type { BlobService } from '../../services/registry/blob-service.ts';
 import type { ManifestService } from '../../services/registry/manifest-service.ts';
 import type { UploadService } from '../../services/registry/upload-service.ts';
+import type { ContentTrustService } from '../../services/signature/content-trust.ts';
 import type { Caller, V2Auth } from './auth.ts';
 
 export interface V2Deps {
@@ -12,6 +13,8 @@ export interface V2Deps {
   uploads: UploadService;
   /** Raises the push, pull and delete events (audit log, webhooks) itself: handlers record nothing. */
   manifests: ManifestService;
+  /** Refuses manifest pulls a project's signature policy does not allow (absent: no policy is enforced). */
+  contentTrust?: ContentTrustService;
 }
 
 /** One parsed /v2 request, as handlers see it. */

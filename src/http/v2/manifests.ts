@@ -24,8 +24,13 @@ export const headManifest: V2Handler = async (d, r) => {
 export const getManifest: V2Handler = async (d, r) => {
   ManifestService.checkReference(r.ref);
   const project = await d.auth.authorize(r.req, r.caller, r.name, ['pull']);
+  // Content trust (412 PROJECTPOLICYVIOLATION) before the pull is recorded. Harbor's SkipPolicyChecking: cosign and
+  // notation read the manifest they are about to sign, so a caller with push whose User-Agent names them passes.
+  const ua = String(r.req.headers['user-agent'] ?? '');
+  const isSigningTool = async () => /cosign|notation/i.test(ua) && (await d.auth.actions(r.caller, r.name)).actions.has('push');
+  const gate = d.contentTrust ? (m: Manifest) => d.contentTrust!.checkPull(m, { project, reference: r.ref, isSigningTool }) : undefined;
   // The pull's PULL_ARTIFACT event (audit row, webhooks) is written with the batched pull-time flush: no wait here.
-  const m = await d.manifests.get(r.name, r.ref, true, { operator: principalName(r.caller.principal), project });
+  const m = await d.manifests.get(r.name, r.ref, true, { operator: principalName(r.caller.principal), project }, gate);
   return manifestHeaders(r, m).send(m.content);
 };
 

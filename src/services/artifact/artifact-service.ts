@@ -53,6 +53,11 @@ export interface ViewOptions {
   withImmutable?: boolean;
   withLabel: boolean;
   withAccessory: boolean;
+  /**
+   * Harbor's with_signature (its swagger: "whether the signature is included"): the signature accessories
+   * (`signature.*`) in `accessories` even without with_accessory, which the portal's "signed" mark reads.
+   */
+  withSignature?: boolean;
 }
 export interface Located {
   project: ProjectRef;
@@ -234,7 +239,7 @@ export class ArtifactService {
       childDigests.length ? this.query.listArtifactsByDigests(loc.repo.id, childDigests) : Promise.resolve([]),
       opts.withTag ? this.query.listTagsOf(ids) : Promise.resolve([]),
       opts.withLabel ? this.query.listLabelsOf(ids) : Promise.resolve([]),
-      opts.withAccessory ? this.accessoriesOf(loc, rows) : Promise.resolve(new Map<string, Record<string, unknown>[]>()),
+      opts.withAccessory || opts.withSignature ? this.accessoriesOf(loc, rows) : Promise.resolve(new Map<string, Record<string, unknown>[]>()),
     ]);
     const childBy = new Map(children.map((c) => [c.digest, c]));
     const childSize = (d: string) => {
@@ -267,7 +272,7 @@ export class ArtifactService {
         links[a] = { href: `/api/v2.0/projects/${loc.project.name}/repositories/${repoPath}/artifacts/${r.digest}/additions/${a}`, absolute: false };
       const t = tagsBy.get(r.id);
       const l = labelsBy.get(r.id);
-      const acc = accessories.get(r.digest);
+      const acc = opts.withAccessory ? accessories.get(r.digest) : accessories.get(r.digest)?.filter((a) => String(a.type).startsWith('signature.'));
       return {
         id: r.id,
         type,

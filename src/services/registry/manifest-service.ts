@@ -91,13 +91,17 @@ export class ManifestService {
     else if (!isValidTag(reference)) throw Errors.manifestInvalid('invalid tag', 400);
   }
 
-  /** A manifest by tag or digest; with content it is a pull (recorded in batches, with its event when `puller` is given). */
-  async get(repositoryName: string, reference: string, withContent: boolean, puller?: Puller): Promise<Manifest> {
+  /**
+   * A manifest by tag or digest; with content it is a pull (recorded in batches, with its event when `puller` is
+   * given). `gate` may refuse it (content trust) before anything is recorded.
+   */
+  async get(repositoryName: string, reference: string, withContent: boolean, puller?: Puller, gate?: (m: Manifest) => Promise<void>): Promise<Manifest> {
     ManifestService.checkReference(reference);
     const m = isDigestRef(reference)
       ? await this.manifests.findManifestByDigest(repositoryName, reference, withContent)
       : await this.manifests.findManifestByTag(repositoryName, reference, withContent);
     if (!m) throw Errors.manifestUnknown(reference);
+    if (gate) await gate(m);
     if (withContent && this.onPull) {
       try {
         const tag = isDigestRef(reference) ? null : reference;
