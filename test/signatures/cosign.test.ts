@@ -306,6 +306,34 @@ describe('cosign signatures, content trust and trusted keys against Berth', { ti
     assert.deepEqual(JSON.parse(await (await v2('acc/del/tags/list')).text()).tags ?? [], []);
   });
 
+  test('a signed multi-arch index: under the policy its platform manifests pull by digest (inherited); an unsigned index\'s do not', async () => {
+    await admin.createProject('multi', false);
+    const [c1, c2, c3] = [await push('multi/app', 'c1'), await push('multi/app', 'c2'), await push('multi/app', 'c3')];
+    await go.crane(['index', 'append', '--insecure', '-m', `${H}/multi/app@${c1}`, '-m', `${H}/multi/app@${c2}`, '-t', `${H}/multi/app:idx`]);
+    await go.crane(['index', 'append', '--insecure', '-m', `${H}/multi/app@${c3}`, '-t', `${H}/multi/app:idx2`]);
+    const idx = (await go.crane(['digest', '--insecure', `${H}/multi/app:idx`])).stdout.trim();
+    await sign(keyA, `${H}/multi/app@${idx}`);
+    assert.equal((await addKey('multi', 'release', keyA)).status, 201);
+    await setMeta('multi', 'enable_content_trust_cosign', 'true');
+    assert.deepEqual(await pull('multi/app', 'idx'), { status: 200 });
+    for (const c of [c1, c2]) assert.deepEqual(await pull('multi/app', c), { status: 200 }, c);
+    assert.deepEqual(await pull('multi/app', 'idx2'), { status: 412, code: 'PROJECTPOLICYVIOLATION', message: 'The image is not signed by cosign.' });
+    assert.deepEqual(await pull('multi/app', c3), { status: 412, code: 'PROJECTPOLICYVIOLATION', message: 'The image is not signed by cosign.' });
+    // the real client pulls the whole signed index (index, then each platform manifest by digest)
+    await go.crane(['pull', '--insecure', '--format=oci', `${H}/multi/app:idx`, join(work, 'multi-out')]);
+  });
+
+  test('copy carries the signatures: cosign verify passes on the copy in another project', async () => {
+    await admin.createProject('copyto', false);
+    const r = await admin.call('POST', `/projects/copyto/repositories/app/artifacts?from=${encodeURIComponent('signed/app:tagmode')}`);
+    assert.equal(r.status, 201, r.text);
+    const acc = (await admin.call('GET', `/projects/copyto/repositories/app/artifacts/${img.tagmode}/accessories`)).json() as { type: string }[];
+    assert.deepEqual(acc.map((a) => a.type), ['signature.cosign']);
+    const v = await verify(keyA, `${H}/copyto/app:tagmode`);
+    assert.equal(v.code, 0, v.stderr);
+    assert.equal((await admin.call('GET', '/projects/copyto/repositories/app/artifacts')).headers.get('x-total-count'), '1');
+  });
+
   async function runGc(): Promise<Record<string, number>> {
     const r = await admin.call('POST', '/system/gc/schedule', { schedule: { type: 'Manual' }, parameters: { delete_untagged: true, workers: 1 } });
     assert.equal(r.status, 201, r.text);
