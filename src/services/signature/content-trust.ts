@@ -124,10 +124,11 @@ export class ContentTrustService {
     const facts = factsOf(m);
     if (await this.isSignature(m, facts, ctx.reference)) return;
     if (await ctx.isSigningTool()) return;
-    let keys: TrustedKey[] | null = null;
+    // The key set is read while the signatures are looked up (one round trip less on the pull's path).
+    const keysP = this.keys(ctx.project.id);
+    keysP.catch(() => {});
     for (const type of need) {
-      keys ??= await this.keys(ctx.project.id);
-      const ofKind = keys.filter((k) => k.kind === KIND_OF[type]);
+      const ofKind = keysP.then((keys) => keys.filter((k) => k.kind === KIND_OF[type]));
       const own = await this.decide(ctx.project.id, m.repositoryId, m.digest, type, ofKind);
       if (own === true) continue;
       // A platform manifest inherits the signature of an index of the repository that lists it.
@@ -151,8 +152,9 @@ export class ContentTrustService {
    * true: signed as the policy needs; null: no signature of the type at all (Harbor's message); a string: signed,
    * but none verifies against the trusted keys (why).
    */
-  private async decide(projectId: number, repositoryId: number, digest: string, type: SignatureType, keys: TrustedKey[]): Promise<true | null | string> {
-    const sigs = (await this.signaturesOf(repositoryId, digest)).filter((s) => s.type === type);
+  private async decide(projectId: number, repositoryId: number, digest: string, type: SignatureType, keysP: Promise<TrustedKey[]>): Promise<true | null | string> {
+    const [all, keys] = await Promise.all([this.signaturesOf(repositoryId, digest), keysP]);
+    const sigs = all.filter((s) => s.type === type);
     if (!sigs.length) return null;
     if (!keys.length) return true; // Harbor's rule: a signature exists
     const verifier = this.verifiers.for(type);
