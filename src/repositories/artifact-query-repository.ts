@@ -483,6 +483,19 @@ export class ArtifactQueryRepository {
     );
     return rows.map((r) => ({ id: Number(r.id), digest: r.digest }));
   }
+  /** (child digest, parent digest) for every index of the repository listing one of `digests`. */
+  async listParentsOf(repositoryId: number, digests: readonly string[]): Promise<{ child: string; parent: string }[]> {
+    const out: { child: string; parent: string }[] = [];
+    for (const part of chunks([...new Set(digests)])) {
+      const rows = await this.db.all<{ child: string; parent: string }>(
+        `SELECT mr.digest AS child, pm.digest AS parent FROM manifest_references mr JOIN manifests pm ON pm.id = mr.manifest_id
+         WHERE mr.kind = 'manifest' AND pm.repository_id = ? AND mr.digest IN (${inList(part.length)}) ORDER BY pm.id`,
+        [repositoryId, ...part],
+      );
+      out.push(...rows);
+    }
+    return out;
+  }
   async listTagNamesOfManifest(manifestId: number, q: Queryable = this.db): Promise<string[]> {
     return (await q.all<{ name: string }>('SELECT name FROM tags WHERE manifest_id = ? ORDER BY name', [manifestId])).map((r) => r.name);
   }

@@ -264,6 +264,15 @@ describe('cosign signatures, content trust and trusted keys against Berth', { ti
     assert.deepEqual(acc.map((a) => a.type).sort(), ['signature.cosign', 'signature.cosign', 'subject.accessory']);
     const list = await admin.call('GET', '/projects/acc/repositories/app/artifacts');
     assert.equal(list.headers.get('x-total-count'), '1');
+    // the accessory list's filters and sort (Harbor's q on the accessory's columns)
+    const accPath = `/projects/acc/repositories/app/artifacts/${subject}/accessories`;
+    const q = async (query: string) => (await admin.call('GET', `${accPath}?${query}`)).json() as { type: string; digest: string; size: number }[];
+    assert.deepEqual((await q('q=type%3Dsubject.accessory')).map((a) => a.type), ['subject.accessory']);
+    assert.equal((await q('q=type%3D~signature')).length, 2);
+    assert.equal((await q(`q=digest%3D${acc[0].digest}`)).length, 1);
+    const bySize = (await q('sort=-size')).map((a) => a.size);
+    assert.deepEqual(bySize, [...bySize].sort((x, y) => y - x));
+    assert.equal((await admin.call('GET', `${accPath}?q=nope%3D1`)).status, 400);
     // the quota counts every blob once and every manifest: recomputed from what Berth serves
     const manifests = [subject, ...acc.map((a) => a.digest)];
     const blobs = new Map<string, number>();
@@ -319,6 +328,14 @@ describe('cosign signatures, content trust and trusted keys against Berth', { ti
     for (const c of [c1, c2]) assert.deepEqual(await pull('multi/app', c), { status: 200 }, c);
     assert.deepEqual(await pull('multi/app', 'idx2'), { status: 412, code: 'PROJECTPOLICYVIOLATION', message: 'The image is not signed by cosign.' });
     assert.deepEqual(await pull('multi/app', c3), { status: 412, code: 'PROJECTPOLICYVIOLATION', message: 'The image is not signed by cosign.' });
+    // Harbor's with_inherited_accessory: the index's signature shown on its children, only when asked
+    const child = (await admin.call('GET', `/projects/multi/repositories/app/artifacts/${c1}?with_inherited_accessory=true`)).json();
+    assert.equal(child.accessories, null);
+    assert.deepEqual(child.inherited_accessories.map((a: { type: string; subject_artifact_digest: string }) => [a.type, a.subject_artifact_digest]), [['signature.cosign', idx]]);
+    assert.ok(!('inherited_accessories' in (await admin.call('GET', `/projects/multi/repositories/app/artifacts/${c1}`)).json()));
+    assert.ok(!('inherited_accessories' in (await admin.call('GET', `/projects/multi/repositories/app/artifacts/${c3}?with_inherited_accessory=true`)).json()));
+    const listed = (await admin.call('GET', '/projects/multi/repositories/app/artifacts?q=base%3D*&with_inherited_accessory=true&page_size=20')).json() as { digest: string; inherited_accessories?: unknown[] }[];
+    assert.deepEqual(listed.filter((a) => a.inherited_accessories).map((a) => a.digest).sort(), [c1, c2].sort());
     // the real client pulls the whole signed index (index, then each platform manifest by digest)
     await go.crane(['pull', '--insecure', '--format=oci', `${H}/multi/app:idx`, join(work, 'multi-out')]);
   });

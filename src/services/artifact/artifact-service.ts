@@ -58,6 +58,11 @@ export interface ViewOptions {
    * (`signature.*`) in `accessories` even without with_accessory, which the portal's "signed" mark reads.
    */
   withSignature?: boolean;
+  /**
+   * Harbor's with_inherited_accessory: `inherited_accessories`, the signatures of the indexes of the repository that
+   * list the artifact, when it has no signature of its own (omitted otherwise).
+   */
+  withInheritedAccessory?: boolean;
 }
 export interface Located {
   project: ProjectRef;
@@ -246,6 +251,7 @@ export class ArtifactService {
       const c = childBy.get(d);
       return c ? sizeOf(c, () => undefined) : undefined;
     };
+    const inherited = opts.withInheritedAccessory ? await this.inheritedOf(loc, rows, opts.withAccessory || opts.withSignature ? accessories : null) : new Map<string, Record<string, unknown>[]>();
     const extra = await this.extraAttrsOf(rows);
     const group = <T extends { artifactId: number }>(xs: T[]) => {
       const m = new Map<number, T[]>();
@@ -294,6 +300,7 @@ export class ArtifactService {
         addition_links: Object.keys(links).length ? links : null,
         labels: l?.length ? l.map(labelView) : null,
         accessories: acc?.length ? acc : null,
+        ...(inherited.get(r.digest)?.length ? { inherited_accessories: inherited.get(r.digest) } : {}),
       };
     });
   }
@@ -360,6 +367,23 @@ export class ArtifactService {
     for (const a of tagged) {
       const subject = subjectOfCosignTag(a.tag);
       if (subject) add(subject, a, a.tag);
+    }
+    return out;
+  }
+
+  /** Signatures of the indexes that list each unsigned row (as Harbor's populateInheritedAccessories). */
+  private async inheritedOf(loc: Located, rows: ArtifactRow[], own: Map<string, Record<string, unknown>[]> | null): Promise<Map<string, Record<string, unknown>[]>> {
+    const out = new Map<string, Record<string, unknown>[]>();
+    const isSig = (a: Record<string, unknown>) => a.type === 'signature.cosign' || a.type === 'signature.notation';
+    const parents = await this.query.listParentsOf(loc.repo.id, rows.map((r) => r.digest));
+    if (!parents.length) return out;
+    const mine = own ?? (await this.accessoriesOf(loc, rows));
+    const parentRows = await this.query.listArtifactsByDigests(loc.repo.id, parents.map((p) => p.parent));
+    const theirs = await this.accessoriesOf(loc, parentRows);
+    for (const { child, parent } of parents) {
+      if ((mine.get(child) ?? []).some(isSig)) continue;
+      const sigs = (theirs.get(parent) ?? []).filter(isSig);
+      if (sigs.length) out.set(child, [...(out.get(child) ?? []), ...sigs]);
     }
     return out;
   }
