@@ -80,12 +80,10 @@ import { TrustedKeyService } from './services/signature/trusted-key-service.ts';
 import { ContentTrustService } from './services/signature/content-trust.ts';
 import { SignatureVerifiers, type SignatureVerifierFactory } from './services/signature/verifier.ts';
 import { cosignVerifierFactory } from './services/signature/cosign-verifier.ts';
+import { notationVerifierFactory } from './services/signature/notation-verifier.ts';
 
-/**
- * The signature verifiers, one per signature accessory type. The notation verifier
- * (services/signature/notation-verifier.ts) is added here when it lands: `notationVerifierFactory`.
- */
-export const SIGNATURE_VERIFIER_FACTORIES: readonly SignatureVerifierFactory[] = [cosignVerifierFactory];
+/** The signature verifiers, one per signature accessory type (content trust picks them by the accessory's type). */
+export const SIGNATURE_VERIFIER_FACTORIES: readonly SignatureVerifierFactory[] = [cosignVerifierFactory, notationVerifierFactory];
 
 export interface Services {
   db: Db;

@@ -5,7 +5,7 @@ import { suite, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Db } from './db.ts';
+import { RELAXED, type Db, type Queryable } from './db.ts';
 import { MIGRATIONS, migrate } from './migrations.ts';
 
 const table = () => `conf_${randomBytes(5).toString('hex')}`;
@@ -235,6 +235,28 @@ export function runDbConformance(name: string, open: () => Promise<Db>): void {
         await db.tx((q) => q.run(`INSERT INTO ${t} (id, v) VALUES (?, ?)`, [4, 'after']));
         await db.run(`INSERT INTO ${t} (id, v) VALUES (?, ?)`, [5, 'after']);
         assert.equal((await db.all(`SELECT id FROM ${t}`)).length, 3);
+      }));
+
+    test('a relaxed tx commits and rolls back like any other, and only that commit skips the flush to disk', () =>
+      withDb(open, async (db) => {
+        const t = table();
+        await db.exec(`CREATE TABLE ${t} (id INTEGER PRIMARY KEY, v TEXT)`);
+        // The setting as the writing connection sees it: SQLite 2 = FULL, 1 = NORMAL; PostgreSQL on/off.
+        const setting = async (q: Queryable) =>
+          q.dialect === 'sqlite' ? Number(Object.values((await q.get('PRAGMA synchronous'))!)[0]) : String((await q.get<{ synchronous_commit: string }>('SHOW synchronous_commit'))!.synchronous_commit);
+        const [durable, relaxed] = db.dialect === 'sqlite' ? [2, 1] : ['on', 'off'];
+        const seen = await db.tx(async (q) => {
+          await q.run(`INSERT INTO ${t} (id, v) VALUES (?, ?)`, [1, 'relaxed']);
+          return setting(q);
+        }, RELAXED);
+        assert.equal(seen, relaxed);
+        await assert.rejects(db.tx(async (q) => {
+          await q.run(`INSERT INTO ${t} (id, v) VALUES (?, ?)`, [2, 'lost']);
+          throw new Error('boom');
+        }, RELAXED));
+        assert.deepEqual((await db.all<{ id: number }>(`SELECT id FROM ${t}`)).map((r) => r.id), [1]);
+        // The next ordinary transaction is durable again.
+        assert.equal(await db.tx((q) => setting(q)), durable);
       }));
 
     test('concurrent transactions serialize: 20 parallel read-modify-write increments end at 20', () =>

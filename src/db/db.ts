@@ -13,9 +13,21 @@ export interface Queryable {
   run(sql: string, params?: readonly Param[]): Promise<{ changes: number }>;
 }
 
+/**
+ * `relaxed`: the commit need not reach the disk before tx() resolves (SQLite: synchronous=NORMAL for that commit,
+ * PostgreSQL: synchronous_commit=off). Still atomic and safe against a crash of Berth; only an OS crash or power
+ * loss may undo it. For bookkeeping whose loss only repeats work — job claims and ends, event cursors — so a busy
+ * job queue does not pay a blocking fsync per webhook delivery. Never for what a client was told is stored.
+ */
+export interface TxOptions {
+  readonly relaxed?: boolean;
+}
+
+export const RELAXED: TxOptions = Object.freeze({ relaxed: true });
+
 export interface Db extends Queryable {
   /** Runs fn in one transaction; commits when it resolves, rolls back when it throws. */
-  tx<T>(fn: (q: Queryable) => Promise<T>): Promise<T>;
+  tx<T>(fn: (q: Queryable) => Promise<T>, opts?: TxOptions): Promise<T>;
   /** Runs a multi-statement script (migrations only). */
   exec(sql: string): Promise<void>;
   close(): Promise<void>;

@@ -617,6 +617,16 @@ CREATE TABLE trusted_keys (
 )
 `,
   },
+  {
+    version: 26,
+    name: 'tasks by execution and status',
+    // An execution's status is derived from its tasks by status (refreshExecutions); with only (execution_id)
+    // and (status, …) indexes the planner walked every task of a status — the whole queued backlog per refresh.
+    sql: `
+CREATE INDEX tasks_execution_status ON tasks(execution_id, status);
+DROP INDEX tasks_execution
+`,
+  },
 ];
 
 function render(sql: string, dialect: Db['dialect']): string {

@@ -1,6 +1,6 @@
 // PostgreSQL through pg's Pool. SQL is written with `?` placeholders and rewritten to $n here.
 import pg from 'pg';
-import type { Db, Param, Queryable, Row } from './db.ts';
+import type { Db, Param, Queryable, Row, TxOptions } from './db.ts';
 
 const placeholderCache = new Map<string, string>();
 function toPg(sql: string): string {
@@ -55,10 +55,10 @@ export class PostgresDb extends PgQueryable implements Db {
     // An idle client error (server restart) must not crash the process; the pool replaces the client.
     pool.on('error', () => {});
   }
-  async tx<T>(fn: (q: Queryable) => Promise<T>): Promise<T> {
+  async tx<T>(fn: (q: Queryable) => Promise<T>, opts?: TxOptions): Promise<T> {
     const client = await this.pool.connect();
     try {
-      await client.query('BEGIN');
+      await client.query(opts?.relaxed ? 'BEGIN; SET LOCAL synchronous_commit = off' : 'BEGIN');
       const out = await fn(new PgQueryable(client));
       await client.query('COMMIT');
       return out;

@@ -5,7 +5,7 @@ import { DatabaseSync, type StatementSync } from 'node:sqlite';
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import type { Db, Param, Queryable, Row } from './db.ts';
+import type { Db, Param, Queryable, Row, TxOptions } from './db.ts';
 
 class Mutex {
   private tail: Promise<void> = Promise.resolve();
@@ -121,8 +121,10 @@ export class SqliteDb implements Db {
       release();
     }
   }
-  async tx<T>(fn: (q: Queryable) => Promise<T>): Promise<T> {
+  async tx<T>(fn: (q: Queryable) => Promise<T>, opts?: TxOptions): Promise<T> {
     const release = await this.mutex.lock();
+    // WAL with synchronous=NORMAL appends the commit without fsync; the next FULL commit's fsync covers it too.
+    if (opts?.relaxed) this.writer.raw.exec('PRAGMA synchronous=NORMAL');
     try {
       this.writer.raw.exec('BEGIN IMMEDIATE');
       try {
@@ -134,6 +136,7 @@ export class SqliteDb implements Db {
         throw e;
       }
     } finally {
+      if (opts?.relaxed) this.writer.raw.exec('PRAGMA synchronous=FULL');
       release();
     }
   }

@@ -3,7 +3,7 @@
 // transaction. Claims are atomic across processes: FOR UPDATE SKIP LOCKED on PostgreSQL, the single-writer
 // transaction (BEGIN IMMEDIATE) on SQLite.
 import type { Db, Param, Queryable } from '../db/db.ts';
-import { inList } from '../db/db.ts';
+import { inList, RELAXED } from '../db/db.ts';
 import { orderSql, whereSql, type ListQuery } from './list-query.ts';
 
 export type JobStatus = 'Pending' | 'Running' | 'Stopped' | 'Error' | 'Success';
@@ -75,6 +75,8 @@ export interface Task {
   startTime: number | null;
   endTime: number | null;
   updateTime: number;
+  /** The execution's vendor id, when the query that read the task joined it (claims do). */
+  vendorId?: number;
 }
 
 export interface Schedule {
@@ -143,6 +145,7 @@ const toTask = (r: R): Task => ({
   startTime: numOrNull(r.start_time),
   endTime: numOrNull(r.end_time),
   updateTime: num(r.update_time),
+  ...(r.vendor_id !== undefined ? { vendorId: num(r.vendor_id) } : {}),
 });
 
 const toSchedule = (r: R): Schedule => ({
@@ -280,23 +283,29 @@ export class JobRepository {
     if (!types.length || limit <= 0) return [];
     const now = Date.now();
     // A paused queue (job_queue_status) keeps its tasks where they are, whichever process paused it.
-    const due = `((status = 'Pending' AND run_at <= ?) OR (status = 'Running' AND lease_until < ?)) AND job_type IN (${inList(types.length)})
-      AND job_type NOT IN (SELECT job_type FROM job_queue_status WHERE paused = 1)`;
+    const ofTypes = `job_type IN (${inList(types.length)}) AND job_type NOT IN (SELECT job_type FROM job_queue_status WHERE paused = 1)`;
+    const expired = `status = 'Running' AND lease_until < ? AND ${ofTypes}`;
+    const pending = `status = 'Pending' AND run_at <= ? AND ${ofTypes}`;
     // A plain read first: an idle poll takes no write lock (SQLite has one writer for all processes).
-    if (!(await this.db.get(`SELECT id FROM tasks WHERE ${due} LIMIT 1`, [now, now, ...types]))) return [];
+    if (!(await this.db.get(`SELECT id FROM tasks WHERE (${pending}) OR (${expired}) LIMIT 1`, [now, ...types, now, ...types]))) return [];
     return this.db.tx(async (q) => {
       const lock = q.dialect === 'postgres' ? 'FOR UPDATE SKIP LOCKED' : '';
+      // Two index range scans, each reading at most `limit` rows: the queued backlog (thousands of webhook
+      // deliveries after a burst of pushes) is never sorted as a whole. Pending ones come in tasks_due's order.
       const rows = await q.all<R>(
         `UPDATE tasks SET status = 'Running', locked_by = CAST(? AS TEXT) || '/' || CAST(id AS TEXT) || '/' || CAST(run_count + 1 AS TEXT),
            lease_until = ?, run_count = run_count + 1, start_time = ?, end_time = NULL, update_time = ?
-         WHERE id IN (SELECT id FROM tasks WHERE ${due} ORDER BY run_at, id LIMIT ? ${lock})
-         RETURNING *`,
-        [lockPrefix, now + leaseMs, now, now, now, now, ...types, limit],
+         WHERE id IN (SELECT id FROM (
+             SELECT id FROM (SELECT id FROM tasks WHERE ${expired} LIMIT ? ${lock}) e
+             UNION ALL SELECT id FROM (SELECT id FROM tasks WHERE ${pending} ORDER BY run_at, id LIMIT ? ${lock}) p
+           ) u LIMIT ?)
+         RETURNING *, (SELECT e.vendor_id FROM executions e WHERE e.id = tasks.execution_id) AS vendor_id`,
+        [lockPrefix, now + leaseMs, now, now, now, ...types, limit, now, ...types, limit, limit],
       );
       const tasks = rows.map(toTask).sort((a, b) => a.id - b.id);
-      for (const t of tasks) await this.refreshExecution(q, t.executionId);
+      await this.refreshExecutions(q, tasks.map((t) => t.executionId));
       return tasks;
-    });
+    }, RELAXED);
   }
 
   /** Extends the lease while `lockedBy` still holds it; null when the lease was lost, else whether a stop was asked. */
@@ -356,10 +365,9 @@ export class JobRepository {
         await this.insertTaskLog(q, taskId, log);
         executions.add(num(r.execution_id));
       }
-      // Ascending ids: two processes finishing tasks of the same executions lock them in one order (no deadlock).
-      for (const id of [...executions].sort((a, b) => a - b)) await this.refreshExecution(q, id);
+      await this.refreshExecutions(q, executions);
       return done;
-    });
+    }, RELAXED);
   }
 
   /** Hands a task back to the queue without counting the run (clean shutdown with the handler still busy). */
@@ -386,38 +394,36 @@ export class JobRepository {
         `UPDATE tasks SET stop_requested = 1, update_time = ? WHERE execution_id = ? AND status = 'Running' RETURNING id`,
         [now, executionId],
       );
-      await this.refreshExecution(q, executionId);
+      await this.refreshExecutions(q, [executionId]);
       return running.map((r) => num(r.id));
     });
   }
 
   /**
-   * The execution's status from its tasks (Harbor's rule): any Running → Running; else any Pending (a retry
-   * waiting) → Running if it started, Pending otherwise; else Error > Stopped > Success.
+   * The executions' status from their tasks (Harbor's rule): any Running → Running; else any Pending (a retry
+   * waiting) → Running if it started, Pending otherwise; else Error > Stopped > Success. One statement for a
+   * whole batch (a group commit of webhook deliveries refreshes dozens of executions).
    */
-  private async refreshExecution(q: Queryable, executionId: number): Promise<void> {
-    const rows = await q.all<{ status: JobStatus; n: number; msg: string | null }>(
-      'SELECT status, COUNT(*) AS n, MAX(status_message) AS msg FROM tasks WHERE execution_id = ? GROUP BY status',
-      [executionId],
-    );
-    const has = (s: JobStatus) => rows.some((r) => r.status === s && Number(r.n) > 0);
-    const ex = await q.get<R>('SELECT status FROM executions WHERE id = ?', [executionId]);
-    if (!ex) return;
-    let status: JobStatus;
-    if (has('Running')) status = 'Running';
-    else if (has('Pending')) status = ex.status === 'Pending' ? 'Pending' : 'Running';
-    else if (has('Error')) status = 'Error';
-    else if (has('Stopped')) status = 'Stopped';
-    else status = 'Success';
-    const msg = status === 'Error' ? (rows.find((r) => r.status === 'Error')?.msg ?? '') : '';
+  private async refreshExecutions(q: Queryable, executionIds: Iterable<number>): Promise<void> {
+    // Ascending ids: two processes refreshing the same executions lock them in one order (no deadlock).
+    const ids = [...new Set(executionIds)].sort((a, b) => a - b);
+    if (!ids.length) return;
+    const has = (status: JobStatus) => `EXISTS (SELECT 1 FROM tasks t WHERE t.execution_id = executions.id AND t.status = '${status}')`;
+    const final = `NOT ${has('Running')} AND NOT ${has('Pending')}`;
     const now = Date.now();
-    await q.run('UPDATE executions SET status = ?, status_message = ?, end_time = ?, update_time = ? WHERE id = ?', [
-      status,
-      msg,
-      isFinal(status) ? now : null,
-      now,
-      executionId,
-    ]);
+    for (let i = 0; i < ids.length; i += 500)
+      await q.run(
+        `UPDATE executions SET
+           status = CASE WHEN ${has('Running')} THEN 'Running'
+                         WHEN ${has('Pending')} THEN CASE WHEN status = 'Pending' THEN 'Pending' ELSE 'Running' END
+                         WHEN ${has('Error')} THEN 'Error' WHEN ${has('Stopped')} THEN 'Stopped' ELSE 'Success' END,
+           status_message = CASE WHEN ${final}
+             THEN COALESCE((SELECT MAX(t.status_message) FROM tasks t WHERE t.execution_id = executions.id AND t.status = 'Error'), '') ELSE '' END,
+           end_time = CASE WHEN ${final} THEN CAST(? AS BIGINT) ELSE NULL END,
+           update_time = ?
+         WHERE id IN (${inList(Math.min(500, ids.length - i))})`,
+        [now, now, ...ids.slice(i, i + 500)],
+      );
   }
 
   /** Keeps the newest `keep` finished executions of a type (with their tasks and logs); returns how many went. */
@@ -431,7 +437,7 @@ export class JobRepository {
     if (slack > 0 && !(await this.db.get(`SELECT id FROM executions WHERE ${w} ORDER BY id DESC LIMIT 1 OFFSET ?`, [...p, keep + slack]))) return 0;
     const cut = await this.db.get<{ id: number }>(`SELECT id FROM executions WHERE ${w} ORDER BY id DESC LIMIT 1 OFFSET ?`, [...p, keep]);
     if (!cut) return 0;
-    const r = await this.db.run(`DELETE FROM executions WHERE ${w} AND id <= ? AND status IN ('Stopped', 'Error', 'Success')`, [...p, num(cut.id)]);
+    const r = await this.db.tx((q) => q.run(`DELETE FROM executions WHERE ${w} AND id <= ? AND status IN ('Stopped', 'Error', 'Success')`, [...p, num(cut.id)]), RELAXED);
     return r.changes;
   }
 
@@ -454,7 +460,7 @@ export class JobRepository {
          WHERE status = 'Pending' AND job_type IN (${inList(types.length)}) RETURNING execution_id`,
         [now, now, ...types],
       );
-      for (const id of new Set(rows.map((r) => num(r.execution_id)))) await this.refreshExecution(q, id);
+      await this.refreshExecutions(q, rows.map((r) => num(r.execution_id)));
       return rows.length;
     });
   }
@@ -518,7 +524,7 @@ export class JobRepository {
 
   async saveTaskLog(taskId: number, lines: readonly string[]): Promise<void> {
     if (!lines.length) return;
-    await this.db.tx((q) => this.insertTaskLog(q, taskId, lines));
+    await this.db.tx((q) => this.insertTaskLog(q, taskId, lines), RELAXED);
   }
 
   private async insertTaskLog(q: Queryable, taskId: number, lines: readonly string[]): Promise<void> {

@@ -3,7 +3,7 @@
 // commit together with the cursor, so each event is handled once per subscriber even with several processes
 // (PostgreSQL: a cursor locked by another process is skipped, SKIP LOCKED). A handler that throws rolls the whole
 // round back: the events are retried later with backoff, never lost (delivery is at-least-once for outside effects).
-import type { Db } from '../../db/db.ts';
+import { RELAXED, type Db } from '../../db/db.ts';
 import type { EventRepository } from '../../repositories/event-repository.ts';
 import type { DomainEvent, Subscriber } from './types.ts';
 
@@ -181,7 +181,7 @@ export class EventDispatcher {
       if (matching.length) await s.handle(matching, q);
       await this.events.saveCursor(s.name, batch[batch.length - 1]!.seq, q);
       return { consumed: batch.length, handled: matching };
-    });
+    }, RELAXED);
   }
 
   private async pruneIfDue(): Promise<void> {

@@ -174,6 +174,8 @@ export class JobService {
   private readonly types = new Map<string, Registered>();
   /** Handlers running here, by lock token (a task re-claimed after its lease lapsed has a new token). */
   private readonly running = new Map<string, Running>();
+  /** Finishes per (job type, vendor) since the last retention check, modulo the type's retainSlack. */
+  private readonly retainCounts = new Map<string, number>();
   /** Ends of runs waiting for the next group commit (finishTask). */
   private readonly finishQueue: { item: { taskId: number; lockedBy: string; out: TaskOutcome; log: readonly string[] }; resolve: (done: boolean) => void; reject: (e: unknown) => void }[] = [];
   private finishing: Promise<void> | null = null;
@@ -755,7 +757,17 @@ export class JobService {
 
   private async retain(task: Task, reg: Registered): Promise<void> {
     if (reg.opts.retainExecutions === null) return;
-    const vendorId = reg.opts.retainPerVendor ? (await this.repo.findExecution(task.executionId))?.vendorId : undefined;
-    await this.repo.removeOldExecutions(task.jobType, reg.opts.retainExecutions, vendorId, reg.opts.retainSlack);
+    const vendorId = reg.opts.retainPerVendor ? (task.vendorId ?? (await this.repo.findExecution(task.executionId))?.vendorId) : undefined;
+    // With slack, look only on every slack-th finish of a (type, vendor) here: the executions can then grow to
+    // keep + 2 × slack, and the other finishes cost no query at all.
+    const slack = reg.opts.retainSlack;
+    if (slack > 0) {
+      const key = `${task.jobType}/${vendorId ?? ''}`;
+      const n = this.retainCounts.get(key) ?? 0;
+      if (this.retainCounts.size > 10_000 && n === 0) this.retainCounts.clear();
+      this.retainCounts.set(key, (n + 1) % slack);
+      if (n !== 0) return;
+    }
+    await this.repo.removeOldExecutions(task.jobType, reg.opts.retainExecutions, vendorId, slack);
   }
 }
