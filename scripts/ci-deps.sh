@@ -6,7 +6,7 @@
 #
 #   1. apt: one `apt-get update` + `apt-get install --no-install-recommends`, skipped
 #      entirely when dpkg-query says every package is already installed.
-#   2. Go clients (crane, oras, regctl, helm, syft for the scanner oracle, and notation) built with `go install` into the
+#   2. Go clients (crane, oras, regctl, helm, cosign, syft for the scanner oracle, and notation) built with `go install` into the
 #      git-ignored .tools/bin, pinned to exact versions; a tool is rebuilt only when the
 #      module version embedded in the binary (`go version -m`) differs from the pin.
 #   3. Python clients: a venv in .tools/pyvenv with the Harbor API clients `harborapi` and
@@ -35,6 +35,8 @@ GO_TOOLS=(
   "helm|helm.sh/helm/v4|helm.sh/helm/v4/cmd/helm|v4.3.1"
   # syft: the oracle for the built-in scanner's package inventory (test/scan)
   "syft|github.com/anchore/syft|github.com/anchore/syft/cmd/syft|v1.57.2"
+  # cosign: signs and verifies images against Berth (test/signatures)
+  "cosign|github.com/sigstore/cosign/v2|github.com/sigstore/cosign/v2/cmd/cosign|v2.6.5"
   # notation: the Notary Project signing tool, for the notation verifier and interop tests (test/signatures).
   # The module proxy serves v1.3.2 but lists no versions, so `go list -m -versions` shows nothing; install works.
   "notation|github.com/notaryproject/notation|github.com/notaryproject/notation/cmd/notation|v1.3.2"

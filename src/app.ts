@@ -83,6 +83,15 @@ import { ReplicationService } from './services/replication/replication-service.t
 import { ReplicationPolicyRepository } from './repositories/replication-policy-repository.ts';
 import { defaultAdapters } from './drivers/registry/index.ts';
 import { buildArtifactDomain, createPullRecorder, type ArtifactDomain } from './services/artifact/artifact-domain.ts';
+import { TrustedKeyRepository } from './repositories/trusted-key-repository.ts';
+import { TrustedKeyService } from './services/signature/trusted-key-service.ts';
+import { ContentTrustService } from './services/signature/content-trust.ts';
+import { SignatureVerifiers, type SignatureVerifierFactory } from './services/signature/verifier.ts';
+import { cosignVerifierFactory } from './services/signature/cosign-verifier.ts';
+import { notationVerifierFactory } from './services/signature/notation-verifier.ts';
+
+/** The signature verifiers, one per signature accessory type (content trust picks them by the accessory's type). */
+export const SIGNATURE_VERIFIER_FACTORIES: readonly SignatureVerifierFactory[] = [cosignVerifierFactory, notationVerifierFactory];
 
 export interface Services {
   db: Db;
@@ -143,6 +152,8 @@ export interface Services {
   scans: ScanService;
   /** The system CVE allowlist (GET/PUT /system/CVEAllowlist; prevent_vul reads it through ScanService). */
   systemAllowlist: SystemCveAllowlistRepository;
+  /** Projects' trusted keys (/projects/{p}/trusted-keys) and the content trust check of manifest pulls. */
+  signatures: { trustedKeys: TrustedKeyService; contentTrust: ContentTrustService };
 }
 
 export interface Bootstrap {
@@ -337,6 +348,14 @@ export async function buildServices(config: Config): Promise<{ services: Service
     audit,
     events: outbox,
   });
+  const contentTrust = new ContentTrustService({
+    metadata: (id) => projects.findProjectMetadata(id),
+    keys: (id) => trustedKeys.trusted(id),
+    query: artifactQueries,
+    store,
+    verifiers: new SignatureVerifiers(SIGNATURE_VERIFIER_FACTORIES),
+  });
+  const trustedKeys: TrustedKeyService = new TrustedKeyService({ keys: new TrustedKeyRepository(db), audit, onChange: (id) => contentTrust.invalidate(id) });
   const projectService = new ProjectService({
     db,
     projects,
@@ -429,6 +448,7 @@ export async function buildServices(config: Config): Promise<{ services: Service
       scanners,
       scans,
       systemAllowlist,
+      signatures: { trustedKeys, contentTrust },
     },
     bootstrap,
   };

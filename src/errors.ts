@@ -21,7 +21,7 @@ export const OciCode = {
   PAGINATION_NUMBER_INVALID: 'PAGINATION_NUMBER_INVALID',
   // Harbor's own code on /v2 for a refused change of an immutable tag (412, lib/errors PreconditionCode).
   PRECONDITION: 'PRECONDITION',
-  // Harbor's code on /v2 for a pull a project policy refuses (prevent_vul; 412, lib/errors PROJECTPOLICYVIOLATION).
+  // Harbor's code on /v2 for a pull a project policy refuses (prevent_vul, content trust; 412, lib/errors PROJECTPOLICYVIOLATION).
   PROJECTPOLICYVIOLATION: 'PROJECTPOLICYVIOLATION',
   UNKNOWN: 'UNKNOWN',
 } as const;

@@ -650,6 +650,27 @@ CREATE TABLE system_cve_allowlist (
 `,
   },
   {
+    // Issue 16 (signatures) part 1: a project's trusted keys (Berth's extension). kind 'cosign' holds a PEM public
+    // key, 'notation' a PEM certificate; fingerprint is the SHA-256 of the DER, unique per project. Numbered 25:
+    // 22-24 belong to work landing in parallel.
+    version: 25,
+    name: 'trusted keys',
+    sql: `
+CREATE TABLE trusted_keys (
+  id {{id}},
+  project_id BIGINT NOT NULL REFERENCES projects(id) ON DELETE CASCADE,
+  name {{name}} NOT NULL,
+  kind TEXT NOT NULL,
+  pem TEXT NOT NULL,
+  fingerprint TEXT NOT NULL,
+  creator TEXT NOT NULL DEFAULT '',
+  created_at BIGINT NOT NULL,
+  UNIQUE (project_id, name),
+  UNIQUE (project_id, fingerprint)
+)
+`,
+  },
+  {
     // Issue 17: proxy-cache projects. A project with registry_id > 0 pulls through from that replication
     // endpoint (0 = a normal project, as Harbor's project.registry_id). Fixed at creation.
     version: 24,

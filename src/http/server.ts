@@ -40,12 +40,12 @@ export function buildHttpServer(config: Config, services: Services): FastifyInst
   app.addHook('onRequest', readOnlyHook(() => services.system.readOnly()));
   const v2Auth = new V2Auth(services.auth, services.policy, config.http.externalUrl);
   app.register(async (scope) =>
-    v2Routes(scope, { config, auth: v2Auth, blobs: services.blobs, uploads: services.uploads, manifests: services.manifests, proxy: services.proxy, pullPolicy: services.scans }),
+    v2Routes(scope, { config, auth: v2Auth, blobs: services.blobs, uploads: services.uploads, manifests: services.manifests, proxy: services.proxy, pullPolicy: services.scans, contentTrust: services.signatures.contentTrust }),
   );
   app.register(async (scope) => tokenRoutes(scope, services.auth, services.sessions));
   app.register(async (scope) => portalSessionRoutes(scope, { config, sessions: services.sessions }));
   app.register(async (scope) =>
-    apiRoutes(scope, { config, auth: services.auth, policy: services.policy, users: services.users, projects: services.projects, jobs: services.jobs, quotas: services.quotas, artifactDomain: services.artifactDomain, sessions: services.sessions, robots: services.robots, configs: services.configs, groups: services.groups, ldap: services.ldap, ldapAuth: services.ldapAuth, auditQueries: services.auditQueries, system: services.system, webhooks: services.webhooks, registries: services.registries, retention: services.retention, replication: services.replication, scanners: services.scanners, scans: services.scans, systemAllowlist: services.systemAllowlist }),
+    apiRoutes(scope, { config, auth: services.auth, policy: services.policy, users: services.users, projects: services.projects, jobs: services.jobs, quotas: services.quotas, artifactDomain: services.artifactDomain, sessions: services.sessions, robots: services.robots, configs: services.configs, groups: services.groups, ldap: services.ldap, ldapAuth: services.ldapAuth, auditQueries: services.auditQueries, system: services.system, webhooks: services.webhooks, registries: services.registries, retention: services.retention, replication: services.replication, scanners: services.scanners, scans: services.scans, systemAllowlist: services.systemAllowlist, trustedKeys: services.signatures.trustedKeys }),
   );
   const portal = new Portal();
   app.register(async (scope) => portalRoutes(scope, portal));

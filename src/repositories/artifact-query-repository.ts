@@ -474,6 +474,31 @@ export class ArtifactQueryRepository {
     );
     return rows.map((r) => Number(r.id));
   }
+  /** The manifests of the repository whose index lists `digest`. */
+  async listParentManifests(repositoryId: number, digest: string, q: Queryable = this.db): Promise<{ id: number; digest: string }[]> {
+    const rows = await q.all<{ id: number; digest: string }>(
+      `SELECT pm.id, pm.digest FROM manifest_references mr JOIN manifests pm ON pm.id = mr.manifest_id
+       WHERE mr.digest = ? AND mr.kind = 'manifest' AND pm.repository_id = ?`,
+      [digest, repositoryId],
+    );
+    return rows.map((r) => ({ id: Number(r.id), digest: r.digest }));
+  }
+  /** (child digest, parent digest) for every index of the repository listing one of `digests`. */
+  async listParentsOf(repositoryId: number, digests: readonly string[]): Promise<{ child: string; parent: string }[]> {
+    const out: { child: string; parent: string }[] = [];
+    for (const part of chunks([...new Set(digests)])) {
+      const rows = await this.db.all<{ child: string; parent: string }>(
+        `SELECT mr.digest AS child, pm.digest AS parent FROM manifest_references mr JOIN manifests pm ON pm.id = mr.manifest_id
+         WHERE mr.kind = 'manifest' AND pm.repository_id = ? AND mr.digest IN (${inList(part.length)}) ORDER BY pm.id`,
+        [repositoryId, ...part],
+      );
+      out.push(...rows);
+    }
+    return out;
+  }
+  async listTagNamesOfManifest(manifestId: number, q: Queryable = this.db): Promise<string[]> {
+    return (await q.all<{ name: string }>('SELECT name FROM tags WHERE manifest_id = ? ORDER BY name', [manifestId])).map((r) => r.name);
+  }
   async countTagsOf(manifestId: number, q: Queryable = this.db): Promise<number> {
     const r = await q.get<{ n: number }>('SELECT COUNT(*) AS n FROM tags WHERE manifest_id = ?', [manifestId]);
     return Number(r?.n ?? 0);

@@ -141,6 +141,16 @@ export class ManifestRepository {
   async removeManifest(repositoryId: number, digest: string, q: Queryable = this.db): Promise<boolean> {
     return (await q.run('DELETE FROM manifests WHERE repository_id = ? AND digest = ?', [repositoryId, digest])).changes > 0;
   }
+  /** Accessories of `digest` in the repository: manifests whose subject it is, and those tagged with one of `tags` (cosign's). */
+  async listAccessoriesOf(repositoryId: number, digest: string, tags: readonly string[], q: Queryable = this.db): Promise<{ id: number; digest: string }[]> {
+    const rows = await q.all<{ id: number; digest: string }>(
+      `SELECT m.id, m.digest FROM manifests m WHERE m.repository_id = ? AND m.subject_digest = ?${
+        tags.length ? ` UNION SELECT m.id, m.digest FROM tags t JOIN manifests m ON m.id = t.manifest_id WHERE t.repository_id = ? AND t.name IN (${tags.map(() => '?').join(',')})` : ''
+      }`,
+      tags.length ? [repositoryId, digest, repositoryId, ...tags] : [repositoryId, digest],
+    );
+    return rows.map((r) => ({ id: Number(r.id), digest: r.digest }));
+  }
   /** The tags on one manifest, in ASCII order. */
   async listTagsOfManifest(manifestId: number, q: Queryable = this.db): Promise<string[]> {
     return (await q.all<{ name: string }>('SELECT name FROM tags WHERE manifest_id = ? ORDER BY name', [manifestId])).map((r) => r.name);

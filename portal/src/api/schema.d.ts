@@ -2586,6 +2586,18 @@ export interface paths {
                   };
                 };
               };
+              inherited_accessories?: ({
+                id?: number;
+                artifact_id?: number;
+                subject_artifact_id?: number;
+                subject_artifact_digest?: string;
+                subject_artifact_repo?: string;
+                size?: number;
+                digest?: string;
+                type?: string;
+                icon?: string;
+                creation_time?: string;
+              })[];
             })[];
           };
         };
@@ -4227,6 +4239,261 @@ export interface paths {
       };
     };
   };
+  "/projects/{project_name_or_id}/trusted-keys": {
+    /** List the project's trusted signature keys (Berth extension) */
+    get: {
+      parameters: {
+        query?: {
+          page?: number;
+          page_size?: number;
+        };
+        header?: never;
+        path: {
+          project_name_or_id: string;
+        };
+        cookie?: never;
+      };
+      responses: {
+        200: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": ({
+              id?: number;
+              project_id?: number;
+              name?: string;
+              kind?: "cosign" | "notation";
+              pem?: string;
+              fingerprint?: string;
+              creator?: string;
+              creation_time?: string;
+            })[];
+          };
+        };
+        400: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": {
+              errors?: ({
+                code?: string;
+                message?: string;
+              })[];
+            };
+          };
+        };
+        401: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": {
+              errors?: ({
+                code?: string;
+                message?: string;
+              })[];
+            };
+          };
+        };
+        403: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": {
+              errors?: ({
+                code?: string;
+                message?: string;
+              })[];
+            };
+          };
+        };
+        404: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": {
+              errors?: ({
+                code?: string;
+                message?: string;
+              })[];
+            };
+          };
+        };
+        500: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": {
+              errors?: ({
+                code?: string;
+                message?: string;
+              })[];
+            };
+          };
+        };
+      };
+    };
+    /** Register a trusted cosign key or notation certificate (Berth extension) */
+    post: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          project_name_or_id: string;
+        };
+        cookie?: never;
+      };
+      requestBody: {
+        content: {
+          "application/json": {
+            name: string;
+            kind: "cosign" | "notation";
+            pem: string;
+          };
+        };
+      };
+      responses: {
+        201: {
+          headers: { [name: string]: unknown };
+          content: never;
+        };
+        400: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": {
+              errors?: ({
+                code?: string;
+                message?: string;
+              })[];
+            };
+          };
+        };
+        401: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": {
+              errors?: ({
+                code?: string;
+                message?: string;
+              })[];
+            };
+          };
+        };
+        403: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": {
+              errors?: ({
+                code?: string;
+                message?: string;
+              })[];
+            };
+          };
+        };
+        404: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": {
+              errors?: ({
+                code?: string;
+                message?: string;
+              })[];
+            };
+          };
+        };
+        409: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": {
+              errors?: ({
+                code?: string;
+                message?: string;
+              })[];
+            };
+          };
+        };
+        500: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": {
+              errors?: ({
+                code?: string;
+                message?: string;
+              })[];
+            };
+          };
+        };
+      };
+    };
+  };
+  "/projects/{project_name_or_id}/trusted-keys/{key_id}": {
+    /** Remove a trusted key (Berth extension) */
+    delete: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          project_name_or_id: string;
+          key_id: number;
+        };
+        cookie?: never;
+      };
+      responses: {
+        200: {
+          headers: { [name: string]: unknown };
+          content: never;
+        };
+        400: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": {
+              errors?: ({
+                code?: string;
+                message?: string;
+              })[];
+            };
+          };
+        };
+        401: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": {
+              errors?: ({
+                code?: string;
+                message?: string;
+              })[];
+            };
+          };
+        };
+        403: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": {
+              errors?: ({
+                code?: string;
+                message?: string;
+              })[];
+            };
+          };
+        };
+        404: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": {
+              errors?: ({
+                code?: string;
+                message?: string;
+              })[];
+            };
+          };
+        };
+        500: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": {
+              errors?: ({
+                code?: string;
+                message?: string;
+              })[];
+            };
+          };
+        };
+      };
+    };
+  };
   "/projects/{project_name_or_id}/webhook/events": {
     /** Get supported event types and notify types. */
     get: {
@@ -5647,6 +5914,7 @@ export interface paths {
           with_signature?: boolean;
           with_immutable_status?: boolean;
           with_accessory?: boolean;
+          with_inherited_accessory?: boolean;
         };
         header?: never;
         path: {
@@ -5751,6 +6019,18 @@ export interface paths {
                   };
                 };
               };
+              inherited_accessories?: ({
+                id?: number;
+                artifact_id?: number;
+                subject_artifact_id?: number;
+                subject_artifact_digest?: string;
+                subject_artifact_repo?: string;
+                size?: number;
+                digest?: string;
+                type?: string;
+                icon?: string;
+                creation_time?: string;
+              })[];
             })[];
           };
         };
@@ -5912,6 +6192,7 @@ export interface paths {
           with_signature?: boolean;
           with_immutable_status?: boolean;
           with_accessory?: boolean;
+          with_inherited_accessory?: boolean;
         };
         header?: never;
         path: {
@@ -6017,6 +6298,18 @@ export interface paths {
                   };
                 };
               };
+              inherited_accessories?: ({
+                id?: number;
+                artifact_id?: number;
+                subject_artifact_id?: number;
+                subject_artifact_digest?: string;
+                subject_artifact_repo?: string;
+                size?: number;
+                digest?: string;
+                type?: string;
+                icon?: string;
+                creation_time?: string;
+              })[];
             };
           };
         };

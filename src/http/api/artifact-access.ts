@@ -176,6 +176,7 @@ export const ARTIFACT_SCHEMA = {
         },
       },
     },
+    inherited_accessories: { type: 'array', items: ACCESSORY_SCHEMA, description: 'The signatures of the indexes listing this artifact (with_inherited_accessory)' },
   },
 };
 export const REPOSITORY_SCHEMA = {

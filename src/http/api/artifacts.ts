@@ -25,6 +25,7 @@ import {
 } from './artifact-access.ts';
 import { API_PREFIX, bodyObject, headerFlag, pathId, queryOf, type ApiAuth, type ApiDeps } from './context.ts';
 import { parsePage, parseQ, parseSort, setPageHeaders, splitTopLevel } from './query.ts';
+import type { Condition } from '../../repositories/list-query.ts';
 
 const ARTIFACT_SORT: readonly ArtifactSortField[] = ['push_time', 'pull_time', 'id', 'digest', 'media_type'];
 
@@ -139,6 +140,7 @@ const WITH_QS = {
   with_signature: { type: 'boolean', default: false },
   with_immutable_status: { type: 'boolean', default: false },
   with_accessory: { type: 'boolean', default: false },
+  with_inherited_accessory: { type: 'boolean', default: false },
 };
 
 export async function artifactRoutes(app: FastifyInstance, deps: ApiDeps & { artifacts: ArtifactService }, auth: ApiAuth): Promise<void> {
@@ -166,13 +168,15 @@ export async function artifactRoutes(app: FastifyInstance, deps: ApiDeps & { art
     return items;
   };
   const viewOptions = (q: URLSearchParams) => {
-    // Parsed for validation; SBOM overviews and signatures are not built.
-    for (const n of ['with_scan_overview', 'with_sbom_overview', 'with_signature']) flag(q, n, false);
+    // Parsed for validation here; the scan overview and signature flags are read where they are used, SBOM overviews are not built.
+    for (const n of ['with_scan_overview', 'with_sbom_overview']) flag(q, n, false);
     return {
       withTag: flag(q, 'with_tag', true),
       withImmutable: flag(q, 'with_immutable_status', false),
       withLabel: flag(q, 'with_label', false),
       withAccessory: flag(q, 'with_accessory', false),
+      withSignature: flag(q, 'with_signature', false),
+      withInheritedAccessory: flag(q, 'with_inherited_accessory', false),
     };
   };
 
@@ -370,10 +374,33 @@ export async function artifactRoutes(app: FastifyInstance, deps: ApiDeps & { art
       const { loc } = await locate(req, 'accessory:list');
       const q = queryOf(req);
       const page = parsePage(q);
-      const where = parseQ(q.get('q'), { type: { type: 'string' } } as const);
-      parseSort(q.get('sort'), ['creation_time'] as const);
+      // Harbor's accessory list filters on the accessory's columns: type, digest, artifact id, size.
+      const where = parseQ(q.get('q'), {
+        type: { type: 'string', fuzzy: true, union: true },
+        digest: { type: 'string', union: true },
+        artifact_id: { type: 'int', union: true },
+        size: { type: 'int', range: true },
+      } as const);
+      const sort = parseSort(q.get('sort'), ['creation_time', 'id', 'size', 'type', 'digest'] as const);
       const all = await artifacts.listAccessories(loc, req.params.reference!, { limit: 10_000, offset: 0 });
-      const items = where.type ? all.items.filter((a) => a.type === (where.type as { value: string }).value) : all.items;
+      const matches = (v: unknown, c: Condition | undefined) => {
+        if (!c) return true;
+        if (c.op === 'eq') return v === c.value;
+        if (c.op === 'in') return c.values.includes(v as never);
+        if (c.op === 'like') return String(v).toLowerCase().includes(String(c.value).toLowerCase());
+        return (c.min === null || Number(v) >= Number(c.min)) && (c.max === null || Number(v) <= Number(c.max));
+      };
+      const items = all.items.filter((a) => matches(a.type, where.type) && matches(a.digest, where.digest) && matches(a.artifact_id, where.artifact_id) && matches(a.size, where.size));
+      const key = (a: Record<string, unknown>, f: (typeof sort)[number]['field']) => a[f === 'id' ? 'id' : f] as string | number;
+      if (sort.length)
+        items.sort((x, y) => {
+          for (const s of sort) {
+            const a = key(x, s.field);
+            const b = key(y, s.field);
+            if (a !== b) return (a < b ? -1 : 1) * (s.desc ? -1 : 1);
+          }
+          return 0;
+        });
       setPageHeaders(reply, req.raw.url ?? '', items.length, page);
       return items.slice(page.offset, page.offset + page.limit);
     },
@@ -416,7 +443,6 @@ export async function artifactRoutes(app: FastifyInstance, deps: ApiDeps & { art
           properties: {
             ...PAGE_QS,
             ...Object.fromEntries(Object.entries(WITH_QS).filter(([k]) => k !== 'with_signature')),
-            with_inherited_accessory: { type: 'boolean', default: false },
             latest_in_repository: { type: 'boolean', default: false },
           },
         },
@@ -428,7 +454,6 @@ export async function artifactRoutes(app: FastifyInstance, deps: ApiDeps & { art
       const { project } = await projectFor(deps, auth, req, ref, 'artifact:list', headerFlag(req, 'X-Is-Resource-Name') || !/^[0-9]{1,15}$/.test(ref));
       const q = queryOf(req);
       const page = parsePage(q);
-      flag(q, 'with_inherited_accessory', false);
       const r = await artifacts.listOfProject(
         project,
         parseArtifactQ(q.get('q')),

@@ -1,5 +1,6 @@
 // What every /api/v2.0 handler shares: the prefix, the dependencies, the authenticated caller and the small
 // request helpers. Kept apart from index.ts (which registers the routes) so route files never import it back.
+import type { TrustedKeyService } from '../../services/signature/trusted-key-service.ts';
 import type { FastifyRequest } from 'fastify';
 import type { Config } from '../../config/config.ts';
 import { ApiErrors } from '../../errors.ts';
@@ -55,6 +56,8 @@ export interface ApiDeps {
   scanners: ScannerService;
   scans: ScanService;
   systemAllowlist: SystemCveAllowlistRepository;
+  /** Projects' trusted signature keys (Berth's /projects/{p}/trusted-keys). */
+  trustedKeys: TrustedKeyService;
 }
 
 /** The authenticated caller of one API request (memoized per request). */

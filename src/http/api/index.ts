@@ -24,6 +24,7 @@ import { ldapRoutes } from './ldap.ts';
 import { auditLogRoutes } from './audit-logs.ts';
 import { webhookRoutes } from './webhooks.ts';
 import { immutableRoutes } from './immutable.ts';
+import { trustedKeyRoutes } from './trusted-keys.ts';
 import { retentionRoutes } from './retention.ts';
 import { systemRoutes, versionRoute } from './system.ts';
 import { scannerRoutes } from './scanners.ts';
@@ -99,6 +100,7 @@ export async function apiRoutes(app: FastifyInstance, deps: ApiDeps): Promise<vo
   await app.register(async (scope) => artifactRoutes(scope, { ...deps, ...deps.artifactDomain }, auth), { prefix: API_PREFIX });
   await app.register(async (scope) => labelRoutes(scope, { ...deps, ...deps.artifactDomain }, auth), { prefix: API_PREFIX });
   await app.register(async (scope) => immutableRoutes(scope, { ...deps, ...deps.artifactDomain }, auth), { prefix: API_PREFIX });
+  await app.register(async (scope) => trustedKeyRoutes(scope, { ...deps, trustedKeys: deps.trustedKeys }, auth), { prefix: API_PREFIX });
   await app.register(async (scope) => registryRoutes(scope, deps.registries, auth), { prefix: API_PREFIX });
   await app.register(async (scope) => retentionRoutes(scope, deps, auth), { prefix: API_PREFIX });
   await app.register(async (scope) => replicationRoutes(scope, { replication: deps.replication, registries: deps.registries }, auth), { prefix: API_PREFIX });

@@ -6,6 +6,7 @@ import type { UploadService } from '../../services/registry/upload-service.ts';
 import type { ProxyCacheService } from '../../services/proxy/proxy-cache-service.ts';
 import { Errors } from '../../errors.ts';
 import type { Project } from '../../repositories/project-repository.ts';
+import type { ContentTrustService } from '../../services/signature/content-trust.ts';
 import type { Caller, V2Auth } from './auth.ts';
 import type { ScanService } from '../../services/scan/scan-service.ts';
 
@@ -20,6 +21,8 @@ export interface V2Deps {
   proxy?: ProxyCacheService;
   /** Project pull policies (prevent_vul) checked on a manifest GET; absent in tests that need none. */
   pullPolicy?: Pick<ScanService, 'checkPull'>;
+  /** Refuses manifest pulls a project's signature policy does not allow (absent: no policy is enforced). */
+  contentTrust?: ContentTrustService;
 }
 
 /** Harbor's DisableBlobAndManifestUploadMiddleware: nothing is pushed into a proxy-cache project but by the proxy. */

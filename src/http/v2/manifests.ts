@@ -45,17 +45,22 @@ export const getManifest: V2Handler = async (d, r) => {
     if (a.kind === 'remote') return remoteHeaders(r, a).send(a.bytes);
   }
   // The pull's PULL_ARTIFACT event (audit row, webhooks) is written with the batched pull-time flush: no wait here.
-  const policy = d.pullPolicy;
-  const gate = policy
-    ? async (m: Manifest) => {
-        // Harbor's SkipPolicyChecking: signers (cosign/notation with push rights) read the manifest they sign, and
-        // signatures themselves (tag-based sha256-….sig/.att or a referrer) are never held back.
-        const ua = String(r.req.headers['user-agent'] ?? '');
-        const signer = /cosign|notation/i.test(ua) && (await d.auth.actions(r.caller, r.name)).actions.has('push');
-        const signature = m.subjectDigest !== null || /^sha256-[0-9a-f]{64}\.(sig|att|sbom)$/.test(r.ref);
-        await policy.checkPull(project, m, { bypass: signer || signature });
-      }
-    : undefined;
+  // Harbor's order: content trust (412 PROJECTPOLICYVIOLATION), then prevent_vul, both before the pull is recorded.
+  // Harbor's SkipPolicyChecking: cosign and notation read the manifest they are about to sign, so a caller with push
+  // whose User-Agent names them passes; signatures themselves (tag-based sha256-….sig/.att or a referrer) too.
+  const ua = String(r.req.headers['user-agent'] ?? '');
+  const isSigningTool = async () => /cosign|notation/i.test(ua) && (await d.auth.actions(r.caller, r.name)).actions.has('push');
+  const { pullPolicy, contentTrust } = d;
+  const gate =
+    pullPolicy || contentTrust
+      ? async (m: Manifest) => {
+          if (contentTrust) await contentTrust.checkPull(m, { project, reference: r.ref, isSigningTool });
+          if (pullPolicy) {
+            const signature = m.subjectDigest !== null || /^sha256-[0-9a-f]{64}\.(sig|att|sbom)$/.test(r.ref);
+            await pullPolicy.checkPull(project, m, { bypass: signature || (await isSigningTool()) });
+          }
+        }
+      : undefined;
   const m = await d.manifests.get(r.name, r.ref, true, { operator: principalName(r.caller.principal), project, gate });
   return manifestHeaders(r, m).send(m.content);
 };

@@ -53,6 +53,16 @@ export interface ViewOptions {
   withImmutable?: boolean;
   withLabel: boolean;
   withAccessory: boolean;
+  /**
+   * Harbor's with_signature (its swagger: "whether the signature is included"): the signature accessories
+   * (`signature.*`) in `accessories` even without with_accessory, which the portal's "signed" mark reads.
+   */
+  withSignature?: boolean;
+  /**
+   * Harbor's with_inherited_accessory: `inherited_accessories`, the signatures of the indexes of the repository that
+   * list the artifact, when it has no signature of its own (omitted otherwise).
+   */
+  withInheritedAccessory?: boolean;
 }
 export interface Located {
   project: ProjectRef;
@@ -234,13 +244,14 @@ export class ArtifactService {
       childDigests.length ? this.query.listArtifactsByDigests(loc.repo.id, childDigests) : Promise.resolve([]),
       opts.withTag ? this.query.listTagsOf(ids) : Promise.resolve([]),
       opts.withLabel ? this.query.listLabelsOf(ids) : Promise.resolve([]),
-      opts.withAccessory ? this.accessoriesOf(loc, rows) : Promise.resolve(new Map<string, Record<string, unknown>[]>()),
+      opts.withAccessory || opts.withSignature ? this.accessoriesOf(loc, rows) : Promise.resolve(new Map<string, Record<string, unknown>[]>()),
     ]);
     const childBy = new Map(children.map((c) => [c.digest, c]));
     const childSize = (d: string) => {
       const c = childBy.get(d);
       return c ? sizeOf(c, () => undefined) : undefined;
     };
+    const inherited = opts.withInheritedAccessory ? await this.inheritedOf(loc, rows, opts.withAccessory || opts.withSignature ? accessories : null) : new Map<string, Record<string, unknown>[]>();
     const extra = await this.extraAttrsOf(rows);
     const group = <T extends { artifactId: number }>(xs: T[]) => {
       const m = new Map<number, T[]>();
@@ -267,7 +278,7 @@ export class ArtifactService {
         links[a] = { href: `/api/v2.0/projects/${loc.project.name}/repositories/${repoPath}/artifacts/${r.digest}/additions/${a}`, absolute: false };
       const t = tagsBy.get(r.id);
       const l = labelsBy.get(r.id);
-      const acc = accessories.get(r.digest);
+      const acc = opts.withAccessory ? accessories.get(r.digest) : accessories.get(r.digest)?.filter((a) => String(a.type).startsWith('signature.'));
       return {
         id: r.id,
         type,
@@ -289,6 +300,7 @@ export class ArtifactService {
         addition_links: Object.keys(links).length ? links : null,
         labels: l?.length ? l.map(labelView) : null,
         accessories: acc?.length ? acc : null,
+        ...(inherited.get(r.digest)?.length ? { inherited_accessories: inherited.get(r.digest) } : {}),
       };
     });
   }
@@ -355,6 +367,23 @@ export class ArtifactService {
     for (const a of tagged) {
       const subject = subjectOfCosignTag(a.tag);
       if (subject) add(subject, a, a.tag);
+    }
+    return out;
+  }
+
+  /** Signatures of the indexes that list each unsigned row (as Harbor's populateInheritedAccessories). */
+  private async inheritedOf(loc: Located, rows: ArtifactRow[], own: Map<string, Record<string, unknown>[]> | null): Promise<Map<string, Record<string, unknown>[]>> {
+    const out = new Map<string, Record<string, unknown>[]>();
+    const isSig = (a: Record<string, unknown>) => a.type === 'signature.cosign' || a.type === 'signature.notation';
+    const parents = await this.query.listParentsOf(loc.repo.id, rows.map((r) => r.digest));
+    if (!parents.length) return out;
+    const mine = own ?? (await this.accessoriesOf(loc, rows));
+    const parentRows = await this.query.listArtifactsByDigests(loc.repo.id, parents.map((p) => p.parent));
+    const theirs = await this.accessoriesOf(loc, parentRows);
+    for (const { child, parent } of parents) {
+      if ((mine.get(child) ?? []).some(isSig)) continue;
+      const sigs = (theirs.get(parent) ?? []).filter(isSig);
+      if (sigs.length) out.set(child, [...(out.get(child) ?? []), ...sigs]);
     }
     return out;
   }

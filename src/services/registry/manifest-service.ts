@@ -8,6 +8,7 @@ import type { BlobRepository } from '../../repositories/blob-repository.ts';
 import type { ManifestRepository, Manifest, Referrer } from '../../repositories/manifest-repository.ts';
 import type { RepositoryRepository } from '../../repositories/repository-repository.ts';
 import type { ArtifactRef, EventPublisher, NewEvent } from '../events/types.ts';
+import { cosignTagsFor } from '../artifact/artifact-model.ts';
 import { ImmutableTagError, immutableDeleteRegistryError, type ImmutabilityService } from '../artifact/immutability-service.ts';
 import { crashPoint, type Faults } from './faults.ts';
 import type { QuotaService } from './quota-service.ts';
@@ -93,7 +94,10 @@ export class ManifestService {
     else if (!isValidTag(reference)) throw Errors.manifestInvalid('invalid tag', 400);
   }
 
-  /** A manifest by tag or digest; with content it is a pull (recorded in batches, with its event when `puller` is given). */
+  /**
+   * A manifest by tag or digest; with content it is a pull (recorded in batches, with its event when `puller` is
+   * given). `gate` may refuse it (content trust) before anything is recorded.
+   */
   async get(repositoryName: string, reference: string, withContent: boolean, puller?: Puller): Promise<Manifest> {
     ManifestService.checkReference(reference);
     const m = isDigestRef(reference)
@@ -222,13 +226,19 @@ export class ManifestService {
       const m = byDigest ? await this.manifests.findManifestByDigest(repositoryName, reference, false, q) : await this.manifests.findManifestByTag(repositoryName, reference, false, q);
       if (!m) throw Errors.manifestUnknown(reference);
       const tags = byDigest ? await this.manifests.listTagsOfManifest(m.id, q) : [reference];
-      if (this.immutability && tags.length) {
+      // As Harbor's artifact controller: deleting an artifact deletes its accessories (referrers by subject and
+      // cosign-tagged signatures/attestations/SBOMs), whose tags must be deletable too.
+      const accessories = byDigest ? await this.manifests.listAccessoriesOf(repo.id, m.digest, cosignTagsFor(m.digest), q) : [];
+      const accessoryTags: string[] = [];
+      for (const a of accessories) accessoryTags.push(...(await this.manifests.listTagsOfManifest(a.id, q)));
+      if (this.immutability && tags.length + accessoryTags.length) {
         const immutable = await this.immutability.matcher(project.id, q);
-        const locked = tags.find((t) => immutable(repositoryName.slice(project.name.length + 1), t));
+        const locked = [...tags, ...accessoryTags].find((t) => immutable(repositoryName.slice(project.name.length + 1), t));
         if (locked !== undefined) throw immutableDeleteRegistryError(locked);
       }
       const ok = byDigest ? await this.manifests.removeManifest(repo.id, reference, q) : await this.manifests.removeTag(repo.id, reference, q);
       if (!ok) throw Errors.manifestUnknown(reference);
+      for (const a of accessories) if (a.digest !== m.digest) await this.manifests.removeManifest(repo.id, a.digest, q);
       await this.events?.publish(q, [{ type: byDigest ? 'DELETE_ARTIFACT' : 'DELETE_TAG', operator, projectId: project.id, data: artifactRef(project, repositoryName, m, tags) }]);
     });
   }
