@@ -650,6 +650,13 @@ CREATE TABLE system_cve_allowlist (
 `,
   },
   {
+    // Issue 17: proxy-cache projects. A project with registry_id > 0 pulls through from that replication
+    // endpoint (0 = a normal project, as Harbor's project.registry_id). Fixed at creation.
+    version: 24,
+    name: 'proxy cache projects',
+    sql: `ALTER TABLE projects ADD COLUMN registry_id BIGINT NOT NULL DEFAULT 0`,
+  },
+  {
     // Issue 16 (signatures) part 1: a project's trusted keys (Berth's extension). kind 'cosign' holds a PEM public
     // key, 'notation' a PEM certificate; fingerprint is the SHA-256 of the DER, unique per project. Numbered 25:
     // 22-24 belong to work landing in parallel.
@@ -669,13 +676,6 @@ CREATE TABLE trusted_keys (
   UNIQUE (project_id, fingerprint)
 )
 `,
-  },
-  {
-    // Issue 17: proxy-cache projects. A project with registry_id > 0 pulls through from that replication
-    // endpoint (0 = a normal project, as Harbor's project.registry_id). Fixed at creation.
-    version: 24,
-    name: 'proxy cache projects',
-    sql: `ALTER TABLE projects ADD COLUMN registry_id BIGINT NOT NULL DEFAULT 0`,
   },
   {
     version: 26,
