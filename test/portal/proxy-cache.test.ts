@@ -53,7 +53,12 @@ describe('portal proxy-cache projects', { timeout: 300_000 }, () => {
     await page.locator('[data-testid=new-project]').click();
     await page.locator('#project-name').fill('hub');
     // The endpoint is required once the switch is on.
-    await page.locator('#project-proxy').click();
+    // Under load a click can land while the dialog still opens: click until the switch is on.
+    for (let i = 0; i < 10 && (await page.locator('#project-proxy').getAttribute('aria-checked')) !== 'true'; i++) {
+      await page.locator('#project-proxy').click();
+      await page.waitForTimeout(200);
+    }
+    await page.locator('#project-proxy[aria-checked="true"]').waitFor();
     await page.getByRole('dialog').getByRole('button', { name: 'Create' }).click();
     await page.getByRole('dialog').getByText('Required').first().waitFor();
     await pickEndpoint();
