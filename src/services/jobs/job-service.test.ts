@@ -238,6 +238,37 @@ test(`${BACKEND}: no more than max_job_workers tasks run at once in one instance
   assert.equal(peak, 3);
 });
 
+test(`${BACKEND}: a type with a concurrency of its own runs beside a busy pool, up to that many at once`, async () => {
+  const d = await freshDatabase();
+  const js = await newService(d, { maxWorkers: 1 });
+  let release!: () => void;
+  const held = new Promise<void>((r) => (release = r));
+  js.register('LONG', () => held);
+  let now = 0;
+  let peak = 0;
+  js.register(
+    'LIGHT',
+    async () => {
+      now++;
+      peak = Math.max(peak, now);
+      await sleep(30);
+      now--;
+    },
+    { concurrency: 4 },
+  );
+  js.start();
+  const long = await js.submit('LONG');
+  await waitFor('the long task to run', async () => (await js.getExecution(long.id))?.status === 'Running', 5000);
+  const exs = [];
+  for (let i = 0; i < 12; i++) exs.push(await js.submit('LIGHT'));
+  // The one pool worker is taken by LONG the whole time; LIGHT does not wait for it.
+  for (const e of exs) assert.equal((await finished(js, e.id)).status, 'Success');
+  assert.equal((await js.getExecution(long.id))?.status, 'Running');
+  assert.ok(peak > 1 && peak <= 4, `peak ${peak}`);
+  release();
+  assert.equal((await finished(js, long.id)).status, 'Success');
+});
+
 test(`${BACKEND}: a task whose worker died (lease expired) is run again by another instance`, async () => {
   const d = await freshDatabase();
   const db = await d.open();
