@@ -162,35 +162,46 @@ describe('portal policy tab', { timeout: 300_000 }, () => {
     const cronOf = async () => ((await api.call('GET', `/retentions/${id}`)).json() as { trigger: { settings: { cron?: string } } }).trigger.settings.cron ?? '';
     const schedule = page.locator('[data-testid=retention-schedule]');
     assert.equal(await schedule.innerText(), 'None');
+    const dialog = page.getByRole('dialog');
+    // Under load a click can land while the modal still opens, or find the closing one's dropdown: wait for the last
+    // dialog to be gone, then choose until the select shows the label.
     const pick = async (label: string) => {
+      await dialog.waitFor({ state: 'detached' });
       await page.locator('[data-testid=edit-retention-schedule]').click();
-      await page.locator('#retention-schedule-preset').click();
-      await page.locator('.ant-select-item-option', { hasText: label }).click();
+      await dialog.waitFor();
+      const shown = dialog.locator('.ant-select').first();
+      for (let i = 0; i < 10 && !(await shown.innerText()).includes(label); i++) {
+        await page.locator('#retention-schedule-preset').click();
+        await page.locator('.ant-select-item-option', { hasText: label }).filter({ visible: true }).click({ timeout: 5000 }).catch(() => undefined);
+      }
+      assert.ok((await shown.innerText()).includes(label), `the schedule select shows ${label}`);
     };
     await pick('Daily');
-    await page.getByRole('dialog').getByRole('button', { name: 'Save' }).click();
+    await dialog.getByRole('button', { name: 'Save' }).click();
     await schedule.getByText('Daily').waitFor();
     assert.equal(await cronOf(), '0 0 0 * * *');
 
     // A bad cron is the server's 400, shown in the dialog.
     await pick('Custom');
     await page.locator('#retention-cron').fill('not a cron');
-    await page.getByRole('dialog').getByRole('button', { name: 'Save' }).click();
+    await dialog.getByRole('button', { name: 'Save' }).click();
     await page.locator('[data-testid=retention-schedule-error]').waitFor();
     await page.locator('#retention-cron').fill('0 30 2 * * *');
-    await page.getByRole('dialog').getByRole('button', { name: 'Save' }).click();
+    await dialog.getByRole('button', { name: 'Save' }).click();
     await schedule.getByText('Custom').waitFor();
     assert.equal(await cronOf(), '0 30 2 * * *');
 
     await pick('None');
-    await page.getByRole('dialog').getByRole('button', { name: 'Save' }).click();
+    await dialog.getByRole('button', { name: 'Save' }).click();
     await schedule.getByText('None').waitFor();
+    await dialog.waitFor({ state: 'detached' });
     assert.equal(await cronOf(), '');
   });
 
   test('an immutability rule added in the UI makes the API refuse a tag delete; disable and delete it', async () => {
     const rules = async () => (await api.call('GET', `/projects/${PROJECT}/immutabletagrules`)).json() as { id: number; disabled: boolean; tag_selectors: { pattern: string }[]; scope_selectors: { repository: { pattern: string }[] } }[];
     await page.locator('[data-testid=add-immutable-rule]').click();
+    await page.getByRole('dialog').waitFor();
     await page.locator('#immutable-repo-pattern').fill('app');
     await page.locator('#immutable-tag-pattern').fill('v*');
     await page.getByRole('dialog').getByRole('button', { name: 'Add' }).click();
