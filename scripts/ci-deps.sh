@@ -6,7 +6,8 @@
 #
 #   1. apt: one `apt-get update` + `apt-get install --no-install-recommends`, skipped
 #      entirely when dpkg-query says every package is already installed.
-#   2. Go clients (crane, oras, regctl, helm, cosign, syft for the scanner oracle, and notation) built with `go install` into the
+#   2. Go clients (crane, oras, regctl, helm, cosign, syft for the scanner oracle, notation) and peers
+#      (CNCF Distribution v3 `registry`, the Versity S3 gateway) built with `go install` into the
 #      git-ignored .tools/bin, pinned to exact versions; a tool is rebuilt only when the
 #      module version embedded in the binary (`go version -m`) differs from the pin.
 #   3. Python clients: a venv in .tools/pyvenv with the Harbor API clients `harborapi` and
@@ -40,6 +41,10 @@ GO_TOOLS=(
   # notation: the Notary Project signing tool, for the notation verifier and interop tests (test/signatures).
   # The module proxy serves v1.3.2 but lists no versions, so `go list -m -versions` shows nothing; install works.
   "notation|github.com/notaryproject/notation|github.com/notaryproject/notation/cmd/notation|v1.3.2"
+  # CNCF Distribution v3: a replication peer and the benchmark's peer on S3 (its binary is named `registry`)
+  "registry|github.com/distribution/distribution/v3|github.com/distribution/distribution/v3/cmd/registry|v3.1.2"
+  # Versity Gateway: a real S3 server (posix backend on a temp dir) for the S3 blob store's tests
+  "versitygw|github.com/versity/versitygw|github.com/versity/versitygw/cmd/versitygw|v1.8.0"
 )
 
 # ---- apt packages --------------------------------------------------------------------
