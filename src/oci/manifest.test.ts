@@ -200,11 +200,17 @@ test('foreign and non-distributable layers are not required blobs; duplicates ar
       layer(d('4'), 'application/vnd.oci.image.layer.nondistributable.v1.tar+gzip'),
       layer(d('6'), 'application/vnd.docker.image.rootfs.foreign.diff.tar'),
       layer(L1, 'application/vnd.docker.image.rootfs.diff.tar.gzip'),
-      layer(CONFIG, 'application/vnd.docker.image.rootfs.diff.tar.gzip'),
+      { ...layer(CONFIG, 'application/vnd.docker.image.rootfs.diff.tar.gzip'), size: 2 },
     ],
   });
   const p = parseManifest(body(m), MediaType.DockerManifest);
   assert.deepEqual(p.blobs, [CONFIG, L1]);
   const idx = parseManifest(body(index({ manifests: [index().manifests[0], index().manifests[0]] })), MediaType.OciIndex);
   assert.deepEqual(idx.manifests, [L1]);
+  assert.deepEqual([...p.declaredSizes], [[CONFIG, 2], [L1, 10]]);
+});
+
+test('one digest declared with two sizes is invalid', () => {
+  assert.throws(() => parseManifest(body(image({ layers: [layer(L1), { ...layer(L1), size: 11 }] })), MediaType.OciManifest), invalid);
+  assert.throws(() => parseManifest(body(image({ layers: [{ ...layer(CONFIG), size: 3 }] })), MediaType.OciManifest), invalid);
 });

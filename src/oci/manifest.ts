@@ -23,6 +23,8 @@ export interface ParsedManifest {
   blobs: string[];
   /** Child manifests (index entries) that must exist in the repository. */
   manifests: string[];
+  /** The size each referenced blob or child manifest declares (checked against what is stored). */
+  declaredSizes: Map<string, number>;
   subject: string | null;
   annotations: Record<string, string> | null;
 }
@@ -89,20 +91,33 @@ export function parseManifest(body: Buffer, contentType: string | undefined): Pa
   const subject = m.subject === undefined ? null : descriptor(m.subject, 'subject').digest;
   const blobs: string[] = [];
   const manifests: string[] = [];
+  const declaredSizes = new Map<string, number>();
+  const declare = (d: Descriptor, where: string) => {
+    const before = declaredSizes.get(d.digest);
+    if (before !== undefined && before !== d.size) throw Errors.manifestInvalid(`${where}: ${d.digest} is declared with two sizes (${before} and ${d.size})`);
+    declaredSizes.set(d.digest, d.size);
+  };
   let configMediaType: string | null = null;
   if (isIndex) {
     if (!Array.isArray(m.manifests)) throw Errors.manifestInvalid('manifests must be an array');
-    m.manifests.forEach((d, i) => manifests.push(descriptor(d, `manifests[${i}]`).digest));
+    m.manifests.forEach((d, i) => {
+      const c = descriptor(d, `manifests[${i}]`);
+      declare(c, `manifests[${i}]`);
+      manifests.push(c.digest);
+    });
   } else {
     const config = descriptor(m.config, 'config');
     configMediaType = config.mediaType;
+    declare(config, 'config');
     blobs.push(config.digest);
     if (m.layers !== undefined && !Array.isArray(m.layers)) throw Errors.manifestInvalid('layers must be an array');
     const layers = (m.layers as unknown[] | undefined) ?? [];
     if (layers.length === 0 && mediaType === MediaType.DockerManifest) throw Errors.manifestInvalid('a Docker image manifest needs layers');
     layers.forEach((d, i) => {
       const l = descriptor(d, `layers[${i}]`);
-      if (!isNonDistributable(l.mediaType)) blobs.push(l.digest);
+      if (isNonDistributable(l.mediaType)) return;
+      declare(l, `layers[${i}]`);
+      blobs.push(l.digest);
     });
   }
   const artifactType = (m.artifactType as string | undefined) ?? (isIndex ? null : configMediaType);
@@ -113,6 +128,7 @@ export function parseManifest(body: Buffer, contentType: string | undefined): Pa
     configMediaType,
     blobs: [...new Set(blobs)],
     manifests: [...new Set(manifests)],
+    declaredSizes,
     subject,
     annotations: (m.annotations as Record<string, string> | undefined) ?? null,
   };

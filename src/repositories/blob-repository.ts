@@ -87,6 +87,16 @@ export class BlobRepository {
     const r = await q.run('DELETE FROM repository_blobs WHERE repository_id = ? AND digest = ?', [repositoryId, digest]);
     return r.changes > 0;
   }
+  /** Stored sizes of those of `digests` that exist. */
+  async listBlobSizes(digests: readonly string[], q: Queryable): Promise<Map<string, number>> {
+    const out = new Map<string, number>();
+    for (let i = 0; i < digests.length; i += 500) {
+      const part = digests.slice(i, i + 500);
+      const rows = await q.all<{ digest: string; size: number | string }>(`SELECT digest, size FROM blobs WHERE digest IN (${inList(part.length)})`, [...part]);
+      for (const r of rows) out.set(r.digest, Number(r.size));
+    }
+    return out;
+  }
   /** Which of `digests` are linked to the repository. */
   async listLinkedDigests(repositoryId: number, digests: string[], q: Queryable): Promise<Set<string>> {
     return selectDigestsIn(q, 'repository_blobs', repositoryId, digests, 'share');

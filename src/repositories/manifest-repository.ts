@@ -1,4 +1,4 @@
-import { selectDigestsIn, type Queryable } from '../db/db.ts';
+import { inList, selectDigestsIn, type Queryable } from '../db/db.ts';
 
 export interface ManifestMeta {
   id: number;
@@ -109,6 +109,19 @@ export class ManifestRepository {
   /** Which of `digests` are manifests of the repository. */
   async listExistingDigests(repositoryId: number, digests: string[], q: Queryable): Promise<Set<string>> {
     return selectDigestsIn(q, 'manifests', repositoryId, digests, 'share');
+  }
+  /** Stored sizes of those of `digests` that are manifests of the repository. */
+  async listManifestSizes(repositoryId: number, digests: readonly string[], q: Queryable): Promise<Map<string, number>> {
+    const out = new Map<string, number>();
+    for (let i = 0; i < digests.length; i += 500) {
+      const part = digests.slice(i, i + 500);
+      const rows = await q.all<{ digest: string; size: number | string }>(
+        `SELECT digest, size FROM manifests WHERE repository_id = ? AND digest IN (${inList(part.length)})`,
+        [repositoryId, ...part],
+      );
+      for (const r of rows) out.set(r.digest, Number(r.size));
+    }
+    return out;
   }
   async saveTag(repositoryId: number, name: string, manifestId: number, q: Queryable): Promise<void> {
     const now = Date.now();

@@ -223,6 +223,32 @@ test('an index with a missing child manifest → 400 MANIFEST_BLOB_UNKNOWN', asy
   expectStatus(await f.admin.getManifest(repo, 'idx'), 404, 'MANIFEST_UNKNOWN');
 });
 
+test('a layer, config or child declared with the wrong size → 400 MANIFEST_INVALID with SIZE_INVALID detail; nothing is stored', async () => {
+  const repo = repoName('badsize');
+  const cfg = await f.admin.pushBlob(repo, Buffer.from('{}'));
+  const layer = await f.admin.pushBlob(repo, randomBlob(40));
+  const m = { schemaVersion: 2, mediaType: MediaTypes.OciManifest, config: desc(MediaTypes.OciConfig, cfg), layers: [desc(MediaTypes.OciLayer, layer, { size: 99999 })] };
+  const r = await f.admin.putManifest(repo, 'v1', m);
+  expectStatus(r, 400, 'MANIFEST_INVALID');
+  assert.deepEqual(r.json().errors[0].detail, { code: 'SIZE_INVALID', digest: layer.digest, declared: 99999, actual: 40 });
+  const badCfg = { ...m, config: desc(MediaTypes.OciConfig, cfg, { size: 3 }), layers: [desc(MediaTypes.OciLayer, layer)] };
+  expectStatus(await f.admin.putManifest(repo, 'v1', badCfg), 400, 'MANIFEST_INVALID');
+  // The same blob declared twice with different sizes is refused without looking at storage.
+  const twice = { ...m, layers: [desc(MediaTypes.OciLayer, layer), desc(MediaTypes.OciLayer, layer, { size: 41 })] };
+  expectStatus(await f.admin.putManifest(repo, 'v1', twice), 400, 'MANIFEST_INVALID');
+  expectStatus(await f.admin.getManifest(repo, 'v1'), 404, 'MANIFEST_UNKNOWN');
+
+  const img = await f.admin.pushImage(repo, 'x');
+  const index = { schemaVersion: 2, mediaType: MediaTypes.OciIndex, manifests: [{ mediaType: MediaTypes.OciManifest, digest: img.digest, size: img.bytes.length + 1 }] };
+  const ri = await f.admin.putManifest(repo, 'idx', index);
+  expectStatus(ri, 400, 'MANIFEST_INVALID');
+  assert.equal(ri.json().errors[0].detail.code, 'SIZE_INVALID');
+  expectStatus(await f.admin.getManifest(repo, 'idx'), 404, 'MANIFEST_UNKNOWN');
+  // With the right sizes both go in.
+  expectStatus(await f.admin.putManifest(repo, 'v1', { ...m, layers: [desc(MediaTypes.OciLayer, layer)] }), 201);
+  expectStatus(await f.admin.putManifest(repo, 'idx', { ...index, manifests: [{ ...index.manifests[0]!, size: img.bytes.length }] }), 201);
+});
+
 test('a subject that does not exist yet is accepted, with the OCI-Subject header', async () => {
   const repo = repoName('subject');
   const empty = await f.admin.pushBlob(repo, Buffer.from('{}'));

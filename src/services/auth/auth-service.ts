@@ -5,7 +5,7 @@ import type { LoginFailureRepository } from '../../repositories/login-failure-re
 
 /** Where the lockout series live when several processes share a database (the repository, or a test double). */
 export type LoginFailureStore = Pick<LoginFailureRepository, 'findLoginFailure' | 'saveLoginFailure' | 'removeLoginFailure' | 'removeStaleLoginFailures'>;
-import { verifyPassword } from './password.ts';
+import { verifyNobody, verifyPassword } from './password.ts';
 import { ANONYMOUS, isRobotName, principalName, type Principal, type RobotAuthenticator } from './principal.ts';
 import type { AccessPolicy } from './access-policy.ts';
 import { TokenService, type AccessEntry } from './token-service.ts';
@@ -157,7 +157,9 @@ export class AuthService {
     if (await this.isRobot(username)) return this.authenticateRobot(username, password, lock.series);
     const external = !!this.external && (await this.external.handles(username));
     const user = external ? await this.external!.authenticate(username, password) : await this.users.findUserByName(username);
+    // An unknown name still pays for a hash, so response times do not tell which usernames exist.
     if (!user || (!external && !(await verifyPassword(password, user.passwordHash)))) {
+      if (!user && !external) await verifyNobody(password);
       await this.recordFailure(username);
       return null;
     }

@@ -18,9 +18,19 @@ export async function hashPassword(password: string): Promise<string> {
   return `$argon2id$v=19$m=${PARAMS.memory},t=${PARAMS.passes},p=${PARAMS.parallelism}$${b64(salt)}$${b64(key)}`;
 }
 
+// A well-formed hash of no one's password, at the current parameters: checking a password against it costs what a
+// real check costs, so an unknown username (or a user without a local password) answers no faster than a known one.
+const NOBODY = `$argon2id$v=19$m=${PARAMS.memory},t=${PARAMS.passes},p=${PARAMS.parallelism}$${b64(Buffer.alloc(16, 7))}$${b64(Buffer.alloc(32))}`;
+
+/** Spends a password check's time and says no: for logins whose username does not exist. */
+export async function verifyNobody(password: string): Promise<false> {
+  await verifyPassword(password, NOBODY);
+  return false;
+}
+
 export async function verifyPassword(password: string, phc: string): Promise<boolean> {
   const m = /^\$argon2id\$v=19\$m=(\d+),t=(\d+),p=(\d+)\$([A-Za-z0-9+/]+)\$([A-Za-z0-9+/]+)$/.exec(phc);
-  if (!m) return false;
+  if (!m) return phc === NOBODY ? false : verifyNobody(password);
   const expected = Buffer.from(m[5], 'base64');
   let key: Buffer;
   try {

@@ -11,7 +11,7 @@ import type { UserRepository } from '../../repositories/user-repository.ts';
 import type { ListQuery } from '../../repositories/list-query.ts';
 import type { AuditSink } from '../audit/audit.ts';
 import type { AccessPolicy } from './access-policy.ts';
-import { generatePassword, hashPassword, verifyPassword } from './password.ts';
+import { generatePassword, hashPassword, verifyNobody, verifyPassword } from './password.ts';
 import { ROBOT_PREFIX as DEFAULT_PREFIX, type Principal, type RobotAuthenticator, type RobotPrincipal } from './principal.ts';
 import { ALL_PROJECT_POLICIES, ROBOT_SYSTEM_GRANTABLE, type Policy } from './rbac.ts';
 import { checkPasswordPolicy } from './user-service.ts';
@@ -165,9 +165,9 @@ export class RobotService implements RobotAuthenticator {
   async authenticate(name: string, secret: string): Promise<RobotPrincipal | null> {
     if (name.length > 512 || !secret || secret.length > 1024) return null;
     const stored = await this.storedName(name);
-    if (stored === null) return null;
-    const r = await this.robots.findRobotByName(stored);
-    if (!this.usable(r)) return null;
+    const r = stored === null ? null : await this.robots.findRobotByName(stored);
+    // An unknown, disabled or expired robot costs a hash too: timing does not tell which robots exist.
+    if (!this.usable(r)) return verifyNobody(secret).then(() => null);
     const key = createHash('sha256').update(`${name}\0${secret}`).digest('base64');
     const hit = this.verified.get(key);
     const now = Date.now();

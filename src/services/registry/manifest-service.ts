@@ -39,6 +39,20 @@ export interface ProjectRef {
 }
 
 /** The event payload for an artifact of `project`. */
+/**
+ * A descriptor's size must be the stored content's (as Distribution checks): a wrong one would make every size the
+ * API and quotas report wrong, and clients that trust it read past the end.
+ */
+function checkDeclaredSizes(declared: ReadonlyMap<string, number>, stored: ReadonlyMap<string, number>): void {
+  for (const [digest, actual] of stored) {
+    const size = declared.get(digest);
+    if (size !== undefined && size !== actual)
+      throw new RegistryError('MANIFEST_INVALID', `${digest} is ${actual} bytes but the manifest declares ${size}`, {
+        detail: { code: 'SIZE_INVALID', digest, declared: size, actual },
+      });
+  }
+}
+
 export function artifactRef(project: ProjectRef, repository: string, m: { digest: string; mediaType: string; size?: number; artifactType?: string | null }, tags: string[]): ArtifactRef {
   return {
     projectId: project.id,
@@ -156,11 +170,13 @@ export class ManifestService {
         const linked = await this.blobs.listLinkedDigests(repo.id, parsed.blobs, q);
         const missing = parsed.blobs.find((d) => !linked.has(d));
         if (missing) throw Errors.manifestBlobUnknown(missing);
+        checkDeclaredSizes(parsed.declaredSizes, await this.blobs.listBlobSizes(parsed.blobs, q));
       }
       if (parsed.manifests.length) {
         const present = await this.manifests.listExistingDigests(repo.id, parsed.manifests, q);
         const missing = parsed.manifests.find((d) => !present.has(d));
         if (missing) throw Errors.manifestBlobUnknown(missing);
+        checkDeclaredSizes(parsed.declaredSizes, await this.manifests.listManifestSizes(repo.id, parsed.manifests, q));
       }
       // Manifest bytes count towards the project's quota (Harbor stores manifests as blobs).
       try {
