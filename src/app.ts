@@ -1,6 +1,6 @@
 // Composition root: builds every service from the validated config. Nothing here is global; tests build as
 // many independent apps as they like.
-import type { Config } from './config/config.ts';
+import { ConfigError, type Config } from './config/config.ts';
 import type { Db } from './db/db.ts';
 import { openDatabase } from './db/open.ts';
 import { FsBlobStore } from './storage/fs-store.ts';
@@ -66,7 +66,7 @@ import { MetricsService, projectMetricsSource } from './services/metrics/metrics
 import { artifactTypeOfColumns } from './services/artifact/artifact-model.ts';
 import { WebhookRepository } from './repositories/webhook-repository.ts';
 import { WebhookService } from './services/webhook/webhook-service.ts';
-import { SecretBox } from './services/security/secret-box.ts';
+import { SecretBox, SecretKeyError } from './services/security/secret-box.ts';
 import { WebhookDelivery } from './services/webhook/webhook-delivery.ts';
 import { OutboundGuard } from './drivers/http/outbound-guard.ts';
 import { AdvisoryService } from './services/scan/advisory-service.ts';
@@ -173,7 +173,15 @@ export async function buildServices(config: Config): Promise<{ services: Service
   const settings = new SettingsRepository(db);
   const members = new MemberRepository(db);
   const policy = new AccessPolicy(projects, members);
-  const tokens = await TokenService.create(settings, config.auth.tokenExpiration);
+  // The data key first: it seals the token signing key too when the operator gave a passphrase.
+  let box: SecretBox, tokens: TokenService;
+  try {
+    box = await SecretBox.create(settings, config.security.secretKey);
+    tokens = await TokenService.create(settings, config.auth.tokenExpiration, box);
+  } catch (e) {
+    if (e instanceof SecretKeyError) throw new ConfigError([e.message]);
+    throw e;
+  }
   const auditLogs = new AuditLogRepository(db);
   const auditWarn = (err: unknown) => process.emitWarning(`audit log: ${(err as Error).message}`);
   // Settings are read per event through the configuration service (cached there); it is built just below.
@@ -188,7 +196,6 @@ export async function buildServices(config: Config): Promise<{ services: Service
   const jobs = new JobService({ repo: new JobRepository(db), maxWorkers: config.jobservice.maxJobWorkers, leaseMs: config.jobservice.taskLease * 1000 });
   // One guard for every request to a user-given URL (webhooks, replication endpoints; scanners later).
   const guard = new OutboundGuard({ allowlist: config.security.outboundAllowlist });
-  const box = await SecretBox.create(settings);
   const webhookRows = new WebhookRepository(db);
   const webhookDelivery = new WebhookDelivery(
     {

@@ -51,6 +51,7 @@ async function main(argv: string[]): Promise<number> {
           notification: { ...config.notification, webhookSigningSecret: config.notification.webhookSigningSecret ? '<set>' : '' },
           // an advisory URL's query may carry a token
           scanner: { ...config.scanner, advisories: config.scanner.advisories.replace(/\?.*$/s, '?<set>') },
+          security: { ...config.security, secretKey: config.security.secretKey ? '<set>' : '' },
         },
         null,
         2,
@@ -61,6 +62,8 @@ async function main(argv: string[]): Promise<number> {
   if (cmd === 'serve') {
     // Loaded only here, so --help and config answer without loading the server stack.
     const { startServer } = await import('./server-main.ts');
+    // Everything Berth creates (database, blobs, uploads, keys) is for its own user only.
+    process.umask(0o077);
     try {
       await startServer(config);
     } catch (e) {

@@ -1,5 +1,6 @@
 // Starts the HTTP server and the job service (with the scheduled upload purge), and stops both cleanly on
 // SIGTERM/SIGINT.
+import { chmodSync } from 'node:fs';
 import type { Config } from './config/config.ts';
 import { buildServices, registryHostOf } from './app.ts';
 import { buildHttpServer } from './http/server.ts';
@@ -11,6 +12,12 @@ import { registerPurgeAuditJob } from './services/audit/audit-purge-job.ts';
 
 export async function startServer(config: Config): Promise<{ close(): Promise<void>; port: number }> {
   const started = Date.now();
+  // The data directory holds the database and blobs: owner-only, also where an older version created it 0755.
+  try {
+    chmodSync(config.dataDir, 0o700);
+  } catch (e) {
+    process.emitWarning(`cannot restrict ${config.dataDir} to its owner: ${(e as Error).message}`);
+  }
   const { services, bootstrap } = await buildServices(config);
   const app = buildHttpServer(config, services);
   // The metrics listener (metric.enabled) comes up first, so it is there when "listening" is printed.

@@ -104,6 +104,11 @@ export interface Config {
   readonly security: {
     /** Outbound targets (webhooks, ...) allowed although they are internal: CIDRs, IPs, host names, `.domain` (see drivers/http/outbound-guard.ts). */
     readonly outboundAllowlist: readonly string[];
+    /**
+     * Key-encryption passphrase ('' = none). When set, the deployment's data key and the token signing key are
+     * stored encrypted with it, so a copy of the database alone reveals no secret. A secret: never printed.
+     */
+    readonly secretKey: string;
   };
   readonly configurations: {
     /** JSON object of runtime settings pinned by the operator (Harbor's CONFIG_OVERWRITE_JSON): not editable by the API. */
@@ -168,6 +173,7 @@ const KEYS: Record<string, KeySpec> = {
   'metric.port': { kind: 'int', min: 0, max: 65535, default: 9090 },
   'metric.path': { kind: 'string', default: '/metrics' },
   'security.outbound_allowlist': { kind: 'string', default: '' },
+  'security.secret_key': { kind: 'string', default: '' },
   'scanner.advisories': { kind: 'string', default: '' },
   'scanner.advisories_update_interval': { kind: 'int', min: 0, max: 30 * 86400, default: 86400 },
   'notification.webhook_job_max_retry': { kind: 'int', min: 1, max: 100, default: 3 },
@@ -350,7 +356,7 @@ export function loadConfig(opts: LoadOptions = {}): Config {
       webhookSigningSecret: str('notification.webhook_signing_secret'),
     },
     scanner: { advisories, advisoriesUpdateInterval: num('scanner.advisories_update_interval') },
-    security: { outboundAllowlist },
+    security: { outboundAllowlist, secretKey: str('security.secret_key') },
   };
   if (!opts.skipFsChecks) checkWritable([config.dataDir, config.storage.filesystemRoot]);
   return deepFreeze(config);
@@ -360,7 +366,7 @@ function checkWritable(dirs: string[]): void {
   const problems: string[] = [];
   for (const d of dirs) {
     try {
-      mkdirSync(d, { recursive: true });
+      mkdirSync(d, { recursive: true, mode: 0o700 });
       accessSync(d, constants.W_OK);
     } catch (e) {
       problems.push(`${d}: directory is not writable (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);

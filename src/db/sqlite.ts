@@ -3,7 +3,7 @@
 // never wait for a writer.
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { mkdirSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Db, Param, Queryable, Row, TxOptions } from './db.ts';
 
@@ -82,7 +82,13 @@ export class SqliteDb implements Db {
   private readonly inTx = new AsyncLocalStorage<SqliteDb>();
 
   constructor(path: string) {
-    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+    if (path !== ':memory:') {
+      mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+      // The database holds password hashes and (sealed) keys: owner-only, also for files an older version left
+      // world-readable. SQLite gives its -wal and -shm files the database file's mode.
+      closeSync(openSync(path, 'a', 0o600));
+      for (const f of [path, `${path}-wal`, `${path}-shm`]) if (existsSync(f)) chmodSync(f, 0o600);
+    }
     const w = new DatabaseSync(path);
     w.exec('PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; PRAGMA busy_timeout=10000;');
     this.writer = new Conn(w);

@@ -15,4 +15,8 @@ export class SettingsRepository {
     await this.db.run('INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING', [key, value]);
     return (await this.findSetting(key))!;
   }
+  /** Compare-and-set: replaces the value only while it is still `expected` (another process may have replaced it). */
+  async replaceSetting(key: string, expected: string, value: string): Promise<void> {
+    await this.db.run('UPDATE settings SET value = ? WHERE key = ? AND value = ?', [value, key, expected]);
+  }
 }

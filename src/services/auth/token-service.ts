@@ -5,6 +5,7 @@ import { createPrivateKey, createPublicKey, generateKeyPair, randomBytes, sign, 
 import { promisify } from 'node:util';
 import type { SettingsRepository } from '../../repositories/settings-repository.ts';
 import type { RepositoryAction } from './principal.ts';
+import { isSealed, SecretKeyError, type SecretBox } from '../security/secret-box.ts';
 
 export const TOKEN_ISSUER = 'harbor-token-issuer';
 export const TOKEN_SERVICE = 'harbor-registry';
@@ -57,13 +58,21 @@ export class TokenService {
     this.ttlSeconds = ttlMinutes * 60;
   }
 
-  static async create(settings: SettingsRepository, ttlMinutes: number): Promise<TokenService> {
-    let pem = await settings.findSetting('token.private_key');
-    if (!pem) {
+  /** With a passphrase-protected `box` the signing key is stored sealed (an existing plain one is sealed now). */
+  static async create(settings: SettingsRepository, ttlMinutes: number, box?: SecretBox): Promise<TokenService> {
+    const KEY = 'token.private_key';
+    let stored = await settings.findSetting(KEY);
+    if (!stored) {
       const { privateKey } = await promisify(generateKeyPair)('rsa', { modulusLength: 3072 });
-      pem = await settings.saveSettingIfAbsent('token.private_key', privateKey.export({ type: 'pkcs8', format: 'pem' }) as string);
+      const pem = privateKey.export({ type: 'pkcs8', format: 'pem' }) as string;
+      stored = await settings.saveSettingIfAbsent(KEY, box?.protectedAtRest ? box.seal(pem) : pem);
     }
-    return new TokenService(pem, ttlMinutes);
+    if (isSealed(stored)) {
+      if (!box) throw new SecretKeyError('the token signing key is stored encrypted and no data key is available');
+      return new TokenService(box.open(stored), ttlMinutes);
+    }
+    if (box?.protectedAtRest) await settings.replaceSetting(KEY, stored, box.seal(stored));
+    return new TokenService(stored, ttlMinutes);
   }
 
   /** Reads the lifetime (minutes) from the runtime configuration from now on. */
