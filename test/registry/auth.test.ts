@@ -224,3 +224,44 @@ test('Basic auth works on every /v2 endpoint', async () => {
   assert.deepEqual(tags.json().tags, ['v1']);
   expectStatus(await f.basic.request('DELETE', `/v2/${repo}/manifests/v1`), 202);
 });
+
+test('a token stops working at the next request once its user is deleted, removed from the project or lowered to guest', async () => {
+  const { ApiClient } = await import('../helpers/api-client.ts');
+  const { RegistryClient } = await import('../helpers/registry-client.ts');
+  const api = new ApiClient(f.berth.url, 'admin', f.berth.adminPassword);
+  const project = `revoke-${Date.now()}`;
+  await api.createProject(project, false);
+  const tokenOf = async (user: string, repo: string) =>
+    new RegistryClient({ baseUrl: f.berth.url, username: user, password: 'Passw0rd!x' }).token([`repository:${project}/${repo}:pull,push`]);
+  const startUpload = (token: string, repo: string) => f.anon.request('POST', `/v2/${project}/${repo}/blobs/uploads/`, { auth: false, headers: { authorization: `Bearer ${token}` } });
+  const readTags = (token: string, repo: string) => f.anon.request('GET', `/v2/${project}/${repo}/tags/list`, { auth: false, headers: { authorization: `Bearer ${token}` } });
+  await f.admin.pushImage(`${project}/app`, 'v1');
+
+  // Removed member: the token that pushed a moment ago is refused, for pulls too (the project is private).
+  const uid = await api.createUser('rv-member');
+  const mid = await api.addMember(project, 'rv-member', 2);
+  const t1 = await tokenOf('rv-member', 'app');
+  expectStatus(await startUpload(t1, 'app'), 202);
+  expectStatus(await readTags(t1, 'app'), 200);
+  assert.equal((await api.call('DELETE', `/projects/${project}/members/${mid}`)).status, 200);
+  expectStatus(await startUpload(t1, 'app'), 401, 'UNAUTHORIZED');
+  expectStatus(await readTags(t1, 'app'), 401, 'UNAUTHORIZED');
+
+  // Lowered to guest: pull still works, push no longer.
+  const mid2 = await api.addMember(project, 'rv-member', 2);
+  const t2 = await tokenOf('rv-member', 'app');
+  expectStatus(await startUpload(t2, 'app'), 202);
+  assert.equal((await api.call('PUT', `/projects/${project}/members/${mid2}`, { role_id: 3 })).status, 200);
+  expectStatus(await startUpload(t2, 'app'), 401, 'UNAUTHORIZED');
+  expectStatus(await readTags(t2, 'app'), 200);
+
+  // Deleted user: nothing, and no audit entry without an actor.
+  assert.equal((await api.call('PUT', `/projects/${project}/members/${mid2}`, { role_id: 2 })).status, 200);
+  const t3 = await tokenOf('rv-member', 'app');
+  expectStatus(await startUpload(t3, 'app'), 202);
+  assert.equal((await api.call('DELETE', `/users/${uid}`)).status, 200);
+  expectStatus(await startUpload(t3, 'app'), 401, 'UNAUTHORIZED');
+  expectStatus(await readTags(t3, 'app'), 401, 'UNAUTHORIZED');
+  const logs = (await api.call('GET', `/audit-logs?page_size=100&q=${encodeURIComponent(`resource=~${project}`)}`)).json() as { username: string }[];
+  assert.ok(logs.length > 0 && logs.every((l) => l.username !== ''), JSON.stringify(logs));
+});

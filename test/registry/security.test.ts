@@ -375,9 +375,9 @@ test('scope confusion: a token for A used on B, pull-only used to push or delete
   // unknown actions and types grant nothing
   const odd = rs256(claims({}, [{ type: 'registry', name: repoA, actions: ['*'] }, { type: 'repository', name: repoA, actions: ['*', 'admin'] }]));
   expectStatus(await withToken(odd), 401, 'UNAUTHORIZED');
-  // a token for a user that does not exist is treated as anonymous-with-claims: no more than the claims
+  // a token for a user that does not exist (or no longer does) grants nothing, whatever its claims (issue 21)
   const ghost = rs256(claims({ sub: 'ghost' }, [{ type: 'repository', name: repoA, actions: ['pull'] }]));
-  expectStatus(await withToken(ghost), 200);
+  expectStatus(await withToken(ghost), 401, 'UNAUTHORIZED');
   expectStatus(await withToken(ghost, 'GET', '/v2/'), 401, 'UNAUTHORIZED');
   // the writes really did not happen
   expectStatus(await f.admin.getManifest(repoA, 'v9'), 404, 'MANIFEST_UNKNOWN');

@@ -4,6 +4,7 @@ import type { FastifyRequest } from 'fastify';
 import { Errors, RegistryError } from '../../errors.ts';
 import type { AuthService } from '../../services/auth/auth-service.ts';
 import type { AccessPolicy } from '../../services/auth/access-policy.ts';
+import { repositoryActionsOf } from '../../services/auth/rbac.ts';
 import { ANONYMOUS, type Principal, type RepositoryAction } from '../../services/auth/principal.ts';
 import { TokenService, TOKEN_SERVICE, type TokenClaims } from '../../services/auth/token-service.ts';
 import type { Project } from '../../repositories/project-repository.ts';
@@ -65,7 +66,13 @@ export class V2Auth {
     if (caller.claims) {
       // Tokens issued before the project was (re)created are void for it (Harbor's iat check).
       if (!project || caller.claims.iat < Math.floor(project.createdAt / 1000)) return { actions: new Set(), project };
-      return { actions: TokenService.grantedActions(caller.claims, repositoryName), project };
+      const granted = TokenService.grantedActions(caller.claims, repositoryName);
+      // A token is only as good as its subject still is: a deleted user or a deleted/disabled robot (resolved per
+      // request, so on every process) holds nothing, and a removed member or lowered role keeps only what the
+      // subject may still do — the next request after the change, not when the token expires.
+      if (!granted.size || (caller.claims.sub && caller.principal.kind === 'anonymous')) return { actions: new Set(), project };
+      const now = repositoryActionsOf(await this.policy.policiesOn(caller.principal, project));
+      return { actions: new Set([...granted].filter((a) => now.has(a))), project };
     }
     return { actions: await this.policy.repositoryActions(caller.principal, repositoryName), project };
   }
