@@ -14,6 +14,12 @@ export interface Config {
     readonly externalUrl: string;
     /** CA certificate file served by GET /api/v2.0/systeminfo/getcert; empty = none (404, as Harbor without one). */
     readonly caCertFile: string;
+    /** Slow-client limits (src/http/slow-clients.ts): a request body must bring `bodyMinRate` bytes/s in every window of `bodyTimeout` seconds (0 = off). */
+    readonly bodyTimeout: number;
+    readonly bodyMinRate: number;
+    /** Open connections in all (0 = unlimited) and from one client address (0 = unlimited; behind a load balancer every client has its address). */
+    readonly maxConnections: number;
+    readonly maxConnectionsPerClient: number;
   };
   readonly database: {
     readonly type: 'sqlite' | 'postgres';
@@ -142,6 +148,10 @@ const KEYS: Record<string, KeySpec> = {
   'http.port': { kind: 'int', min: 0, max: 65535, default: 5000 },
   'http.external_url': { kind: 'string', default: '' },
   'http.ca_cert_file': { kind: 'string', default: '' },
+  'http.body_timeout': { kind: 'int', min: 0, max: 3600, default: 60 },
+  'http.body_min_rate': { kind: 'int', min: 0, max: 1024 * 1024 * 1024, default: 64 },
+  'http.max_connections': { kind: 'int', min: 0, max: 1_000_000, default: 10_000 },
+  'http.max_connections_per_client': { kind: 'int', min: 0, max: 1_000_000, default: 1_000 },
   'database.type': { kind: 'enum', values: ['sqlite', 'postgres'], default: 'sqlite' },
   'database.sqlite.path': { kind: 'string', default: (r) => join(String(r.data_dir), 'berth.db') },
   'database.postgres.url': { kind: 'string', default: '' },
@@ -316,7 +326,16 @@ export function loadConfig(opts: LoadOptions = {}): Config {
   const dataDir = resolve(cwd, str('data_dir'));
   const config: Config = {
     dataDir,
-    http: { host: str('http.host'), port: num('http.port'), externalUrl: ext.replace(/\/+$/, ''), caCertFile: str('http.ca_cert_file') },
+    http: {
+      host: str('http.host'),
+      port: num('http.port'),
+      externalUrl: ext.replace(/\/+$/, ''),
+      caCertFile: str('http.ca_cert_file'),
+      bodyTimeout: num('http.body_timeout'),
+      bodyMinRate: num('http.body_min_rate'),
+      maxConnections: num('http.max_connections'),
+      maxConnectionsPerClient: num('http.max_connections_per_client'),
+    },
     database: {
       type: str('database.type') as 'sqlite' | 'postgres',
       sqlitePath: resolve(cwd, str('database.sqlite.path')),

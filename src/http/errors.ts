@@ -44,5 +44,15 @@ export function sendHarborError(reply: FastifyReply, err: unknown): FastifyReply
 
 /** Logs what the client will not see: only unexpected (5xx) errors. */
 export function logIfUnexpected(req: FastifyRequest, err: unknown): void {
-  if (normalizeError(err).status >= 500) req.log.error({ err }, 'request failed');
+  if (normalizeError(err).status < 500) return;
+  // A client that hung up (or was cut off as too slow) is not a server fault: no error with a stack trace.
+  if (clientWentAway(req, err)) req.log.debug({ code: (err as { code?: string }).code }, 'client went away');
+  else req.log.error({ err }, 'request failed');
+}
+
+const GONE_CODES = new Set(['ECONNRESET', 'EPIPE', 'ECONNABORTED', 'ERR_STREAM_PREMATURE_CLOSE']);
+
+function clientWentAway(req: FastifyRequest, err: unknown): boolean {
+  const e = err as { code?: string; message?: string } | null;
+  return GONE_CODES.has(e?.code ?? '') || e?.message === 'aborted' || req.raw.socket?.destroyed === true;
 }

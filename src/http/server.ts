@@ -13,11 +13,13 @@ import { readOnlyHook } from './read-only.ts';
 import { registerOpenApi, SCHEMA_CONTROLLER } from './api/openapi.ts';
 import { portalSessionRoutes } from './portal-session.ts';
 import { instrumentRequests } from './metrics.ts';
+import { enforceBodyRate, limitConnections } from './slow-clients.ts';
 
 export function buildHttpServer(config: Config, services: Services): FastifyInstance {
   const app = Fastify({
     logger: config.log.level === 'silent' ? false : { level: config.log.level },
-    // Blob uploads may take long: no request timeout; idle sockets are still closed by keepAliveTimeout.
+    // Blob uploads may take long: no overall request timeout; a body slower than http.body_min_rate is cut off
+    // (slow-clients.ts) and idle sockets are closed by keepAliveTimeout.
     requestTimeout: 0,
     connectionTimeout: 0,
     keepAliveTimeout: 65_000,
@@ -32,6 +34,8 @@ export function buildHttpServer(config: Config, services: Services): FastifyInst
       return url.startsWith('/v2') ? sendOciError(reply, e) : sendHarborError(reply, e);
     },
   });
+  limitConnections(app.server, config.http);
+  enforceBodyRate(app, config.http);
   // First: its onRoute hook collects every route registered after it.
   registerOpenApi(app);
   // Before everything else runs, so refused and failed requests are counted too (Harbor's outermost middleware).
