@@ -295,6 +295,7 @@ export async function buildServices(config: Config): Promise<{ services: Service
     lockout: { threshold: config.auth.lockoutThreshold, durationMs: config.auth.lockoutDuration * 1000 },
     failureStore: new LoginFailureRepository(db),
     audit,
+    tokenGrant: config.auth.tokenGrant,
   });
   authRef.auth = auth;
   // New auth_mode or directory settings apply to the next request of this process, not after the login cache expires.

@@ -38,6 +38,8 @@ export interface Config {
     readonly adminInitialPassword: string;
     /** Whether anyone may create a local account with POST /api/v2.0/users (Harbor: self_registration). */
     readonly selfRegistration: boolean;
+    /** Registry tokens: 'all' grants every action the caller holds on a requested repository (Harbor); 'requested' only the ones asked for. */
+    readonly tokenGrant: 'all' | 'requested';
     /** Failed logins in a row that lock a username (0 = never). */
     readonly lockoutThreshold: number;
     /** How long a locked username stays locked, seconds. */
@@ -161,6 +163,7 @@ const KEYS: Record<string, KeySpec> = {
   'auth.token_expiration': { kind: 'int', min: 1, max: 1440, default: 30 },
   'auth.admin_initial_password': { kind: 'string', default: '' },
   'auth.self_registration': { kind: 'enum', values: ['true', 'false'], default: 'false' },
+  'auth.token_grant': { kind: 'enum', values: ['all', 'requested'], default: 'all' },
   'auth.lockout_threshold': { kind: 'int', min: 0, max: 1000, default: 5 },
   'auth.lockout_duration': { kind: 'int', min: 1, max: 86400, default: 300 },
   'auth.session_idle_timeout': { kind: 'int', min: 1, max: 30 * 86400, default: 3600 },
@@ -347,6 +350,7 @@ export function loadConfig(opts: LoadOptions = {}): Config {
       tokenExpiration: num('auth.token_expiration'),
       adminInitialPassword: pw,
       selfRegistration: str('auth.self_registration') === 'true',
+      tokenGrant: str('auth.token_grant') as 'all' | 'requested',
       lockoutThreshold: num('auth.lockout_threshold'),
       lockoutDuration: num('auth.lockout_duration'),
       sessionIdleTimeout: num('auth.session_idle_timeout'),

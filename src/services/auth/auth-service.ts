@@ -51,13 +51,15 @@ export class AuthService {
   /** LDAP in ldap_auth mode: checks the passwords of the usernames it handles instead of the users table. */
   private readonly external: ExternalAuthenticator | null;
   private readonly robots: RobotAuthenticator | null;
+  private readonly tokenGrant: 'all' | 'requested';
 
   constructor(
     users: UserRepository,
     policy: AccessPolicy,
     tokens: TokenService,
-    opts: { lockout?: LockoutOptions; audit?: AuditSink; robots?: RobotAuthenticator; external?: ExternalAuthenticator; failureStore?: LoginFailureStore } = {},
+    opts: { lockout?: LockoutOptions; audit?: AuditSink; robots?: RobotAuthenticator; external?: ExternalAuthenticator; failureStore?: LoginFailureStore; tokenGrant?: 'all' | 'requested' } = {},
   ) {
+    this.tokenGrant = opts.tokenGrant ?? 'all';
     this.failureStore = opts.failureStore ?? null;
     this.users = users;
     this.policy = policy;
@@ -192,14 +194,16 @@ export class AuthService {
   /**
    * Issues a token for the requested scopes. As Harbor does, each repository scope is answered with every
    * action the caller may perform there (not only the ones asked for); unknown types and projects get none.
+   * With `auth.token_grant: requested` only the actions asked for (least privilege: a pull token cannot push).
    */
   async issueToken(principal: Principal, scopeParams: string[]): Promise<ReturnType<TokenService['issue']>> {
     const access: AccessEntry[] = [];
     for (const s of parseScopes(scopeParams)) {
       if (s.type === 'repository') {
         // An invalid name (NUL, traversal, upper case) names no repository: no actions, and no database lookup.
-        const actions = isValidRepositoryName(s.name) ? await this.policy.repositoryActions(principal, s.name) : [];
-        access.push({ type: 'repository', name: s.name, actions: [...actions] });
+        const held = isValidRepositoryName(s.name) ? [...(await this.policy.repositoryActions(principal, s.name))] : [];
+        const actions = this.tokenGrant === 'requested' && !s.actions.includes('*') ? held.filter((a) => s.actions.includes(a)) : held;
+        access.push({ type: 'repository', name: s.name, actions });
       } else if (s.type === 'registry' && s.name === 'catalog') {
         access.push({ type: 'registry', name: 'catalog', actions: this.policy.canListCatalog(principal) ? s.actions : [] });
       } else access.push({ type: s.type, name: s.name, actions: [] });
