@@ -73,7 +73,7 @@ export async function portalSessionRoutes(app: FastifyInstance, deps: { config: 
     if (!(req.body instanceof URLSearchParams)) throw ApiErrors.badRequest('a form-urlencoded body with principal and password is required');
     const principal = req.body.get('principal') ?? '';
     const password = req.body.get('password') ?? '';
-    const r = await sessions.login(principal, password, readCookie(req, SESSION_COOKIE));
+    const r = await sessions.login(principal, password, readCookie(req, SESSION_COOKIE), req.ip);
     const secure = isHttps(req, config);
     if (!r) {
       // An old session cookie was ended by the attempt; tell the browser too.

@@ -36,7 +36,7 @@ export async function tokenRoutes(app: FastifyInstance, auth: AuthService, sessi
   };
 
   app.get('/service/token', async (req, reply) => {
-    let principal = await auth.authenticateBasicHeader(req.headers.authorization);
+    let principal = await auth.authenticateBasicHeader(req.headers.authorization, req.ip);
     if (principal === null) throw unauthorized();
     const sid = principal === undefined && sessions ? sessionIdOf(req) : undefined;
     if (sid) principal = (await sessions!.resolve(sid)) ?? undefined;
@@ -46,11 +46,11 @@ export async function tokenRoutes(app: FastifyInstance, auth: AuthService, sessi
 
   app.post('/service/token', async (req, reply) => {
     const form = req.body instanceof URLSearchParams ? req.body : new URLSearchParams();
-    let principal: Principal | null | undefined = await auth.authenticateBasicHeader(req.headers.authorization);
+    let principal: Principal | null | undefined = await auth.authenticateBasicHeader(req.headers.authorization, req.ip);
     if (principal === null) throw unauthorized();
     const grant = form.get('grant_type');
     if (grant === 'password') {
-      principal = await auth.authenticate(form.get('username') ?? '', form.get('password') ?? '');
+      principal = await auth.authenticate(form.get('username') ?? '', form.get('password') ?? '', req.ip);
       if (!principal) throw unauthorized();
     } else if (grant !== null && grant !== 'refresh_token') {
       throw new RegistryError('BAD_REQUEST' as never, `unsupported grant_type ${grant}`, { status: 400 });

@@ -129,3 +129,31 @@ test('login timing does not tell whether a username exists: an unknown name cost
   // Without the dummy hash an unknown name answered ~15× faster (2–3 ms against 29–45 ms).
   assert.ok(ratio > 0.6 && ratio < 1.7, `known ${median(known).toFixed(1)} ms, unknown ${median(unknown).toFixed(1)} ms`);
 });
+
+test('a lockout holds for the name from the address that failed: a guesser elsewhere cannot lock the admin out', async () => {
+  const b = await startBerth({ env: { BERTH_AUTH_LOCKOUT_THRESHOLD: '5', BERTH_AUTH_LOCKOUT_DURATION: '60' } });
+  started.push(b);
+  const { request } = await import('node:http');
+  // Basic on GET /v2/ from a chosen loopback address.
+  const v2 = (from: string, password: string) =>
+    new Promise<number>((resolve, reject) => {
+      const req = request(
+        { host: '127.0.0.1', port: b.port, path: '/v2/', localAddress: from, headers: { authorization: 'Basic ' + Buffer.from(`admin:${password}`).toString('base64') } },
+        (res) => {
+          res.resume();
+          resolve(res.statusCode!);
+        },
+      );
+      req.on('error', reject);
+      req.end();
+    });
+  for (let i = 0; i < 5; i++) assert.equal(await v2('127.0.0.2', 'Wr0ngPassword'), 401);
+  // Locked from the guesser's address, even with the right password…
+  assert.equal(await v2('127.0.0.2', b.adminPassword), 401);
+  // …but the admin elsewhere is not locked out (Basic, the token service and the API alike).
+  assert.equal(await v2('127.0.0.1', b.adminPassword), 200);
+  const admin = new ApiClient(b.url, 'admin', b.adminPassword);
+  expectApi(await admin.call('GET', '/users/current'), 200);
+  const reg = new RegistryClient({ baseUrl: b.url, username: 'admin', password: b.adminPassword });
+  assert.equal((await reg.tokenResponse(['repository:library/x:pull'])).status, 200);
+});

@@ -73,7 +73,7 @@ export class ApiAuth {
     let p = this.cache.get(req);
     if (!p) {
       p = (async () => {
-        const r = await this.auth.authenticateBasicHeader(req.headers.authorization);
+        const r = await this.auth.authenticateBasicHeader(req.headers.authorization, req.ip);
         if (r === null) throw ApiErrors.unauthorized('unauthorized');
         if (r) return r;
         // No Authorization header: the portal's session cookie (an unknown or ended session is anonymous).

@@ -47,7 +47,7 @@ export class V2Auth {
       if (!claims) throw this.challenge(req, undefined, 'invalid_token', 'invalid or expired token');
       return { principal: await this.auth.principalFromToken(claims.sub), scheme: 'bearer', claims };
     }
-    const p = await this.auth.authenticateBasicHeader(header);
+    const p = await this.auth.authenticateBasicHeader(header, req.ip);
     if (!p) {
       throw new RegistryError('UNAUTHORIZED', 'invalid username or password', {
         headers: { 'WWW-Authenticate': `Basic realm="harbor"` },

@@ -90,7 +90,7 @@ export class AuthService {
     return { locked: true, series: true };
   }
 
-  private async recordFailure(username: string): Promise<void> {
+  private async recordFailure(username: string, shownName = username): Promise<void> {
     if (this.lockout.threshold > 0) {
       const now = Date.now();
       let f = this.failures.get(username) ?? { count: 0, until: 0 };
@@ -107,7 +107,7 @@ export class AuthService {
       if (this.failures.size > 100_000) this.failures.clear();
       this.failures.set(username, f);
     }
-    await this.audit?.record({ username, operation: 'login_failed', resourceType: 'user', resource: username });
+    await this.audit?.record({ username: shownName, operation: 'login_failed', resourceType: 'user', resource: shownName });
   }
 
   /** A successful login ends an open series (here and in the shared store). */
@@ -127,10 +127,10 @@ export class AuthService {
   }
 
   /** Robot credentials (`robot$...`): never a user; failures count towards the same lockout. */
-  private async authenticateRobot(name: string, secret: string, series: boolean): Promise<Principal | null> {
+  private async authenticateRobot(name: string, secret: string, series: boolean, lockKey = name): Promise<Principal | null> {
     const p = this.robots ? await this.robots.authenticate(name, secret) : null;
-    if (p) await this.clearFailures(name, series);
-    else await this.recordFailure(name);
+    if (p) await this.clearFailures(lockKey, series);
+    else await this.recordFailure(lockKey, name);
     return p;
   }
 
@@ -138,10 +138,13 @@ export class AuthService {
    * Checks a username/password; null when wrong. After `lockout.threshold` failures in a row the username is
    * locked for `lockout.durationMs`: every password, the right one included, is refused meanwhile.
    */
-  async authenticate(username: string, password: string): Promise<Principal | null> {
+  async authenticate(username: string, password: string, client = ''): Promise<Principal | null> {
     // NUL can never be in a stored name (and PostgreSQL refuses it in text parameters).
     if (!username || !password || username.length > 255 || password.length > 1024 || username.includes('\0')) return null;
-    if (this.isLocked(username)) return null;
+    // Failures count per name *and client address*: a guesser elsewhere cannot lock the admin (or anyone) out from
+    // their own address. Behind a proxy every client shares its address, and the lock is per name again.
+    const lockKey = client ? `${username}|${client}` : username;
+    if (this.isLocked(lockKey)) return null;
     const key = createHash('sha256').update(`${username}\0${password}`).digest('base64');
     const hit = this.basicCache.get(key);
     if (hit && hit.until > Date.now() && hit.principal.kind === 'user') {
@@ -154,18 +157,18 @@ export class AuthService {
       if (!row && hit.passwordHash !== null) return null; // a deleted local user
     } else if (hit && hit.until > Date.now()) return hit.principal;
     // Every check of a password (never a cached login) first asks whether any process has locked the name.
-    const lock = await this.sharedLock(username);
+    const lock = await this.sharedLock(lockKey);
     if (lock.locked) return null;
-    if (await this.isRobot(username)) return this.authenticateRobot(username, password, lock.series);
+    if (await this.isRobot(username)) return this.authenticateRobot(username, password, lock.series, lockKey);
     const external = !!this.external && (await this.external.handles(username));
     const user = external ? await this.external!.authenticate(username, password) : await this.users.findUserByName(username);
     // An unknown name still pays for a hash, so response times do not tell which usernames exist.
     if (!user || (!external && !(await verifyPassword(password, user.passwordHash)))) {
       if (!user && !external) await verifyNobody(password);
-      await this.recordFailure(username);
+      await this.recordFailure(lockKey, username);
       return null;
     }
-    await this.clearFailures(username, lock.series);
+    await this.clearFailures(lockKey, lock.series);
     const principal: Principal = { kind: 'user', id: user.id, username: user.username, sysadmin: user.sysadmin || !!user.adminRoleInAuth };
     if (this.basicCache.size > 10000) this.basicCache.clear();
     this.basicCache.set(key, {
@@ -178,7 +181,7 @@ export class AuthService {
   }
 
   /** Parses an `Authorization: Basic` header value; undefined when absent, null when present but wrong. */
-  async authenticateBasicHeader(header: string | undefined): Promise<Principal | null | undefined> {
+  async authenticateBasicHeader(header: string | undefined, client = ''): Promise<Principal | null | undefined> {
     if (!header || !/^basic /i.test(header)) return undefined;
     let decoded: string;
     try {
@@ -188,7 +191,7 @@ export class AuthService {
     }
     const i = decoded.indexOf(':');
     if (i < 0) return null;
-    return this.authenticate(decoded.slice(0, i), decoded.slice(i + 1));
+    return this.authenticate(decoded.slice(0, i), decoded.slice(i + 1), client);
   }
 
   /**

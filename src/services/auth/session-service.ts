@@ -58,9 +58,9 @@ export class SessionService {
    * Checks the credentials (lockout and login audit included) and opens a new session; null when refused.
    * `previousSid` (the cookie the browser sent, if any) is ended: the id always changes at login.
    */
-  async login(username: string, password: string, previousSid?: string): Promise<{ sid: string; principal: UserPrincipal } | null> {
+  async login(username: string, password: string, previousSid?: string, client = ''): Promise<{ sid: string; principal: UserPrincipal } | null> {
     if (SessionService.isSessionId(previousSid)) await this.sessions.removeSession(hashSid(previousSid));
-    const principal = await this.auth.authenticate(username, password);
+    const principal = await this.auth.authenticate(username, password, client);
     if (!principal || principal.kind !== 'user') return null;
     const user = await this.users.findUserById(principal.id);
     if (!user) return null;
