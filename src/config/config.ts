@@ -230,10 +230,12 @@ export interface LoadOptions {
 }
 
 /** Key names and the few words a harbor.yml problem or warning shows; values are never shown (they may be secrets). */
-const listKeys = (m: Record<string, string>) =>
-  Object.entries(m)
-    .map(([k, why]) => `${k} (${why})`)
-    .join(', ');
+const listKeys = (m: Record<string, string>) => {
+  // Keys with the same reason are listed together: "a, b, c (reason)".
+  const byWhy = new Map<string, string[]>();
+  for (const [k, why] of Object.entries(m)) byWhy.set(why, [...(byWhy.get(why) ?? []), k]);
+  return [...byWhy].map(([why, keys]) => `${keys.join(', ')} (${why})`).join('; ');
+};
 
 export function loadConfig(opts: LoadOptions = {}): Config {
   const env = opts.env ?? {};

@@ -223,6 +223,9 @@ export function mapHarborYml(doc: Obj, opts: HarborMapOptions): HarborMapping {
   direct('jobservice.max_job_workers', 'jobservice.max_job_workers');
   note('jobservice.job_loggers', 'job logs are kept in the database and served by the API');
   note('jobservice.logger_sweeper_duration', 'job logs are removed with their executions');
+  use('jobservice.max_job_duration_hours');
+  if (get('jobservice.max_job_duration_hours') !== undefined)
+    r.unsupported['jobservice.max_job_duration_hours'] = 'jobs have no time limit (a dead worker\'s task runs again after jobservice.task_lease)';
   const level = str('log.level');
   // Harbor's levels are debug, info, warning, error, fatal.
   if (level !== undefined) set('log.level', level === 'warning' ? 'warn' : level, 'log.level');
