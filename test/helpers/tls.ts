@@ -3,7 +3,7 @@
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createHash, X509Certificate } from 'node:crypto';
-import { tmpdir } from 'node:os';
+import { networkInterfaces, tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 export interface TestCa {
@@ -12,7 +12,7 @@ export interface TestCa {
   caCert: string;
   caKey: string;
   /** Issues a server certificate for 127.0.0.1 and localhost; returns the PEM file paths. */
-  issue(name: string, opts?: { cn?: string }): { cert: string; key: string };
+  issue(name: string, opts?: { cn?: string; ips?: string[] }): { cert: string; key: string };
 }
 
 const openssl = (args: string[], cwd: string) => execFileSync('openssl', args, { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -33,11 +33,18 @@ export function createTestCa(label = 'Berth Test CA'): TestCa {
       const cert = join(dir, `${name}.crt`);
       const ext = join(dir, `${name}.ext`);
       openssl(['req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', key, '-out', csr, '-subj', `/CN=${opts.cn ?? name}`], dir);
-      writeFileSync(ext, 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\nbasicConstraints=CA:FALSE\n');
+      const san = ['IP:127.0.0.1', 'DNS:localhost', ...(opts.ips ?? []).map((ip) => `IP:${ip}`)].join(',');
+      writeFileSync(ext, `subjectAltName=${san}\nextendedKeyUsage=serverAuth\nbasicConstraints=CA:FALSE\n`);
       openssl(['x509', '-req', '-in', csr, '-CA', caCert, '-CAkey', caKey, '-set_serial', String(serial++ + Date.now()), '-days', '2', '-extfile', ext, '-out', cert], dir);
       return { cert, key };
     },
   };
+}
+
+/** A non-loopback IPv4 address of this machine (clients such as docker treat 127.0.0.0/8 as insecure and skip verification). */
+export function nonLoopbackIpv4(): string | null {
+  for (const list of Object.values(networkInterfaces())) for (const a of list ?? []) if (a.family === 'IPv4' && !a.internal) return a.address;
+  return null;
 }
 
 /** SHA-256 fingerprint of a PEM certificate file, as node's TLS peer certificate reports it (AA:BB:…). */
