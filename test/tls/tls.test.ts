@@ -12,7 +12,7 @@ import { request as httpRequest } from 'node:http';
 import type { TLSSocket } from 'node:tls';
 import { chromium } from 'playwright-core';
 import { ROOT, NODE, startBerth, type Berth } from '../helpers/berth.ts';
-import { buildOciImage, createContainersEnv, createGoClients, dockerCliPath, freePort, makeTempDir, randomFiles, readImageFiles, run, sha256, untar, waitFor, type ContainersEnv, type GoClients } from '../helpers/clients.ts';
+import { buildOciImage, startDistributionRegistry, createContainersEnv, createGoClients, dockerCliPath, freePort, makeTempDir, randomFiles, readImageFiles, run, sha256, untar, waitFor, type ContainersEnv, type GoClients } from '../helpers/clients.ts';
 import { createTestCa, fingerprintOf, nonLoopbackIpv4, spkiHash, type TestCa } from '../helpers/tls.ts';
 import { ensurePortalBuilt, newContext, uiLogin } from '../helpers/browser.ts';
 import { assertSameFiles, berthTail } from '../clients/lib.ts';
@@ -108,6 +108,8 @@ describe('built-in TLS', { timeout: 900_000 }, () => {
         BERTH_HTTPS_CERTIFICATE: certFile,
         BERTH_HTTPS_PRIVATE_KEY: keyFile,
         BERTH_HTTPS_REDIRECT_HTTP: 'true',
+        // The replication peer (a Distribution registry) listens on loopback.
+        BERTH_SECURITY_OUTBOUND_ALLOWLIST: '127.0.0.1/32',
       },
     });
     host = `${IP}:${berth.port}`;
@@ -250,6 +252,46 @@ describe('built-in TLS', { timeout: 900_000 }, () => {
       assert.deepEqual(errors, []);
     } finally {
       await browser.close();
+    }
+  });
+
+  test('replication reads the local registry over the HTTPS listener (push to a Distribution registry)', async () => {
+    const peer = await startDistributionRegistry();
+    try {
+      const api = async (method: string, path: string, body?: unknown) => {
+        const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
+        return new Promise<{ status: number; text: string; location?: string }>((resolve, reject) => {
+          const req = httpsRequest(
+            { host: IP, port: berth.port, method, path: `/api/v2.0${path}`, ca: caPem, headers: { authorization: basic(), ...(payload ? { 'content-type': 'application/json', 'content-length': String(payload.length) } : {}) } },
+            (res) => {
+              const chunks: Buffer[] = [];
+              res.on('data', (c: Buffer) => chunks.push(c));
+              res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString(), location: res.headers.location }));
+            },
+          );
+          req.on('error', reject);
+          req.end(payload);
+        });
+      };
+      const idOf = (r: { status: number; text: string; location?: string }) => {
+        assert.equal(r.status, 201, r.text);
+        return Number(r.location!.split('/').pop());
+      };
+      const env = { SSL_CERT_FILE: ca.caCert };
+      await go.crane(['auth', 'login', host, '-u', berth.adminUser, '--password-stdin'], { input: berth.adminPassword, env });
+      const img = await buildOciImage(join(work, 'repl-layout'), { tag: 'r1' });
+      await go.crane(['push', join(work, 'repl-layout'), `${host}/library/tls-repl:r1`], { env });
+      const ep = idOf(await api('POST', '/registries', { name: 'plain-peer', type: 'docker-registry', url: peer.url }));
+      const policy = idOf(await api('POST', '/replication/policies', { name: 'tls-out', dest_registry: { id: ep }, trigger: { type: 'manual' }, filters: [{ type: 'name', value: 'library/tls-repl' }], override: true, enabled: true }));
+      const ex = idOf(await api('POST', '/replication/executions', { policy_id: policy }));
+      let e: { status: string } = { status: 'InProgress' };
+      for (const end = Date.now() + 60_000; e.status === 'InProgress' && Date.now() < end; await new Promise((r) => setTimeout(r, 300)))
+        e = JSON.parse((await api('GET', `/replication/executions/${ex}`)).text);
+      assert.equal(e.status, 'Succeed', JSON.stringify(e));
+      const pulled = await go.crane(['digest', '--insecure', `${peer.host}/library/tls-repl:r1`]);
+      assert.equal(pulled.stdout.trim(), img.manifestDigest, 'the image arrived at the peer unchanged');
+    } finally {
+      await peer.stop();
     }
   });
 
