@@ -154,6 +154,13 @@ test('storage root, metric, external_url, proxy, log level "warning", trivy.skip
   assert.match(p.join('\n'), /^metric\.port: expected an integer/m);
 });
 
+test("ports the harbor.yml leaves out are Harbor's (443 for https), as in the URL built from hostname", () => {
+  const { config: c } = load(`hostname: reg.example.com\ndata_volume: x\nhttps:\n  certificate: ${pair.cert}\n  private_key: ${pair.key}\n`);
+  assert.equal(c.https.port, 443);
+  assert.equal(c.http.externalUrl, 'https://reg.example.com');
+  assert.equal(c.https.redirectHttp, false, 'no http section: no plain listener');
+});
+
 test('a Berth config file is not taken for a harbor.yml', () => {
   const dir = tmp();
   const f = join(dir, 'berth.yml');

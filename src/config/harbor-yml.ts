@@ -118,12 +118,15 @@ export function mapHarborYml(doc: Obj, opts: HarborMapOptions): HarborMapping {
   }
 
   // --- listeners and the public URL ----------------------------------------------------------------------------
-  const httpPort = int('http.port');
-  if (httpPort !== undefined) set('http.port', httpPort, 'http.port');
   const cert = str('https.certificate');
   const key = str('https.private_key');
-  const httpsPort = int('https.port');
   const tls = !!(cert || key);
+  // Ports the file leaves out get Harbor's defaults (80, 443), so the listeners and the URL built from hostname agree.
+  let httpPort = int('http.port');
+  let httpsPort = int('https.port');
+  if (httpPort === undefined && isObj(get('http'))) httpPort = 80;
+  if (httpsPort === undefined && tls) httpsPort = 443;
+  if (httpPort !== undefined) set('http.port', httpPort, 'http.port');
   if (tls) {
     if (cert !== undefined) set('https.certificate', cert, 'https.certificate');
     if (key !== undefined) set('https.private_key', key, 'https.private_key');
