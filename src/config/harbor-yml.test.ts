@@ -135,7 +135,7 @@ test('storage root, metric, external_url, proxy, log level "warning", trivy.skip
   const { config: c, warnings, dir } = load(
     'hostname: ignored.example.com\nexternal_url: https://reg.example.com:8433/\ndata_volume: x\n' +
       'storage_service:\n  filesystem:\n    rootdirectory: @DIR@/blobs\n    maxthreads: 100\n' +
-      'metric:\n  enabled: true\n  port: 9191\n  path: /m\nlog:\n  level: warning\ntrivy:\n  skip_update: true\n' +
+      'metric:\n  enabled: true\n  port: 9191\n  path: /m\nlog:\n  level: warning\n  external_endpoint:\n    protocol: tcp\n    host: syslog\n    port: 5140\ntrivy:\n  skip_update: true\n' +
       'proxy:\n  http_proxy: http://proxy:3128\n  https_proxy:\n  no_proxy:\n  components: [core]\n',
     { BERTH_JOBSERVICE_MAX_JOB_WORKERS: '7', BERTH_METRIC_PORT: '9292' },
   );
@@ -149,6 +149,7 @@ test('storage root, metric, external_url, proxy, log level "warning", trivy.skip
   assert.ok(c.harborYml!.noted['storage_service.filesystem.maxthreads']);
   assert.equal(warnings.length, 1);
   assert.match(warnings[0], /proxy\.http_proxy, proxy\.components \(no outbound HTTP proxy support\)/);
+  assert.match(warnings[0], /log\.external_endpoint \(.*audit_log_forward_endpoint\)/);
   // An environment value that is wrong names the Berth key (it did not come from harbor.yml).
   const p = problemsOf('hostname: h\ndata_volume: x\nmetric:\n  port: 9191\n', { BERTH_METRIC_PORT: 'x' });
   assert.match(p.join('\n'), /^metric\.port: expected an integer/m);

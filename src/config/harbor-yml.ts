@@ -237,6 +237,10 @@ export function mapHarborYml(doc: Obj, opts: HarborMapOptions): HarborMapping {
       use(k);
       r.unsupported[k] = 'Berth writes its log to stdout (rotate it with the service manager)';
     }
+  const syslog = get('log.external_endpoint');
+  use('log.external_endpoint');
+  if (syslog !== undefined && syslog !== null)
+    r.unsupported['log.external_endpoint'] = 'Berth writes its log to stdout; audit events can go to syslog with the runtime setting audit_log_forward_endpoint';
   direct('metric.enabled', 'metric.enabled', (v) => (typeof v === 'boolean' ? String(v) : v));
   direct('metric.port', 'metric.port');
   direct('metric.path', 'metric.path');
@@ -308,9 +312,6 @@ function reasonFor(path: string): string {
     trace: 'tracing is not available',
     ip_family: 'listen addresses are set with http.host',
     uaa: 'UAA authentication is not available',
-    log: 'not available',
-    jobservice: 'not available',
-    https: 'not available',
   };
   return reasons[top] ?? 'not available in Berth';
 }
