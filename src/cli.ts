@@ -8,6 +8,7 @@ const HELP = `Berth — an enterprise container registry (Harbor-compatible API)
 Usage:
   berth serve [--config FILE]    start the registry (default: embedded SQLite + ./data, port 5000)
   berth config [--config FILE]   validate the configuration and print it
+  (FILE may be Harbor's harbor.yml: its keys are mapped onto Berth's, see docs/operator-guide.md)
   berth --help                   this help
 
 Configuration comes from a YAML file (--config or BERTH_CONFIG) with BERTH_* environment overrides:
@@ -15,6 +16,17 @@ ${describeKeys()
   .map((l) => '  ' + l)
   .join('\n')}
 `;
+
+function maskUrlPassword(url: string): string {
+  if (!url) return url;
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '<set>';
+    return u.toString().replace('%3Cset%3E', '<set>');
+  } catch {
+    return '<set>';
+  }
+}
 
 async function main(argv: string[]): Promise<number> {
   let parsed;
@@ -46,6 +58,8 @@ async function main(argv: string[]): Promise<number> {
         {
           ...config,
           auth: { ...config.auth, adminInitialPassword: config.auth.adminInitialPassword ? '<set>' : '' },
+          // a PostgreSQL URL may carry the password (external_database.harbor.password)
+          database: { ...config.database, postgresUrl: maskUrlPassword(config.database.postgresUrl) },
           // may hold ldap_search_password
           configurations: { overwriteJson: config.configurations.overwriteJson ? '<set>' : '' },
           notification: { ...config.notification, webhookSigningSecret: config.notification.webhookSigningSecret ? '<set>' : '' },

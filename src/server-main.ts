@@ -9,6 +9,8 @@ import { JobType } from './services/jobs/job-service.ts';
 import { ADVISORY_UPDATE_JOB } from './services/scan/advisory-service.ts';
 import { registerGcJob } from './services/registry/gc-job.ts';
 import { registerPurgeAuditJob } from './services/audit/audit-purge-job.ts';
+import { createRedirectServer, createTls } from './http/tls.ts';
+import type { Server as HttpServer } from 'node:http';
 
 export async function startServer(config: Config): Promise<{ close(): Promise<void>; port: number }> {
   const started = Date.now();
@@ -18,19 +20,42 @@ export async function startServer(config: Config): Promise<{ close(): Promise<vo
   } catch (e) {
     process.emitWarning(`cannot restrict ${config.dataDir} to its owner: ${(e as Error).message}`);
   }
+  // TLS files are read (and the pair checked) before anything else opens, so a bad certificate stops the start.
+  const tlsLog = (level: 'info' | 'error', msg: string) => process.stderr.write(`berth: ${level === 'error' ? 'error: ' : ''}${msg}\n`);
+  const tls = config.https.enabled ? createTls(config, tlsLog) : null;
   const { services, bootstrap } = await buildServices(config);
-  const app = buildHttpServer(config, services);
+  const app = buildHttpServer(config, services, tls ? { serverFactory: tls.serverFactory as never } : {});
   // The metrics listener (metric.enabled) comes up first, so it is there when "listening" is printed.
   const metricsApp = services.metrics ? buildMetricsServer(config, services.metrics) : null;
   if (metricsApp) await metricsApp.listen({ host: config.http.host, port: config.metric.port });
-  await app.listen({ host: config.http.host, port: config.http.port });
+  // With TLS the main listener is the HTTPS one (https.port); http.port then only redirects (https.redirect_http).
+  await app.listen({ host: config.http.host, port: tls ? config.https.port : config.http.port });
   const portOf = (a: typeof app, fallback: number) => {
     const addr = a.server.address();
     return typeof addr === 'object' && addr ? addr.port : fallback;
   };
-  const port = portOf(app, config.http.port);
+  const port = portOf(app, tls ? config.https.port : config.http.port);
   const shown = config.http.host === '0.0.0.0' || config.http.host === '::' ? '127.0.0.1' : config.http.host;
-  process.stdout.write(`Berth listening on http://${shown}:${port} (database ${config.database.type}, data ${config.dataDir}) in ${Date.now() - started} ms\n`);
+  let redirect: HttpServer | null = null;
+  if (tls && config.https.redirectHttp) {
+    redirect = createRedirectServer(config, () => port);
+    await new Promise<void>((res, rej) => {
+      redirect!.once('error', rej);
+      redirect!.listen(config.http.port, config.http.host, () => res());
+    });
+  }
+  const scheme = tls ? 'https' : 'http';
+  const proto = tls ? (config.https.http2 ? ', TLS with HTTP/2 and HTTP/1.1' : ', TLS with HTTP/1.1') : '';
+  process.stdout.write(`Berth listening on ${scheme}://${shown}:${port} (database ${config.database.type}, data ${config.dataDir}${proto}) in ${Date.now() - started} ms\n`);
+  if (redirect) {
+    const a = redirect.address();
+    process.stdout.write(`HTTP on http://${shown}:${typeof a === 'object' && a ? a.port : config.http.port} redirects to HTTPS\n`);
+  }
+  if (tls) {
+    tls.watch();
+    // SIGHUP re-reads the certificate (as nginx does); a bad pair is reported and the old one kept.
+    process.on('SIGHUP', () => tls.reload('SIGHUP'));
+  }
   if (metricsApp) process.stdout.write(`Prometheus metrics at http://${shown}:${portOf(metricsApp, config.metric.port)}${config.metric.path}\n`);
   if (bootstrap.generatedAdminPassword)
     process.stdout.write(`Generated the initial password for user "admin" (shown once, change it after login): ${bootstrap.generatedAdminPassword}\n`);
@@ -55,7 +80,7 @@ export async function startServer(config: Config): Promise<{ close(): Promise<vo
   services.webhookDelivery.register();
   // The replication engine reaches the local registry on this listener (any-address binds: through loopback).
   const localHost = config.http.host === '0.0.0.0' || config.http.host === '::' || !config.http.host ? '127.0.0.1' : config.http.host;
-  services.replication.setLocalUrl(`http://${localHost.includes(':') ? `[${localHost}]` : localHost}:${port}`);
+  services.replication.setLocalUrl(`${scheme}://${localHost.includes(':') ? `[${localHost}]` : localHost}:${port}`);
   services.replication.register();
   // OSV advisory updates (scanner.advisories): import, then re-match stored inventories.
   // Without a source, a schedule left by an earlier configuration is removed.
@@ -74,7 +99,8 @@ export async function startServer(config: Config): Promise<{ close(): Promise<vo
   let closing: Promise<void> | null = null;
   const close = () =>
     (closing ??= (async () => {
-      await Promise.all([app.close(), metricsApp?.close(), jobs.close(10_000)]);
+      tls?.close();
+      await Promise.all([app.close(), metricsApp?.close(), jobs.close(10_000), redirect && new Promise((r) => (redirect!.close(r), redirect!.closeAllConnections()))]);
       // Background proxy caching stops at its next step (what is half-fetched is dropped, never half-stored).
       await services.proxy.close();
       // After the HTTP server: events of the last requests are handed out before the audit sink and database close.

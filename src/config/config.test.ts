@@ -127,3 +127,32 @@ test('scanner.advisories: empty by default, a path resolved against the working 
   assert.throws(() => loadConfig({ cwd: tmp(), env: { BERTH_SCANNER_ADVISORIES: 'ftp://mirror/all.zip' } }), /scanner\.advisories: not an http\(s\) URL/);
   assert.throws(() => loadConfig({ cwd: tmp(), env: { BERTH_SCANNER_ADVISORIES_UPDATE_INTERVAL: '-1' } }), /scanner\.advisories_update_interval: -1 is out of range/);
 });
+
+test('TLS: the certificate and key are read and matched at load; each problem names its key', async () => {
+  const { createTestCa } = await import('../../test/helpers/tls.ts');
+  const ca = createTestCa();
+  const a = ca.issue('a');
+  const b = ca.issue('b');
+  const dir = tmp();
+  const load = (env: Record<string, string>) => loadConfig({ cwd: dir, env: { BERTH_DATA_DIR: join(dir, 'd'), ...env } });
+  const ok = load({ BERTH_HTTPS_CERTIFICATE: a.cert, BERTH_HTTPS_PRIVATE_KEY: a.key, BERTH_HTTPS_PORT: '0' });
+  assert.deepEqual({ ...ok.https }, { enabled: true, port: 0, certificate: a.cert, privateKey: a.key, redirectHttp: false, http2: true });
+  assert.equal(load({}).https.enabled, false, 'no certificate: no TLS');
+  assert.throws(() => load({ BERTH_HTTPS_CERTIFICATE: a.cert, BERTH_HTTPS_PRIVATE_KEY: b.key }), /https\.private_key: .*b\.key does not match the certificate .*a\.crt/);
+  assert.throws(() => load({ BERTH_HTTPS_CERTIFICATE: join(dir, 'missing.crt'), BERTH_HTTPS_PRIVATE_KEY: a.key }), /https\.certificate: cannot read .*missing\.crt \(ENOENT\)/);
+  // A directory where the key should be: unreadable as a file (root reads any mode, so a chmod would prove nothing).
+  assert.throws(() => load({ BERTH_HTTPS_CERTIFICATE: a.cert, BERTH_HTTPS_PRIVATE_KEY: dir }), /https\.private_key: cannot read .* \(EISDIR\)/);
+  writeFileSync(join(dir, 'junk.pem'), 'not a certificate\n');
+  assert.throws(() => load({ BERTH_HTTPS_CERTIFICATE: join(dir, 'junk.pem'), BERTH_HTTPS_PRIVATE_KEY: a.key }), /https\.certificate: .*junk\.pem is not a PEM certificate/);
+  try {
+    load({ BERTH_HTTPS_CERTIFICATE: a.cert, BERTH_HTTPS_PRIVATE_KEY: join(dir, 'junk.pem') });
+    assert.fail('expected ConfigError');
+  } catch (e) {
+    assert.match(String(e), /https\.private_key: .*junk\.pem is not an unencrypted PEM private key/);
+  }
+  assert.throws(() => load({ BERTH_HTTPS_CERTIFICATE: a.cert }), /https\.private_key: required when https\.certificate is set/);
+  assert.throws(
+    () => load({ BERTH_HTTPS_CERTIFICATE: a.cert, BERTH_HTTPS_PRIVATE_KEY: a.key, BERTH_HTTPS_PORT: '6000', BERTH_HTTP_PORT: '6000', BERTH_HTTPS_REDIRECT_HTTP: 'true' }),
+    /https\.port: 6000 is already http\.port/,
+  );
+});

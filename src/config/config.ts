@@ -1,9 +1,11 @@
 // Configuration: one YAML file plus BERTH_* environment overrides, validated once into a frozen object.
 // The object is passed down explicitly; nothing reads process.env after start.
 import { readFileSync, mkdirSync, accessSync, constants } from 'node:fs';
+import { X509Certificate, createPrivateKey } from 'node:crypto';
 import { resolve, join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { OutboundGuard } from '../drivers/http/outbound-guard.ts';
+import { isHarborYml, mapHarborYml } from './harbor-yml.ts';
 
 export interface Config {
   readonly dataDir: string;
@@ -20,6 +22,18 @@ export interface Config {
     /** Open connections in all (0 = unlimited) and from one client address (0 = unlimited; behind a load balancer every client has its address). */
     readonly maxConnections: number;
     readonly maxConnectionsPerClient: number;
+  };
+  /** Built-in TLS: on when a certificate is configured; the main listener then speaks HTTPS (HTTP/2 + HTTP/1.1). */
+  readonly https: {
+    readonly enabled: boolean;
+    readonly port: number;
+    /** PEM files (the certificate may carry its chain); re-read on SIGHUP and when they change. */
+    readonly certificate: string;
+    readonly privateKey: string;
+    /** Answer http.port with a redirect to HTTPS (harbor.yml's behaviour); off: no plain listener. */
+    readonly redirectHttp: boolean;
+    /** Offer HTTP/2 by ALPN (HTTP/1.1 clients still work). */
+    readonly http2: boolean;
   };
   readonly database: {
     readonly type: 'sqlite' | 'postgres';
@@ -122,6 +136,12 @@ export interface Config {
     /** JSON object of runtime settings pinned by the operator (Harbor's CONFIG_OVERWRITE_JSON): not editable by the API. */
     readonly overwriteJson: string;
   };
+  /** Set when the file was a harbor.yml: how each of its keys was taken (for `berth config`). */
+  readonly harborYml?: {
+    readonly mapped: Readonly<Record<string, string>>;
+    readonly noted: Readonly<Record<string, string>>;
+    readonly unsupported: Readonly<Record<string, string>>;
+  };
 }
 
 export class ConfigError extends Error {
@@ -154,6 +174,11 @@ const KEYS: Record<string, KeySpec> = {
   'http.body_min_rate': { kind: 'int', min: 0, max: 1024 * 1024 * 1024, default: 64 },
   'http.max_connections': { kind: 'int', min: 0, max: 1_000_000, default: 10_000 },
   'http.max_connections_per_client': { kind: 'int', min: 0, max: 1_000_000, default: 1_000 },
+  'https.port': { kind: 'int', min: 0, max: 65535, default: 5443 },
+  'https.certificate': { kind: 'string', default: '' },
+  'https.private_key': { kind: 'string', default: '' },
+  'https.redirect_http': { kind: 'enum', values: ['true', 'false'], default: 'false' },
+  'https.http2': { kind: 'enum', values: ['true', 'false'], default: 'true' },
   'database.type': { kind: 'enum', values: ['sqlite', 'postgres'], default: 'sqlite' },
   'database.sqlite.path': { kind: 'string', default: (r) => join(String(r.data_dir), 'berth.db') },
   'database.postgres.url': { kind: 'string', default: '' },
@@ -219,15 +244,28 @@ export interface LoadOptions {
   cwd?: string;
   /** Skip the filesystem checks (used by tests of pure validation). */
   skipFsChecks?: boolean;
-  /** Receives non-fatal findings (unknown BERTH_* environment variables); default: stderr. */
+  /** Receives non-fatal findings (unknown BERTH_* environment variables, unsupported harbor.yml keys); default: stderr. */
   warn?: (message: string) => void;
 }
+
+/** Key names and the few words a harbor.yml problem or warning shows; values are never shown (they may be secrets). */
+const listKeys = (m: Record<string, string>) => {
+  // Keys with the same reason are listed together: "a, b, c (reason)".
+  const byWhy = new Map<string, string[]>();
+  for (const [k, why] of Object.entries(m)) byWhy.set(why, [...(byWhy.get(why) ?? []), k]);
+  return [...byWhy].map(([why, keys]) => `${keys.join(', ')} (${why})`).join('; ');
+};
 
 export function loadConfig(opts: LoadOptions = {}): Config {
   const env = opts.env ?? {};
   const cwd = opts.cwd ?? process.cwd();
   const problems: string[] = [];
   const given: Record<string, unknown> = {};
+  const warn = opts.warn ?? ((m: string) => process.stderr.write(`berth: warning: ${m}\n`));
+  // Berth key → the harbor.yml key it was mapped from: problems name the key the operator wrote.
+  let origin: Record<string, string> = {};
+  let harborYml: Config['harborYml'];
+  const label = (k: string) => (origin[k] && origin[k] !== k ? `${origin[k]} (harbor.yml, as ${k})` : k);
   if (opts.file) {
     let text: string;
     try {
@@ -241,17 +279,30 @@ export function loadConfig(opts: LoadOptions = {}): Config {
     } catch (e) {
       throw new ConfigError([`config file ${opts.file} is not valid YAML: ${(e as Error).message}`]);
     }
-    flatten(doc, '', given, problems);
+    if (isHarborYml(doc)) {
+      const storageTypes = KEYS['storage.type'].values ?? [];
+      const m = mapHarborYml(doc as Record<string, unknown>, { knownKeys: new Set(Object.keys(KEYS)), storageTypes });
+      Object.assign(given, m.given);
+      origin = m.origin;
+      problems.push(...m.problems);
+      harborYml = { mapped: m.mapped, noted: m.noted, unsupported: m.unsupported };
+      // One warning naming every unsupported key, so nothing in the file is dropped silently.
+      if (Object.keys(m.unsupported).length) warn(`${opts.file}: harbor.yml keys not supported by Berth, ignored: ${listKeys(m.unsupported)}`);
+    } else flatten(doc, '', given, problems);
   }
   for (const k of Object.keys(given)) if (!(k in KEYS)) problems.push(`${k}: unknown key`);
   for (const [name, value] of Object.entries(env)) {
     if (!name.startsWith('BERTH_') || value === undefined) continue;
     const key = Object.keys(KEYS).find((k) => envName(k) === name);
-    if (key) given[key] = value;
+    if (key) {
+      given[key] = value;
+      // An environment variable overrides a mapped harbor.yml value: its problems name the Berth key again.
+      delete origin[key];
+    }
     // Kubernetes injects BERTH_PORT=tcp://…, BERTH_SERVICE_HOST … for a Service named "berth": an unknown name
     // is a warning, never a refusal to start (a typo in a key still shows up in the log).
     else if (!['BERTH_CONFIG', 'BERTH_TEST_DATABASE', 'BERTH_TEST_PG_URL'].includes(name) && !name.startsWith('BERTH_TEST_'))
-      (opts.warn ?? ((m: string) => process.stderr.write(`berth: warning: ${m}\n`)))(`${name}: unknown environment variable, ignored`);
+      warn(`${name}: unknown environment variable, ignored`);
   }
 
   const raw: Raw = {};
@@ -260,9 +311,9 @@ export function loadConfig(opts: LoadOptions = {}): Config {
     const v = given[key];
     if (spec.kind === 'int') {
       const n = typeof v === 'number' ? v : typeof v === 'string' && /^-?\d+$/.test(v.trim()) ? Number(v.trim()) : NaN;
-      if (!Number.isInteger(n)) problems.push(`${key}: expected an integer, got ${JSON.stringify(v)}`);
+      if (!Number.isInteger(n)) problems.push(`${label(key)}: expected an integer, got ${JSON.stringify(v)}`);
       else if ((spec.min !== undefined && n < spec.min) || (spec.max !== undefined && n > spec.max))
-        problems.push(`${key}: ${n} is out of range ${spec.min}..${spec.max}`);
+        problems.push(`${label(key)}: ${n} is out of range ${spec.min}..${spec.max}`);
       else raw[key] = n;
     } else {
       // YAML `enabled: true` is a boolean; the true/false switches take it as their text.
@@ -271,12 +322,12 @@ export function loadConfig(opts: LoadOptions = {}): Config {
         continue;
       }
       if (typeof v !== 'string' && typeof v !== 'number') {
-        problems.push(`${key}: expected a string, got ${JSON.stringify(v)}`);
+        problems.push(`${label(key)}: expected a string, got ${JSON.stringify(v)}`);
         continue;
       }
       const s = String(v);
       if (spec.kind === 'enum' && !spec.values!.includes(s))
-        problems.push(`${key}: must be one of ${spec.values!.join(', ')}, got ${JSON.stringify(s)}`);
+        problems.push(`${label(key)}: must be one of ${spec.values!.join(', ')}, got ${JSON.stringify(s)}`);
       else raw[key] = s;
     }
   }
@@ -297,17 +348,24 @@ export function loadConfig(opts: LoadOptions = {}): Config {
       const u = new URL(ext);
       if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error('scheme');
     } catch {
-      problems.push(`http.external_url: not an http(s) URL: ${JSON.stringify(ext)}`);
+      problems.push(`${label('http.external_url')}: not an http(s) URL: ${JSON.stringify(ext)}`);
     }
   }
   const pw = str('auth.admin_initial_password');
-  if (pw && pw.length < 8) problems.push('auth.admin_initial_password: must be at least 8 characters');
+  if (pw && pw.length < 8) problems.push(`${label('auth.admin_initial_password')}: must be at least 8 characters`);
   const metricPath = str('metric.path');
   // Plain path characters only: the path becomes a route, where `:` or `*` would turn into parameters.
   if (!/^\/[A-Za-z0-9._~\/-]*$/.test(metricPath))
-    problems.push(`metric.path: must be a path starting with / of letters, digits and . _ ~ - /, got ${JSON.stringify(metricPath)}`);
+    problems.push(`${label('metric.path')}: must be a path starting with / of letters, digits and . _ ~ - /, got ${JSON.stringify(metricPath)}`);
   if (str('metric.enabled') === 'true' && num('metric.port') !== 0 && num('metric.port') === num('http.port'))
     problems.push(`metric.port: ${num('metric.port')} is already http.port; the metrics listener needs its own port`);
+  const tlsOn = !!(str('https.certificate') || str('https.private_key'));
+  if (tlsOn && !str('https.certificate')) problems.push(`${label('https.certificate')}: required when https.private_key is set`);
+  if (tlsOn && !str('https.private_key')) problems.push(`${label('https.private_key')}: required when https.certificate is set`);
+  if (tlsOn && num('https.port') !== 0 && num('https.port') === num('http.port') && str('https.redirect_http') === 'true')
+    problems.push(`${label('https.port')}: ${num('https.port')} is already http.port, which redirects to HTTPS`);
+  if (tlsOn && str('metric.enabled') === 'true' && num('metric.port') !== 0 && num('metric.port') === num('https.port'))
+    problems.push(`metric.port: ${num('metric.port')} is already https.port; the metrics listener needs its own port`);
   let outboundAllowlist: string[] = [];
   try {
     outboundAllowlist = OutboundGuard.parseAllowlist(str('security.outbound_allowlist'));
@@ -338,6 +396,14 @@ export function loadConfig(opts: LoadOptions = {}): Config {
       bodyMinRate: num('http.body_min_rate'),
       maxConnections: num('http.max_connections'),
       maxConnectionsPerClient: num('http.max_connections_per_client'),
+    },
+    https: {
+      enabled: tlsOn,
+      port: num('https.port'),
+      certificate: str('https.certificate') ? resolve(cwd, str('https.certificate')) : '',
+      privateKey: str('https.private_key') ? resolve(cwd, str('https.private_key')) : '',
+      redirectHttp: str('https.redirect_http') === 'true',
+      http2: str('https.http2') === 'true',
     },
     database: {
       type: str('database.type') as 'sqlite' | 'postgres',
@@ -380,9 +446,39 @@ export function loadConfig(opts: LoadOptions = {}): Config {
     },
     scanner: { advisories, advisoriesUpdateInterval: num('scanner.advisories_update_interval') },
     security: { outboundAllowlist, secretKey: str('security.secret_key') },
+    ...(harborYml ? { harborYml } : {}),
   };
+  // The certificate and key are checked now, so Berth never starts with a TLS listener it cannot open.
+  if (config.https.enabled) {
+    const tlsProblems = checkTlsFiles(config.https.certificate, config.https.privateKey).map((p) =>
+      p.replace(/^(https\.certificate|https\.private_key)/, (k) => label(k)),
+    );
+    if (tlsProblems.length) throw new ConfigError(tlsProblems);
+  }
   if (!opts.skipFsChecks) checkWritable([config.dataDir, config.storage.filesystemRoot]);
   return deepFreeze(config);
+}
+
+/** Reads and cross-checks the TLS files: readable, PEM, and the key belongs to the (first) certificate. */
+export function checkTlsFiles(certFile: string, keyFile: string): string[] {
+  const problems: string[] = [];
+  let cert: X509Certificate | null = null;
+  let key: ReturnType<typeof createPrivateKey> | null = null;
+  try {
+    cert = new X509Certificate(readFileSync(certFile));
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    problems.push(`https.certificate: ${err.code && err.syscall ? `cannot read ${certFile} (${err.code})` : `${certFile} is not a PEM certificate (${err.message})`}`);
+  }
+  try {
+    key = createPrivateKey(readFileSync(keyFile));
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    // The key's text never appears in the message (a private key is a secret).
+    problems.push(`https.private_key: ${err.code && err.syscall ? `cannot read ${keyFile} (${err.code})` : `${keyFile} is not an unencrypted PEM private key`}`);
+  }
+  if (cert && key && !cert.checkPrivateKey(key)) problems.push(`https.private_key: ${keyFile} does not match the certificate ${certFile}`);
+  return problems;
 }
 
 function checkWritable(dirs: string[]): void {

@@ -1,5 +1,5 @@
 // The Fastify instance: /v2 (registry protocol) and /service/token. The management API and portal mount here too.
-import Fastify, { LogController, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyInstance, type FastifyServerFactory } from 'fastify';
 import type { Config } from '../config/config.ts';
 import type { Services } from '../app.ts';
 import { Errors } from '../errors.ts';
@@ -15,8 +15,10 @@ import { portalSessionRoutes } from './portal-session.ts';
 import { instrumentRequests } from './metrics.ts';
 import { enforceBodyRate, limitConnections } from './slow-clients.ts';
 
-export function buildHttpServer(config: Config, services: Services): FastifyInstance {
+export function buildHttpServer(config: Config, services: Services, opts: { serverFactory?: FastifyServerFactory } = {}): FastifyInstance {
   const app = Fastify({
+    // Built-in TLS (http/tls.ts) brings its own secure server.
+    ...(opts.serverFactory ? { serverFactory: opts.serverFactory } : {}),
     logger: config.log.level === 'silent' ? false : { level: config.log.level },
     // Blob uploads may take long: no overall request timeout; a body slower than http.body_min_rate is cut off
     // (slow-clients.ts) and idle sockets are closed by keepAliveTimeout.
@@ -38,6 +40,11 @@ export function buildHttpServer(config: Config, services: Services): FastifyInst
   enforceBodyRate(app, config.http);
   // First: its onRoute hook collects every route registered after it.
   registerOpenApi(app);
+  // HTTP/2 has no Host header (it sends :authority); the handlers that derive URLs read Host.
+  if (config.https.enabled && config.https.http2)
+    app.addHook('onRequest', async (req) => {
+      if (req.headers.host === undefined && typeof req.headers[':authority'] === 'string') req.headers.host = req.headers[':authority'];
+    });
   // Before everything else runs, so refused and failed requests are counted too (Harbor's outermost middleware).
   if (services.metrics) instrumentRequests(app, services.metrics);
   // Read-only mode: unsafe requests are refused before anything else runs (each scope renders the error).

@@ -54,7 +54,8 @@ export function enforceBodyRate(app: FastifyInstance, limits: SlowClientLimits):
   app.addHook('onRequest', (req, _reply, done) => {
     const raw = req.raw;
     const socket = raw.socket as Socket | undefined;
-    if (!socket || raw.complete || !hasBody(raw)) return done();
+    // HTTP/2 (built-in TLS): streams share one session socket, which must not be destroyed per request; not covered yet.
+    if (raw.httpVersionMajor !== 1 || !socket || raw.complete || !hasBody(raw)) return done();
     let mark = socket.bytesRead;
     const timer = setInterval(() => {
       if (raw.complete || socket.destroyed) return clearInterval(timer);

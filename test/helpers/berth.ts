@@ -16,6 +16,8 @@ export interface StartOptions {
   database?: 'sqlite' | 'postgres';
   /** Extra BERTH_* environment. */
   env?: Record<string, string>;
+  /** Extra arguments after `serve` (e.g. --config FILE). */
+  args?: string[];
   /** Reuse a data dir / database (restart after a crash). */
   dataDir?: string;
   pgDatabase?: string;
@@ -69,18 +71,20 @@ export async function startBerth(opts: StartOptions = {}): Promise<Berth> {
     ...(pgUrl ? { BERTH_DATABASE_POSTGRES_URL: pgUrl } : {}),
     ...opts.env,
   };
-  const child = spawn(NODE, [...NODE_FLAGS, join(ROOT, 'src', 'cli.ts'), 'serve'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(NODE, [...NODE_FLAGS, join(ROOT, 'src', 'cli.ts'), 'serve', ...(opts.args ?? [])], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
+  let scheme = 'http';
   child.stdout!.on('data', (d) => (out += d));
   child.stderr!.on('data', (d) => (out += d));
   const port = await new Promise<number>((res, rej) => {
     const timer = setTimeout(() => rej(new Error(`Berth did not start in 30 s:\n${out}`)), 30_000);
     const onData = () => {
-      const m = /listening on http:\/\/[^:]+:(\d+)/.exec(out);
+      const m = /listening on (https?):\/\/[^:]+:(\d+)/.exec(out);
       if (m) {
         clearTimeout(timer);
         child.stdout!.off('data', onData);
-        res(Number(m[1]));
+        scheme = m[1];
+        res(Number(m[2]));
       }
     };
     child.stdout!.on('data', onData);
@@ -95,7 +99,8 @@ export async function startBerth(opts: StartOptions = {}): Promise<Berth> {
     rmSync(dataDir, { recursive: true, force: true });
   };
   const b: Berth = {
-    url: `http://127.0.0.1:${port}`,
+    // https when the Berth was started with TLS (https.certificate).
+    url: `${scheme}://127.0.0.1:${port}`,
     host: `127.0.0.1:${port}`,
     port,
     adminUser: 'admin',

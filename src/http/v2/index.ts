@@ -79,7 +79,8 @@ export async function v2Routes(app: FastifyInstance, deps: V2Deps): Promise<void
     // and discarded first, so a client still sending can read this error (401, 413, 416) instead of a reset;
     // anything larger or slower gets the connection closed.
     const hasBody = Number(req.headers['content-length'] ?? 0) > 0 || req.headers['transfer-encoding'] !== undefined;
-    if (hasBody && !req.raw.readableEnded && !(await discardBody(req.raw))) reply.header('Connection', 'close');
+    // (HTTP/2 has no Connection header: the stream is reset by Node when the response ends early.)
+    if (hasBody && !req.raw.readableEnded && !(await discardBody(req.raw)) && req.raw.httpVersionMajor < 2) reply.header('Connection', 'close');
     return sendOciError(reply, err);
   });
 
