@@ -181,12 +181,19 @@ export class OidcService implements ExternalAuthenticator {
     }
   }
 
-  /** A short, secret-free description of an openid-client / fetch error. */
+  /** A short, secret-free description of an openid-client / fetch error: the messages along its cause chain. */
   static reason(e: unknown): string {
-    const err = e as { message?: string; code?: string; cause?: { code?: string; message?: string; error?: string; error_description?: string } };
-    const cause = err.cause;
-    const detail = cause?.error ? `${cause.error}${cause.error_description ? ` - ${cause.error_description}` : ''}` : cause?.code || cause?.message || '';
-    return `${err.message ?? String(e)}${detail ? ` (${detail})` : ''}`.slice(0, 500);
+    const parts: string[] = [];
+    let cur = e as { message?: string; code?: string; error?: string; error_description?: string; cause?: unknown } | undefined;
+    for (let i = 0; cur && i < 5; i++, cur = cur.cause as typeof cur) {
+      if (typeof cur !== 'object') {
+        parts.push(String(cur));
+        break;
+      }
+      const m = cur.error ? `${cur.error}${cur.error_description ? ` - ${cur.error_description}` : ''}` : cur.message || cur.code;
+      if (m && !parts.includes(m)) parts.push(m);
+    }
+    return parts.join(': ').slice(0, 500) || String(e);
   }
 
   /** POST /system/oidc/ping: the endpoint serves a valid discovery document whose issuer is that endpoint. */
@@ -414,7 +421,10 @@ export class OidcService implements ExternalAuthenticator {
       return null;
     }
     if (token.expires_at === 0 || token.expires_at > Date.now()) return 'unchanged';
-    if (!token.refresh_token) return null;
+    if (!token.refresh_token) {
+      process.emitWarning(`OIDC: the token of user id ${row.userId} expired and there is no refresh token (offline_access in oidc_scope?); CLI login refused`);
+      return null;
+    }
     const c = await this.configs.all();
     try {
       const cfg = await this.provider(c);
@@ -424,8 +434,8 @@ export class OidcService implements ExternalAuthenticator {
       next.refresh_token ??= token.refresh_token;
       next.id_token ??= token.id_token;
       await this.oidcUsers.updateOidcToken(row.userId, this.box.seal(JSON.stringify(next)));
-      const claims = t.claims() as Record<string, unknown> | undefined;
-      return claims ? OidcService.fromClaims(claims, c) : 'unchanged';
+      // Groups and the admin flag follow the provider's current answer (ID token + userinfo, as at login).
+      return t.claims() ? await this.userInfo(cfg, c, t) : 'unchanged';
     } catch (e) {
       process.emitWarning(`OIDC: refreshing the token of user id ${row.userId} failed, CLI login refused: ${OidcService.reason(e)}`);
       return null;
