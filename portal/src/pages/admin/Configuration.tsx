@@ -79,7 +79,7 @@ export default function Configuration() {
   const exists = useEndpoint('/configurations');
   const cfg = useQuery({ queryKey: ['configurations'], queryFn: () => get<ConfigurationsResponse>('/configurations'), enabled: exists.data === true });
   const [form] = Form.useForm<Record<string, unknown>>();
-  const [ping, setPing] = useState<{ ok: boolean; text: string } | null>(null);
+  const [ping, setPing] = useState<{ kind: 'ldap' | 'oidc'; ok: boolean; text: string } | null>(null);
   const [pinging, setPinging] = useState(false);
   const authMode = Form.useWatch('auth_mode', form);
 
@@ -152,9 +152,9 @@ export default function Configuration() {
     setPing(null);
     try {
       await call('POST', '/system/oidc/ping', { body: { url: v.oidc_endpoint ?? '', verify_cert: v.oidc_verify_cert !== false } });
-      setPing({ ok: true, text: t('config.oidcOk') });
+      setPing({ kind: 'oidc', ok: true, text: t('config.oidcOk') });
     } catch (e) {
-      setPing({ ok: false, text: e instanceof Error ? e.message : String(e) });
+      setPing({ kind: 'oidc', ok: false, text: e instanceof Error ? e.message : String(e) });
     } finally {
       setPinging(false);
     }
@@ -173,9 +173,9 @@ export default function Configuration() {
     setPing(null);
     try {
       const r = await call<{ success?: boolean; message?: string }>('POST', '/ldap/ping', { body });
-      setPing({ ok: r.data?.success !== false, text: r.data?.message || t('config.ldapOk') });
+      setPing({ kind: 'ldap', ok: r.data?.success !== false, text: r.data?.message || t('config.ldapOk') });
     } catch (e) {
-      setPing({ ok: false, text: e instanceof Error ? e.message : String(e) });
+      setPing({ kind: 'ldap', ok: false, text: e instanceof Error ? e.message : String(e) });
     } finally {
       setPinging(false);
     }
@@ -210,7 +210,7 @@ export default function Configuration() {
                         <Button icon={<ApiOutlined />} loading={pinging} onClick={testOidc} data-testid="oidc-ping">
                           {t('config.testOidc')}
                         </Button>
-                        {ping && <Alert type={ping.ok ? 'success' : 'error'} showIcon title={ping.text} role="status" />}
+                        {ping?.kind === 'oidc' && <Alert type={ping.ok ? 'success' : 'error'} showIcon title={ping.text} role="status" />}
                       </Space>
                     </Card>
                   )}
@@ -221,7 +221,7 @@ export default function Configuration() {
                         <Button icon={<ApiOutlined />} loading={pinging} onClick={testLdap} data-testid="ldap-ping">
                           {t('config.testConnection')}
                         </Button>
-                        {ping && <Alert type={ping.ok ? 'success' : 'error'} showIcon title={ping.text} role="status" />}
+                        {ping?.kind === 'ldap' && <Alert type={ping.ok ? 'success' : 'error'} showIcon title={ping.text} role="status" />}
                       </Space>
                     </Card>
                   )}
