@@ -214,6 +214,8 @@ test('PUT /users/{id}/cli_secret: Harbor’s complexity rule, self or sysadmin, 
   assert.notEqual(generated, 'NewBobSecret42');
   bobSecret = generated;
   assert.equal((await admin.call('PUT', `/users/1/cli_secret`, { secret: 'AdminSecret42' })).status, 400, 'admin is no OIDC user');
+  const pw = await admin.call('PUT', `/users/${bobId}/password`, { new_password: 'LocalPassw0rd' });
+  assert.equal(pw.status, 403, 'no local password for an OIDC user');
 });
 
 test('an expired access token is refreshed on a CLI login; a user whose refresh fails loses CLI access', async () => {

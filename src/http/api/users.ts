@@ -276,7 +276,10 @@ export async function userRoutes(app: FastifyInstance, deps: ApiDeps, auth: ApiA
     const id = pathId(String(req.params.user_id), 'user id');
     const me = await selfOrAdmin(req, id);
     const b = bodyObject(req);
-    if ((await users.get(id)).authSource === 'ldap') throw ApiErrors.forbidden('the password of an LDAP user is managed in the directory');
+    const source = (await users.get(id)).authSource;
+    if (source === 'ldap') throw ApiErrors.forbidden('the password of an LDAP user is managed in the directory');
+    // An OIDC user has no password here: the provider checks it, the CLI secret stands in for docker.
+    if (source === 'oidc') throw ApiErrors.forbidden('the password of an OIDC user is managed by the OIDC provider');
     // A sysadmin resets another user's password without the old one; everyone else, themselves included, needs it.
     await users.changePassword(me.username, id, b.old_password, b.new_password, me.sysadmin && me.id !== id);
     return reply.send();
