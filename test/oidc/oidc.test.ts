@@ -5,6 +5,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
+import { createHash, randomBytes } from 'node:crypto';
 import { startBerth, type Berth } from '../helpers/berth.ts';
 import { ApiClient } from '../helpers/api-client.ts';
 import { HttpBrowser, oidcLogin, startBrokenProvider, startProvider, type TestProvider } from '../helpers/oidc.ts';
@@ -216,6 +217,44 @@ test('PUT /users/{id}/cli_secret: Harbor’s complexity rule, self or sysadmin, 
   assert.equal((await admin.call('PUT', `/users/1/cli_secret`, { secret: 'AdminSecret42' })).status, 400, 'admin is no OIDC user');
   const pw = await admin.call('PUT', `/users/${bobId}/password`, { new_password: 'LocalPassw0rd' });
   assert.equal(pw.status, 403, 'no local password for an OIDC user');
+});
+
+test("Harbor's idtoken: an ID token of the provider as a bearer token on /api/v2.0; a forged or foreign one is anonymous", async () => {
+  // The test is its own relying party here: the same client, its own PKCE, stopping before Berth's callback.
+  const b = new HttpBrowser();
+  const verifier = randomBytes(32).toString('base64url');
+  const auth = new URL(`${provider.issuer}/auth`);
+  auth.search = new URLSearchParams({
+    client_id: provider.clientId,
+    response_type: 'code',
+    scope: 'openid',
+    redirect_uri: `${berth.url}/c/oidc/callback`,
+    state: 'st',
+    nonce: 'nn',
+    code_challenge: createHash('sha256').update(verifier).digest('base64url'),
+    code_challenge_method: 'S256',
+  }).toString();
+  const isCallback = (u: URL) => u.pathname === '/c/oidc/callback';
+  let step = await b.follow(auth.href, isCallback);
+  for (let i = 0; i < 4 && !isCallback(new URL(step.url)); i++) {
+    const html = await step.response.text();
+    step = await b.submit(step.url, html, html.includes('name="login"') ? { login: 'alice-sub', password: 'x' } : {}, isCallback);
+  }
+  const code = new URL(step.url).searchParams.get('code')!;
+  const tok = await fetch(`${provider.issuer}/token`, {
+    method: 'POST',
+    headers: { authorization: 'Basic ' + Buffer.from(`${provider.clientId}:${provider.clientSecret}`).toString('base64') },
+    body: new URLSearchParams({ grant_type: 'authorization_code', code, redirect_uri: `${berth.url}/c/oidc/callback`, code_verifier: verifier }),
+  });
+  assert.equal(tok.status, 200);
+  const idToken = ((await tok.json()) as { id_token: string }).id_token;
+  const me = await fetch(`${berth.url}/api/v2.0/users/current`, { headers: { authorization: `Bearer ${idToken}` } });
+  assert.equal(me.status, 200, await me.clone().text());
+  assert.equal(((await me.json()) as { username: string }).username, 'alice');
+  const [h, p] = idToken.split('.');
+  const forged = `${h}.${Buffer.from(JSON.stringify({ ...JSON.parse(Buffer.from(p, 'base64url').toString()), sub: 'bob-sub' })).toString('base64url')}.${idToken.split('.')[2]}`;
+  assert.equal((await fetch(`${berth.url}/api/v2.0/users/current`, { headers: { authorization: `Bearer ${forged}` } })).status, 401, 'a changed payload fails the signature');
+  assert.equal((await fetch(`${berth.url}/api/v2.0/users/current`, { headers: { authorization: 'Bearer not.a.token' } })).status, 401);
 });
 
 test('an expired access token is refreshed on a CLI login; a user whose refresh fails loses CLI access', async () => {

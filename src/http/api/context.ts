@@ -69,7 +69,15 @@ export class ApiAuth {
   private readonly cache = new WeakMap<FastifyRequest, Promise<Principal>>();
   /** Whether Basic credentials of `username` may be used on this request (OIDC CLI secrets: a few paths only). */
   private readonly basicAllowed: (req: FastifyRequest, username: string) => Promise<boolean>;
-  constructor(auth: AuthService, sessions: SessionService | null = null, basicAllowed: (req: FastifyRequest, username: string) => Promise<boolean> = async () => true) {
+  /** The user behind a bearer token (an OIDC ID token), or null. */
+  private readonly bearer: (token: string) => Promise<Principal | null>;
+  constructor(
+    auth: AuthService,
+    sessions: SessionService | null = null,
+    basicAllowed: (req: FastifyRequest, username: string) => Promise<boolean> = async () => true,
+    bearer: (token: string) => Promise<Principal | null> = async () => null,
+  ) {
+    this.bearer = bearer;
     this.auth = auth;
     this.sessions = sessions;
     this.basicAllowed = basicAllowed;
@@ -84,6 +92,7 @@ export class ApiAuth {
           const i = decoded.indexOf(':');
           if (i > 0 && !(await this.basicAllowed(req, decoded.slice(0, i)))) throw ApiErrors.unauthorized('unauthorized');
         }
+        if (h && /^bearer /i.test(h)) return (await this.bearer(h.slice(7).trim())) ?? ANONYMOUS;
         const r = await this.auth.authenticateBasicHeader(h);
         if (r === null) throw ApiErrors.unauthorized('unauthorized');
         if (r) return r;

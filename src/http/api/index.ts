@@ -60,7 +60,16 @@ const cliApiAllowed = (method: string, url: string): boolean => {
 };
 
 export async function apiRoutes(app: FastifyInstance, deps: ApiDeps): Promise<void> {
-  const auth = new ApiAuth(deps.auth, deps.sessions, async (req, username) => cliApiAllowed(req.method, req.url) || !(await deps.oidc.handles(username)));
+  const auth = new ApiAuth(
+    deps.auth,
+    deps.sessions,
+    async (req, username) => cliApiAllowed(req.method, req.url) || !(await deps.oidc.handles(username)),
+    // Harbor's idtoken middleware (oidc_auth only): an ID token of the provider as a bearer token.
+    async (token) => {
+      const u = await deps.oidc.userFromIdToken(token);
+      return u ? { kind: 'user', id: u.id, username: u.username, sysadmin: u.sysadmin || !!u.adminRoleInAuth } : null;
+    },
+  );
   app.addHook('onRequest', async (req, reply) => {
     const given = req.headers['x-request-id'];
     const id = typeof given === 'string' && /^[\x21-\x7e]{1,128}$/.test(given) ? given : randomUUID();

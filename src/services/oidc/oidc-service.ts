@@ -10,6 +10,7 @@
 // Secrets (client secret, CLI secrets, tokens) are sealed at rest and never logged.
 import { createHash, randomInt, timingSafeEqual } from 'node:crypto';
 import * as oidc from 'openid-client';
+import { createRemoteJWKSet, customFetch as joseFetch, jwtVerify } from 'jose';
 import { ApiErrors } from '../../errors.ts';
 import type { Db } from '../../db/db.ts';
 import type { OidcUser, OidcUserRepository } from '../../repositories/oidc-user-repository.ts';
@@ -110,6 +111,7 @@ export class OidcService implements ExternalAuthenticator {
   private readonly box: SecretBox;
   private readonly audit: AuditSink;
   private discovered: { key: string; until: number; config: Promise<oidc.Configuration> } | null = null;
+  private jwks: { uri: string; set: ReturnType<typeof createRemoteJWKSet> } | null = null;
 
   constructor(deps: {
     db: Db;
@@ -379,6 +381,30 @@ export class OidcService implements ExternalAuthenticator {
     await this.db.tx((q) => this.groupRows.replaceUserGroups(user.id, ids, q));
     await this.users.updateUserExternalAuth(user.id, info.adminGroupMember, 'oidc');
     return { ...user, authSource: 'oidc', adminRoleInAuth: info.adminGroupMember };
+  }
+
+  /**
+   * Harbor's idtoken middleware: an ID token of the provider as a bearer token on /api/v2.0. Its signature (the
+   * provider's JWKS), issuer, audience (our client id) and expiry must hold, and its sub+iss must be an onboarded
+   * user; null otherwise (the request is then anonymous, as in Harbor).
+   */
+  async userFromIdToken(token: string): Promise<User | null> {
+    const c = await this.configs.all();
+    if (c.auth_mode !== 'oidc_auth' || token.length > 16384 || token.split('.').length !== 3) return null;
+    try {
+      const meta = (await this.provider(c)).serverMetadata();
+      if (!meta.jwks_uri) return null;
+      if (this.jwks?.uri !== meta.jwks_uri) {
+        const insecure = !c.oidc_verify_cert && meta.jwks_uri.startsWith('https:');
+        this.jwks = { uri: meta.jwks_uri, set: createRemoteJWKSet(new URL(meta.jwks_uri), insecure ? { [joseFetch]: insecureFetch } : {}) };
+      }
+      const { payload } = await jwtVerify(token, this.jwks.set, { issuer: meta.issuer, audience: c.oidc_client_id });
+      if (typeof payload.sub !== 'string' || typeof payload.iss !== 'string') return null;
+      const row = await this.oidcUsers.findOidcUserBySubIss(payload.sub + payload.iss);
+      return row ? await this.users.findUserById(row.userId) : null;
+    } catch {
+      return null;
+    }
   }
 
   // ---- CLI secret: the password of OIDC users on Basic logins (/v2, /service/token, the API)
