@@ -67,6 +67,9 @@ import { artifactTypeOfColumns } from './services/artifact/artifact-model.ts';
 import { WebhookRepository } from './repositories/webhook-repository.ts';
 import { WebhookService } from './services/webhook/webhook-service.ts';
 import { SecretBox, SecretKeyError } from './services/security/secret-box.ts';
+import { OidcService } from './services/oidc/oidc-service.ts';
+import { OidcUserRepository } from './repositories/oidc-user-repository.ts';
+import { FirstExternalAuthenticator } from './services/auth/external-auth.ts';
 import { WebhookDelivery } from './services/webhook/webhook-delivery.ts';
 import { OutboundGuard } from './drivers/http/outbound-guard.ts';
 import { AdvisoryService } from './services/scan/advisory-service.ts';
@@ -126,6 +129,8 @@ export interface Services {
   /** The LDAP/AD directory of the runtime settings (ping, search) and the ldap_auth logins and imports. */
   ldap: LdapService;
   ldapAuth: LdapAuthenticator;
+  /** OIDC single sign-on (auth_mode oidc_auth): /c/oidc/*, CLI secrets, /system/oidc/ping. */
+  oidc: OidcService;
   users: UserService;
   projects: ProjectService;
   /** Portal cookie sessions (POST /c/login). */
@@ -280,7 +285,7 @@ export async function buildServices(config: Config): Promise<{ services: Service
     { pollIntervalMs: config.events.pollInterval, retentionMs: config.events.retention * 1000 },
   );
   const outbox = new EventOutbox({ events: eventRows, onPublished: (seq) => dispatcher.kick(seq) });
-  const configs: ConfigurationService = new ConfigurationService({ db, repo: new ConfigurationRepository(db), config, audit, hasNonAdminUsers: () => users.existsUserOtherThan('admin') });
+  const configs: ConfigurationService = new ConfigurationService({ db, repo: new ConfigurationRepository(db), config, audit, box, hasNonAdminUsers: () => users.existsUserOtherThan('admin') });
   // token_expiration is a runtime setting: the token lifetime follows it (read from the configuration cache).
   tokens.useTtlSource(() => configs.peek('token_expiration'));
   await configs.all();
@@ -289,8 +294,10 @@ export async function buildServices(config: Config): Promise<{ services: Service
   const groupRows = new UserGroupRepository(db);
   const groups = new UserGroupService({ db, groups: groupRows, members, audit, ldapLookup: (dn) => ldap.findGroup(dn) });
   const ldapAuth = new LdapAuthenticator({ db, ldap, configs, users, groupRows, groups, audit });
+  const oidc = new OidcService({ db, configs, users, oidcUsers: new OidcUserRepository(db), groupRows, groups, box, audit });
   const auth = new AuthService(users, policy, tokens, {
-    external: ldapAuth,
+    // Each handles only usernames of its auth_mode (never the local admin).
+    external: new FirstExternalAuthenticator([ldapAuth, oidc]),
     robots,
     lockout: { threshold: config.auth.lockoutThreshold, durationMs: config.auth.lockoutDuration * 1000 },
     failureStore: new LoginFailureRepository(db),
@@ -300,7 +307,8 @@ export async function buildServices(config: Config): Promise<{ services: Service
   authRef.auth = auth;
   // New auth_mode or directory settings apply to the next request of this process, not after the login cache expires.
   configs.onChange((keys) => {
-    if (keys.some((k) => k === 'auth_mode' || k.startsWith('ldap_'))) auth.invalidateAll();
+    if (keys.some((k) => k === 'auth_mode' || k.startsWith('ldap_') || k.startsWith('oidc_'))) auth.invalidateAll();
+    if (keys.some((k) => k === 'auth_mode' || k.startsWith('oidc_'))) oidc.invalidate();
   });
   const bootstrap = await ensureDefaults(config, db, users, projects, members);
   // Cursors exist before the first request, so no event published from now on is skipped.
@@ -439,13 +447,15 @@ export async function buildServices(config: Config): Promise<{ services: Service
       users: new UserService({ db, users, members, auth, audit }),
       robots,
       sessions: new SessionService(
-        { sessions: new SessionRepository(db), users, auth },
+        // In oidc_auth only the local admin logs in with a password (Harbor keeps that form for the admin).
+        { sessions: new SessionRepository(db), users, auth, passwordLoginAllowed: async (u) => u === 'admin' || (await configs.get('auth_mode')) !== 'oidc_auth' },
         { idleTimeoutMs: config.auth.sessionIdleTimeout * 1000, lifetimeMs: config.auth.sessionLifetime * 1000 },
       ),
       configs,
       groups,
       ldap,
       ldapAuth,
+      oidc,
       projects: projectService,
       metrics,
       webhooks,

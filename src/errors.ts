@@ -133,6 +133,8 @@ export const ApiErrors = {
   forbidden: (msg = 'forbidden') => new ApiError('FORBIDDEN', msg),
   unauthorized: (msg = 'unauthorized') => new ApiError('UNAUTHORIZED', msg),
   precondition: (msg: string) => new ApiError('PRECONDITION', msg),
+  /** A 500 whose message is safe to show (a remote service such as the OIDC provider failed, not a bug). */
+  internal: (msg: string) => new ApiError('UNKNOWN', msg),
 };
 
 /** A schedule expression (cron, `@every`, Harbor's schedule type) that cannot be used: 400 BAD_REQUEST. */

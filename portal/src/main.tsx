@@ -39,6 +39,7 @@ const GC = lazy(() => import('./pages/admin/GC.tsx'));
 const AuditLogs = lazy(() => import('./pages/admin/AuditLogs.tsx'));
 const Configuration = lazy(() => import('./pages/admin/Configuration.tsx'));
 const SystemInfoPage = lazy(() => import('./pages/admin/SystemInfo.tsx'));
+const OidcOnboard = lazy(() => import('./pages/OidcOnboard.tsx'));
 
 const path = window.location.pathname;
 if (path === '/' || path === '/projects') void pages.projects();
@@ -51,7 +52,8 @@ else if (path.startsWith('/projects/')) void pages.projectDetail();
 const queryClient = new QueryClient({
   defaultOptions: { queries: { retry: 1, refetchOnWindowFocus: false } },
 });
-if (path !== '/login') {
+// The login and the OIDC onboarding pages are seen before there is a session.
+if (path !== '/login' && path !== '/oidc-onboard') {
   void queryClient.prefetchQuery(currentUserQuery);
   void queryClient.prefetchQuery(permissionsQuery('/'));
   if (path === '/' || path === '/projects') void queryClient.prefetchQuery(firstProjectsPage());
@@ -64,7 +66,7 @@ function UnauthorizedRedirect() {
     () =>
       onUnauthorized(() => {
         queryClient.setQueryData(['current-user'], null);
-        if (!location.pathname.startsWith('/login')) navigate(`/login?next=${encodeURIComponent(location.pathname + location.search)}`);
+        if (!location.pathname.startsWith('/login') && !location.pathname.startsWith('/oidc-onboard')) navigate(`/login?next=${encodeURIComponent(location.pathname + location.search)}`);
       }),
     [navigate, location],
   );
@@ -119,6 +121,7 @@ function Root() {
             <Suspense fallback={fallback}>
               <Routes>
                 <Route path="/login" element={<Login />} />
+                <Route path="/oidc-onboard" element={<OidcOnboard />} />
                 <Route element={<AppLayout />}>
                   <Route index element={<Navigate to="/projects" replace />} />
                   <Route path="dashboard" element={<Dashboard />} />

@@ -687,6 +687,23 @@ CREATE INDEX tasks_execution_status ON tasks(execution_id, status);
 DROP INDEX tasks_execution
 `,
   },
+  {
+    // Issue 19 (OIDC): one row per user onboarded through the OIDC provider (Harbor's oidc_user). subiss = sub +
+    // issuer of the ID token; secret = the CLI secret, token = the provider's tokens (JSON), both sealed by
+    // SecretBox. Numbered 27: 22-26 are taken; parallel work may renumber at merge.
+    version: 27,
+    name: 'oidc users',
+    sql: `
+CREATE TABLE oidc_users (
+  user_id BIGINT PRIMARY KEY REFERENCES users(id) ON DELETE CASCADE,
+  subiss TEXT NOT NULL UNIQUE,
+  secret TEXT NOT NULL,
+  token TEXT NOT NULL,
+  created_at BIGINT NOT NULL,
+  updated_at BIGINT NOT NULL
+)
+`,
+  },
 ];
 
 function render(sql: string, dialect: Db['dialect']): string {

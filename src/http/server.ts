@@ -54,9 +54,9 @@ export function buildHttpServer(config: Config, services: Services, opts: { serv
     v2Routes(scope, { config, auth: v2Auth, blobs: services.blobs, uploads: services.uploads, manifests: services.manifests, proxy: services.proxy, pullPolicy: services.scans, contentTrust: services.signatures.contentTrust }),
   );
   app.register(async (scope) => tokenRoutes(scope, services.auth, services.sessions));
-  app.register(async (scope) => portalSessionRoutes(scope, { config, sessions: services.sessions }));
+  app.register(async (scope) => portalSessionRoutes(scope, { config, sessions: services.sessions, oidc: services.oidc }));
   app.register(async (scope) =>
-    apiRoutes(scope, { config, auth: services.auth, policy: services.policy, users: services.users, projects: services.projects, jobs: services.jobs, quotas: services.quotas, artifactDomain: services.artifactDomain, sessions: services.sessions, robots: services.robots, configs: services.configs, groups: services.groups, ldap: services.ldap, ldapAuth: services.ldapAuth, auditQueries: services.auditQueries, system: services.system, webhooks: services.webhooks, registries: services.registries, retention: services.retention, replication: services.replication, scanners: services.scanners, scans: services.scans, systemAllowlist: services.systemAllowlist, trustedKeys: services.signatures.trustedKeys }),
+    apiRoutes(scope, { config, auth: services.auth, policy: services.policy, users: services.users, projects: services.projects, jobs: services.jobs, quotas: services.quotas, artifactDomain: services.artifactDomain, sessions: services.sessions, robots: services.robots, configs: services.configs, groups: services.groups, ldap: services.ldap, ldapAuth: services.ldapAuth, oidc: services.oidc, auditQueries: services.auditQueries, system: services.system, webhooks: services.webhooks, registries: services.registries, retention: services.retention, replication: services.replication, scanners: services.scanners, scans: services.scans, systemAllowlist: services.systemAllowlist, trustedKeys: services.signatures.trustedKeys }),
   );
   const portal = new Portal();
   app.register(async (scope) => portalRoutes(scope, portal));

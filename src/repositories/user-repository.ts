@@ -11,8 +11,8 @@ export interface User {
   sysadmin: boolean;
   createdAt: number;
   updatedAt: number;
-  /** 'db' (local password) or 'ldap' (onboarded at an LDAP login, no password stored). */
-  authSource?: 'db' | 'ldap';
+  /** 'db' (local password), 'ldap' (onboarded at an LDAP login) or 'oidc' (onboarded through the OIDC provider); no password stored for the last two. */
+  authSource?: 'db' | 'ldap' | 'oidc';
   /** Sysadmin through ldap_group_admin_dn at the last LDAP login (Harbor's admin_role_in_auth). */
   adminRoleInAuth?: boolean;
 }
@@ -39,7 +39,7 @@ const toUser = (r: UserRow): User => ({
   sysadmin: !!r.sysadmin,
   createdAt: Number(r.created_at),
   updatedAt: Number(r.updated_at),
-  authSource: r.auth_source === 'ldap' ? 'ldap' : 'db',
+  authSource: r.auth_source === 'ldap' || r.auth_source === 'oidc' ? r.auth_source : 'db',
   adminRoleInAuth: !!r.admin_role_in_auth,
 });
 
@@ -121,9 +121,9 @@ export class UserRepository {
   async updateUserSysadmin(id: number, sysadmin: boolean): Promise<void> {
     await this.db.run('UPDATE users SET sysadmin = ?, updated_at = ? WHERE id = ?', [sysadmin ? 1 : 0, Date.now(), id]);
   }
-  /** Marks a user as authenticated by LDAP and records whether the group admin DN made them a sysadmin. */
-  async updateUserExternalAuth(id: number, adminRoleInAuth: boolean): Promise<void> {
-    await this.db.run("UPDATE users SET auth_source = 'ldap', admin_role_in_auth = ? WHERE id = ?", [adminRoleInAuth ? 1 : 0, id]);
+  /** Marks a user as authenticated by LDAP (or OIDC) and records whether the admin group made them a sysadmin. */
+  async updateUserExternalAuth(id: number, adminRoleInAuth: boolean, source: 'ldap' | 'oidc' = 'ldap'): Promise<void> {
+    await this.db.run('UPDATE users SET auth_source = ?, admin_role_in_auth = ? WHERE id = ?', [source, adminRoleInAuth ? 1 : 0, id]);
   }
   /** Whether any user other than `username` exists. */
   async existsUserOtherThan(username: string): Promise<boolean> {

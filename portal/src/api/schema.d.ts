@@ -11992,6 +11992,75 @@ export interface paths {
       };
     };
   };
+  "/system/oidc/ping": {
+    /** Test the OIDC endpoint. */
+    post: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path?: never;
+        cookie?: never;
+      };
+      requestBody: {
+        content: {
+          "application/json": {
+            url: string;
+            verify_cert?: boolean;
+          };
+        };
+      };
+      responses: {
+        200: {
+          headers: { [name: string]: unknown };
+          content: never;
+        };
+        400: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": {
+              errors?: ({
+                code?: string;
+                message?: string;
+              })[];
+            };
+          };
+        };
+        401: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": {
+              errors?: ({
+                code?: string;
+                message?: string;
+              })[];
+            };
+          };
+        };
+        403: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": {
+              errors?: ({
+                code?: string;
+                message?: string;
+              })[];
+            };
+          };
+        };
+        500: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": {
+              errors?: ({
+                code?: string;
+                message?: string;
+              })[];
+            };
+          };
+        };
+      };
+    };
+  };
   "/system/purgeaudit": {
     /** Get the audit log purge history */
     get: {
@@ -13399,6 +13468,14 @@ export interface paths {
               admin_role_in_auth?: boolean;
               creation_time?: string;
               update_time?: string;
+              oidc_user_meta?: {
+                id?: number;
+                user_id?: number;
+                subiss?: string;
+                secret?: string;
+                creation_time?: string;
+                update_time?: string;
+              };
             })[];
           };
         };
@@ -13544,6 +13621,14 @@ export interface paths {
               admin_role_in_auth?: boolean;
               creation_time?: string;
               update_time?: string;
+              oidc_user_meta?: {
+                id?: number;
+                user_id?: number;
+                subiss?: string;
+                secret?: string;
+                creation_time?: string;
+                update_time?: string;
+              };
             };
           };
         };
@@ -13992,6 +14077,14 @@ export interface paths {
               admin_role_in_auth?: boolean;
               creation_time?: string;
               update_time?: string;
+              oidc_user_meta?: {
+                id?: number;
+                user_id?: number;
+                subiss?: string;
+                secret?: string;
+                creation_time?: string;
+                update_time?: string;
+              };
             };
           };
         };

@@ -1,8 +1,9 @@
 // The signed-in frame: navigation (administration only for system admins), language, theme and user menu.
-import { Suspense, useEffect } from 'react';
+import { Suspense, useEffect, useState } from 'react';
 import { Link, Outlet, useLocation, useNavigate } from 'react-router';
 import { Button, Dropdown, Layout, Menu, Select, Space, Spin, Tooltip, Typography } from 'antd';
 import {
+  IdcardOutlined,
   AppstoreOutlined,
   AuditOutlined,
   BulbOutlined,
@@ -21,6 +22,7 @@ import { useTranslation } from 'react-i18next';
 import { useQueryClient } from '@tanstack/react-query';
 import { useCurrentUser } from '../api/hooks.ts';
 import { logout } from '../api/client.ts';
+import { UserProfile } from './UserProfile.tsx';
 import { LANGUAGES, setLanguage, type Lang } from '../i18n.ts';
 import { useThemeMode } from '../theme.ts';
 
@@ -63,6 +65,7 @@ export default function AppLayout() {
   const location = useLocation();
   const qc = useQueryClient();
   const { mode } = useThemeMode();
+  const [profileOpen, setProfileOpen] = useState(false);
 
   useEffect(() => {
     if (me.isSuccess && me.data === null) navigate(`/login?next=${encodeURIComponent(location.pathname + location.search)}`, { replace: true });
@@ -70,7 +73,8 @@ export default function AppLayout() {
 
   // The page renders while the user loads (its requests run in parallel); a 401 anywhere goes to /login.
   if (me.isSuccess && me.data === null) return null;
-  const admin = !!me.data?.sysadmin_flag;
+  // Harbor's has_admin_role: the flag, or the admin group of LDAP/OIDC at the last login.
+  const admin = !!me.data?.sysadmin_flag || !!me.data?.admin_role_in_auth;
   const items = [
     { key: '/projects', icon: <AppstoreOutlined />, label: <Link to="/projects">{t('nav.projects')}</Link> },
     { key: '/dashboard', icon: <DashboardOutlined />, label: <Link to="/dashboard">{t('nav.dashboard')}</Link> },
@@ -120,7 +124,10 @@ export default function AppLayout() {
           <ThemeToggle color="#fff" />
           <Dropdown
             menu={{
-              items: [{ key: 'logout', icon: <LogoutOutlined />, label: t('auth.logout'), onClick: () => void doLogout() }],
+              items: [
+                { key: 'profile', icon: <IdcardOutlined />, label: <span data-testid="profile-open">{t('profile.title')}</span>, onClick: () => setProfileOpen(true) },
+                { key: 'logout', icon: <LogoutOutlined />, label: t('auth.logout'), onClick: () => void doLogout() },
+              ],
             }}
           >
             <Button type="text" style={{ color: '#fff' }} icon={<UserOutlined />} data-testid="user-menu">
@@ -129,6 +136,7 @@ export default function AppLayout() {
           </Dropdown>
         </Space>
       </Layout.Header>
+      <UserProfile open={profileOpen} onClose={() => setProfileOpen(false)} />
       <Layout>
         <Layout.Sider width={220} theme={mode === 'dark' ? 'dark' : 'light'} breakpoint="lg" collapsedWidth={0}>
           <nav aria-label={t('nav.main')}>

@@ -1,7 +1,7 @@
 // Sign in (POST /c/login) and, when the system allows it, self-registration (POST /users).
 import { useState } from 'react';
 import { useNavigate, useSearchParams } from 'react-router';
-import { Button, Card, Form, Input, Modal, Space, Typography } from 'antd';
+import { Button, Card, Divider, Form, Input, Modal, Space, Typography } from 'antd';
 import { LockOutlined, UserOutlined } from '@ant-design/icons';
 import { useTranslation } from 'react-i18next';
 import { useQueryClient } from '@tanstack/react-query';
@@ -31,14 +31,19 @@ export default function Login() {
   const [registering, setRegistering] = useState(false);
   const [regForm] = Form.useForm<RegisterForm>();
 
+  const oidc = info.data?.auth_mode === 'oidc_auth';
+  const nextPath = () => {
+    const next = params.get('next');
+    return next && next.startsWith('/') && !next.startsWith('//') ? next : '/projects';
+  };
+
   const onFinish = async (v: { principal: string; password: string }) => {
     setBusy(true);
     setError(null);
     try {
       await login(v.principal, v.password);
       await qc.invalidateQueries();
-      const next = params.get('next');
-      navigate(next && next.startsWith('/') && !next.startsWith('//') ? next : '/projects', { replace: true });
+      navigate(nextPath(), { replace: true });
     } catch (e) {
       setError(e);
     } finally {
@@ -73,6 +78,15 @@ export default function Login() {
           </Space>
           <Typography.Paragraph type="secondary">{t('auth.subtitle')}</Typography.Paragraph>
           <ErrorAlert error={error} />
+          {oidc && (
+            <>
+              {/* A full-page navigation: the server redirects to the provider (Harbor's /c/oidc/login). */}
+              <Button type="primary" block size="large" href={`/c/oidc/login?redirect_url=${encodeURIComponent(nextPath())}`} data-testid="oidc-login">
+                {t('auth.loginWith', { name: info.data?.oidc_provider_name || 'OIDC' })}
+              </Button>
+              <Divider plain>{t('auth.localAdmin')}</Divider>
+            </>
+          )}
           <Form layout="vertical" onFinish={onFinish} requiredMark={false}>
             <Form.Item name="principal" label={t('auth.username')} rules={[{ required: true, message: t('validation.required') }]}>
               <Input prefix={<UserOutlined />} autoComplete="username" autoFocus id="login-username" />
@@ -80,7 +94,7 @@ export default function Login() {
             <Form.Item name="password" label={t('auth.password')} rules={[{ required: true, message: t('validation.required') }]}>
               <Input.Password prefix={<LockOutlined />} autoComplete="current-password" id="login-password" />
             </Form.Item>
-            <Button type="primary" htmlType="submit" block loading={busy} data-testid="login-submit">
+            <Button type={oidc ? 'default' : 'primary'} htmlType="submit" block loading={busy} data-testid="login-submit">
               {t('auth.login')}
             </Button>
           </Form>

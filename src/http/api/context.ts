@@ -19,6 +19,7 @@ import type { ArtifactDomain } from '../../services/artifact/artifact-domain.ts'
 import type { UserGroupService } from '../../services/usergroup/user-group-service.ts';
 import type { LdapService } from '../../services/ldap/ldap-service.ts';
 import type { LdapAuthenticator } from '../../services/ldap/ldap-authenticator.ts';
+import type { OidcService } from '../../services/oidc/oidc-service.ts';
 import type { ConfigurationService } from '../../services/config/configuration-service.ts';
 import type { AuditLogService } from '../../services/audit/audit-log-service.ts';
 import type { WebhookService } from '../../services/webhook/webhook-service.ts';
@@ -47,6 +48,7 @@ export interface ApiDeps {
   groups: UserGroupService;
   ldap: LdapService;
   ldapAuth: LdapAuthenticator;
+  oidc: OidcService;
   auditQueries: AuditLogService;
   system: SystemService;
   webhooks: WebhookService;
@@ -65,15 +67,33 @@ export class ApiAuth {
   private readonly auth: AuthService;
   private readonly sessions: SessionService | null;
   private readonly cache = new WeakMap<FastifyRequest, Promise<Principal>>();
-  constructor(auth: AuthService, sessions: SessionService | null = null) {
+  /** Whether Basic credentials of `username` may be used on this request (OIDC CLI secrets: a few paths only). */
+  private readonly basicAllowed: (req: FastifyRequest, username: string) => Promise<boolean>;
+  /** The user behind a bearer token (an OIDC ID token), or null. */
+  private readonly bearer: (token: string) => Promise<Principal | null>;
+  constructor(
+    auth: AuthService,
+    sessions: SessionService | null = null,
+    basicAllowed: (req: FastifyRequest, username: string) => Promise<boolean> = async () => true,
+    bearer: (token: string) => Promise<Principal | null> = async () => null,
+  ) {
+    this.bearer = bearer;
     this.auth = auth;
     this.sessions = sessions;
+    this.basicAllowed = basicAllowed;
   }
   principal(req: FastifyRequest): Promise<Principal> {
     let p = this.cache.get(req);
     if (!p) {
       p = (async () => {
-        const r = await this.auth.authenticateBasicHeader(req.headers.authorization, req.ip);
+        const h = req.headers.authorization;
+        if (h && /^basic /i.test(h)) {
+          const decoded = Buffer.from(h.slice(6).trim(), 'base64').toString('utf8');
+          const i = decoded.indexOf(':');
+          if (i > 0 && !(await this.basicAllowed(req, decoded.slice(0, i)))) throw ApiErrors.unauthorized('unauthorized');
+        }
+        if (h && /^bearer /i.test(h)) return (await this.bearer(h.slice(7).trim())) ?? ANONYMOUS;
+        const r = await this.auth.authenticateBasicHeader(h, req.ip);
         if (r === null) throw ApiErrors.unauthorized('unauthorized');
         if (r) return r;
         // No Authorization header: the portal's session cookie (an unknown or ended session is anonymous).

@@ -28,6 +28,7 @@ import { trustedKeyRoutes } from './trusted-keys.ts';
 import { retentionRoutes } from './retention.ts';
 import { systemRoutes, versionRoute } from './system.ts';
 import { scannerRoutes } from './scanners.ts';
+import { oidcRoutes } from './oidc.ts';
 import { API_PREFIX, ApiAuth, type ApiDeps } from './context.ts';
 import { parseGoBool } from './query.ts';
 
@@ -45,8 +46,30 @@ export function parseApiJson(text: string): unknown {
 }
 
 
+// Harbor's oidc_cli middleware: an OIDC user's CLI secret is accepted on the registry and on these API calls only
+// (what docker, podman and replication need), never as a general API password.
+const CLI_API: readonly [string, RegExp][] = [
+  ['POST', /^\/api\/v2\.0\/projects$/],
+  ['GET', /^\/api\/v2\.0\/(projects|systeminfo|labels)$/],
+  ['GET', /^\/api\/v2\.0\/projects\/.*\/repositories(\/.*\/artifacts)?$/],
+  ['DELETE', /^\/api\/v2\.0\/projects\/.*\/repositories\/.*\/artifacts\/.*\/tags\/.*$/],
+];
+const cliApiAllowed = (method: string, url: string): boolean => {
+  const path = url.split('?')[0].replace(/\/+$/, '');
+  return CLI_API.some(([m, re]) => m === method && re.test(path));
+};
+
 export async function apiRoutes(app: FastifyInstance, deps: ApiDeps): Promise<void> {
-  const auth = new ApiAuth(deps.auth, deps.sessions);
+  const auth = new ApiAuth(
+    deps.auth,
+    deps.sessions,
+    async (req, username) => cliApiAllowed(req.method, req.url) || !(await deps.oidc.handles(username)),
+    // Harbor's idtoken middleware (oidc_auth only): an ID token of the provider as a bearer token.
+    async (token) => {
+      const u = await deps.oidc.userFromIdToken(token);
+      return u ? { kind: 'user', id: u.id, username: u.username, sysadmin: u.sysadmin || !!u.adminRoleInAuth } : null;
+    },
+  );
   app.addHook('onRequest', async (req, reply) => {
     const given = req.headers['x-request-id'];
     const id = typeof given === 'string' && /^[\x21-\x7e]{1,128}$/.test(given) ? given : randomUUID();
@@ -112,6 +135,7 @@ export async function apiRoutes(app: FastifyInstance, deps: ApiDeps): Promise<vo
   await app.register(versionRoute);
   await app.register(async (scope) => userGroupRoutes(scope, deps.groups, auth), { prefix: API_PREFIX });
   await app.register(async (scope) => ldapRoutes(scope, deps, auth), { prefix: API_PREFIX });
+  await app.register(async (scope) => oidcRoutes(scope, deps, auth), { prefix: API_PREFIX });
   await app.register(async (scope) => webhookRoutes(scope, deps, auth), { prefix: API_PREFIX });
   await app.register(async (scope) => scannerRoutes(scope, { ...deps, ...deps.artifactDomain }, auth), { prefix: API_PREFIX });
 }

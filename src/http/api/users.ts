@@ -48,6 +48,14 @@ const USER_RESP = obj({
   admin_role_in_auth: bool('indicate the admin privilege is grant by authenticator (LDAP), is always false unless it is the current login user'),
   creation_time: { ...dateTime, description: 'The creation time of the user.' },
   update_time: { ...dateTime, description: 'The update time of the user.' },
+  oidc_user_meta: obj({
+    id: { type: 'integer', format: 'int', description: 'the ID of the OIDC info record' },
+    user_id: { type: 'integer', format: 'int', description: 'the ID of the user' },
+    subiss: str('the concatenation of sub and issuer in the ID token'),
+    secret: str('the secret of the OIDC user that can be used for CLI to push/pull artifacts'),
+    creation_time: { ...dateTime, description: 'The creation time of the OIDC user info record.' },
+    update_time: { ...dateTime, description: 'The update time of the OIDC user info record.' },
+  }),
 });
 const PERMISSION = obj({ resource: str('The permission resoruce'), action: str('The permission action') });
 const S = {
@@ -112,7 +120,8 @@ const S = {
     operationId: 'setCliSecret',
     tag: TAG,
     summary: 'Set CLI secret for a user.',
-    description: 'CLI secrets exist only in OIDC authentication mode, which Berth does not offer: always 412 (as Harbor outside oidc_auth).',
+    description:
+      'The user themself or a system admin; only in oidc_auth mode (412 otherwise) and for users onboarded through OIDC. An empty secret generates one. The old secret stops working (within a minute on every process).',
     params: UID,
     body: bodyOf('OIDCCliSecretReq', { secret: str('The new secret') }),
     ok: { 200: EMPTY() },
@@ -130,7 +139,17 @@ const S = {
 };
 
 export async function userRoutes(app: FastifyInstance, deps: ApiDeps, auth: ApiAuth): Promise<void> {
-  const { users, projects, policy, configs } = deps;
+  const { users, projects, policy, configs, oidc } = deps;
+
+  /** Harbor's UserResp, with oidc_user_meta in oidc_auth (the CLI secret only for the user themself). */
+  const withOidc = async (u: User, self: boolean) => {
+    const r: Record<string, unknown> = userResp(u);
+    if (u.username !== 'admin' && (await configs.get('auth_mode')) === 'oidc_auth') {
+      const meta = await oidc.userMeta(u.id, self);
+      if (meta) r.oidc_user_meta = meta;
+    }
+    return r;
+  };
 
   app.post('/users', { schema: S.createUser }, async (req, reply) => {
     const caller = await auth.principal(req);
@@ -183,7 +202,7 @@ export async function userRoutes(app: FastifyInstance, deps: ApiDeps, auth: ApiA
 
   app.get('/users/current', { schema: S.getCurrentUserInfo }, async (req) => {
     const me = await auth.user(req);
-    return userResp(await users.get(me.id));
+    return withOidc(await users.get(me.id), true);
   });
 
   // Harbor's robot permission catalog: system admins and project admins (of any project) only.
@@ -232,8 +251,9 @@ export async function userRoutes(app: FastifyInstance, deps: ApiDeps, auth: ApiA
 
   app.get<{ Params: { user_id: number } }>('/users/:user_id', { schema: S.getUser }, async (req) => {
     const id = pathId(String(req.params.user_id), 'user id');
-    await selfOrAdmin(req, id);
-    return userResp(await users.get(id));
+    const me = await selfOrAdmin(req, id);
+    // An admin reading another user's profile does not get that user's CLI secret (Harbor shows it; Berth does not).
+    return withOidc(await users.get(id), me.id === id);
   });
 
   app.put<{ Params: { user_id: number } }>('/users/:user_id', { schema: S.updateUserProfile }, async (req, reply) => {
@@ -256,19 +276,29 @@ export async function userRoutes(app: FastifyInstance, deps: ApiDeps, auth: ApiA
     const id = pathId(String(req.params.user_id), 'user id');
     const me = await selfOrAdmin(req, id);
     const b = bodyObject(req);
-    if ((await users.get(id)).authSource === 'ldap') throw ApiErrors.forbidden('the password of an LDAP user is managed in the directory');
+    const source = (await users.get(id)).authSource;
+    if (source === 'ldap') throw ApiErrors.forbidden('the password of an LDAP user is managed in the directory');
+    // An OIDC user has no password here: the provider checks it, the CLI secret stands in for docker.
+    if (source === 'oidc') throw ApiErrors.forbidden('the password of an OIDC user is managed by the OIDC provider');
     // A sysadmin resets another user's password without the old one; everyone else, themselves included, needs it.
     await users.changePassword(me.username, id, b.old_password, b.new_password, me.sysadmin && me.id !== id);
     return reply.send();
   });
 
-  // Harbor refuses CLI secrets outside oidc_auth with 412; Berth has no OIDC mode, so a logged-in caller (self
-  // or sysadmin) of an existing user always gets that 412.
-  app.put<{ Params: { user_id: number } }>('/users/:user_id/cli_secret', { schema: S.setCliSecret }, async (req) => {
+  // Harbor's setCliSecret: 412 outside oidc_auth, then the user themself or a sysadmin.
+  app.put<{ Params: { user_id: number } }>('/users/:user_id/cli_secret', { schema: S.setCliSecret }, async (req, reply) => {
     const id = pathId(String(req.params.user_id), 'user id');
-    await selfOrAdmin(req, id);
-    await users.get(id);
-    throw ApiErrors.precondition(`unable to update CLI secret under authmode: ${await configs.get('auth_mode')}`);
+    const mode = await configs.get('auth_mode');
+    if (mode !== 'oidc_auth') {
+      await selfOrAdmin(req, id);
+      await users.get(id);
+      throw ApiErrors.precondition(`unable to update CLI secret under authmode: ${mode}`);
+    }
+    const me = await selfOrAdmin(req, id);
+    const b = req.body === undefined ? {} : bodyObject(req);
+    const username = await oidc.setCliSecret(me.username, id, b.secret ?? '');
+    deps.auth.invalidateUser(username);
+    return reply.send();
   });
 
   app.put<{ Params: { user_id: number } }>('/users/:user_id/sysadmin', { schema: S.setUserSysAdmin }, async (req, reply) => {

@@ -29,7 +29,13 @@ export class SessionService {
   private readonly auth: AuthService;
   private readonly opts: SessionOptions;
   private lastPurge = 0;
-  constructor(deps: { sessions: SessionRepository; users: UserRepository; auth: AuthService }, opts: SessionOptions) {
+  /** Whether a username may log in with a password (in oidc_auth only the local admin may, as in Harbor). */
+  private readonly passwordLoginAllowed: (username: string) => Promise<boolean>;
+  constructor(
+    deps: { sessions: SessionRepository; users: UserRepository; auth: AuthService; passwordLoginAllowed?: (username: string) => Promise<boolean> },
+    opts: SessionOptions,
+  ) {
+    this.passwordLoginAllowed = deps.passwordLoginAllowed ?? (async () => true);
     this.sessions = deps.sessions;
     this.users = deps.users;
     this.auth = deps.auth;
@@ -60,10 +66,24 @@ export class SessionService {
    */
   async login(username: string, password: string, previousSid?: string, client = ''): Promise<{ sid: string; principal: UserPrincipal } | null> {
     if (SessionService.isSessionId(previousSid)) await this.sessions.removeSession(hashSid(previousSid));
+    // Checked before the password: a CLI secret is never a portal password.
+    if (!(await this.passwordLoginAllowed(username))) return null;
     const principal = await this.auth.authenticate(username, password, client);
     if (!principal || principal.kind !== 'user') return null;
     const user = await this.users.findUserById(principal.id);
     if (!user) return null;
+    return { sid: await this.open(user), principal };
+  }
+
+  /**
+   * Opens a session for a user who authenticated elsewhere (the OIDC callback); `previousSid` is ended.
+   */
+  async openFor(user: { id: number; username: string; sysadmin: boolean; adminRoleInAuth?: boolean; passwordHash: string }, previousSid?: string): Promise<{ sid: string; principal: UserPrincipal }> {
+    if (SessionService.isSessionId(previousSid)) await this.sessions.removeSession(hashSid(previousSid));
+    return { sid: await this.open(user), principal: { kind: 'user', id: user.id, username: user.username, sysadmin: user.sysadmin || !!user.adminRoleInAuth } };
+  }
+
+  private async open(user: { id: number; passwordHash: string }): Promise<string> {
     const now = Date.now();
     await this.purge(now);
     const sid = randomBytes(32).toString('base64url');
@@ -75,7 +95,7 @@ export class SessionService {
       lastSeen: now,
       expiresAt: now + this.opts.lifetimeMs,
     });
-    return { sid, principal };
+    return sid;
   }
 
   /** The user behind a session cookie, or null when the session is unknown or over. */

@@ -7,8 +7,9 @@ import { ConfigError, type Config } from '../../config/config.ts';
 import type { Db } from '../../db/db.ts';
 import type { ConfigurationRepository } from '../../repositories/configuration-repository.ts';
 import type { AuditSink } from '../audit/audit.ts';
+import type { SecretBox } from '../security/secret-box.ts';
 
-export type AuthMode = 'db_auth' | 'ldap_auth';
+export type AuthMode = 'db_auth' | 'ldap_auth' | 'oidc_auth';
 
 /** Every runtime key with its type. */
 export interface ConfigValues {
@@ -38,7 +39,7 @@ export interface ConfigValues {
   ldap_group_membership_attribute: string;
   ldap_group_search_scope: number;
   ldap_group_attach_parallel: boolean;
-  // Harbor 2.15 keys Berth stores and returns but does not act on (yet): UAA, HTTP auth proxy, OIDC, quota
+  // Harbor 2.15 keys Berth stores and returns but does not act on (yet): UAA, HTTP auth proxy, quota
   // defaults, notification, session, banner and audit-event filters (docs/operator-guide.md lists them).
   uaa_client_id: string;
   uaa_client_secret: string;
@@ -51,6 +52,7 @@ export interface ConfigValues {
   http_authproxy_verify_cert: boolean;
   http_authproxy_skip_search: boolean;
   http_authproxy_server_certificate: string;
+  // OIDC single sign-on (auth_mode oidc_auth; src/services/oidc/oidc-service.ts).
   oidc_name: string;
   oidc_endpoint: string;
   oidc_client_id: string;
@@ -134,13 +136,21 @@ const STRING_MAP = (v: string) => {
   }
   return 'must be a JSON object of strings';
 };
+const REGEXP = (v: string) => {
+  try {
+    new RegExp(v);
+    return null;
+  } catch {
+    return 'must be a regular expression';
+  }
+};
 const str = (dflt = '', extra: Partial<Spec<string>> = {}): Spec<string> => ({ type: 'string', default: () => dflt, maxLength: 1024, ...extra });
 const bool = (dflt: (c: Config) => boolean): Spec<boolean> => ({ type: 'bool', default: dflt });
 const int = (min: number, max: number, dflt: (c: Config) => number): Spec<number> => ({ type: 'int', min, max, default: dflt });
 
 /** The allow-list. A key that is not here is refused by PUT and never read from the database. */
 export const CONFIG_KEYS: { readonly [K in ConfigKey]: Spec<ConfigValues[K]> } = {
-  auth_mode: { type: 'string', values: ['db_auth', 'ldap_auth'], default: () => 'db_auth' } as Spec<AuthMode>,
+  auth_mode: { type: 'string', values: ['db_auth', 'ldap_auth', 'oidc_auth'], default: () => 'db_auth' } as Spec<AuthMode>,
   primary_auth_mode: bool(() => false),
   self_registration: bool((c) => c.auth.selfRegistration),
   project_creation_restriction: { type: 'string', values: ['everyone', 'adminonly'], default: (c) => c.project.creationRestriction } as Spec<'everyone' | 'adminonly'>,
@@ -184,7 +194,8 @@ export const CONFIG_KEYS: { readonly [K in ConfigKey]: Spec<ConfigValues[K]> } =
   oidc_client_secret: str('', { secret: true }),
   oidc_groups_claim: str(),
   oidc_admin_group: str(),
-  oidc_group_filter: str(),
+  oidc_group_filter: str('', { check: REGEXP }),
+  // Comma-separated as in Harbor; empty means openid,offline_access (the refresh token keeps CLI logins alive).
   oidc_scope: str(),
   oidc_user_claim: str(),
   oidc_verify_cert: bool(() => true),
@@ -240,8 +251,11 @@ export class ConfigurationService implements Configurations {
   private readonly listeners: ((changed: readonly ConfigKey[]) => void)[] = [];
   /** Values pinned by `configurations.overwrite_json`: they win over stored ones and the API cannot change them. */
   private readonly pinned: ReadonlyMap<ConfigKey, unknown>;
+  /** Seals secret keys at rest (a value stored before sealing existed is read as it is). */
+  private readonly box: SecretBox | null;
 
-  constructor(deps: { db: Db; repo: ConfigurationRepository; config: Config; audit: AuditSink; hasNonAdminUsers: () => Promise<boolean> }) {
+  constructor(deps: { db: Db; repo: ConfigurationRepository; config: Config; audit: AuditSink; hasNonAdminUsers: () => Promise<boolean>; box?: SecretBox }) {
+    this.box = deps.box ?? null;
     this.db = deps.db;
     this.repo = deps.repo;
     this.config = deps.config;
@@ -286,7 +300,15 @@ export class ConfigurationService implements Configurations {
     for (const [k, text] of await this.repo.listConfigurations()) {
       if (!isKey(k)) continue;
       try {
-        out[k] = checkValue(k, JSON.parse(text));
+        let v: unknown = JSON.parse(text);
+        if (CONFIG_KEYS[k].secret && this.box && typeof v === 'string' && v.startsWith('v1:')) {
+          try {
+            v = this.box.open(v);
+          } catch {
+            // not sealed by us: a plain value stored before secrets were sealed
+          }
+        }
+        out[k] = checkValue(k, v);
       } catch {
         // A value that no longer validates (a key whose rules tightened) falls back to the default.
       }
@@ -378,7 +400,12 @@ export class ConfigurationService implements Configurations {
     if (merged.skip_audit_log_database && !merged.audit_log_forward_endpoint)
       throw ApiErrors.badRequest('skip_audit_log_database needs audit_log_forward_endpoint to be set');
     if (next.size)
-      await this.db.tx((q) => this.repo.saveConfigurations(new Map([...next].map(([k, v]) => [k, JSON.stringify(v)])), q));
+      await this.db.tx((q) =>
+        this.repo.saveConfigurations(
+          new Map([...next].map(([k, v]) => [k, JSON.stringify(CONFIG_KEYS[k].secret && this.box && typeof v === 'string' && v !== '' ? this.box.seal(v) : v)])),
+          q,
+        ),
+      );
     this.cache = null;
     await this.all();
     // Key names only: values may be secrets.

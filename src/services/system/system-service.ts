@@ -14,6 +14,7 @@ export interface SystemSettings {
   project_creation_restriction: string;
   auth_mode: string;
   primary_auth_mode: boolean;
+  oidc_name: string;
 }
 
 export interface ComponentHealth {
@@ -106,7 +107,8 @@ export class SystemService {
       primary_auth_mode: s.primary_auth_mode,
       self_registration: s.self_registration,
       banner_message: '',
-      oidc_provider_name: '',
+      // The portal's "LOGIN WITH <name>" button (Harbor's GeneralInfo.oidc_provider_name).
+      oidc_provider_name: s.auth_mode === 'oidc_auth' ? s.oidc_name : '',
     };
     if (!authenticated) return out;
     return {

@@ -122,6 +122,16 @@ export class UserGroupService {
     return (await this.groups.findGroupByKey(type, name)) ?? this.create(actor, { group_name: name, group_type: type });
   }
 
+  /** Ids of the HTTP/OIDC groups of these names, creating the ones not known yet (OIDC groups claim at a login). */
+  async ensureNamedGroups(type: GroupType, names: Iterable<string>): Promise<number[]> {
+    const ids: number[] = [];
+    for (const name of names) {
+      const g = (await this.groups.findGroupByKey(type, name)) ?? (await this.groups.saveNewGroup({ name, type, ldapDn: '', key: name })) ?? (await this.groups.findGroupByKey(type, name));
+      if (g) ids.push(g.id);
+    }
+    return ids;
+  }
+
   /** Ids of the LDAP groups found at a login, creating the ones not known yet (Harbor onboards them too). */
   async ensureLdapGroups(refs: Iterable<LdapGroupRef>): Promise<number[]> {
     const ids: number[] = [];

@@ -1,5 +1,5 @@
 // System configuration (GET/PUT /configurations): authentication (mode, self-registration, LDAP with a
-// "test connection" calling POST /ldap/ping) and system settings. Only keys the server reports are shown;
+// "test connection" calling POST /ldap/ping, OIDC with POST /system/oidc/ping) and system settings. Only keys the server reports are shown;
 // keys it marks not editable are disabled; only changed values are sent.
 import { useEffect, useState } from 'react';
 import { Alert, Button, Card, Form, Input, InputNumber, Select, Space, Spin, Switch, Tabs } from 'antd';
@@ -13,8 +13,8 @@ import { ErrorAlert, NotAvailable, PageTitle, useNotify } from '../../components
 
 type Kind = 'bool' | 'int' | 'string' | 'password' | { options: string[] };
 const AUTH_FIELDS: [string, Kind][] = [
-  // Harbor also has oidc_auth, uaa_auth and http_auth; Berth offers these two.
-  ['auth_mode', { options: ['db_auth', 'ldap_auth'] }],
+  // Harbor also has uaa_auth and http_auth; Berth offers these three.
+  ['auth_mode', { options: ['db_auth', 'ldap_auth', 'oidc_auth'] }],
   ['primary_auth_mode', 'bool'],
   ['self_registration', 'bool'],
 ];
@@ -36,6 +36,23 @@ const LDAP_FIELDS: [string, Kind][] = [
   ['ldap_group_search_scope', { options: ['0', '1', '2'] }],
   ['ldap_group_attach_parallel', 'bool'],
 ];
+const OIDC_FIELDS: [string, Kind][] = [
+  ['oidc_name', 'string'],
+  ['oidc_endpoint', 'string'],
+  ['oidc_client_id', 'string'],
+  ['oidc_client_secret', 'password'],
+  ['oidc_groups_claim', 'string'],
+  ['oidc_admin_group', 'string'],
+  ['oidc_group_filter', 'string'],
+  ['oidc_scope', 'string'],
+  ['oidc_user_claim', 'string'],
+  ['oidc_verify_cert', 'bool'],
+  ['oidc_auto_onboard', 'bool'],
+  ['oidc_extra_redirect_parms', 'string'],
+  ['oidc_logout', 'bool'],
+];
+/** Write-only keys: sent only when typed in (the server never returns them). */
+const SECRET_KEYS = new Set(['ldap_search_password', 'oidc_client_secret']);
 const SYSTEM_FIELDS: [string, Kind][] = [
   ['project_creation_restriction', { options: ['everyone', 'adminonly'] }],
   ['read_only', 'bool'],
@@ -62,7 +79,7 @@ export default function Configuration() {
   const exists = useEndpoint('/configurations');
   const cfg = useQuery({ queryKey: ['configurations'], queryFn: () => get<ConfigurationsResponse>('/configurations'), enabled: exists.data === true });
   const [form] = Form.useForm<Record<string, unknown>>();
-  const [ping, setPing] = useState<{ ok: boolean; text: string } | null>(null);
+  const [ping, setPing] = useState<{ kind: 'ldap' | 'oidc'; ok: boolean; text: string } | null>(null);
   const [pinging, setPinging] = useState(false);
   const authMode = Form.useWatch('auth_mode', form);
 
@@ -103,7 +120,7 @@ export default function Configuration() {
     const v = form.getFieldsValue(true);
     const out: Record<string, unknown> = {};
     for (const [k, val] of Object.entries(v)) {
-      if (k === 'ldap_search_password') {
+      if (SECRET_KEYS.has(k)) {
         if (typeof val === 'string' && val !== '') out[k] = val;
         continue;
       }
@@ -121,11 +138,25 @@ export default function Configuration() {
     try {
       await call('PUT', '/configurations', { body });
       notify.ok();
-      form.setFieldValue('ldap_search_password', '');
+      for (const k of SECRET_KEYS) form.setFieldValue(k, '');
       await qc.invalidateQueries({ queryKey: ['configurations'] });
       await qc.invalidateQueries({ queryKey: ['systeminfo'] });
     } catch (e) {
       notify.fail(e);
+    }
+  };
+
+  const testOidc = async () => {
+    const v = form.getFieldsValue(true);
+    setPinging(true);
+    setPing(null);
+    try {
+      await call('POST', '/system/oidc/ping', { body: { url: v.oidc_endpoint ?? '', verify_cert: v.oidc_verify_cert !== false } });
+      setPing({ kind: 'oidc', ok: true, text: t('config.oidcOk') });
+    } catch (e) {
+      setPing({ kind: 'oidc', ok: false, text: e instanceof Error ? e.message : String(e) });
+    } finally {
+      setPinging(false);
     }
   };
 
@@ -142,9 +173,9 @@ export default function Configuration() {
     setPing(null);
     try {
       const r = await call<{ success?: boolean; message?: string }>('POST', '/ldap/ping', { body });
-      setPing({ ok: r.data?.success !== false, text: r.data?.message || t('config.ldapOk') });
+      setPing({ kind: 'ldap', ok: r.data?.success !== false, text: r.data?.message || t('config.ldapOk') });
     } catch (e) {
-      setPing({ ok: false, text: e instanceof Error ? e.message : String(e) });
+      setPing({ kind: 'ldap', ok: false, text: e instanceof Error ? e.message : String(e) });
     } finally {
       setPinging(false);
     }
@@ -172,6 +203,17 @@ export default function Configuration() {
                   <Card size="small" style={{ marginBottom: 16 }}>
                     {AUTH_FIELDS.map(field)}
                   </Card>
+                  {authMode === 'oidc_auth' && (
+                    <Card size="small" title={t('config.oidc')} style={{ marginBottom: 16 }} data-testid="oidc-settings">
+                      {OIDC_FIELDS.map(field)}
+                      <Space direction="vertical" style={{ width: '100%' }}>
+                        <Button icon={<ApiOutlined />} loading={pinging} onClick={testOidc} data-testid="oidc-ping">
+                          {t('config.testOidc')}
+                        </Button>
+                        {ping?.kind === 'oidc' && <Alert type={ping.ok ? 'success' : 'error'} showIcon title={ping.text} role="status" />}
+                      </Space>
+                    </Card>
+                  )}
                   {(authMode === 'ldap_auth' || Object.hasOwn(c, 'ldap_url')) && (
                     <Card size="small" title={t('config.ldap')}>
                       {LDAP_FIELDS.map(field)}
@@ -179,7 +221,7 @@ export default function Configuration() {
                         <Button icon={<ApiOutlined />} loading={pinging} onClick={testLdap} data-testid="ldap-ping">
                           {t('config.testConnection')}
                         </Button>
-                        {ping && <Alert type={ping.ok ? 'success' : 'error'} showIcon title={ping.text} role="status" />}
+                        {ping?.kind === 'ldap' && <Alert type={ping.ok ? 'success' : 'error'} showIcon title={ping.text} role="status" />}
                       </Space>
                     </Card>
                   )}
