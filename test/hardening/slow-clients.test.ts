@@ -109,3 +109,53 @@ test('a slow-body storm: capped per address, cut off below the minimum rate; a n
   assert.ok(rss < baseline + 48, `RSS ${rss.toFixed(0)} MB after the storm, baseline ${baseline.toFixed(0)} MB`);
   assert.doesNotMatch(b.output(), /"level":50/, 'no error logged for clients that were cut off');
 });
+
+test('a slow but steady upload above the minimum rate succeeds; a client that hangs up mid-body is no server error', { timeout: 120_000 }, async () => {
+  const b = await startBerth({ env: { BERTH_HTTP_BODY_TIMEOUT: '2', BERTH_HTTP_BODY_MIN_RATE: '16', BERTH_LOG_LEVEL: 'info' } });
+  started.push(b);
+  const c = new RegistryClient({ baseUrl: b.url, username: 'admin', password: b.adminPassword });
+  const token = await c.token(['repository:library/steady:pull,push']);
+  const open = async () => {
+    const r = await c.request('POST', '/v2/library/steady/blobs/uploads/');
+    assert.equal(r.status, 202, String(r));
+    return r.header('location')!;
+  };
+  // 100 bytes every 400 ms (250 B/s, well above 16 B/s) for about 8 s: four windows, never cut off.
+  const loc = await open();
+  const data = Buffer.alloc(2000, 7);
+  const status = await new Promise<string>((resolve, reject) => {
+    const s = connect({ host: '127.0.0.1', port: b.port });
+    let out = '';
+    s.on('data', (d) => (out += d));
+    s.on('error', reject);
+    s.on('close', () => resolve(out));
+    s.on('connect', async () => {
+      s.write(`PATCH ${loc} HTTP/1.1\r\nHost: ${b.host}\r\nAuthorization: Bearer ${token}\r\nContent-Type: application/octet-stream\r\nContent-Length: ${data.length}\r\nConnection: close\r\n\r\n`);
+      for (let off = 0; off < data.length; off += 100) {
+        s.write(data.subarray(off, off + 100));
+        await sleep(400);
+      }
+    });
+  });
+  assert.match(status, /^HTTP\/1\.1 202/, status);
+  const next = /location: (\S+)/i.exec(status)![1]!;
+  const { createHash } = await import('node:crypto');
+  const digest = `sha256:${createHash('sha256').update(data).digest('hex')}`;
+  const put = await c.request('PUT', `${next}${next.includes('?') ? '&' : '?'}digest=${digest}`);
+  assert.equal(put.status, 201, String(put));
+  assert.deepEqual((await c.getBlob('library/steady', digest)).body, data);
+
+  // A client that sends half a body and hangs up: the session stays, nothing is logged as an error.
+  const loc2 = await open();
+  await new Promise<void>((resolve) => {
+    const s = connect({ host: '127.0.0.1', port: b.port });
+    s.on('error', () => {});
+    s.on('connect', () => {
+      s.write(`PATCH ${loc2} HTTP/1.1\r\nHost: ${b.host}\r\nAuthorization: Bearer ${token}\r\nContent-Type: application/octet-stream\r\nContent-Length: 100000\r\n\r\n`);
+      s.write(Buffer.alloc(5000, 1), () => setTimeout(() => (s.resetAndDestroy(), resolve()), 200));
+    });
+  });
+  await sleep(500);
+  assert.equal((await c.request('GET', loc2)).status, 204);
+  assert.doesNotMatch(b.output(), /"level":50|ECONNRESET[\s\S]*at /, b.output().slice(-3000));
+});
