@@ -37,9 +37,35 @@ export interface Db extends Queryable {
 export const inList = (n: number): string => Array.from({ length: n }, () => '?').join(',');
 
 /**
- * Which of `digests` appear in `table.digest` for one repository, queried in IN-lists of bounded length
- * (SQLite and PostgreSQL both cap bound parameters).
+ * The stored size of each of `digests` found in `table` (for one repository unless `repositoryId` is null), queried
+ * in IN-lists of bounded length (SQLite and PostgreSQL both cap bound parameters).
  */
+export async function selectDigestSizesIn(
+  q: Queryable,
+  table: 'repository_blobs' | 'manifests' | 'blobs',
+  repositoryId: number | null,
+  digests: readonly string[],
+  lock: 'share' | null = null,
+): Promise<Map<string, number>> {
+  // PostgreSQL: FOR SHARE holds the rows until the caller's transaction ends (garbage collection skips them);
+  // SQLite transactions are serialised anyway.
+  const suffix = lock === 'share' && q.dialect === 'postgres' ? ' FOR SHARE' : '';
+  // repository_blobs has no size column: its rows are only looked up for presence.
+  const size = table === 'repository_blobs' ? '0' : 'size';
+  const scope = repositoryId === null ? '' : 'repository_id = ? AND ';
+  const out = new Map<string, number>();
+  for (let i = 0; i < digests.length; i += 500) {
+    const part = digests.slice(i, i + 500);
+    const rows = await q.all<{ digest: string; size: number | string }>(
+      `SELECT digest, ${size} AS size FROM ${table} WHERE ${scope}digest IN (${inList(part.length)})${suffix}`,
+      repositoryId === null ? [...part] : [repositoryId, ...part],
+    );
+    for (const r of rows) out.set(r.digest, Number(r.size));
+  }
+  return out;
+}
+
+/** Which of `digests` appear in `table.digest` for one repository. */
 export async function selectDigestsIn(
   q: Queryable,
   table: 'repository_blobs' | 'manifests',
@@ -47,17 +73,5 @@ export async function selectDigestsIn(
   digests: readonly string[],
   lock: 'share' | null = null,
 ): Promise<Set<string>> {
-  // PostgreSQL: FOR SHARE holds the rows until the caller's transaction ends (garbage collection skips them);
-  // SQLite transactions are serialised anyway.
-  const suffix = lock === 'share' && q.dialect === 'postgres' ? ' FOR SHARE' : '';
-  const out = new Set<string>();
-  for (let i = 0; i < digests.length; i += 500) {
-    const part = digests.slice(i, i + 500);
-    const rows = await q.all<{ digest: string }>(`SELECT digest FROM ${table} WHERE repository_id = ? AND digest IN (${inList(part.length)})${suffix}`, [
-      repositoryId,
-      ...part,
-    ]);
-    for (const r of rows) out.add(r.digest);
-  }
-  return out;
+  return new Set((await selectDigestSizesIn(q, table, repositoryId, digests, lock)).keys());
 }

@@ -1,4 +1,4 @@
-import { inList, selectDigestsIn, type Queryable } from '../db/db.ts';
+import { inList, selectDigestSizesIn, selectDigestsIn, type Queryable } from '../db/db.ts';
 
 /** A blob row's state as seen by a transaction that wants to link it. */
 export type BlobClaim = 'created' | 'live' | 'deleting' | 'absent';
@@ -89,13 +89,7 @@ export class BlobRepository {
   }
   /** Stored sizes of those of `digests` that exist. */
   async listBlobSizes(digests: readonly string[], q: Queryable): Promise<Map<string, number>> {
-    const out = new Map<string, number>();
-    for (let i = 0; i < digests.length; i += 500) {
-      const part = digests.slice(i, i + 500);
-      const rows = await q.all<{ digest: string; size: number | string }>(`SELECT digest, size FROM blobs WHERE digest IN (${inList(part.length)})`, [...part]);
-      for (const r of rows) out.set(r.digest, Number(r.size));
-    }
-    return out;
+    return selectDigestSizesIn(q, 'blobs', null, digests);
   }
   /** Which of `digests` are linked to the repository. */
   async listLinkedDigests(repositoryId: number, digests: string[], q: Queryable): Promise<Set<string>> {

@@ -1,4 +1,4 @@
-import { inList, selectDigestsIn, type Queryable } from '../db/db.ts';
+import { selectDigestSizesIn, type Queryable } from '../db/db.ts';
 
 export interface ManifestMeta {
   id: number;
@@ -107,21 +107,12 @@ export class ManifestRepository {
       await q.run('INSERT INTO manifest_references (manifest_id, digest, kind) VALUES (?, ?, ?) ON CONFLICT DO NOTHING', [manifestId, ref.digest, ref.kind]);
   }
   /** Which of `digests` are manifests of the repository. */
-  async listExistingDigests(repositoryId: number, digests: string[], q: Queryable): Promise<Set<string>> {
-    return selectDigestsIn(q, 'manifests', repositoryId, digests, 'share');
-  }
-  /** Stored sizes of those of `digests` that are manifests of the repository. */
+  /**
+   * Sizes of those of `digests` that are manifests of the repository; PostgreSQL share-locks the rows to the end of
+   * the caller's transaction (GC must not delete a child an index being written refers to).
+   */
   async listManifestSizes(repositoryId: number, digests: readonly string[], q: Queryable): Promise<Map<string, number>> {
-    const out = new Map<string, number>();
-    for (let i = 0; i < digests.length; i += 500) {
-      const part = digests.slice(i, i + 500);
-      const rows = await q.all<{ digest: string; size: number | string }>(
-        `SELECT digest, size FROM manifests WHERE repository_id = ? AND digest IN (${inList(part.length)})`,
-        [repositoryId, ...part],
-      );
-      for (const r of rows) out.set(r.digest, Number(r.size));
-    }
-    return out;
+    return selectDigestSizesIn(q, 'manifests', repositoryId, digests, 'share');
   }
   async saveTag(repositoryId: number, name: string, manifestId: number, q: Queryable): Promise<void> {
     const now = Date.now();

@@ -70,9 +70,9 @@ export class AuthService {
     this.robots = opts.robots ?? null;
   }
 
-  /** Whether the username is locked out now (too many failed logins). */
-  isLocked(username: string, now = Date.now()): boolean {
-    const f = this.failures.get(username);
+  /** Whether the lock key (a username, or username|client address) is locked out now (too many failed logins). */
+  isLocked(key: string, now = Date.now()): boolean {
+    const f = this.failures.get(key);
     return !!f && f.until > now;
   }
 
@@ -90,12 +90,12 @@ export class AuthService {
     return { locked: true, series: true };
   }
 
-  private async recordFailure(username: string, shownName = username): Promise<void> {
+  private async recordFailure(key: string, username = key): Promise<void> {
     if (this.lockout.threshold > 0) {
       const now = Date.now();
-      let f = this.failures.get(username) ?? { count: 0, until: 0 };
+      let f = this.failures.get(key) ?? { count: 0, until: 0 };
       if (this.failureStore) {
-        const s = await this.failureStore.saveLoginFailure(username, now, this.lockout.threshold, this.lockout.durationMs);
+        const s = await this.failureStore.saveLoginFailure(key, now, this.lockout.threshold, this.lockout.durationMs);
         f = { count: s.count, until: s.lockedUntil };
         // Now and then, forget series nobody continued (a guesser spraying names leaves one row per name).
         if (Math.random() < 1 / 256) await this.failureStore.removeStaleLoginFailures(now - Math.max(this.lockout.durationMs, 3_600_000), now);
@@ -105,9 +105,9 @@ export class AuthService {
         f.until = f.count >= this.lockout.threshold ? now + this.lockout.durationMs : 0;
       }
       if (this.failures.size > 100_000) this.failures.clear();
-      this.failures.set(username, f);
+      this.failures.set(key, f);
     }
-    await this.audit?.record({ username: shownName, operation: 'login_failed', resourceType: 'user', resource: shownName });
+    await this.audit?.record({ username, operation: 'login_failed', resourceType: 'user', resource: username });
   }
 
   /** A successful login ends an open series (here and in the shared store). */

@@ -38,7 +38,6 @@ export interface ProjectRef {
   public: boolean;
 }
 
-/** The event payload for an artifact of `project`. */
 /**
  * A descriptor's size must be the stored content's (as Distribution checks): a wrong one would make every size the
  * API and quotas report wrong, and clients that trust it read past the end.
@@ -53,6 +52,7 @@ function checkDeclaredSizes(declared: ReadonlyMap<string, number>, stored: Reado
   }
 }
 
+/** The event payload for an artifact of `project`. */
 export function artifactRef(project: ProjectRef, repository: string, m: { digest: string; mediaType: string; size?: number; artifactType?: string | null }, tags: string[]): ArtifactRef {
   return {
     projectId: project.id,
@@ -173,10 +173,10 @@ export class ManifestService {
         checkDeclaredSizes(parsed.declaredSizes, await this.blobs.listBlobSizes(parsed.blobs, q));
       }
       if (parsed.manifests.length) {
-        const present = await this.manifests.listExistingDigests(repo.id, parsed.manifests, q);
+        const present = await this.manifests.listManifestSizes(repo.id, parsed.manifests, q);
         const missing = parsed.manifests.find((d) => !present.has(d));
         if (missing) throw Errors.manifestBlobUnknown(missing);
-        checkDeclaredSizes(parsed.declaredSizes, await this.manifests.listManifestSizes(repo.id, parsed.manifests, q));
+        checkDeclaredSizes(parsed.declaredSizes, present);
       }
       // Manifest bytes count towards the project's quota (Harbor stores manifests as blobs).
       try {
