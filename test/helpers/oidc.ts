@@ -23,6 +23,16 @@ export interface TestProvider {
   stop(): Promise<void>;
 }
 
+/** The `/configurations` keys that point Berth at a test provider; tests add the ones they exercise. */
+export const oidcSettings = (p: TestProvider) => ({
+  oidc_name: 'TestIdP',
+  oidc_endpoint: p.issuer,
+  oidc_client_id: p.clientId,
+  oidc_client_secret: p.clientSecret,
+  oidc_groups_claim: 'groups',
+  oidc_scope: 'openid,profile,email,groups,offline_access',
+});
+
 const listen = (server: Server) => new Promise<number>((res) => server.listen(0, '127.0.0.1', () => res((server.address() as AddressInfo).port)));
 
 /** Starts oidc-provider with a client whose redirect URI is Berth's callback. */

@@ -9,7 +9,7 @@ import { after, before, describe, test } from 'node:test';
 import { startBerth, type Berth } from '../helpers/berth.ts';
 import { ApiClient } from '../helpers/api-client.ts';
 import { buildOciImage, createContainersEnv, makeTempDir, readLayoutManifest, removeDir, run, type ContainersEnv } from '../helpers/clients.ts';
-import { HttpBrowser, oidcLogin, startProvider, type TestProvider } from '../helpers/oidc.ts';
+import { HttpBrowser, oidcLogin, startProvider, type TestProvider, oidcSettings } from '../helpers/oidc.ts';
 import { assertNoBerthErrors } from '../clients/lib.ts';
 
 describe('docker / podman / skopeo with an OIDC CLI secret', { timeout: 300_000 }, () => {
@@ -29,12 +29,7 @@ describe('docker / podman / skopeo with an OIDC CLI secret', { timeout: 300_000 
     provider = await startProvider(berth.url, { 'frank-sub': { name: 'frank', email: 'frank@example.com', groups: ['builders'] } });
     const r = await admin.call('PUT', '/configurations', {
       auth_mode: 'oidc_auth',
-      oidc_name: 'TestIdP',
-      oidc_endpoint: provider.issuer,
-      oidc_client_id: provider.clientId,
-      oidc_client_secret: provider.clientSecret,
-      oidc_groups_claim: 'groups',
-      oidc_scope: 'openid,profile,email,groups,offline_access',
+      ...oidcSettings(provider),
       oidc_auto_onboard: true,
       oidc_extra_redirect_parms: '{"prompt":"consent"}',
     });

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { createHash, randomBytes } from 'node:crypto';
 import { startBerth, type Berth } from '../helpers/berth.ts';
 import { ApiClient } from '../helpers/api-client.ts';
-import { HttpBrowser, oidcLogin, startBrokenProvider, startProvider, type TestProvider } from '../helpers/oidc.ts';
+import { HttpBrowser, oidcLogin, startBrokenProvider, startProvider, type TestProvider, oidcSettings } from '../helpers/oidc.ts';
 import { openDatabase } from '../../src/db/open.ts';
 
 let berth: Berth;
@@ -76,13 +76,8 @@ test('POST /system/oidc/ping: a provider answers; down, wrong issuer, no URL →
 
 test('the OIDC settings: stored, the client secret never returned and sealed at rest; systeminfo names the provider', async () => {
   await configure({
-    oidc_name: 'TestIdP',
-    oidc_endpoint: provider.issuer,
-    oidc_client_id: provider.clientId,
-    oidc_client_secret: provider.clientSecret,
-    oidc_groups_claim: 'groups',
+    ...oidcSettings(provider),
     oidc_admin_group: 'berth-admins',
-    oidc_scope: 'openid,profile,email,groups,offline_access',
     oidc_user_claim: 'preferred_username',
     oidc_verify_cert: true,
     oidc_auto_onboard: true,

@@ -9,7 +9,7 @@ import type { Browser } from 'playwright-core';
 import { startBerth, type Berth } from '../helpers/berth.ts';
 import { ApiClient } from '../helpers/api-client.ts';
 import { ensurePortalBuilt, launchChromium, newContext, uiLogin } from '../helpers/browser.ts';
-import { startProvider, type TestProvider } from '../helpers/oidc.ts';
+import { startProvider, type TestProvider, oidcSettings } from '../helpers/oidc.ts';
 
 describe('portal OIDC login', { timeout: 300_000 }, () => {
   let berth: Berth;
@@ -25,13 +25,8 @@ describe('portal OIDC login', { timeout: 300_000 }, () => {
     provider = await startProvider(berth.url, { 'dana-sub': { name: 'Dana Scully', email: 'dana@example.com', groups: ['berth-admins', 'xfiles'] } });
     const r = await admin.call('PUT', '/configurations', {
       auth_mode: 'oidc_auth',
-      oidc_name: 'TestIdP',
-      oidc_endpoint: provider.issuer,
-      oidc_client_id: provider.clientId,
-      oidc_client_secret: provider.clientSecret,
-      oidc_groups_claim: 'groups',
+      ...oidcSettings(provider),
       oidc_admin_group: 'berth-admins',
-      oidc_scope: 'openid,profile,email,groups,offline_access',
       oidc_auto_onboard: false,
       oidc_extra_redirect_parms: '{"prompt":"consent"}',
     });
