@@ -696,7 +696,8 @@ DROP INDEX tasks_execution
     sql: `
 ALTER TABLE replication_policies ADD COLUMN mode TEXT NOT NULL DEFAULT '';
 CREATE TABLE berth_instance (
-  id TEXT PRIMARY KEY,
+  singleton INTEGER PRIMARY KEY CHECK (singleton = 1),
+  id TEXT NOT NULL,
   created_at BIGINT NOT NULL
 )
 `,

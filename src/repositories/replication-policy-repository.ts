@@ -138,8 +138,8 @@ export class ReplicationPolicyRepository {
 
   /** This instance's id (anti-entropy loop prevention), created once; race-free across processes sharing the DB. */
   async findOrCreateInstanceId(fresh: string): Promise<string> {
-    await this.db.run('INSERT INTO berth_instance (id, created_at) SELECT ?, ? WHERE NOT EXISTS (SELECT 1 FROM berth_instance)', [fresh, Date.now()]);
-    const r = await this.db.get<{ id: string }>('SELECT id FROM berth_instance ORDER BY created_at, id LIMIT 1');
+    await this.db.run('INSERT INTO berth_instance (singleton, id, created_at) VALUES (1, ?, ?) ON CONFLICT (singleton) DO NOTHING', [fresh, Date.now()]);
+    const r = await this.db.get<{ id: string }>('SELECT id FROM berth_instance WHERE singleton = 1');
     return r!.id;
   }
 
