@@ -7,7 +7,8 @@
 // policies (to a local receiver answering 200) and into one with none, in the same run.
 // Prints one table with the targets, and writes bench/results/latest.json (git-ignored).
 //
-// Environment: BENCH_ONLY=push,pull,small,rps,rss,hooks (subset of scenarios), BENCH_RPS_SECONDS (default 10),
+// Environment: BENCH_ONLY=push,pull,small,rps,rss,hooks (subset of scenarios; `replication` runs
+// bench/replication.ts, Berth's replication vs skopeo — not in the default set), BENCH_RPS_SECONDS (default 10),
 // BENCH_ROUNDS (throughput rounds, default 2, alternating which server goes first; the best round counts),
 // BENCH_PROFILE=1 (run Berth with --cpu-prof into bench/results/prof), BENCH_STRICT=1 (exit 1 on a FAIL).
 import autocannon from 'autocannon';
@@ -518,6 +519,12 @@ async function setUpHooks(berth: Target, sinkUrl: string): Promise<{ off: Target
 
 async function main(): Promise<void> {
   mkdirSync(RESULTS, { recursive: true });
+  // The replication scenario (bench/replication.ts) starts its own registries; only when asked for by name.
+  if (ONLY.has('replication')) {
+    await (await import('./replication.ts')).replicationBench();
+    ONLY.delete('replication');
+    if (!ONLY.size) return;
+  }
   const peerVersion = spawnSync('docker-registry', ['--version'], { encoding: 'utf8' }).stdout?.trim() || 'docker-registry (version unknown)';
   log(`temp dir ${tmpRoot}`);
 

@@ -83,6 +83,7 @@ import { RegistryService } from './services/replication/registry-service.ts';
 import { ProxyCacheService } from './services/proxy/proxy-cache-service.ts';
 import { parsePolicy } from './services/retention/retention-service.ts';
 import { ReplicationService } from './services/replication/replication-service.ts';
+import { LabelRepository } from './repositories/label-repository.ts';
 import { ReplicationPolicyRepository } from './repositories/replication-policy-repository.ts';
 import { defaultAdapters } from './drivers/registry/index.ts';
 import { buildArtifactDomain, createPullRecorder, type ArtifactDomain } from './services/artifact/artifact-domain.ts';
@@ -226,8 +227,11 @@ export async function buildServices(config: Config): Promise<{ services: Service
   // The auth service is built below; the replication service reads it lazily (local tokens) through this holder.
   const authRef: { auth?: AuthService } = {};
   const projectServiceRef: { service?: ProjectService } = {};
+  const replicationLabels = new LabelRepository(db);
   const replication = new ReplicationService({
     repo: new ReplicationPolicyRepository(db),
+    tagStates: (repo) => manifests.listTagStates(repo),
+    labels: (repo, digest) => replicationLabels.listLabelNamesOfArtifact(repo, digest),
     registries,
     repositories,
     jobs,

@@ -704,6 +704,21 @@ CREATE TABLE oidc_users (
 )
 `,
   },
+  {
+    // Issue 14 (replication) part 3: a policy's Berth-only mode ('' = Harbor's one-way replication,
+    // 'anti-entropy' = dual-master cycles), and this instance's id (loop prevention: a replicated push names the
+    // instance it was first pushed to, and is never sent back there).
+    version: 28,
+    name: 'replication anti-entropy',
+    sql: `
+ALTER TABLE replication_policies ADD COLUMN mode TEXT NOT NULL DEFAULT '';
+CREATE TABLE berth_instance (
+  singleton INTEGER PRIMARY KEY CHECK (singleton = 1),
+  id TEXT NOT NULL,
+  created_at BIGINT NOT NULL
+)
+`,
+  },
 ];
 
 function render(sql: string, dialect: Db['dialect']): string {

@@ -93,6 +93,15 @@ export class LabelRepository {
     ]);
     return r.changes > 0;
   }
+  /** The label names on an artifact (by repository name and digest), for replication's label filter. */
+  async listLabelNamesOfArtifact(repositoryName: string, digest: string): Promise<string[]> {
+    const rows = await this.db.all<{ name: string }>(
+      `SELECT l.name FROM artifact_labels al JOIN labels l ON l.id = al.label_id JOIN manifests m ON m.id = al.manifest_id
+       JOIN repositories r ON r.id = m.repository_id WHERE r.name = ? AND m.digest = ? ORDER BY l.name`,
+      [repositoryName, digest],
+    );
+    return rows.map((r) => r.name);
+  }
   async removeArtifactLabel(manifestId: number, labelId: number): Promise<boolean> {
     return (await this.db.run('DELETE FROM artifact_labels WHERE manifest_id = ? AND label_id = ?', [manifestId, labelId])).changes > 0;
   }

@@ -114,13 +114,26 @@ export class ManifestRepository {
   async listManifestSizes(repositoryId: number, digests: readonly string[], q: Queryable): Promise<Map<string, number>> {
     return selectDigestSizesIn(q, 'manifests', repositoryId, digests, 'share');
   }
-  async saveTag(repositoryId: number, name: string, manifestId: number, q: Queryable): Promise<void> {
-    const now = Date.now();
+  /** `pushTime` (the tag's push time, updated_at) defaults to now; replication carries the source's along. */
+  async saveTag(repositoryId: number, name: string, manifestId: number, q: Queryable, pushTime = Date.now()): Promise<void> {
     await q.run(
       `INSERT INTO tags (repository_id, name, manifest_id, created_at, updated_at) VALUES (?, ?, ?, ?, ?)
        ON CONFLICT (repository_id, name) DO UPDATE SET manifest_id = excluded.manifest_id, updated_at = excluded.updated_at`,
-      [repositoryId, name, manifestId, now, now],
+      [repositoryId, name, manifestId, pushTime, pushTime],
     );
+  }
+  /**
+   * Every tag with its digest and push time, by repository then tag (byte order), optionally of one repository
+   * (anti-entropy's comparison of two registries).
+   */
+  async listTagStates(repositoryName?: string): Promise<{ repository: string; tag: string; digest: string; pushTime: number }[]> {
+    const rows = await this.db.all<{ repository: string; tag: string; digest: string; push_time: number }>(
+      `SELECT r.name AS repository, t.name AS tag, m.digest, t.updated_at AS push_time FROM tags t
+       JOIN repositories r ON r.id = t.repository_id JOIN manifests m ON m.id = t.manifest_id
+       ${repositoryName !== undefined ? 'WHERE r.name = ?' : ''} ORDER BY r.name, t.name`,
+      repositoryName !== undefined ? [repositoryName] : [],
+    );
+    return rows.map((r) => ({ repository: r.repository, tag: r.tag, digest: r.digest, pushTime: Number(r.push_time) }));
   }
   /**
    * Creates a tag that must not move: inserted when absent, else left alone. Returns the manifest the tag

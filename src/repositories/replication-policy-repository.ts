@@ -30,6 +30,8 @@ export interface ReplicationPolicyRow {
   speed: number;
   copyByChunk: boolean;
   singleActiveReplication: boolean;
+  /** Berth extension: '' (Harbor's one-way replication) or 'anti-entropy' (dual-master cycles). */
+  mode: string;
   createdAt: number;
   updatedAt: number;
 }
@@ -53,6 +55,7 @@ const toRow = (r: R): ReplicationPolicyRow => ({
   speed: Number(r.speed),
   copyByChunk: Number(r.copy_by_chunk) === 1,
   singleActiveReplication: Number(r.single_active_replication) === 1,
+  mode: String(r.mode ?? ''),
   createdAt: Number(r.created_at),
   updatedAt: Number(r.updated_at),
 });
@@ -73,6 +76,7 @@ const values = (p: NewReplicationPolicy) => [
   p.speed,
   b(p.copyByChunk),
   b(p.singleActiveReplication),
+  p.mode,
 ];
 
 export class ReplicationPolicyRepository {
@@ -86,7 +90,7 @@ export class ReplicationPolicyRepository {
     const r = await this.db.get<R>(
       `INSERT INTO replication_policies (name, description, creator, src_registry_id, dest_registry_id, dest_namespace,
          dest_namespace_replace_count, trigger_json, filters_json, replicate_deletion, override, enabled, speed, copy_by_chunk,
-         single_active_replication, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+         single_active_replication, mode, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
       [...values(p), now, now],
     );
     return Number(r!.id);
@@ -96,7 +100,7 @@ export class ReplicationPolicyRepository {
     const r = await this.db.run(
       `UPDATE replication_policies SET name = ?, description = ?, creator = ?, src_registry_id = ?, dest_registry_id = ?,
          dest_namespace = ?, dest_namespace_replace_count = ?, trigger_json = ?, filters_json = ?, replicate_deletion = ?,
-         override = ?, enabled = ?, speed = ?, copy_by_chunk = ?, single_active_replication = ?, updated_at = ? WHERE id = ?`,
+         override = ?, enabled = ?, speed = ?, copy_by_chunk = ?, single_active_replication = ?, mode = ?, updated_at = ? WHERE id = ?`,
       [...values(p), Date.now(), id],
     );
     return r.changes === 1;
@@ -130,6 +134,13 @@ export class ReplicationPolicyRepository {
   async countPoliciesUsingRegistry(registryId: number): Promise<number> {
     const r = await this.db.get<{ n: number }>('SELECT COUNT(*) AS n FROM replication_policies WHERE src_registry_id = ? OR dest_registry_id = ?', [registryId, registryId]);
     return Number(r!.n);
+  }
+
+  /** This instance's id (anti-entropy loop prevention), created once; race-free across processes sharing the DB. */
+  async findOrCreateInstanceId(fresh: string): Promise<string> {
+    await this.db.run('INSERT INTO berth_instance (singleton, id, created_at) VALUES (1, ?, ?) ON CONFLICT (singleton) DO NOTHING', [fresh, Date.now()]);
+    const r = await this.db.get<{ id: string }>('SELECT id FROM berth_instance WHERE singleton = 1');
+    return r!.id;
   }
 
   async removePolicy(id: number): Promise<boolean> {

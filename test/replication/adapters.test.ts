@@ -1,10 +1,11 @@
 // The adapter conformance suite against real peers: a second Berth process (harbor adapter, bearer token flow
-// through Berth's /service/token) and Debian's docker-registry (docker-registry and oci adapters).
+// through Berth's /service/token), Debian's docker-registry and CNCF Distribution v3.1.2 behind htpasswd basic auth
+// (docker-registry and oci adapters).
 import { OutboundGuard } from '../../src/drivers/http/outbound-guard.ts';
 import { adapterConformance } from '../../src/drivers/registry/adapter.conformance.ts';
 import { defaultAdapters } from '../../src/drivers/registry/index.ts';
 import { startBerth } from '../helpers/berth.ts';
-import { startDockerRegistry } from './peers.ts';
+import { startDistribution, startDockerRegistry } from './peers.ts';
 
 const guard = new OutboundGuard({ allowlist: ['127.0.0.1/32'] });
 const adapters = defaultAdapters();
@@ -19,6 +20,15 @@ for (const type of ['docker-registry', 'oci']) {
   adapterConformance(`${type} → docker-registry`, async () => {
     const r = await startDockerRegistry();
     const adapter = adapters.create(type, { url: r.url }, { guard });
+    return { adapter, namespace: 'lib', lists: type === 'docker-registry', cleanup: () => r.stop() };
+  });
+}
+
+for (const type of ['docker-registry', 'oci']) {
+  adapterConformance(`${type} → Distribution v3 (basic auth)`, async () => {
+    const basic = { username: 'repl', password: 'Distribution-Secret-1' };
+    const r = await startDistribution({ basic });
+    const adapter = adapters.create(type, { url: r.url, credential: { type: 'basic', accessKey: basic.username, accessSecret: basic.password } }, { guard });
     return { adapter, namespace: 'lib', lists: type === 'docker-registry', cleanup: () => r.stop() };
   });
 }

@@ -120,12 +120,48 @@ describe('replication Berth → Berth', { timeout: 90_000 }, () => {
     expectApi(await src.admin.call('PUT', `/replication/policies/${sp}`, { trigger: { type: 'manual' } }), 200);
     assert.deepEqual(await sched(), []);
     expectApi(await src.admin.call('DELETE', `/replication/policies/${sp}`), 200);
-    const lbl = await src.admin.call('POST', '/replication/policies', { name: 'lbl', dest_registry: { id: endpoint }, filters: [{ type: 'label', value: ['x'] }] });
-    expectApi(lbl, 400, 'BAD_REQUEST');
+    // Label filters take Harbor's list of names; a pull-based policy cannot filter on the remote's labels.
+    expectApi(await src.admin.call('POST', '/replication/policies', { name: 'lbl', dest_registry: { id: endpoint }, filters: [{ type: 'label', value: 'x' }] }), 400, 'BAD_REQUEST');
+    expectApi(await src.admin.call('POST', '/replication/policies', { name: 'lbl', src_registry: { id: endpoint }, filters: [{ type: 'label', value: ['x'] }] }), 400, 'BAD_REQUEST');
 
     // A second run: nothing new to copy, still one task, still Succeed (blobs and manifests skipped by HEAD).
     const e2 = await waitExecution(src.admin, await startReplication(src.admin, pid));
     assert.equal(e2.status, 'Succeed');
+  });
+
+  test('label filters: artifacts carrying all the labels (matches) or not (excludes); labels stay at the source', async () => {
+    const l1 = await src.admin.call('POST', '/labels', { name: 'release', scope: 'g', color: '#00FF00' });
+    expectApi(l1, 201);
+    const l2 = await src.admin.call('POST', '/labels', { name: 'lts', scope: 'g' });
+    expectApi(l2, 201);
+    const [release, lts] = [l1, l2].map((r) => Number(r.headers.get('location')!.split('/').pop()));
+    const both = await pushImage(srcReg, 'lib/lbl', 'both');
+    const one = await pushImage(srcReg, 'lib/lbl', 'one');
+    const none = await pushImage(srcReg, 'lib/lbl', 'none');
+    const attach = async (tag: string, id: number) => expectApi(await src.admin.call('POST', `/projects/lib/repositories/lbl/artifacts/${tag}/labels`, { id }), 200);
+    await attach('both', release);
+    await attach('both', lts);
+    await attach('one', release);
+    const run = async (name: string, decoration: string, ns: string) => {
+      const pid = await createPolicy(src.admin, { name, dest_registry: { id: endpoint }, dest_namespace: ns, trigger: { type: 'manual' }, filters: [{ type: 'name', value: 'lib/lbl' }, { type: 'label', value: ['release', 'lts'], decoration }], enabled: true });
+      const e = await waitExecution(src.admin, await startReplication(src.admin, pid));
+      assert.equal(e.status, 'Succeed', JSON.stringify(e));
+      return e;
+    };
+    const fresh = () => new RegistryClient({ baseUrl: dst.berth.url, username: 'admin', password: dst.berth.adminPassword });
+    const m = await run('labels-match', 'matches', 'lblmatch');
+    assert.equal(m.total, 1);
+    assert.ok((await manifestAt(fresh(), 'lblmatch/lbl', 'both'))?.equals(both.bytes));
+    assert.equal(await manifestAt(fresh(), 'lblmatch/lbl', 'one'), null, 'one of the two labels only');
+    const x = await run('labels-exclude', 'excludes', 'lblexcl');
+    assert.equal(x.total, 2);
+    assert.ok((await manifestAt(fresh(), 'lblexcl/lbl', 'one'))?.equals(one.bytes));
+    assert.ok((await manifestAt(fresh(), 'lblexcl/lbl', 'none'))?.equals(none.bytes));
+    assert.equal(await manifestAt(fresh(), 'lblexcl/lbl', 'both'), null);
+    // As Harbor's replication, labels are not copied (they are the source registry's metadata).
+    const art = await dst.admin.call('GET', '/projects/lblmatch/repositories/lbl/artifacts/both?with_label=true');
+    expectApi(art, 200);
+    assert.deepEqual(art.json().labels ?? [], []);
   });
 
   test('event-based: a push replicates without a trigger; a delete is replicated; flattening', async () => {

@@ -8760,6 +8760,157 @@ export interface paths {
       };
     };
   };
+  "/replication/peer": {
+    /** This Berth's instance id (Berth extension, anti-entropy) */
+    get: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path?: never;
+        cookie?: never;
+      };
+      responses: {
+        401: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": {
+              errors?: ({
+                code?: string;
+                message?: string;
+              })[];
+            };
+          };
+        };
+        403: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": {
+              errors?: ({
+                code?: string;
+                message?: string;
+              })[];
+            };
+          };
+        };
+        500: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": {
+              errors?: ({
+                code?: string;
+                message?: string;
+              })[];
+            };
+          };
+        };
+      };
+    };
+  };
+  "/replication/peer/tag-hashes": {
+    /** Each repository's tag→digest hash (Berth extension, anti-entropy) */
+    get: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path?: never;
+        cookie?: never;
+      };
+      responses: {
+        401: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": {
+              errors?: ({
+                code?: string;
+                message?: string;
+              })[];
+            };
+          };
+        };
+        403: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": {
+              errors?: ({
+                code?: string;
+                message?: string;
+              })[];
+            };
+          };
+        };
+        500: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": {
+              errors?: ({
+                code?: string;
+                message?: string;
+              })[];
+            };
+          };
+        };
+      };
+    };
+  };
+  "/replication/peer/tags": {
+    /** A repository's tags with digests and push times (Berth extension, anti-entropy) */
+    get: {
+      parameters: {
+        query?: {
+          repository?: string;
+        };
+        header?: never;
+        path?: never;
+        cookie?: never;
+      };
+      responses: {
+        400: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": {
+              errors?: ({
+                code?: string;
+                message?: string;
+              })[];
+            };
+          };
+        };
+        401: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": {
+              errors?: ({
+                code?: string;
+                message?: string;
+              })[];
+            };
+          };
+        };
+        403: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": {
+              errors?: ({
+                code?: string;
+                message?: string;
+              })[];
+            };
+          };
+        };
+        500: {
+          headers: { [name: string]: unknown };
+          content: {
+            "application/json": {
+              errors?: ({
+                code?: string;
+                message?: string;
+              })[];
+            };
+          };
+        };
+      };
+    };
+  };
   "/replication/policies": {
     /** List replication policies */
     get: {

@@ -58,6 +58,20 @@ export interface BlobPutOptions {
   chunkSize?: number;
 }
 
+/** The Berth-to-Berth side channel of a manifest PUT (src/oci/replication-headers.ts); other peers ignore it. */
+export interface ManifestPutOptions {
+  pushTime?: number;
+  origin?: string;
+}
+
+/** A tag's state at a Berth peer (anti-entropy's comparison). */
+export interface TagState {
+  tag: string;
+  digest: string;
+  /** ms since the epoch. */
+  pushTime: number;
+}
+
 export interface RegistryAdapter {
   readonly type: string;
   /** 'healthy' or 'unhealthy' (never throws for an unreachable or refusing remote). */
@@ -71,7 +85,7 @@ export interface RegistryAdapter {
   manifestGet(repo: string, ref: string): Promise<Manifest | null>;
   manifestHead(repo: string, ref: string): Promise<ManifestStat | null>;
   /** Puts a manifest; returns the digest the remote reports (or computed). */
-  manifestPut(repo: string, ref: string, bytes: Buffer, mediaType: string): Promise<string>;
+  manifestPut(repo: string, ref: string, bytes: Buffer, mediaType: string, opts?: ManifestPutOptions): Promise<string>;
   manifestDelete(repo: string, digest: string): Promise<void>;
   /** Deletes one tag and keeps the artifact (Harbor's tag API); absent where the remote has no such operation. */
   tagDelete?(repo: string, tag: string, digest: string): Promise<void>;
@@ -83,6 +97,13 @@ export interface RegistryAdapter {
   blobMount(repo: string, digest: string, fromRepo: string): Promise<boolean>;
   /** OCI 1.1 referrers of a manifest (the API, or the `sha256-<hex>` tag schema when the remote has no API). */
   listReferrers(repo: string, digest: string): Promise<Descriptor[]>;
+  /**
+   * Berth peers only (anti-entropy): the instance id, a hash of each repository's sorted tag→digest list, and
+   * one repository's tag states. Absent on adapters whose remote has no such API.
+   */
+  instanceId?(): Promise<string>;
+  tagHashes?(): Promise<Map<string, string>>;
+  tagStates?(repo: string): Promise<TagState[]>;
   /** What must exist before pushing to these repositories (Harbor: projects). */
   prepareForPush(repos: string[]): Promise<void>;
   close(): void;

@@ -1,6 +1,6 @@
 // Harbor 2.x (and another Berth): /v2 for the content, Harbor's management API (Basic auth) to list projects and
 // repositories, read labels for the info's label filter, and create the destination projects before a push.
-import { DEFAULT_PATTERN, type AdapterFactory, type RegistryInfo, type RepositoryFilter } from './adapter.ts';
+import { DEFAULT_PATTERN, type AdapterFactory, type RegistryInfo, type RepositoryFilter, type TagState } from './adapter.ts';
 import { RemoteRegistryError } from './distribution-client.ts';
 import { OciAdapter } from './oci-adapter.ts';
 
@@ -38,6 +38,26 @@ export class HarborAdapter extends OciAdapter {
         if (!filter.match || filter.match(r.name)) out.push(r.name);
     }
     return out;
+  }
+
+  /** Berth's anti-entropy API (GET /api/v2.0/replication/peer…); a Harbor answers 404: not a Berth. */
+  private async peer<T>(path: string): Promise<T> {
+    try {
+      return (await this.client.json<T>(`/api/v2.0/replication/peer${path}`, undefined, true)).body;
+    } catch (e) {
+      if (e instanceof RemoteRegistryError && e.status === 404) throw new RemoteRegistryError(404, 'NOT_BERTH', 'the peer has no anti-entropy API (anti-entropy needs a Berth peer)');
+      throw e;
+    }
+  }
+  async instanceId(): Promise<string> {
+    return (await this.peer<{ instance_id: string }>('')).instance_id;
+  }
+  async tagHashes(): Promise<Map<string, string>> {
+    return new Map((await this.peer<{ repository: string; hash: string }[]>('/tag-hashes')).map((r) => [r.repository, r.hash]));
+  }
+  async tagStates(repo: string): Promise<TagState[]> {
+    const rows = await this.peer<{ tag: string; digest: string; push_time: number }[]>(`/tags?repository=${encodeURIComponent(repo)}`);
+    return rows.map((r) => ({ tag: r.tag, digest: r.digest, pushTime: Number(r.push_time) }));
   }
 
   /** Harbor's DELETE …/artifacts/{digest}/tags/{tag}; a tag (or artifact) already gone is fine. */

@@ -11,12 +11,14 @@ import {
   type Descriptor,
   type EndpointSpec,
   type Manifest,
+  type ManifestPutOptions,
   type ManifestStat,
   type RegistryAdapter,
   type RegistryInfo,
   type RepositoryFilter,
 } from './adapter.ts';
 import { DistributionClient, readCapped, RemoteRegistryError } from './distribution-client.ts';
+import { ORIGIN_HEADER, PUSH_TIME_HEADER } from '../../oci/replication-headers.ts';
 
 const MANIFEST_ACCEPT = [...MANIFEST_TYPES].join(', ');
 /** Manifests larger than this are refused (Berth's own limit is 4 MiB; remotes are allowed more). */
@@ -140,8 +142,11 @@ export class OciAdapter implements RegistryAdapter {
     return { mediaType: String(res.headers['content-type'] ?? '').split(';')[0]!.trim(), digest, size: Number(res.headers['content-length'] ?? 0) };
   }
 
-  async manifestPut(repo: string, ref: string, bytes: Buffer, mediaType: string): Promise<string> {
-    const res = await this.client.send('PUT', `/v2/${enc(repo)}/manifests/${encodeURIComponent(ref)}`, { scope: push(repo), headers: { 'content-type': mediaType }, body: bytes, ok: [200, 201, 202] });
+  async manifestPut(repo: string, ref: string, bytes: Buffer, mediaType: string, opts: ManifestPutOptions = {}): Promise<string> {
+    const headers: Record<string, string> = { 'content-type': mediaType };
+    if (opts.pushTime) headers[PUSH_TIME_HEADER] = String(opts.pushTime);
+    if (opts.origin) headers[ORIGIN_HEADER] = opts.origin;
+    const res = await this.client.send('PUT', `/v2/${enc(repo)}/manifests/${encodeURIComponent(ref)}`, { scope: push(repo), headers, body: bytes, ok: [200, 201, 202] });
     res.body.resume();
     const d = String(res.headers['docker-content-digest'] ?? '');
     return isDigest(d) ? d : digestOf(bytes);

@@ -24,6 +24,9 @@ const S = {
   getExecution: op({ operationId: 'getReplicationExecution', tag: TAG, summary: 'Get the specific replication execution', params: ID, ok: {}, errors: [401, 403, 404, 500] }),
   stop: op({ operationId: 'stopReplication', tag: TAG, summary: 'Stop the specific replication execution', params: ID, ok: {}, errors: [401, 403, 404, 500] }),
   tasks: op({ operationId: 'listReplicationTasks', tag: TAG, summary: 'List replication tasks for a specific execution', params: ID, query: pageQuery(), ok: {}, errors: [401, 403, 500] }),
+  peer: op({ operationId: 'GetReplicationPeer', tag: TAG, summary: "This Berth's instance id (Berth extension, anti-entropy)", ok: {}, errors: [401, 403, 500] }),
+  peerHashes: op({ operationId: 'ListReplicationPeerTagHashes', tag: TAG, summary: "Each repository's tag→digest hash (Berth extension, anti-entropy)", ok: {}, errors: [401, 403, 500] }),
+  peerTags: op({ operationId: 'ListReplicationPeerTags', tag: TAG, summary: "A repository's tags with digests and push times (Berth extension, anti-entropy)", query: { repository: str('The full repository name') }, ok: {}, errors: [400, 401, 403, 500] }),
   log: op({ operationId: 'getReplicationLog', tag: TAG, summary: 'Get the log of the specific replication task', params: { id: int(), task_id: int() }, ok: {}, errors: [401, 403, 404, 500] }),
 };
 
@@ -59,6 +62,8 @@ export async function replicationRoutes(app: FastifyInstance, deps: { replicatio
     speed: p.speed,
     copy_by_chunk: p.copyByChunk,
     single_active_replication: p.singleActiveReplication,
+    // Berth extension (Harbor clients ignore it); absent in Harbor's one-way mode, as Harbor's shape has it.
+    ...(p.mode ? { mode: p.mode } : {}),
     creation_time: isoTime(p.createdAt),
     update_time: isoTime(p.updatedAt),
   });
@@ -148,6 +153,21 @@ export async function replicationRoutes(app: FastifyInstance, deps: { replicatio
     const page = parsePage(queryOf(req));
     setPageHeaders(reply, req.raw.url ?? '', tasks.length, page);
     return tasks.slice(page.offset, page.offset + page.limit).map(taskView);
+  });
+  // Berth-to-Berth anti-entropy (docs/architecture.md): what a peer's cycle compares. System admins, as the rest.
+  app.get('/replication/peer', { schema: S.peer }, async (req) => {
+    await auth.sysadmin(req);
+    return { instance_id: await replication.instanceId() };
+  });
+  app.get('/replication/peer/tag-hashes', { schema: S.peerHashes }, async (req) => {
+    await auth.sysadmin(req);
+    return replication.peerTagHashes();
+  });
+  app.get('/replication/peer/tags', { schema: S.peerTags }, async (req) => {
+    await auth.sysadmin(req);
+    const repo = queryOf(req).get('repository');
+    if (!repo) throw ApiErrors.badRequest('the repository query parameter is required');
+    return (await replication.peerTagStates(repo)).map((t) => ({ tag: t.tag, digest: t.digest, push_time: t.pushTime }));
   });
   app.get('/replication/executions/:id/tasks/:task_id/log', { schema: S.log }, async (req: Req, reply) => {
     await auth.sysadmin(req);

@@ -4,6 +4,7 @@ import type { Manifest } from '../../repositories/manifest-repository.ts';
 import { ManifestService } from '../../services/registry/manifest-service.ts';
 import { principalName } from '../../services/auth/principal.ts';
 import { contentLength, proxyRedirected, refuseProxyPush, type V2Deps, type V2Handler, type V2Request } from './context.ts';
+import { ORIGIN_HEADER, PUSH_TIME_HEADER } from '../../oci/replication-headers.ts';
 
 function manifestHeaders(r: V2Request, m: Manifest) {
   return r.reply
@@ -80,6 +81,20 @@ async function readLimited(r: V2Request, limit: number): Promise<Buffer> {
   return Buffer.concat(chunks, n);
 }
 
+/**
+ * Berth-to-Berth replication side channel (docs/architecture.md, anti-entropy): the source's push time of the
+ * tags (so "the later push wins" compares the same times on both sides; never in the future: the pusher can
+ * move the tag anyway) and the instance the artifact was first pushed to (loop prevention). Malformed: ignored.
+ */
+function replicationHeaders(r: V2Request): { pushTime?: number; origin?: string } {
+  const out: { pushTime?: number; origin?: string } = {};
+  const t = Number(r.req.headers[PUSH_TIME_HEADER]);
+  if (Number.isSafeInteger(t) && t > 0) out.pushTime = Math.min(t, Date.now());
+  const o = r.req.headers[ORIGIN_HEADER];
+  if (typeof o === 'string' && /^[0-9a-f]{32}$/.test(o)) out.origin = o;
+  return out;
+}
+
 export const putManifest: V2Handler = async (d, r) => {
   ManifestService.checkReference(r.ref);
   const project = await d.auth.authorize(r.req, r.caller, r.name, ['pull', 'push']);
@@ -87,7 +102,7 @@ export const putManifest: V2Handler = async (d, r) => {
   const body = await readLimited(r, d.config.registry.maxManifestSize);
   const extraTags = r.query.getAll('tag');
   // The push's audit row and webhooks follow from the PUSH_ARTIFACT event the service writes in its transaction.
-  const res = await d.manifests.put(r.name, project, r.ref, body, r.req.headers['content-type'], extraTags, principalName(r.caller.principal));
+  const res = await d.manifests.put(r.name, project, r.ref, body, r.req.headers['content-type'], extraTags, principalName(r.caller.principal), replicationHeaders(r));
   r.reply
     .code(201)
     .header('Location', `/v2/${r.name}/manifests/${res.digest}`)

@@ -148,6 +148,7 @@ export class ManifestService {
     contentType: string | undefined,
     extraTags: string[] = [],
     operator = '',
+    replication: { pushTime?: number; origin?: string } = {},
   ): Promise<PutResult> {
     const projectId = project.id;
     ManifestService.checkReference(reference);
@@ -214,12 +215,21 @@ export class ManifestService {
       for (const t of tags) {
         if (immutable?.(shortName, t)) {
           if ((await this.manifests.saveTagIfAbsent(repo.id, t, id, q)) !== id) throw new ImmutableTagError(shortName, t);
-        } else await this.manifests.saveTag(repo.id, t, id, q);
+        } else await this.manifests.saveTag(repo.id, t, id, q, replication.pushTime);
       }
       await this.repositories.touchRepository(repo.id, q);
       // Harbor raises one PUSH_ARTIFACT per push, carrying its tags (no separate tag event).
       await this.events?.publish(q, [
-        { type: 'PUSH_ARTIFACT', operator, projectId, data: artifactRef(project, repositoryName, { digest, mediaType: parsed.mediaType, size: body.length, artifactType: parsed.artifactType }, tags) },
+        {
+          type: 'PUSH_ARTIFACT',
+          operator,
+          projectId,
+          data: {
+            ...artifactRef(project, repositoryName, { digest, mediaType: parsed.mediaType, size: body.length, artifactType: parsed.artifactType }, tags),
+            // Loop prevention: the instance a replicated artifact was first pushed to (never sent back there).
+            ...(replication.origin ? { origin: replication.origin } : {}),
+          },
+        },
       ]);
       crashPoint(this.faults, 'manifest-before-commit');
       return null;

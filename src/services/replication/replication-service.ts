@@ -17,12 +17,18 @@ import type { AuthService } from '../auth/auth-service.ts';
 import type { AuditSink } from '../audit/audit.ts';
 import type { RegistryService } from './registry-service.ts';
 import { isValidPattern } from '../artifact/doublestar.ts';
-import { compileFilters, destinationName, planExecution, REPLICATION_COPY_JOB, REPLICATION_JOB, runCopy, type CopyParams } from './replication-engine.ts';
+import { randomBytes } from 'node:crypto';
+import type { TagState } from '../../drivers/registry/adapter.ts';
+import { compileFilters, destinationName, planExecution, REPLICATION_COPY_JOB, REPLICATION_JOB, runCopy, tagHashes, type CopyParams, type LabelLookup } from './replication-engine.ts';
 
 type Fields = Record<string, unknown>;
 
 export interface ReplicationDeps {
   repo: ReplicationPolicyRepository;
+  /** The local tags with digests and push times (anti-entropy), of one repository or all. */
+  tagStates: (repo?: string) => Promise<{ repository: string; tag: string; digest: string; pushTime: number }[]>;
+  /** The local labels of artifacts (label filters), by repository and digest; absent: label filters match nothing. */
+  labels?: LabelLookup;
   registries: RegistryService;
   repositories: RepositoryRepository;
   jobs: JobService;
@@ -39,17 +45,38 @@ export interface ReplicationDeps {
 
 const TRIGGERS = new Set(['manual', 'scheduled', 'event_based']);
 const FILTER_TYPES = new Set(['name', 'tag', 'label', 'resource']);
+/** Berth's policy modes: '' is Harbor's one-way replication. */
+export const ANTI_ENTROPY = 'anti-entropy';
+
+interface LocalExtras {
+  names: () => Promise<string[]>;
+  ensureProject: (name: string) => Promise<void>;
+  instanceId: () => Promise<string>;
+  tagStates: ReplicationDeps['tagStates'];
+}
 
 class LocalAdapter extends OciAdapter {
   override readonly type = 'local';
   private readonly names: () => Promise<string[]>;
   private readonly ensureProject: (name: string) => Promise<void>;
-  constructor(url: string, guard: OutboundGuard, tokenFor: (scope: string) => Promise<string>, names: () => Promise<string[]>, ensureProject: (name: string) => Promise<void>) {
+  private readonly x: LocalExtras;
+  constructor(url: string, guard: OutboundGuard, tokenFor: (scope: string) => Promise<string>, x: LocalExtras) {
     // With built-in TLS this is our own listener on loopback: its certificate names the public host (and may come
     // from a private CA), so it is not verified on this one connection to ourselves.
     super({ url, insecure: url.startsWith('https:') }, { guard, tokenFor });
-    this.names = names;
-    this.ensureProject = ensureProject;
+    this.names = x.names;
+    this.ensureProject = x.ensureProject;
+    this.x = x;
+  }
+  // Anti-entropy reads the local side straight from the database (the peer's through its API).
+  instanceId(): Promise<string> {
+    return this.x.instanceId();
+  }
+  async tagHashes(): Promise<Map<string, string>> {
+    return tagHashes(await this.x.tagStates());
+  }
+  async tagStates(repo: string): Promise<TagState[]> {
+    return (await this.x.tagStates(repo)).map((r) => ({ tag: r.tag, digest: r.digest, pushTime: r.pushTime }));
   }
   override async prepareForPush(repos: string[]): Promise<void> {
     for (const p of new Set(repos.map((r) => r.split('/')[0]!))) await this.ensureProject(p);
@@ -63,6 +90,9 @@ class LocalAdapter extends OciAdapter {
 export class ReplicationService {
   private readonly d: ReplicationDeps;
   private localUrl = '';
+  private instance: Promise<string> | null = null;
+  /** Instance ids of Berth peers by registry id, learnt by executions: the subscriber skips what came from there. */
+  private readonly peerIds = new Map<number, string>();
 
   constructor(d: ReplicationDeps) {
     this.d = d;
@@ -83,20 +113,47 @@ export class ReplicationService {
     const tokenFor = async (scope: string) => (await this.d.auth.issueToken(admin, scope.split(' ').filter(Boolean))).token;
     // Loopback is this process itself: allowed regardless of security.outbound_allowlist.
     const guard = new OutboundGuard({ allowlist: [new URL(this.localUrl).hostname.replace(/^\[|\]$/g, '')] });
-    return new LocalAdapter(this.localUrl, guard, tokenFor, async () => {
-      const out: string[] = [];
-      let last: string | null = null;
-      for (;;) {
-        const page = await this.d.repositories.listRepositoryNames(1000, last);
-        out.push(...page);
-        if (page.length < 1000) return out;
-        last = page[page.length - 1]!;
-      }
-    }, this.d.ensureProject);
+    return new LocalAdapter(this.localUrl, guard, tokenFor, {
+      names: async () => {
+        const out: string[] = [];
+        let last: string | null = null;
+        for (;;) {
+          const page = await this.d.repositories.listRepositoryNames(1000, last);
+          out.push(...page);
+          if (page.length < 1000) return out;
+          last = page[page.length - 1]!;
+        }
+      },
+      ensureProject: this.d.ensureProject,
+      instanceId: () => this.instanceId(),
+      tagStates: this.d.tagStates,
+    });
+  }
+
+  /** This instance's id (stored once in the database, so it survives restarts). */
+  instanceId(): Promise<string> {
+    this.instance ??= this.d.repo.findOrCreateInstanceId(randomBytes(16).toString('hex')).catch((e: unknown) => {
+      this.instance = null;
+      throw e;
+    });
+    return this.instance;
+  }
+
+  /** The Berth-to-Berth anti-entropy API: a hash of each repository's sorted tag→digest list. */
+  async peerTagHashes(): Promise<{ repository: string; hash: string }[]> {
+    return [...tagHashes(await this.d.tagStates())].map(([repository, hash]) => ({ repository, hash }));
+  }
+
+  /** … and one repository's tags with digests and push times. */
+  async peerTagStates(repo: string): Promise<TagState[]> {
+    return (await this.d.tagStates(repo)).map((r) => ({ tag: r.tag, digest: r.digest, pushTime: r.pushTime }));
   }
 
   register(): void {
     const deps = { policy: (id: number) => this.d.repo.findPolicy(id), adapter: (id: number) => this.adapter(id), addTasks: (ex: number, p: CopyParams[]) => this.d.jobs.addTasks(ex, REPLICATION_COPY_JOB, p as never),
+      instanceId: () => this.instanceId(),
+      learnPeer: (registryId: number, id: string) => void this.peerIds.set(registryId, id),
+      ...(this.d.labels ? { labels: this.d.labels } : {}),
       othersActive: async (policyId: number, ex: number) =>
         (await this.d.jobs.listExecutions({ vendorType: REPLICATION_JOB, vendorId: policyId, limit: 20 })).some((e) => e.id !== ex && e.status === 'Running'),
     };
@@ -133,6 +190,7 @@ export class ReplicationService {
       speed: n('speed', cur?.speed ?? -1),
       copyByChunk: bo('copy_by_chunk', cur?.copyByChunk ?? false),
       singleActiveReplication: bo('single_active_replication', cur?.singleActiveReplication ?? false),
+      mode: s('mode', cur?.mode ?? ''),
     };
     // Harbor's Policy.Validate texts.
     if (!p.name) throw ApiErrors.badRequest('empty name');
@@ -156,12 +214,24 @@ export class ReplicationService {
     for (const f of p.filters) {
       if (!f || typeof f !== 'object' || !FILTER_TYPES.has(f.type)) throw ApiErrors.badRequest(`invalid filter type: ${String((f as { type?: unknown })?.type)}`);
       if ((f.type === 'name' || f.type === 'tag') && (typeof f.value !== 'string' || !isValidPattern(f.value))) throw ApiErrors.badRequest(`invalid ${f.type} filter: ${String(f.value)}`);
-      // Label filters need labels carried across registries: refused rather than silently ignored (not built yet).
-      if (f.type === 'label') throw ApiErrors.badRequest('label filters are not supported by Berth yet');
+      // Harbor's label filter: a list of label names (artifacts carrying all of them; excludes: not all of them).
+      if (f.type === 'label' && !(Array.isArray(f.value) && f.value.every((v) => typeof v === 'string')))
+        throw ApiErrors.badRequest(`invalid label filter: ${JSON.stringify(f.value)}`);
+      // Labels are the source's: a pull-based policy from a remote registry cannot see them (Harbor reads them
+      // through the remote's Harbor API; Berth filters local artifacts only).
+      if (f.type === 'label' && p.srcRegistryId !== 0) throw ApiErrors.badRequest('label filters apply to push-based policies (the local registry is the source)');
       if (f.type === 'resource' && f.value !== 'image' && f.value !== 'artifact') throw ApiErrors.badRequest(`invalid resource filter: ${String(f.value)}`);
       if (f.decoration !== undefined && f.decoration !== 'matches' && f.decoration !== 'excludes') throw ApiErrors.badRequest(`invalid filter decoration: ${f.decoration}`);
     }
     compileFilters(p.filters);
+    if (p.mode !== '' && p.mode !== ANTI_ENTROPY) throw ApiErrors.badRequest(`invalid mode: ${p.mode} (one of "", "${ANTI_ENTROPY}")`);
+    if (p.mode === ANTI_ENTROPY) {
+      // Both sides are compared tag by tag under the same names, with a Berth peer's anti-entropy API.
+      if (p.srcRegistryId !== 0) throw ApiErrors.badRequest('an anti-entropy policy names the peer as dest_registry (the local registry is the other side)');
+      if ((await this.d.registries.get(p.destRegistryId)).type !== 'harbor') throw ApiErrors.badRequest('anti-entropy needs a Berth peer (registry type harbor)');
+      if (p.destNamespace) throw ApiErrors.badRequest('an anti-entropy policy keeps repository names: dest_namespace must be empty');
+      if (p.trigger.type === 'event_based') throw ApiErrors.badRequest('an anti-entropy policy runs manually or on a schedule (add an event_based policy for immediate pushes)');
+    }
     return p;
   }
 
@@ -274,14 +344,16 @@ export class ReplicationService {
     const policies = await this.d.repo.listEventPolicies(q);
     if (!policies.length) return;
     for (const e of events) {
-      const a = e.data as { repository: string; digest: string; tags: string[] };
+      const a = e.data as { repository: string; digest: string; tags: string[]; origin?: string };
       for (const p of policies) {
+        // Loop prevention: what arrived by replication from the policy's destination is not sent back there.
+        if (a.origin && this.peerIds.get(p.destRegistryId) === a.origin) continue;
         const f = compileFilters(p.filters);
         if (!f.name(a.repository)) continue;
         const tags = a.tags.filter((t) => f.tag(t));
         if (a.tags.length && !tags.length) continue;
         let params: Record<string, unknown>;
-        if (e.type === 'PUSH_ARTIFACT') params = { policy_id: p.id, only: { repo: a.repository, digest: a.digest, tags } };
+        if (e.type === 'PUSH_ARTIFACT') params = { policy_id: p.id, only: { repo: a.repository, digest: a.digest, tags, ...(a.origin ? { origin: a.origin } : {}) } };
         else {
           if (!p.replicateDeletion) continue;
           // A tag delete removes only that tag's manifest reference at Harbor too (by digest at the remote).
