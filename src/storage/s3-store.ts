@@ -92,6 +92,24 @@ export class S3BlobStore implements BlobStore {
       responseChecksumValidation: 'WHEN_REQUIRED',
       requestHandler: { httpAgent: new HttpAgent(agent), httpsAgent: new HttpsAgent(agent), connectionTimeout: 5000 },
     });
+    // Gateways that map keys onto directories (versitygw's posix backend) answer 409 ExistingObjectIsDirectory
+    // when a write races the removal of a sibling's now-empty parent directory: a write whose body can be sent
+    // again is retried (S3 itself has no directories, so this never fires there).
+    this.s3.middlewareStack.add(
+      (next) => async (args) => {
+        const body = (args.input as { Body?: unknown }).Body;
+        const replayable = body === undefined || typeof body === 'string' || body instanceof Uint8Array;
+        for (let attempt = 0; ; attempt++) {
+          try {
+            return await next(args);
+          } catch (e) {
+            if (!replayable || (e as SdkError).name !== 'ExistingObjectIsDirectory' || attempt >= 8) throw e;
+            await new Promise((r) => setTimeout(r, 10 * (attempt + 1)));
+          }
+        }
+      },
+      { step: 'initialize', name: 'berthRetryDirectoryRace' },
+    );
   }
 
   private uploadPrefix(id: string): string {
@@ -187,26 +205,30 @@ export class S3BlobStore implements BlobStore {
     this.uploadPrefix(id);
     const dst = this.blobKey(digest);
     const keys = parts.map((p) => this.partKey(id, p));
-    if ((await this.head(dst)) === null) {
-      const sizes = await Promise.all(
-        keys.map(async (k) => {
-          const n = await this.head(k);
-          if (n === null) throw enoent(k.slice(this.prefix.length));
-          return n;
-        }),
-      );
-      if (keys.length === 0) {
-        await this.s3.send(new PutObjectCommand({ Bucket: this.bucket, Key: dst, Body: '', ContentLength: 0 })).catch((e) => {
-          throw this.wrap(e, 'PutObject');
-        });
-      } else if (keys.length === 1 && sizes[0] <= MAX_COPY) {
-        await this.s3.send(new CopyObjectCommand({ Bucket: this.bucket, Key: dst, CopySource: this.copySource(keys[0]) })).catch((e) => {
-          throw this.wrap(e, 'CopyObject');
-        });
-      } else await this.assemble(dst, plan(keys, sizes));
-    }
+    await this.place(dst, keys);
     // Concurrent commits of one digest write the same bytes to the same key: whichever completes last wins, equal.
     if (!opts.keepUpload) await this.removeUpload(id);
+  }
+
+  /** Places the concatenation of the part objects `keys` at `dst`, unless a blob is there already. */
+  private async place(dst: string, keys: string[]): Promise<void> {
+    if ((await this.head(dst)) !== null) return;
+    const sizes = await Promise.all(
+      keys.map(async (k) => {
+        const n = await this.head(k);
+        if (n === null) throw enoent(k.slice(this.prefix.length));
+        return n;
+      }),
+    );
+    if (keys.length === 0) {
+      await this.s3.send(new PutObjectCommand({ Bucket: this.bucket, Key: dst, Body: '', ContentLength: 0 })).catch((e) => {
+        throw this.wrap(e, 'PutObject');
+      });
+    } else if (keys.length === 1 && sizes[0] <= MAX_COPY) {
+      await this.s3.send(new CopyObjectCommand({ Bucket: this.bucket, Key: dst, CopySource: this.copySource(keys[0]) })).catch((e) => {
+        throw this.wrap(e, 'CopyObject');
+      });
+    } else await this.assemble(dst, plan(keys, sizes));
   }
 
   /** One multipart upload to `dst` from the planned segments, COMMIT_CONCURRENCY parts at a time. */

@@ -40,6 +40,8 @@ export interface Berth {
   storage: 'filesystem' | 's3';
   /** The bucket on BERTH_TEST_STORAGE=s3 (on sharedS3()). */
   s3Bucket: string | null;
+  /** BERTH_STORAGE_* of this deployment (empty on the filesystem), for other processes on the same deployment. */
+  storageEnv: Record<string, string>;
   process: ChildProcess;
   output(): string;
   /** SIGTERM and wait. Removes the data dir and database unless keepData. */
@@ -124,6 +126,7 @@ export async function startBerth(opts: StartOptions = {}): Promise<Berth> {
     pgUrl,
     storage,
     s3Bucket,
+    storageEnv,
     process: child,
     output: () => out,
     async stop(o = {}) {
