@@ -324,7 +324,40 @@ export class S3BlobStore implements BlobStore {
   }
 
   read(digest: string, range?: ByteRange): Readable {
-    return Readable.from(this.getObject(this.blobKey(digest), range), { objectMode: false });
+    const key = this.blobKey(digest);
+    // The response body's chunks are handed on as they arrive, with its own flow control (pause/resume): no
+    // async-iterator hop per chunk on the download path.
+    let body: Readable | null = null;
+    let requested = false;
+    const out = new Readable({
+      highWaterMark: 1024 * 1024,
+      read: () => {
+        if (body) {
+          body.resume();
+          return;
+        }
+        if (requested) return; // the response is on its way; its chunks are pushed once it arrives
+        requested = true;
+        this.s3
+          .send(new GetObjectCommand({ Bucket: this.bucket, Key: key, Range: range ? `bytes=${range.start}-${range.end}` : undefined }))
+          .then((r) => {
+            const b = r.Body as Readable;
+            body = b;
+            if (out.destroyed) return void b.destroy();
+            b.on('data', (c: Buffer) => {
+              if (!out.push(c)) b.pause();
+            });
+            b.once('end', () => out.push(null));
+            b.once('error', (e) => out.destroy(e));
+          })
+          .catch((e) => out.destroy(isNotFound(e) ? enoent(key.slice(this.prefix.length)) : this.wrap(e, 'GetObject')));
+      },
+      destroy: (err, cb) => {
+        (body as Readable | null)?.destroy();
+        cb(err);
+      },
+    });
+    return out;
   }
 
   /** With `redirect`: a presigned GET URL of the blob, valid for 20 minutes; null = stream through Berth. */
