@@ -7,6 +7,7 @@
 // policies (to a local receiver answering 200) and into one with none, in the same run.
 // Prints one table with the targets, and writes bench/results/latest.json (git-ignored).
 //
+// BENCH_ONLY=s3 runs only the S3 comparison (Berth+S3, Berth+fs, Distribution v3 on S3; see s3Scenario).
 // Environment: BENCH_ONLY=push,pull,small,rps,rss,hooks (subset of scenarios; `replication` runs
 // bench/replication.ts, Berth's replication vs skopeo — not in the default set), BENCH_RPS_SECONDS (default 10),
 // BENCH_ROUNDS (throughput rounds, default 2, alternating which server goes first; the best round counts),
@@ -22,6 +23,7 @@ import { join, resolve } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { NODE_FLAGS } from '../src/node-flags.ts';
+import { s3Env, startS3, type S3Server } from '../test/helpers/s3.ts';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const RESULTS = join(ROOT, 'bench', 'results');
@@ -109,9 +111,9 @@ async function waitReady(base: string, ok: (status: number) => boolean, output: 
 
 const ADMIN_PASSWORD = 'Bench-' + randomBytes(9).toString('base64url');
 
-async function startBerth(): Promise<Target> {
+async function startBerth(opts: { label?: string; env?: Record<string, string> } = {}): Promise<Target> {
   const port = await freePort();
-  const dataDir = join(tmpRoot, 'berth');
+  const dataDir = join(tmpRoot, opts.label ?? 'berth');
   const nodeArgs = [...NODE_FLAGS, ...(PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${join(RESULTS, 'prof')}`] : [])];
   const proc = spawn(process.execPath, [...nodeArgs, join(ROOT, 'src', 'cli.ts'), 'serve'], {
     cwd: ROOT,
@@ -127,6 +129,7 @@ async function startBerth(): Promise<Target> {
       BERTH_AUTH_ADMIN_INITIAL_PASSWORD: ADMIN_PASSWORD,
       // The hooks scenario's receiver listens on loopback, which the outbound guard refuses unless allow-listed.
       BERTH_SECURITY_OUTBOUND_ALLOWLIST: '127.0.0.1/32',
+      ...opts.env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -134,7 +137,89 @@ async function startBerth(): Promise<Target> {
   const base = `http://127.0.0.1:${port}`;
   await waitReady(base, (s) => s === 401, output, 'Berth');
   const token = await berthToken(base, REPO);
-  return { label: 'Berth', base, proc, headers: { Authorization: `Bearer ${token}` }, agent: new http.Agent({ keepAlive: true, maxSockets: 64 }) };
+  return { label: opts.label ?? 'Berth', base, proc, headers: { Authorization: `Bearer ${token}` }, agent: new http.Agent({ keepAlive: true, maxSockets: 64 }) };
+}
+
+/** CNCF Distribution v3 (`.tools/bin/registry`) with its s3 driver on `bucket`. */
+async function startDistributionS3(s3: S3Server, bucket: string): Promise<Target> {
+  const port = await freePort();
+  const dir = join(tmpRoot, 'distribution-s3');
+  mkdirSync(dir, { recursive: true });
+  const cfg = join(dir, 'config.yml');
+  writeFileSync(
+    cfg,
+    `version: 0.1
+log: {level: warn, accesslog: {disabled: true}}
+storage:
+  s3: {accesskey: ${s3.accessKey}, secretkey: ${s3.secretKey}, region: ${s3.region}, regionendpoint: "${s3.endpoint}", bucket: ${bucket}, forcepathstyle: true, secure: false, chunksize: 10485760}
+  delete: {enabled: true}
+  redirect: {disable: true}
+  cache: {blobdescriptor: inmemory}
+http:
+  addr: 127.0.0.1:${port}
+`,
+  );
+  const proc = spawn(join(ROOT, '.tools', 'bin', 'registry'), ['serve', cfg], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+  const output = track(proc, 'distribution-s3');
+  const base = `http://127.0.0.1:${port}`;
+  await waitReady(base, (s) => s === 200, output, 'distribution-s3');
+  return { label: 'Distribution+S3', base, proc, headers: {}, agent: new http.Agent({ keepAlive: true, maxSockets: 64 }) };
+}
+
+/**
+ * BENCH_ONLY=s3: push/pull of 1 GiB and of 100 × 1 MiB on Berth+S3, Berth+filesystem and Distribution v3 with its
+ * s3 driver, the two S3 ones on the same Versity Gateway (posix backend on this machine's disk), one run.
+ */
+async function s3Scenario(): Promise<void> {
+  const s3 = await startS3();
+  const targets: Target[] = [];
+  try {
+    const berthBucket = await s3.createBucket('bench-berth');
+    const distBucket = await s3.createBucket('bench-dist');
+    targets.push(await startBerth({ label: 'Berth+S3', env: s3Env(s3, berthBucket) }));
+    targets.push(await startBerth({ label: 'Berth+fs' }));
+    targets.push(await startDistributionS3(s3, distBucket));
+    const rows: Record<string, Record<string, string>> = {};
+    for (let r = 0; r < ROUNDS; r++) {
+      const path = join(tmpRoot, `s3-big-${r}.bin`);
+      log(`generating 1 GiB random blob ${r + 1}/${ROUNDS}`);
+      const digest = generateFile(path, GiB, `s3-big-${r}`);
+      const next = keystream(`s3-small-${r}`);
+      const small = Array.from({ length: 100 }, () => {
+        const data = next(MiB);
+        return { data, digest: sha256(data) };
+      });
+      for (const t of r % 2 ? [...targets].reverse() : targets) {
+        const row = (rows[t.label] ??= {});
+        const keep = (k: string, bytes: number, m: { s: number }) => {
+          const v = bytes / MB / m.s;
+          if (!row[k] || v > Number(row[k])) row[k] = v.toFixed(1);
+          log(`${t.label}: ${k} ${v.toFixed(1)} MB/s (${m.s.toFixed(2)} s)`);
+        };
+        settle();
+        keep('push1GiB', GiB, await timed(t, () => pushBlob(t, () => createReadStream(path, { highWaterMark: MiB }), GiB, digest)));
+        settle();
+        keep('pull1GiB', GiB, await timed(t, () => pullBlob(t, digest, GiB)));
+        settle();
+        keep('push100x1MiB', 100 * MiB, await timed(t, async () => {
+          for (const b of small) await pushBlob(t, b.data, b.data.length, b.digest);
+        }));
+        keep('pull100x1MiB', 100 * MiB, await timed(t, async () => {
+          for (const b of small) await pullBlob(t, b.digest, b.data.length);
+        }));
+      }
+      rmSync(path, { force: true });
+    }
+    const keys = ['push1GiB', 'pull1GiB', 'push100x1MiB', 'pull100x1MiB'];
+    const table = [`| target | ${keys.map((k) => `${k} MB/s`).join(' | ')} |`, `| --- |${keys.map(() => ' --- |').join('')}`];
+    for (const [label, row] of Object.entries(rows)) table.push(`| ${label} | ${keys.map((k) => row[k] ?? '-').join(' | ')} |`);
+    process.stdout.write(table.join('\n') + '\n');
+    mkdirSync(RESULTS, { recursive: true });
+    writeFileSync(join(RESULTS, 's3.json'), JSON.stringify({ rounds: ROUNDS, results: rows }, null, 2) + '\n');
+  } finally {
+    await stopAll(targets);
+    await s3.remove();
+  }
 }
 
 const BASIC = () => 'Basic ' + Buffer.from(`admin:${ADMIN_PASSWORD}`).toString('base64');
@@ -518,6 +603,7 @@ async function setUpHooks(berth: Target, sinkUrl: string): Promise<{ off: Target
 }
 
 async function main(): Promise<void> {
+  if (ONLY.has('s3')) return s3Scenario();
   mkdirSync(RESULTS, { recursive: true });
   // The replication scenario (bench/replication.ts) starts its own registries; only when asked for by name.
   if (ONLY.has('replication')) {

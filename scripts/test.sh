@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The whole test suite: type-check, then every test file on SQLite, then again on PostgreSQL.
+# The whole test suite: type-check, then every test file on SQLite, then again on PostgreSQL, then the registry
+# suites on PostgreSQL + S3.
 # Needs Node 24 first on PATH (npm scripts put node_modules/.bin there) and, for the PostgreSQL pass and the
 # client tests, the packages that scripts/ci-deps.sh installs.
 set -euo pipefail
@@ -19,4 +20,11 @@ for db in ${BERTH_TEST_DATABASES:-sqlite postgres}; do
   # shellcheck disable=SC2086
   BERTH_TEST_DATABASE=$db node --test --test-concurrency=2 --test-timeout=900000 $FILES || status=1
 done
+# Third phase: the registry, OCI conformance and GC suites again with blobs on S3 (a versitygw started per test
+# process by test/helpers/s3.ts) and PostgreSQL metadata. BERTH_TEST_S3=0 skips it.
+if [ "${BERTH_TEST_S3:-1}" != 0 ] && [ -z "${BERTH_TEST_FILES:-}" ]; then
+  echo "== tests on postgres + s3"
+  BERTH_TEST_DATABASE=postgres BERTH_TEST_STORAGE=s3 node --test --test-concurrency=2 --test-timeout=900000 \
+    src/storage/s3-store.test.ts "test/registry/*.test.ts" "test/conformance/*.test.ts" "test/gc/*.test.ts" || status=1
+fi
 exit $status

@@ -3,7 +3,7 @@
 import { ConfigError, type Config } from './config/config.ts';
 import type { Db } from './db/db.ts';
 import { openDatabase } from './db/open.ts';
-import { FsBlobStore } from './storage/fs-store.ts';
+import { openBlobStore } from './storage/open.ts';
 import type { BlobStore } from './storage/blob-store.ts';
 import { BlobRepository } from './repositories/blob-repository.ts';
 import { ManifestRepository } from './repositories/manifest-repository.ts';
@@ -169,8 +169,7 @@ export interface Bootstrap {
 
 export async function buildServices(config: Config): Promise<{ services: Services; bootstrap: Bootstrap }> {
   const db = await openDatabase(config.database);
-  const store = new FsBlobStore(config.storage.filesystemRoot);
-  await store.check();
+  const store = await openBlobStore(config.storage);
   const projects = new ProjectRepository(db);
   const users = new UserRepository(db);
   const repositories = new RepositoryRepository(db);
@@ -331,6 +330,7 @@ export async function buildServices(config: Config): Promise<{ services: Service
     settings: () => configs.all(),
     version: `v${(JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version}`,
     jobservice: () => jobs.listSchedules(),
+    storage: () => store.check(),
   });
   const metrics = config.metric.enabled
     ? new MetricsService({

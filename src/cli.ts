@@ -62,6 +62,7 @@ async function main(argv: string[]): Promise<number> {
           database: { ...config.database, postgresUrl: maskUrlPassword(config.database.postgresUrl) },
           // may hold ldap_search_password
           configurations: { overwriteJson: config.configurations.overwriteJson ? '<set>' : '' },
+          storage: config.storage.type === 's3' ? { ...config.storage, secretKey: config.storage.secretKey ? '<set>' : '' } : config.storage,
           notification: { ...config.notification, webhookSigningSecret: config.notification.webhookSigningSecret ? '<set>' : '' },
           // an advisory URL's query may carry a token
           scanner: { ...config.scanner, advisories: config.scanner.advisories.replace(/\?.*$/s, '?<set>') },

@@ -14,7 +14,7 @@ test('defaults: embedded SQLite under ./data on port 5000', () => {
   assert.equal(c.database.type, 'sqlite');
   assert.equal(c.dataDir, join(dir, 'data'));
   assert.equal(c.database.sqlitePath, join(dir, 'data', 'berth.db'));
-  assert.equal(c.storage.filesystemRoot, join(dir, 'data', 'storage'));
+  assert.equal(c.storage.type === 'filesystem' && c.storage.filesystemRoot, join(dir, 'data', 'storage'));
   assert.equal(c.registry.maxManifestSize, 4 * 1024 * 1024);
   assert.ok(Object.isFrozen(c) && Object.isFrozen(c.http));
 });

@@ -41,10 +41,7 @@ export interface Config {
     readonly postgresUrl: string;
     readonly postgresMaxConnections: number;
   };
-  readonly storage: {
-    readonly type: 'filesystem';
-    readonly filesystemRoot: string;
-  };
+  readonly storage: StorageConfig;
   readonly auth: {
     /** Registry token lifetime in minutes (Harbor: token_expiration, default 30). */
     readonly tokenExpiration: number;
@@ -144,6 +141,32 @@ export interface Config {
   };
 }
 
+/** Where blobs live: one variant per storage driver (src/storage/open.ts picks the driver by `type`). */
+export type StorageConfig = FilesystemStorageConfig | S3StorageConfig;
+export interface FilesystemStorageConfig {
+  readonly type: 'filesystem';
+  readonly filesystemRoot: string;
+}
+export interface S3StorageConfig {
+  readonly type: 's3';
+  readonly bucket: string;
+  readonly region: string;
+  /** Custom endpoint URL (MinIO, Ceph, ...); '' = AWS for the region. */
+  readonly endpoint: string;
+  /** Static credentials; both '' = the SDK's default chain (AWS_ACCESS_KEY_ID, profiles, instance roles). */
+  readonly accessKey: string;
+  /** A secret: never printed or logged. */
+  readonly secretKey: string;
+  /** Path-style (endpoint/bucket/key) instead of virtual-host (bucket.endpoint/key) addressing. */
+  readonly forcePathStyle: boolean;
+  /** Key prefix inside the bucket ('' = bucket root), without leading or trailing slashes. */
+  readonly rootDirectory: string;
+  /** Blob GETs answer 307 to a presigned URL (Distribution's `redirect`) instead of streaming through Berth. */
+  readonly redirect: boolean;
+  /** Multipart part size, bytes (>= 5 MiB, S3's minimum for all parts but the last). */
+  readonly multipartChunkSize: number;
+}
+
 export class ConfigError extends Error {
   readonly problems: string[];
   constructor(problems: string[]) {
@@ -183,8 +206,17 @@ const KEYS: Record<string, KeySpec> = {
   'database.sqlite.path': { kind: 'string', default: (r) => join(String(r.data_dir), 'berth.db') },
   'database.postgres.url': { kind: 'string', default: '' },
   'database.postgres.max_connections': { kind: 'int', min: 1, max: 1000, default: 20 },
-  'storage.type': { kind: 'enum', values: ['filesystem'], default: 'filesystem' },
+  'storage.type': { kind: 'enum', values: ['filesystem', 's3'], default: 'filesystem' },
   'storage.filesystem.root': { kind: 'string', default: (r) => join(String(r.data_dir), 'storage') },
+  'storage.s3.bucket': { kind: 'string', default: '' },
+  'storage.s3.region': { kind: 'string', default: 'us-east-1' },
+  'storage.s3.endpoint': { kind: 'string', default: '' },
+  'storage.s3.access_key': { kind: 'string', default: '' },
+  'storage.s3.secret_key': { kind: 'string', default: '' },
+  'storage.s3.force_path_style': { kind: 'enum', values: ['true', 'false'], default: 'false' },
+  'storage.s3.root_directory': { kind: 'string', default: '' },
+  'storage.s3.redirect': { kind: 'enum', values: ['true', 'false'], default: 'false' },
+  'storage.s3.chunk_size': { kind: 'int', min: 5 * 1024 * 1024, max: 5 * 1024 * 1024 * 1024, default: 10 * 1024 * 1024 },
   'auth.token_expiration': { kind: 'int', min: 1, max: 1440, default: 30 },
   'auth.admin_initial_password': { kind: 'string', default: '' },
   'auth.self_registration': { kind: 'enum', values: ['true', 'false'], default: 'false' },
@@ -382,6 +414,7 @@ export function loadConfig(opts: LoadOptions = {}): Config {
       problems.push(`scanner.advisories: not an http(s) URL or a path: ${JSON.stringify(advisories.replace(/\?.*$/, ''))}`);
     }
   } else if (advisories) advisories = resolve(cwd, advisories);
+  const storage = storageConfig(str, num, cwd, problems);
   if (problems.length) throw new ConfigError(problems);
 
   const dataDir = resolve(cwd, str('data_dir'));
@@ -411,7 +444,7 @@ export function loadConfig(opts: LoadOptions = {}): Config {
       postgresUrl: str('database.postgres.url'),
       postgresMaxConnections: num('database.postgres.max_connections'),
     },
-    storage: { type: 'filesystem', filesystemRoot: resolve(cwd, str('storage.filesystem.root')) },
+    storage: storage!,
     auth: {
       tokenExpiration: num('auth.token_expiration'),
       adminInitialPassword: pw,
@@ -455,7 +488,7 @@ export function loadConfig(opts: LoadOptions = {}): Config {
     );
     if (tlsProblems.length) throw new ConfigError(tlsProblems);
   }
-  if (!opts.skipFsChecks) checkWritable([config.dataDir, config.storage.filesystemRoot]);
+  if (!opts.skipFsChecks) checkWritable(config.storage.type === 'filesystem' ? [config.dataDir, config.storage.filesystemRoot] : [config.dataDir]);
   return deepFreeze(config);
 }
 
@@ -479,6 +512,44 @@ export function checkTlsFiles(certFile: string, keyFile: string): string[] {
   }
   if (cert && key && !cert.checkPrivateKey(key)) problems.push(`https.private_key: ${keyFile} does not match the certificate ${certFile}`);
   return problems;
+}
+
+function storageConfig(str: (k: string) => string, num: (k: string) => number, cwd: string, problems: string[]): StorageConfig | null {
+  if (str('storage.type') === 'filesystem') return { type: 'filesystem', filesystemRoot: resolve(cwd, str('storage.filesystem.root')) };
+  const bucket = str('storage.s3.bucket');
+  // S3 bucket naming rules (3-63 lower-case letters, digits, dots, hyphens), so a typo fails at start, not at the first push.
+  if (!bucket) problems.push('storage.s3.bucket: required when storage.type is s3');
+  else if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(bucket)) problems.push(`storage.s3.bucket: not a valid bucket name: ${JSON.stringify(bucket)}`);
+  const region = str('storage.s3.region');
+  if (!/^[a-z0-9-]+$/.test(region)) problems.push(`storage.s3.region: not a region name: ${JSON.stringify(region)}`);
+  const endpoint = str('storage.s3.endpoint').replace(/\/+$/, '');
+  if (endpoint) {
+    try {
+      const u = new URL(endpoint);
+      if ((u.protocol !== 'http:' && u.protocol !== 'https:') || u.username || u.password || u.search) throw new Error('bad');
+    } catch {
+      problems.push(`storage.s3.endpoint: not an http(s) URL without credentials or query: ${JSON.stringify(endpoint.replace(/\/\/[^@/]*@/, '//<credentials>@'))}`);
+    }
+  }
+  const accessKey = str('storage.s3.access_key');
+  const secretKey = str('storage.s3.secret_key');
+  if (accessKey && !secretKey) problems.push('storage.s3.secret_key: required when storage.s3.access_key is set');
+  if (secretKey && !accessKey) problems.push('storage.s3.access_key: required when storage.s3.secret_key is set');
+  const rootDirectory = str('storage.s3.root_directory').replace(/^\/+|\/+$/g, '');
+  if (rootDirectory.split('/').some((seg) => seg === '' || seg === '.' || seg === '..') && rootDirectory !== '')
+    problems.push(`storage.s3.root_directory: empty, . or .. path segments are not allowed: ${JSON.stringify(rootDirectory)}`);
+  return {
+    type: 's3',
+    bucket,
+    region,
+    endpoint,
+    accessKey,
+    secretKey,
+    forcePathStyle: str('storage.s3.force_path_style') === 'true',
+    rootDirectory,
+    redirect: str('storage.s3.redirect') === 'true',
+    multipartChunkSize: num('storage.s3.chunk_size'),
+  };
 }
 
 function checkWritable(dirs: string[]): void {

@@ -46,7 +46,7 @@ test("Harbor 2.15's harbor.yml.tmpl: every key with a meaning is mapped, the res
   assert.equal(c.auth.adminInitialPassword, 'Harbor12345');
   assert.equal(c.dataDir, join(dir, 'data'));
   assert.equal(c.database.type, 'sqlite', 'no external_database: the embedded database');
-  assert.equal(c.storage.filesystemRoot, join(dir, 'data', 'storage'));
+  assert.equal(c.storage.type === 'filesystem' && c.storage.filesystemRoot, join(dir, 'data', 'storage'));
   assert.equal(c.jobservice.maxJobWorkers, 10);
   assert.equal(c.log.level, 'info');
   assert.equal(c.notification.webhookJobMaxRetry, 3);
@@ -120,15 +120,27 @@ test('wrong types are refused, each naming the harbor.yml key, all at once', () 
   assert.match(problemsOf('hostname: h\ndata_volume: x\nexternal_database:\n  harbor:\n    port: 5432\n').join('\n'), /external_database\.harbor\.host: required/);
 });
 
-test('storage_service.s3 is one unsupported key until the S3 driver is in this build (storage stays on the filesystem)', () => {
+test('storage_service.s3 maps onto the S3 driver (storage.s3.*); redirect.disable turns presigned redirects off', () => {
   const { config: c, warnings } = load(
-    'hostname: h\ndata_volume: x\nstorage_service:\n  ca_bundle: /etc/ca.pem\n  s3:\n    accesskey: AKIA\n    secretkey: very-secret\n    region: us-east-1\n    bucket: b\n  redirect:\n    disable: true\n',
+    'hostname: h\ndata_volume: x\nstorage_service:\n  ca_bundle: /etc/ca.pem\n  s3:\n    accesskey: AKIA\n    secretkey: very-secret\n    region: us-east-1\n' +
+      '    regionendpoint: http://minio:9000\n    bucket: berth-blobs\n    rootdirectory: /registry/\n    forcepathstyle: true\n  redirect:\n    disable: true\n',
   );
-  assert.equal(c.storage.type, 'filesystem');
+  assert.equal(c.storage.type, 's3');
+  if (c.storage.type !== 's3') return;
+  assert.equal(c.storage.bucket, 'berth-blobs');
+  assert.equal(c.storage.region, 'us-east-1');
+  assert.equal(c.storage.endpoint, 'http://minio:9000');
+  assert.equal(c.storage.accessKey, 'AKIA');
+  assert.equal(c.storage.secretKey, 'very-secret');
+  assert.equal(c.storage.rootDirectory, 'registry');
+  assert.equal(c.storage.forcePathStyle, true);
+  assert.equal(c.storage.redirect, false, 'redirect.disable: true');
+  assert.equal(c.harborYml!.mapped['storage_service.s3.bucket'], 'storage.s3.bucket');
+  // Only ca_bundle is left over, and the warning never carries the credentials.
   assert.equal(warnings.length, 1);
-  assert.match(warnings[0], /storage_service\.s3 \(the s3 storage driver is not available/);
   assert.match(warnings[0], /storage_service\.ca_bundle/);
-  assert.doesNotMatch(warnings[0], /very-secret|AKIA/);
+  assert.doesNotMatch(warnings[0], /storage_service\.s3/);
+  assert.doesNotMatch(warnings.join('\n') + JSON.stringify(c.harborYml), /very-secret/);
 });
 
 test('storage root, metric, external_url, proxy, log level "warning", trivy.skip_update, env overrides', () => {
@@ -139,7 +151,7 @@ test('storage root, metric, external_url, proxy, log level "warning", trivy.skip
       'proxy:\n  http_proxy: http://proxy:3128\n  https_proxy:\n  no_proxy:\n  components: [core]\n',
     { BERTH_JOBSERVICE_MAX_JOB_WORKERS: '7', BERTH_METRIC_PORT: '9292' },
   );
-  assert.equal(c.storage.filesystemRoot, join(dir, 'blobs'));
+  assert.equal(c.storage.type === 'filesystem' && c.storage.filesystemRoot, join(dir, 'blobs'));
   assert.deepEqual({ ...c.metric }, { enabled: true, port: 9292, path: '/m' });
   assert.equal(c.http.externalUrl, 'https://reg.example.com:8433');
   assert.equal(c.log.level, 'warn');

@@ -55,6 +55,11 @@ export interface BlobStore {
   read(digest: string, range?: ByteRange): Readable;
   /** Optional fast path for whole-blob downloads: positional reads without per-chunk allocation. */
   openFile?(digest: string): Promise<BlobFile>;
+  /**
+   * Optional: a short-lived URL the client may GET the blob from directly (S3 `redirect`, presigned), or null to
+   * serve the bytes through Berth. Only called for blobs the database says are visible to the caller.
+   */
+  redirectUrl?(digest: string): Promise<string | null>;
   remove(digest: string): Promise<void>;
   /** Cheap probe for /health. */
   check(): Promise<void>;

@@ -13,6 +13,7 @@ export function deploymentEnv(b: Berth, extra: Record<string, string> = {}): Rec
     BERTH_DATA_DIR: b.dataDir,
     BERTH_DATABASE_TYPE: b.database,
     ...(b.pgUrl ? { BERTH_DATABASE_POSTGRES_URL: b.pgUrl } : {}),
+    ...b.storageEnv,
     BERTH_REGISTRY_GC_GRACE: '0',
     BERTH_LOG_LEVEL: 'silent',
     ...extra,

@@ -1,5 +1,6 @@
 // Starts a real Berth process for end-to-end and client tests: a fresh data directory, and on PostgreSQL a
 // fresh database. Selected by BERTH_TEST_DATABASE (sqlite, the default, or postgres with BERTH_TEST_PG_URL).
+// Blob storage by BERTH_TEST_STORAGE: filesystem (default) or s3 (a fresh bucket on a versitygw, test/helpers/s3.ts).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -8,6 +9,7 @@ import type { Db } from '../../src/db/db.ts';
 import { openDatabase } from '../../src/db/open.ts';
 import { createTestDatabase, dropTestDatabase, pgDatabaseUrl } from './pg.ts';
 import { NODE_FLAGS } from '../../src/node-flags.ts';
+import { s3Env, sharedS3 } from './s3.ts';
 
 export const ROOT = resolve(import.meta.dirname, '..', '..');
 export const NODE = process.execPath;
@@ -22,6 +24,9 @@ export interface StartOptions {
   dataDir?: string;
   pgDatabase?: string;
   port?: number;
+  storage?: 'filesystem' | 's3';
+  /** Reuse an S3 bucket (restart); a fresh one otherwise. */
+  s3Bucket?: string;
 }
 
 export interface Berth {
@@ -34,6 +39,11 @@ export interface Berth {
   database: 'sqlite' | 'postgres';
   pgDatabase: string | null;
   pgUrl: string | null;
+  storage: 'filesystem' | 's3';
+  /** The bucket on BERTH_TEST_STORAGE=s3 (on sharedS3()). */
+  s3Bucket: string | null;
+  /** BERTH_STORAGE_* of this deployment (empty on the filesystem), for other processes on the same deployment. */
+  storageEnv: Record<string, string>;
   process: ChildProcess;
   output(): string;
   /** SIGTERM and wait. Removes the data dir and database unless keepData. */
@@ -45,6 +55,7 @@ export interface Berth {
 }
 
 export const testDatabase = (): 'sqlite' | 'postgres' => (process.env.BERTH_TEST_DATABASE === 'postgres' ? 'postgres' : 'sqlite');
+export const testStorage = (): 'filesystem' | 's3' => (process.env.BERTH_TEST_STORAGE === 's3' ? 's3' : 'filesystem');
 export const ADMIN_PASSWORD = 'Berth-Test-Admin-1';
 
 export async function startBerth(opts: StartOptions = {}): Promise<Berth> {
@@ -55,6 +66,14 @@ export async function startBerth(opts: StartOptions = {}): Promise<Berth> {
   if (database === 'postgres') {
     pgDatabase = opts.pgDatabase ?? (await createTestDatabase()).name;
     pgUrl = pgDatabaseUrl(pgDatabase);
+  }
+  const storage = opts.storage ?? testStorage();
+  let s3Bucket: string | null = null;
+  let storageEnv: Record<string, string> = {};
+  if (storage === 's3') {
+    const s3 = await sharedS3();
+    s3Bucket = opts.s3Bucket ?? (await s3.createBucket());
+    storageEnv = s3Env(s3, s3Bucket);
   }
   const env: Record<string, string> = {
     PATH: process.env.PATH ?? '',
@@ -69,6 +88,7 @@ export async function startBerth(opts: StartOptions = {}): Promise<Berth> {
     BERTH_AUTH_LOCKOUT_THRESHOLD: '50',
     BERTH_DATABASE_TYPE: database,
     ...(pgUrl ? { BERTH_DATABASE_POSTGRES_URL: pgUrl } : {}),
+    ...storageEnv,
     ...opts.env,
   };
   const child = spawn(NODE, [...NODE_FLAGS, join(ROOT, 'src', 'cli.ts'), 'serve', ...(opts.args ?? [])], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -109,6 +129,9 @@ export async function startBerth(opts: StartOptions = {}): Promise<Berth> {
     database,
     pgDatabase,
     pgUrl,
+    storage,
+    s3Bucket,
+    storageEnv,
     process: child,
     output: () => out,
     async stop(o = {}) {
@@ -125,7 +148,7 @@ export async function startBerth(opts: StartOptions = {}): Promise<Berth> {
       await exited;
     },
     restart() {
-      return startBerth({ ...opts, database, dataDir, pgDatabase: pgDatabase ?? undefined, port });
+      return startBerth({ ...opts, database, dataDir, pgDatabase: pgDatabase ?? undefined, port, storage, s3Bucket: s3Bucket ?? undefined });
     },
   };
   return b;

@@ -40,6 +40,10 @@ export const getBlob: V2Handler = async (d, r) => {
     }
   }
   const size = await d.blobs.stat(r.name, r.ref);
+  // Storage `redirect` (S3): authorized and visible, so hand the client a presigned URL, as Distribution does;
+  // the client sends its Range header there itself.
+  const location = await d.blobs.redirectUrl(r.ref);
+  if (location) return r.reply.code(307).header('Location', location).header('Docker-Content-Digest', r.ref).send();
   const reply = r.reply.header('Docker-Content-Digest', r.ref).header('Accept-Ranges', 'bytes').header('ETag', `"${r.ref}"`);
   const ranges = parseRangeHeader(r.req.headers.range, size);
   if (!ranges) {

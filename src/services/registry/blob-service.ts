@@ -38,6 +38,11 @@ export class BlobService {
     return this.store.openFile ? this.store.openFile(digest) : null;
   }
 
+  /** Where to send a client for the bytes instead of streaming them (storage `redirect`), or null. */
+  async redirectUrl(digest: string): Promise<string | null> {
+    return this.store.redirectUrl ? this.store.redirectUrl(digest) : null;
+  }
+
   /** Unlinks the blob from the repository; the bytes go when garbage collection finds them unreferenced. */
   async remove(repositoryName: string, digest: string): Promise<void> {
     const repo = await this.repositories.findRepositoryByName(repositoryName);

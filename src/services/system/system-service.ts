@@ -33,6 +33,8 @@ export interface SystemServiceDeps {
   settings: () => Promise<SystemSettings>;
   /** Berth's version (package.json), reported as harbor_version. */
   version: string;
+  /** Probes the blob store (its driver's check; on a filesystem the service also writes and reads a file). */
+  storage: () => Promise<void>;
   /** Probes the job service (its queue tables answer). */
   jobservice: () => Promise<unknown>;
   /** Longest a health probe may take before the component counts as unhealthy. */
@@ -86,7 +88,10 @@ export class SystemService {
   }
 
   private async probeStorage(): Promise<void> {
-    const file = join(this.d.config.storage.filesystemRoot, `.health-${randomUUID()}`);
+    const storage = this.d.config.storage;
+    // Object stores: the driver's own probe (S3: HeadBucket with the configured credentials).
+    if (storage.type !== 'filesystem') return this.d.storage();
+    const file = join(storage.filesystemRoot, `.health-${randomUUID()}`);
     const token = randomUUID();
     try {
       await writeFile(file, token);
@@ -119,15 +124,16 @@ export class SystemService {
       has_ca_root: false,
       project_creation_restriction: s.project_creation_restriction,
       read_only: s.read_only,
-      registry_storage_provider_name: 'filesystem',
+      registry_storage_provider_name: this.d.config.storage.type,
       notification_enable: false,
       current_time: new Date().toISOString(),
     };
   }
 
-  /** Total and free bytes of the filesystem holding the blob storage. */
+  /** Total and free bytes of the filesystem holding the blob storage (object stores: the data directory's, as Harbor reports its local volume). */
   async volumes(): Promise<{ total: number; free: number }> {
-    const s = await statfs(this.d.config.storage.filesystemRoot);
+    const st = this.d.config.storage;
+    const s = await statfs(st.type === 'filesystem' ? st.filesystemRoot : this.d.config.dataDir);
     return { total: s.blocks * s.bsize, free: s.bavail * s.bsize };
   }
 
