@@ -230,6 +230,10 @@ export async function buildServices(config: Config): Promise<{ services: Service
   const replication = new ReplicationService({
     repo: new ReplicationPolicyRepository(db),
     tagStates: (repo) => manifests.listTagStates(repo),
+    readBlob: async (repo, digest) => {
+      const size = await blobRows.findLinkedBlobSize(repo, digest);
+      return size === null ? null : { size, stream: store.read(digest) };
+    },
     labels: (repo, digest) => replicationLabels.listLabelNamesOfArtifact(repo, digest),
     registries,
     repositories,

@@ -87,9 +87,14 @@ describe('portal OIDC login', { timeout: 300_000 }, () => {
     assert.equal(await secretInput.getAttribute('type'), 'password', 'hidden until asked for');
     const login = await fetch(`${berth.url}/v2/`, { headers: { authorization: 'Basic ' + Buffer.from(`dana:${before}`).toString('base64') } });
     assert.equal(login.status, 200, 'the secret shown logs in on /v2');
-    await page.locator('[data-testid=cli-secret-regenerate]').click();
+    // Waits for the PUT itself (a slow machine took over 10 s to show the new secret once) and names its answer.
+    const [put] = await Promise.all([
+      page.waitForResponse((r) => r.url().endsWith('/cli_secret') && r.request().method() === 'PUT', { timeout: 30_000 }),
+      page.locator('[data-testid=cli-secret-regenerate]').click(),
+    ]);
+    assert.equal(put.status(), 200, `PUT cli_secret: ${put.status()} ${await put.text()}`);
     let after = before;
-    for (let i = 0; i < 100 && after === before; i++) {
+    for (let i = 0; i < 300 && after === before; i++) {
       await new Promise((r) => setTimeout(r, 100));
       after = await secretInput.inputValue();
     }

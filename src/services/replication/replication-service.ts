@@ -18,6 +18,7 @@ import type { AuditSink } from '../audit/audit.ts';
 import type { RegistryService } from './registry-service.ts';
 import { isValidPattern } from '../artifact/doublestar.ts';
 import { randomBytes } from 'node:crypto';
+import type { Readable } from 'node:stream';
 import type { TagState } from '../../drivers/registry/adapter.ts';
 import { compileFilters, destinationName, planExecution, REPLICATION_COPY_JOB, REPLICATION_JOB, runCopy, tagHashes, type CopyParams, type LabelLookup } from './replication-engine.ts';
 
@@ -39,6 +40,11 @@ export interface ReplicationDeps {
   retryDelayMs: number;
   /** Creates a local project when it is missing (pull-based replication into Berth, as Harbor's PrepareForPush). */
   ensureProject: (name: string) => Promise<void>;
+  /**
+   * Reads a blob linked in a local repository straight from storage (null when not linked). Without it the local
+   * side's bytes come through our own /v2 — the same process then serves and relays every byte over loopback.
+   */
+  readBlob?: (repo: string, digest: string) => Promise<{ size: number; stream: Readable } | null>;
   /** The system admin whose in-process tokens the local adapter uses. */
   localAdmin: () => Promise<{ id: number; username: string }>;
 }
@@ -53,6 +59,7 @@ interface LocalExtras {
   ensureProject: (name: string) => Promise<void>;
   instanceId: () => Promise<string>;
   tagStates: ReplicationDeps['tagStates'];
+  readBlob?: ReplicationDeps['readBlob'];
 }
 
 class LocalAdapter extends OciAdapter {
@@ -77,6 +84,10 @@ class LocalAdapter extends OciAdapter {
   }
   async tagStates(repo: string): Promise<TagState[]> {
     return (await this.x.tagStates(repo)).map((r) => ({ tag: r.tag, digest: r.digest, pushTime: r.pushTime }));
+  }
+  // Reads (local = source) skip loopback HTTP: the link check is the one /v2 makes; writes keep the /v2 path.
+  override async blobGet(repo: string, digest: string): Promise<{ size: number; stream: Readable } | null> {
+    return this.x.readBlob ? this.x.readBlob(repo, digest) : super.blobGet(repo, digest);
   }
   override async prepareForPush(repos: string[]): Promise<void> {
     for (const p of new Set(repos.map((r) => r.split('/')[0]!))) await this.ensureProject(p);
@@ -127,6 +138,7 @@ export class ReplicationService {
       ensureProject: this.d.ensureProject,
       instanceId: () => this.instanceId(),
       tagStates: this.d.tagStates,
+      ...(this.d.readBlob ? { readBlob: this.d.readBlob } : {}),
     });
   }
 
