@@ -12,7 +12,8 @@
 #      module version embedded in the binary (`go version -m`) differs from the pin.
 #   3. Python clients: a venv in .tools/pyvenv with the Harbor API clients `harborapi` and
 #      `harbor-api-client` (generated from Harbor's swagger), both pinned, for test/contract;
-#      skipped when those versions are there.
+#      skipped when those versions are there. A second venv, .tools/k8s-validate, holds
+#      `kubernetes-validate` (Kubernetes' JSON schemas, offline) for test/helm; same rule.
 #
 # Environment knobs:
 #   CI_DEPS_SKIP_APT=1        don't touch apt (e.g. no root)
@@ -193,12 +194,30 @@ install_python_clients() {
   log "python: installed harborapi $HARBORAPI_VERSION and harbor-api-client $HARBOR_API_CLIENT_VERSION in $(elapsed "$t0")"
 }
 
+# kubernetes-validate ships the schemas of every Kubernetes release, so the Helm chart's rendered manifests are
+# validated offline (test/helm). A venv of its own: its dependencies stay apart from the Harbor clients'.
+K8S_VENV="$ROOT/.tools/k8s-validate"
+KUBERNETES_VALIDATE_VERSION=1.37.0
+
+install_kubernetes_validate() {
+  local t0
+  if [[ -x "$K8S_VENV/bin/python" ]] &&
+    "$K8S_VENV/bin/python" -c "import sys, importlib.metadata as m; sys.exit(m.version('kubernetes-validate') != '$KUBERNETES_VALIDATE_VERSION')" 2>/dev/null; then
+    log "python: kubernetes-validate $KUBERNETES_VALIDATE_VERSION already installed"
+    return
+  fi
+  t0="$(now)"
+  [[ -x "$K8S_VENV/bin/python" ]] || python3 -m venv "$K8S_VENV"
+  "$K8S_VENV/bin/pip" install -q --disable-pip-version-check "kubernetes-validate==$KUBERNETES_VALIDATE_VERSION"
+  log "python: installed kubernetes-validate $KUBERNETES_VALIDATE_VERSION in $(elapsed "$t0")"
+}
+
 main() {
   local t0
   t0="$(now)"
   if [[ "${CI_DEPS_SKIP_APT:-0}" != 1 ]]; then install_apt; fi
   if [[ "${CI_DEPS_SKIP_GO:-0}" != 1 ]]; then install_go_tools; fi
-  if [[ "${CI_DEPS_SKIP_PY:-0}" != 1 ]]; then install_python_clients; fi
+  if [[ "${CI_DEPS_SKIP_PY:-0}" != 1 ]]; then install_python_clients; install_kubernetes_validate; fi
   log "done in $(elapsed "$t0"); Go clients in $TOOLS_BIN"
 }
 
