@@ -108,6 +108,7 @@ export async function startServer(config: Config): Promise<{ close(): Promise<vo
       await services.events.dispatcher.stop();
       // Buffered audit events (pulls) are written before the database closes.
       await services.audit.close();
+      await services.cacheBus.close();
       await services.db.close();
     })());
   for (const sig of ['SIGTERM', 'SIGINT'] as const)
