@@ -55,6 +55,7 @@ APT_PACKAGES=(
   skopeo umoci podman buildah runc conmon uidmap iptables
   containerd docker.io docker-registry
   slapd ldap-utils chromium fonts-noto-cjk
+  nginx
   python3-venv
   mmdebstrap rpm
 )

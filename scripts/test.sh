@@ -21,10 +21,11 @@ for db in ${BERTH_TEST_DATABASES:-sqlite postgres}; do
   BERTH_TEST_DATABASE=$db node --test --test-concurrency=2 --test-timeout=900000 $FILES || status=1
 done
 # Third phase: the registry, OCI conformance and GC suites again with blobs on S3 (a versitygw started per test
-# process by test/helpers/s3.ts) and PostgreSQL metadata. BERTH_TEST_S3=0 skips it.
+# process by test/helpers/s3.ts) and PostgreSQL metadata, plus the HA test (test/ha: 3 replicas behind nginx,
+# reported skipped in the other phases). BERTH_TEST_S3=0 skips it.
 if [ "${BERTH_TEST_S3:-1}" != 0 ] && [ -z "${BERTH_TEST_FILES:-}" ]; then
   echo "== tests on postgres + s3"
   BERTH_TEST_DATABASE=postgres BERTH_TEST_STORAGE=s3 node --test --test-concurrency=2 --test-timeout=900000 \
-    src/storage/s3-store.test.ts "test/registry/*.test.ts" "test/conformance/*.test.ts" "test/gc/*.test.ts" || status=1
+    src/storage/s3-store.test.ts "test/registry/*.test.ts" "test/conformance/*.test.ts" "test/gc/*.test.ts" "test/ha/*.test.ts" || status=1
 fi
 exit $status

@@ -91,6 +91,8 @@ import { TrustedKeyRepository } from './repositories/trusted-key-repository.ts';
 import { TrustedKeyService } from './services/signature/trusted-key-service.ts';
 import { ContentTrustService } from './services/signature/content-trust.ts';
 import { SignatureVerifiers, type SignatureVerifierFactory } from './services/signature/verifier.ts';
+import { LocalCacheBus, type CacheBus } from './drivers/cache-bus/cache-bus.ts';
+import { PgCacheBus } from './drivers/cache-bus/pg-cache-bus.ts';
 import { cosignVerifierFactory } from './services/signature/cosign-verifier.ts';
 import { notationVerifierFactory } from './services/signature/notation-verifier.ts';
 
@@ -99,6 +101,8 @@ export const SIGNATURE_VERIFIER_FACTORIES: readonly SignatureVerifierFactory[] =
 
 export interface Services {
   db: Db;
+  /** Per-process cache invalidations, delivered to every process of the deployment (LISTEN/NOTIFY on PostgreSQL). */
+  cacheBus: CacheBus;
   store: BlobStore;
   policy: AccessPolicy;
   auth: AuthService;
@@ -170,6 +174,10 @@ export interface Bootstrap {
 export async function buildServices(config: Config): Promise<{ services: Services; bootstrap: Bootstrap }> {
   const db = await openDatabase(config.database);
   const store = await openBlobStore(config.storage);
+  // Processes sharing a PostgreSQL database tell each other what to drop from their caches; alone on SQLite the
+  // bus stays in-process.
+  const cacheBus: CacheBus = config.database.type === 'postgres' ? new PgCacheBus({ db, url: config.database.postgresUrl }) : new LocalCacheBus();
+  await cacheBus.start();
   const projects = new ProjectRepository(db);
   const users = new UserRepository(db);
   const repositories = new RepositoryRepository(db);
@@ -292,11 +300,11 @@ export async function buildServices(config: Config): Promise<{ services: Service
     { pollIntervalMs: config.events.pollInterval, retentionMs: config.events.retention * 1000 },
   );
   const outbox = new EventOutbox({ events: eventRows, onPublished: (seq) => dispatcher.kick(seq) });
-  const configs: ConfigurationService = new ConfigurationService({ db, repo: new ConfigurationRepository(db), config, audit, box, hasNonAdminUsers: () => users.existsUserOtherThan('admin') });
+  const configs: ConfigurationService = new ConfigurationService({ db, repo: new ConfigurationRepository(db), config, audit, box, hasNonAdminUsers: () => users.existsUserOtherThan('admin'), bus: cacheBus });
   // token_expiration is a runtime setting: the token lifetime follows it (read from the configuration cache).
   tokens.useTtlSource(() => configs.peek('token_expiration'));
   await configs.all();
-  const robots = new RobotService({ robots: new RobotRepository(db), projects, users, policy, audit, defaultDuration: () => configs.get('robot_token_duration'), namePrefix: () => configs.get('robot_name_prefix') });
+  const robots = new RobotService({ robots: new RobotRepository(db), projects, users, policy, audit, defaultDuration: () => configs.get('robot_token_duration'), namePrefix: () => configs.get('robot_name_prefix'), bus: cacheBus });
   const ldap = new LdapService({ driver: new LdaptsDriver(), configs, warn: (m) => process.emitWarning(m) });
   const groupRows = new UserGroupRepository(db);
   const groups = new UserGroupService({ db, groups: groupRows, members, audit, ldapLookup: (dn) => ldap.findGroup(dn) });
@@ -310,9 +318,11 @@ export async function buildServices(config: Config): Promise<{ services: Service
     failureStore: new LoginFailureRepository(db),
     audit,
     tokenGrant: config.auth.tokenGrant,
+    bus: cacheBus,
   });
   authRef.auth = auth;
-  // New auth_mode or directory settings apply to the next request of this process, not after the login cache expires.
+  // New auth_mode or directory settings apply to the next request of every process (the configuration service
+  // calls its listeners for changes any process made), not after the login cache expires.
   configs.onChange((keys) => {
     if (keys.some((k) => k === 'auth_mode' || k.startsWith('ldap_') || k.startsWith('oidc_'))) auth.invalidateAll();
     if (keys.some((k) => k === 'auth_mode' || k.startsWith('oidc_'))) oidc.invalidate();
@@ -379,7 +389,8 @@ export async function buildServices(config: Config): Promise<{ services: Service
     store,
     verifiers: new SignatureVerifiers(SIGNATURE_VERIFIER_FACTORIES),
   });
-  const trustedKeys: TrustedKeyService = new TrustedKeyService({ keys: new TrustedKeyRepository(db), audit, onChange: (id) => contentTrust.invalidate(id) });
+  const trustedKeys: TrustedKeyService = new TrustedKeyService({ keys: new TrustedKeyRepository(db), audit, onChange: (id) => void cacheBus.publish('trust', String(id)) });
+  cacheBus.subscribe('trust', (id) => (id === null ? contentTrust.invalidateAll() : contentTrust.invalidate(Number(id))));
   const projectService = new ProjectService({
     db,
     projects,
@@ -434,6 +445,7 @@ export async function buildServices(config: Config): Promise<{ services: Service
   return {
     services: {
       db,
+      cacheBus,
       store,
       policy,
       auth,

@@ -96,11 +96,28 @@ export async function startServer(config: Config): Promise<{ close(): Promise<vo
   jobs.start();
   services.events.dispatcher.start();
 
+  // Graceful stop: the listener closes at once (a load balancer sends new connections elsewhere), requests on open
+  // connections get 503, requests in flight (uploads) may finish for http.shutdown_timeout seconds; then their
+  // connections are cut (an upload's session stays in the database, resumable on any process).
+  const drainHttp = async () => {
+    const s = app.server as { closeAllConnections?: () => void; closeIdleConnections?: () => void };
+    const closed = app.close();
+    // server.close() closes the connections idle at that moment only; a keep-alive connection whose request
+    // finishes later would hold the exit until its client lets go.
+    const idle = setInterval(() => s.closeIdleConnections?.(), 100);
+    const cut = setTimeout(() => s.closeAllConnections?.(), config.http.shutdownTimeout * 1000);
+    try {
+      await closed;
+    } finally {
+      clearInterval(idle);
+      clearTimeout(cut);
+    }
+  };
   let closing: Promise<void> | null = null;
   const close = () =>
     (closing ??= (async () => {
       tls?.close();
-      await Promise.all([app.close(), metricsApp?.close(), jobs.close(10_000), redirect && new Promise((r) => (redirect!.close(r), redirect!.closeAllConnections()))]);
+      await Promise.all([drainHttp(), metricsApp?.close(), jobs.close(10_000), redirect && new Promise((r) => (redirect!.close(r), redirect!.closeAllConnections()))]);
       // Background proxy caching stops at its next step (what is half-fetched is dropped, never half-stored).
       await services.proxy.close();
       // After the HTTP server: events of the last requests are handed out before the audit sink and database close.
@@ -108,6 +125,7 @@ export async function startServer(config: Config): Promise<{ close(): Promise<vo
       await services.events.dispatcher.stop();
       // Buffered audit events (pulls) are written before the database closes.
       await services.audit.close();
+      await services.cacheBus.close();
       await services.db.close();
     })());
   for (const sig of ['SIGTERM', 'SIGINT'] as const)

@@ -22,6 +22,8 @@ export interface Config {
     /** Open connections in all (0 = unlimited) and from one client address (0 = unlimited; behind a load balancer every client has its address). */
     readonly maxConnections: number;
     readonly maxConnectionsPerClient: number;
+    /** Seconds SIGTERM waits for requests in flight (uploads) before their connections are cut. */
+    readonly shutdownTimeout: number;
   };
   /** Built-in TLS: on when a certificate is configured; the main listener then speaks HTTPS (HTTP/2 + HTTP/1.1). */
   readonly https: {
@@ -197,6 +199,7 @@ const KEYS: Record<string, KeySpec> = {
   'http.body_min_rate': { kind: 'int', min: 0, max: 1024 * 1024 * 1024, default: 64 },
   'http.max_connections': { kind: 'int', min: 0, max: 1_000_000, default: 10_000 },
   'http.max_connections_per_client': { kind: 'int', min: 0, max: 1_000_000, default: 1_000 },
+  'http.shutdown_timeout': { kind: 'int', min: 0, max: 3600, default: 30 },
   'https.port': { kind: 'int', min: 0, max: 65535, default: 5443 },
   'https.certificate': { kind: 'string', default: '' },
   'https.private_key': { kind: 'string', default: '' },
@@ -429,6 +432,7 @@ export function loadConfig(opts: LoadOptions = {}): Config {
       bodyMinRate: num('http.body_min_rate'),
       maxConnections: num('http.max_connections'),
       maxConnectionsPerClient: num('http.max_connections_per_client'),
+      shutdownTimeout: num('http.shutdown_timeout'),
     },
     https: {
       enabled: tlsOn,

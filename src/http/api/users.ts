@@ -297,7 +297,7 @@ export async function userRoutes(app: FastifyInstance, deps: ApiDeps, auth: ApiA
     const me = await selfOrAdmin(req, id);
     const b = req.body === undefined ? {} : bodyObject(req);
     const username = await oidc.setCliSecret(me.username, id, b.secret ?? '');
-    deps.auth.invalidateUser(username);
+    await deps.auth.invalidateUser(username);
     return reply.send();
   });
 

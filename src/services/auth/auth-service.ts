@@ -1,4 +1,5 @@
 // Authentication (who is calling) and token issuing (what they may do), shared by /v2 and /service/token.
+import type { CacheBus } from '../../drivers/cache-bus/cache-bus.ts';
 import { createHash } from 'node:crypto';
 import type { UserRepository } from '../../repositories/user-repository.ts';
 import type { LoginFailureRepository } from '../../repositories/login-failure-repository.ts';
@@ -52,13 +53,17 @@ export class AuthService {
   private readonly external: ExternalAuthenticator | null;
   private readonly robots: RobotAuthenticator | null;
   private readonly tokenGrant: 'all' | 'requested';
+  private readonly bus: CacheBus | null;
 
   constructor(
     users: UserRepository,
     policy: AccessPolicy,
     tokens: TokenService,
-    opts: { lockout?: LockoutOptions; audit?: AuditSink; robots?: RobotAuthenticator; external?: ExternalAuthenticator; failureStore?: LoginFailureStore; tokenGrant?: 'all' | 'requested' } = {},
+    opts: { lockout?: LockoutOptions; audit?: AuditSink; robots?: RobotAuthenticator; external?: ExternalAuthenticator; failureStore?: LoginFailureStore; tokenGrant?: 'all' | 'requested'; bus?: CacheBus } = {},
   ) {
+    this.bus = opts.bus ?? null;
+    // Any process's change to a user drops that user's cached logins here (null: every login).
+    this.bus?.subscribe('user', (name) => (name === null ? this.basicCache.clear() : this.dropUser(name)));
     this.tokenGrant = opts.tokenGrant ?? 'all';
     this.failureStore = opts.failureStore ?? null;
     this.users = users;
@@ -117,7 +122,12 @@ export class AuthService {
   }
 
   /** Forgets cached logins and token subjects of a user (after a password, role or account change). */
-  invalidateUser(username: string): void {
+  async invalidateUser(username: string): Promise<void> {
+    if (this.bus) await this.bus.publish('user', username);
+    else this.dropUser(username);
+  }
+
+  private dropUser(username: string): void {
     for (const [k, v] of this.basicCache) if (v.principal.kind === 'user' && v.principal.username === username) this.basicCache.delete(k);
   }
 

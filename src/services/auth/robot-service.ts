@@ -3,6 +3,7 @@
 // stored as argon2id; logins check disable and expiry on every call (one indexed read) and cache only the
 // argon2 verification. Nobody grants more than they hold: a project robot's actions must all be held by its
 // creator on that project (CVE-2019-16919 / CVE-2019-19023), and grants name project ids, not names.
+import type { CacheBus } from '../../drivers/cache-bus/cache-bus.ts';
 import { createHash } from 'node:crypto';
 import { ApiErrors } from '../../errors.ts';
 import type { ProjectRepository, Project } from '../../repositories/project-repository.ts';
@@ -113,6 +114,7 @@ export class RobotService implements RobotAuthenticator {
   // hash, so stale entries stop matching at once, in every process.
   private readonly verified = new Map<string, { secretHash: string; until: number }>();
   private readonly byName = new Map<string, { principal: RobotPrincipal | null; until: number }>();
+  private readonly bus: CacheBus | null;
 
   constructor(deps: {
     robots: RobotRepository;
@@ -124,7 +126,14 @@ export class RobotService implements RobotAuthenticator {
     defaultDuration?: () => Promise<number>;
     /** Harbor's robot_name_prefix (runtime setting), read on every use so a change applies at once. */
     namePrefix?: () => Promise<string>;
+    /** Robot changes made by any process drop the cached principals (byName) here. */
+    bus?: CacheBus;
   }) {
+    this.bus = deps.bus ?? null;
+    this.bus?.subscribe('robot', (key) => {
+      this.byName.clear();
+      if (key === null) this.verified.clear();
+    });
     this.robots = deps.robots;
     this.projects = deps.projects;
     this.users = deps.users;
@@ -191,6 +200,12 @@ export class RobotService implements RobotAuthenticator {
     if (this.byName.size > 10_000) this.byName.clear();
     this.byName.set(name, { principal, until: now + 5_000 });
     return principal;
+  }
+
+  /** Drops cached robot principals in every process (a disabled or deleted robot's tokens stop at once). */
+  private async dropCached(id: number): Promise<void> {
+    if (this.bus) await this.bus.publish('robot', String(id));
+    else this.byName.clear();
   }
 
   // ---- management
@@ -332,7 +347,7 @@ export class RobotService implements RobotAuthenticator {
       permissions = (await this.grantsFor(caller, r.level, parsePermissions(input.permissions), fixed)).grants;
     }
     await this.robots.updateRobot(id, { description, disabled, duration, expiresAt: expiryOf(r.createdAt, duration), permissions });
-    this.byName.clear();
+    await this.dropCached(id);
     await this.audit.record({ username: actorName(caller), operation: 'update', resourceType: 'robot', resource: (await this.prefix()) + r.name, projectId: r.projectId });
   }
 
@@ -348,7 +363,7 @@ export class RobotService implements RobotAuthenticator {
   async remove(caller: Caller, id: number): Promise<void> {
     const r = await this.authorized(caller, id, 'delete');
     await this.robots.removeRobot(id);
-    this.byName.clear();
+    await this.dropCached(id);
     await this.audit.record({ username: actorName(caller), operation: 'delete', resourceType: 'robot', resource: (await this.prefix()) + r.name, projectId: r.projectId });
   }
 

@@ -102,7 +102,7 @@ export class UserService {
       throw ApiErrors.forbidden('the old password is wrong');
     if (await verifyPassword(pw, u.passwordHash)) throw ApiErrors.badRequest('the new password must differ from the old one');
     await this.users.updateUserPassword(id, await hashPassword(pw));
-    this.auth.invalidateUser(u.username);
+    await this.auth.invalidateUser(u.username);
     await this.audit.record({ username: actor, operation: 'update', resourceType: 'user', resource: u.username, detail: 'password' });
   }
 
@@ -110,7 +110,7 @@ export class UserService {
     if (typeof sysadmin !== 'boolean') throw ApiErrors.badRequest('sysadmin_flag must be a boolean');
     const u = await this.get(id);
     await this.users.updateUserSysadmin(id, sysadmin);
-    this.auth.invalidateUser(u.username);
+    await this.auth.invalidateUser(u.username);
     await this.audit.record({ username: actor, operation: 'update', resourceType: 'user', resource: u.username, detail: `sysadmin=${sysadmin}` });
   }
 
@@ -120,7 +120,7 @@ export class UserService {
       await this.members.removeMembershipsOf('u', id, q);
       await this.users.removeUser(id, q);
     });
-    this.auth.invalidateUser(u.username);
+    await this.auth.invalidateUser(u.username);
     await this.audit.record({ username: actor, operation: 'delete', resourceType: 'user', resource: u.username });
   }
 }

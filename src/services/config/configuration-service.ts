@@ -1,7 +1,8 @@
 // Runtime configuration (Harbor's GET/PUT /api/v2.0/configurations): an allow-listed, typed key table. The
 // config file / BERTH_* environment give the defaults; values stored in the database override them, so every
-// process sees an update (each process caches the merged values for CACHE_TTL_MS and drops its cache on its
-// own writes). Secrets (ldap_search_password) are never returned and never written to the audit log.
+// process sees an update (each process caches the merged values for CACHE_TTL_MS; a write drops the cache in every
+// process through the cache invalidation bus). Secrets (ldap_search_password) are never returned and never written to the audit log.
+import type { CacheBus } from '../../drivers/cache-bus/cache-bus.ts';
 import { ApiErrors } from '../../errors.ts';
 import { ConfigError, type Config } from '../../config/config.ts';
 import type { Db } from '../../db/db.ts';
@@ -254,7 +255,9 @@ export class ConfigurationService implements Configurations {
   /** Seals secret keys at rest (a value stored before sealing existed is read as it is). */
   private readonly box: SecretBox | null;
 
-  constructor(deps: { db: Db; repo: ConfigurationRepository; config: Config; audit: AuditSink; hasNonAdminUsers: () => Promise<boolean>; box?: SecretBox }) {
+  private readonly bus: CacheBus | null;
+
+  constructor(deps: { db: Db; repo: ConfigurationRepository; config: Config; audit: AuditSink; hasNonAdminUsers: () => Promise<boolean>; box?: SecretBox; bus?: CacheBus }) {
     this.box = deps.box ?? null;
     this.db = deps.db;
     this.repo = deps.repo;
@@ -262,6 +265,15 @@ export class ConfigurationService implements Configurations {
     this.audit = deps.audit;
     this.hasNonAdminUsers = deps.hasNonAdminUsers;
     this.pinned = ConfigurationService.parsePinned(deps.config.configurations.overwriteJson);
+    this.bus = deps.bus ?? null;
+    // A change made by any process: drop the merged values (re-read at once, so peek() is current within a
+    // round trip) and tell the listeners (login caches, OIDC discovery). null (a missed-messages flush): all keys.
+    this.bus?.subscribe('config', (key) => {
+      this.cache = null;
+      this.all().catch(() => {});
+      const changed = key === null ? CONFIG_KEY_NAMES : (key.split(',').filter((k) => isKey(k)) as ConfigKey[]);
+      if (changed.length) for (const l of this.listeners) l(changed);
+    });
   }
 
   /** Checks `configurations.overwrite_json` at start: every key known, every value of its type (ConfigError otherwise). */
@@ -344,7 +356,7 @@ export class ConfigurationService implements Configurations {
     return (this.latest ?? this.defaults())[key];
   }
 
-  /** Called after this process changed keys (e.g. to drop login caches when auth settings change). */
+  /** Called after any process changed keys (e.g. to drop login caches when auth settings change). */
   onChange(listener: (changed: readonly ConfigKey[]) => void): void {
     this.listeners.push(listener);
   }
@@ -410,7 +422,11 @@ export class ConfigurationService implements Configurations {
     await this.all();
     // Key names only: values may be secrets.
     await this.audit.record({ username: actor, operation: 'update', resourceType: 'configuration', resource: 'configurations', detail: JSON.stringify([...next.keys()].sort()) });
-    if (changed.length) for (const l of this.listeners) l(changed);
+    if (changed.length) {
+      // Through the bus: this process's listeners at once, the other processes' within milliseconds.
+      if (this.bus) await this.bus.publish('config', changed.join(','));
+      else for (const l of this.listeners) l(changed);
+    }
     return changed;
   }
 }

@@ -108,6 +108,11 @@ export class ContentTrustService {
     this.cache.deleteWhere((k) => k.startsWith(`${projectId}|`));
   }
 
+  /** Drops every cached result (the invalidation bus may have missed messages). */
+  invalidateAll(): void {
+    this.cache.deleteWhere(() => true);
+  }
+
   /** The signature types a project's policy requires. */
   async required(projectId: number): Promise<SignatureType[]> {
     const meta = await this.metadata(projectId);
