@@ -11,6 +11,28 @@ export interface LinkKey {
 
 const skipLocked = (q: Queryable) => (q.dialect === 'postgres' ? ' FOR UPDATE SKIP LOCKED' : '');
 
+/** The settings row a running `berth backup` holds: epoch ms until which no blob may be marked for deletion. */
+export const BACKUP_HOLD_KEY = 'backup_hold_until';
+// PostgreSQL advisory lock between GC's marking transactions (shared) and setting the hold (exclusive): once the
+// hold's transaction commits, no marking transaction that missed it is still running.
+const BACKUP_HOLD_LOCK = 4242002;
+
+/**
+ * Whether a backup holds blob deletion (checked inside GC's marking transactions, so a backup's database snapshot
+ * taken after the hold was set keeps every blob its rows reference until the files are copied).
+ */
+export async function backupHoldActive(q: Queryable, now: number): Promise<boolean> {
+  if (q.dialect === 'postgres') await q.get(`SELECT pg_advisory_xact_lock_shared(${BACKUP_HOLD_LOCK})`);
+  const r = await q.get<{ value: string }>('SELECT value FROM settings WHERE key = ?', [BACKUP_HOLD_KEY]);
+  return !!r && Number(r.value) > now;
+}
+
+/** Sets (or, with 0, releases) the backup hold; on PostgreSQL it waits for marking transactions in flight. */
+export async function saveBackupHold(q: Queryable, until: number): Promise<void> {
+  if (q.dialect === 'postgres') await q.get(`SELECT pg_advisory_xact_lock(${BACKUP_HOLD_LOCK})`);
+  await q.run('INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value', [BACKUP_HOLD_KEY, String(until)]);
+}
+
 // A manifest is garbage when untagged, older than the cutoff, not a child of another manifest of its
 // repository, and not a referrer of a manifest that still exists there (the age check apart, so GC can also count
 // the young ones it keeps).
@@ -123,6 +145,8 @@ export class GcRepository {
   /** Marks those of `digests` that still have no link as `deleting`; returns the marked digests. */
   async markBlobsDeleting(digests: readonly string[], now: number, q: Queryable): Promise<string[]> {
     if (!digests.length) return [];
+    // A backup is copying the blobs its snapshot references: mark nothing now (the next run collects them).
+    if (await backupHoldActive(q, now)) return [];
     const locked = await q.all<{ digest: string }>(
       `SELECT digest FROM blobs WHERE deleting IS NULL AND digest IN (${inList(digests.length)})${skipLocked(q)}`,
       [...digests],
@@ -150,6 +174,7 @@ export class GcRepository {
    */
   async saveDeletingBlobs(files: readonly { digest: string; size: number }[], now: number, q: Queryable): Promise<string[]> {
     const out: string[] = [];
+    if (await backupHoldActive(q, now)) return out;
     for (const f of files) {
       const r = await q.get('INSERT INTO blobs (digest, size, created_at, deleting) VALUES (?, ?, ?, ?) ON CONFLICT (digest) DO NOTHING RETURNING digest', [
         f.digest,

@@ -45,6 +45,12 @@ export class LoginFailureRepository {
   async removeLoginFailure(username: string): Promise<void> {
     await this.db.run('DELETE FROM login_failures WHERE username = ?', [username]);
   }
+  /** Ends every series of a username, from every client address (keys `username` and `username|client`). */
+  async removeLoginFailuresOf(username: string): Promise<number> {
+    const prefix = `${username}|`;
+    const r = await this.db.run('DELETE FROM login_failures WHERE username = ? OR substr(username, 1, ?) = ?', [username, prefix.length, prefix]);
+    return r.changes;
+  }
   /** Drops series older than `before` that hold no lock now (usernames sprayed by a guesser, forgotten series). */
   async removeStaleLoginFailures(before: number, now: number): Promise<void> {
     await this.db.run('DELETE FROM login_failures WHERE updated_at < ? AND locked_until <= ?', [before, now]);

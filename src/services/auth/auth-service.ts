@@ -82,11 +82,23 @@ export class AuthService {
   }
 
   /**
+   * A lock this process mirrors but the shared store no longer holds (`berth reset-admin-password` ended the
+   * series): forgotten here too. Read only while locked, so a guesser costs one indexed read per try.
+   */
+  private async lockLifted(key: string): Promise<boolean> {
+    if (!this.failureStore || this.lockout.threshold <= 0) return false;
+    const f = await this.failureStore.findLoginFailure(key);
+    if (f && f.lockedUntil > Date.now()) return false;
+    this.failures.delete(key);
+    return true;
+  }
+
+  /**
    * Whether another process (or this one) has locked the username: checked before any password is verified.
    * `series` says whether a series of failures is open (a success must then end it in the store).
    */
   private async sharedLock(username: string): Promise<{ locked: boolean; series: boolean }> {
-    if (this.isLocked(username)) return { locked: true, series: true };
+    if (this.isLocked(username) && !(await this.lockLifted(username))) return { locked: true, series: true };
     if (!this.failureStore || this.lockout.threshold <= 0) return { locked: false, series: this.failures.has(username) };
     const f = await this.failureStore.findLoginFailure(username);
     if (!f) return { locked: false, series: this.failures.has(username) };
@@ -154,7 +166,7 @@ export class AuthService {
     // Failures count per name *and client address*: a guesser elsewhere cannot lock the admin (or anyone) out from
     // their own address. Behind a proxy every client shares its address, and the lock is per name again.
     const lockKey = client ? `${username}|${client}` : username;
-    if (this.isLocked(lockKey)) return null;
+    if (this.isLocked(lockKey) && !(await this.lockLifted(lockKey))) return null;
     const key = createHash('sha256').update(`${username}\0${password}`).digest('base64');
     const hit = this.basicCache.get(key);
     if (hit && hit.until > Date.now() && hit.principal.kind === 'user') {
