@@ -83,12 +83,13 @@ async function skopeo(args: string[], home: string): Promise<number> {
 }
 
 /** Runs one replication execution of a new policy; returns seconds and the source's peak RSS while it ran. */
-async function replicate(src: Berth, api: ApiClient, name: string, endpoint: number, filter: string): Promise<{ s: number; peakRss: number; tasks: number }> {
+async function replicate(src: Berth, api: ApiClient, name: string, endpoint: number, filter: string): Promise<{ s: number; peakRss: number; startRss: number; tasks: number }> {
   const c = await api.call('POST', '/replication/policies', { name, dest_registry: { id: endpoint }, trigger: { type: 'manual' }, filters: [{ type: 'name', value: filter }], override: true, enabled: true });
   if (c.status !== 201) throw new Error(`policy: ${c.status} ${c.text}`);
   const pid = Number(c.headers.get('location')!.split('/').pop());
   const pidOs = src.process.pid!;
-  let peak = rss(pidOs);
+  const startRss = rss(pidOs);
+  let peak = startRss;
   const t = performance.now();
   const r = await api.call('POST', '/replication/executions', { policy_id: pid });
   if (r.status !== 201) throw new Error(`start: ${r.status} ${r.text}`);
@@ -98,7 +99,7 @@ async function replicate(src: Berth, api: ApiClient, name: string, endpoint: num
     const e = (await api.call('GET', `/replication/executions/${ex}`)).json();
     if (e.status !== 'InProgress') {
       if (e.status !== 'Succeed') throw new Error(`execution ${ex}: ${JSON.stringify(e)}`);
-      return { s: (performance.now() - t) / 1000, peakRss: Math.max(peak, 0), tasks: e.total };
+      return { s: (performance.now() - t) / 1000, peakRss: Math.max(peak, 0), startRss, tasks: e.total };
     }
     await new Promise((res) => setTimeout(res, 50));
   }
@@ -111,7 +112,7 @@ export async function replicationBench(): Promise<void> {
   try {
     log(`generating a ${(BIG / MiB).toFixed(0)} MiB layer`);
     ociLayout(join(tmp, 'big'), BIG);
-    const src = await startBerth({ env });
+    let src = await startBerth({ env });
     berths.push(src);
     const [dstRepl, dstSkopeo] = [await startBerth({ env }), await startBerth({ env })];
     berths.push(dstRepl, dstSkopeo);
@@ -151,6 +152,15 @@ export async function replicationBench(): Promise<void> {
           : ['copy', '--all', '--src-tls-verify=false', '--dest-tls-verify=false', '--src-creds', creds, ...toCreds, from, to],
         join(tmp, home),
       );
+    // Each replication starts on a freshly started source (same data): its peak RSS is the replication's, not
+    // what the seeding pushes and skopeo's reads left behind (~60 MB that glibc and V8 keep after a 1 GiB upload).
+    const fresh = async (b: Berth): Promise<Berth> => {
+      await b.stop({ keepData: true });
+      const n = await b.restart();
+      berths[berths.indexOf(b)] = n;
+      await new Promise((res) => setTimeout(res, 1000));
+      return n;
+    };
     const toBerthCreds = ['--dest-creds', `admin:${dstSkopeo.adminPassword}`];
     await new ApiClient(dstSkopeo.url, 'admin', dstSkopeo.adminPassword).createProject('lib', false);
 
@@ -159,16 +169,18 @@ export async function replicationBench(): Promise<void> {
       ['Berth → docker-registry', epDr, host(drSkopeo.url), [] as string[]],
     ] as const) {
       log(`${label}: 1 GiB image`);
+      src = await fresh(src);
       const r1 = await replicate(src, api, `big-${ep}`, ep, 'lib/big');
       const s1 = await sk(`docker://${host(src.url)}/lib/big:1`, `docker://${skDest}/lib/big:1`, [...skCreds], `home-big-${ep}`);
       rows.push({ what: `${label}: ${(BIG / MiB).toFixed(0)} MiB image`, berth: r1.s, skopeo: s1, peakRss: r1.peakRss, tasks: r1.tasks });
-      log(`  Berth ${r1.s.toFixed(1)} s (peak RSS ${(r1.peakRss / 1e6).toFixed(0)} MB), skopeo ${s1.toFixed(1)} s`);
+      log(`  Berth ${r1.s.toFixed(1)} s (peak RSS ${(r1.peakRss / 1e6).toFixed(0)} MB, ${(r1.startRss / 1e6).toFixed(0)} MB at start), skopeo ${s1.toFixed(1)} s`);
       log(`${label}: ${SMALL} small artifacts`);
+      src = await fresh(src);
       const r2 = await replicate(src, api, `small-${ep}`, ep, 'lib/small-*');
       let s2 = 0;
       for (let i = 0; i < REPOS; i++) s2 += await sk(`${host(src.url)}/lib/small-${i}`, `${skDest}/lib`, [...skCreds], `home-small-${ep}-${i}`, true);
       rows.push({ what: `${label}: ${SMALL} small artifacts`, berth: r2.s, skopeo: s2, peakRss: r2.peakRss, tasks: r2.tasks });
-      log(`  Berth ${r2.s.toFixed(1)} s (peak RSS ${(r2.peakRss / 1e6).toFixed(0)} MB, ${r2.tasks} tasks), skopeo sync ${s2.toFixed(1)} s`);
+      log(`  Berth ${r2.s.toFixed(1)} s (peak RSS ${(r2.peakRss / 1e6).toFixed(0)} MB, ${(r2.startRss / 1e6).toFixed(0)} MB at start, ${r2.tasks} tasks), skopeo sync ${s2.toFixed(1)} s`);
     }
     const vmhwm = hwm(src.process.pid!);
     const lines = [
