@@ -136,19 +136,28 @@ test('sort and paging: X-Total-Count and Harbor Link header', async () => {
   assert.deepEqual(users, [...users].sort().reverse());
 });
 
-test('injection attempts and unknown fields in q/sort are 400', async () => {
+test('injection attempts in q/sort are 400; unknown fields and sorts are ignored (as Harbor)', async () => {
   await setup();
+  for (const path of ['/audit-logs', '/auditlog-exts']) {
+    const everything = (await f.admin.call('GET', path)).json().map((e: any) => e.id);
+    for (const qs of [
+      `q=${encodeURIComponent('project_id=1')}`,
+      `q=${encodeURIComponent('detail=~x')}`,
+      `sort=${encodeURIComponent('op_time;DROP TABLE audit_logs')}`,
+      `sort=${encodeURIComponent('(SELECT 1)')}`,
+      `sort=${encodeURIComponent('op_time desc')}`,
+      `sort=detail`,
+    ]) {
+      const r = await f.admin.call('GET', `${path}?${qs}`);
+      expectApi(r, 200);
+      assert.deepEqual(r.json().map((e: any) => e.id), everything, `${path}?${qs}`);
+    }
+  }
   for (const qs of [
     `q=${encodeURIComponent("operation=pull' OR '1'='1")},op_time=[x~y]`,
     `q=${encodeURIComponent('op_time=[1 OR 1=1~2]')}`,
-    `q=${encodeURIComponent('project_id=1')}`,
-    `q=${encodeURIComponent('detail=~x')}`,
     `q=${encodeURIComponent('username__in=admin')}`,
     `q=${encodeURIComponent('operation=~pu')}`,
-    `sort=${encodeURIComponent('op_time;DROP TABLE audit_logs')}`,
-    `sort=${encodeURIComponent('(SELECT 1)')}`,
-    `sort=${encodeURIComponent('op_time desc')}`,
-    `sort=detail`,
     `page_size=101`,
   ]) {
     expectApi(await f.admin.call('GET', `/audit-logs?${qs}`), 400, 'BAD_REQUEST');

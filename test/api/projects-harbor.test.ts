@@ -90,7 +90,8 @@ test('GET /registries: an empty list with X-Total-Count: 0 for a sysadmin (harbo
   assert.deepEqual(r.json(), []);
   assert.equal(r.headers.get('x-total-count'), '0');
   expectApi(await f.admin.call('GET', '/registries?q=name%3D~abc&sort=-name'), 200);
-  expectApi(await f.admin.call('GET', '/registries?q=password%3Dx'), 400, 'BAD_REQUEST');
+  // Not a filterable field: ignored (Harbor), never an oracle on the stored credential.
+  expectApi(await f.admin.call('GET', '/registries?q=password%3Dx'), 200);
   const user = uniq('reglist');
   await f.admin.createUser(user, PW);
   expectApi(await f.admin.as(user, PW).call('GET', '/registries'), 403, 'FORBIDDEN');

@@ -126,9 +126,15 @@ test('system robot: create (secret once, Location, expires_at from duration), ge
   assert.equal(list.json()[0].name, 'robot$ci2');
   assert.match(list.headers.get('link')!, /rel="next"/);
   assert.equal((await admin.call('GET', '/robots?q=name=~ci2')).json().length, 1);
-  for (const q of ['q=secret_hash=~a', 'q=name=x%27%20OR%201=1', 'sort=secret_hash', 'sort=name;DROP%20TABLE%20robots', 'q=project_id__name=x', 'page_size=1000'])
-    if (!q.startsWith('q=name=')) expectApi(await admin.call('GET', `/robots?${q}`), 400, 'BAD_REQUEST');
-    else assert.equal((await admin.call('GET', `/robots?${q}`)).json().length, 0);
+  // Keys and sorts outside the allow-list are ignored as Harbor's ORM does — so secret_hash is never an oracle.
+  const everything = (await admin.call('GET', '/robots')).json().map((r: any) => r.id);
+  for (const q of ['q=secret_hash=~a', 'sort=secret_hash', 'sort=name;DROP%20TABLE%20robots', 'q=project_id__name=x']) {
+    const r = await admin.call('GET', `/robots?${q}`);
+    expectApi(r, 200);
+    assert.deepEqual(r.json().map((x: any) => x.id), everything, q);
+  }
+  assert.equal((await admin.call('GET', '/robots?q=name=x%27%20OR%201=1')).json().length, 0);
+  expectApi(await admin.call('GET', '/robots?page_size=1000'), 400, 'BAD_REQUEST');
   // The '*' robot pulls from every project.
   const all = (await admin.call('GET', '/robots?q=name=~ci2')).json()[0];
   assert.deepEqual(all.permissions[0].namespace, '*');

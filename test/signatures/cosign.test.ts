@@ -272,7 +272,7 @@ describe('cosign signatures, content trust and trusted keys against Berth', { ti
     assert.equal((await q(`q=digest%3D${acc[0].digest}`)).length, 1);
     const bySize = (await q('sort=-size')).map((a) => a.size);
     assert.deepEqual(bySize, [...bySize].sort((x, y) => y - x));
-    assert.equal((await admin.call('GET', `${accPath}?q=nope%3D1`)).status, 400);
+    assert.equal((await q('q=nope%3D1')).length, acc.length, 'an unknown key is ignored (Harbor)');
     // the quota counts every blob once and every manifest: recomputed from what Berth serves
     const manifests = [subject, ...acc.map((a) => a.digest)];
     const blobs = new Map<string, number>();

@@ -42,7 +42,7 @@ function timeValue(s: string, key: string): number | null {
   return ms;
 }
 
-/** Harbor's artifact `q`: tags, labels, base, digest, type, media_type, push_time, pull_time; all else 400. */
+/** Harbor's artifact `q`: tags, labels, base, digest, type, media_type, push_time, pull_time; other keys are ignored (as Harbor). */
 export function parseArtifactQ(raw: string | null): ArtifactFilter {
   const f: ArtifactFilter = {};
   if (raw === null || raw.trim() === '') return f;
@@ -119,7 +119,8 @@ export function parseArtifactQ(raw: string | null): ArtifactFilter {
         break;
       }
       default:
-        throw ApiErrors.badRequest(`filtering on ${key.slice(0, 64)} is not supported`);
+        // Not a filterable field: ignored, as Harbor's ORM does.
+        break;
     }
   }
   return f;

@@ -122,11 +122,21 @@ export function parseQ<F extends string>(q: string | null, allowed: Readonly<Rec
   for (const part of splitTopLevel(q)) {
     const eq = part.indexOf('=');
     if (eq <= 0) throw ApiErrors.badRequest(`invalid query: ${part.slice(0, 64)}`);
-    const key = part.slice(0, eq).trim();
-    if (!Object.hasOwn(allowed, key)) throw ApiErrors.badRequest(`filtering on ${key.slice(0, 64)} is not supported`);
+    let key = part.slice(0, eq).trim();
+    let rest = part.slice(eq + 1);
+    // Harbor's ORM operators on a field: `name__icontains=x` is a fuzzy match, `name__exact=x` an exact one.
+    const op = /^(.+?)__(icontains|exact|in|gte|lte|gt|lt)$/.exec(key);
+    if (op && Object.hasOwn(allowed, op[1]!)) {
+      if (op[2] !== 'icontains' && op[2] !== 'exact') throw ApiErrors.badRequest(`the operator __${op[2]} is not supported on ${op[1]}; use q's range and list forms`);
+      key = op[1]!;
+      rest = op[2] === 'icontains' ? `~${rest}` : rest;
+    }
+    // A key that is not a filterable field is ignored, as Harbor's ORM does (lib/orm/query.go setFilters): scripts
+    // written for Harbor send keys Berth does not filter on. Fields outside the allow-list (password, salt, …) are
+    // therefore never an oracle (CVE-2025-30086, CVE-2019-19026): they do not filter at all.
+    if (!Object.hasOwn(allowed, key)) continue;
     const field = key as F;
     const spec = allowed[field];
-    const rest = part.slice(eq + 1);
     if (out[field]) throw ApiErrors.badRequest(`${key} is given twice`);
     if (rest.startsWith('~')) {
       if (!spec.fuzzy || spec.type !== 'string') throw ApiErrors.badRequest(`fuzzy match is not supported on ${key}`);
@@ -168,7 +178,7 @@ export function splitTopLevel(q: string): string[] {
   return parts;
 }
 
-/** Parses `sort=field1,-field2` against an allow-list; anything else is a 400. */
+/** Parses `sort=field1,-field2` against an allow-list; other names are ignored (Harbor). */
 export function parseSort<F extends string>(sort: string | null, allowed: readonly F[]): { field: F; desc: boolean }[] {
   if (sort === null || sort.trim() === '') return [];
   const out: { field: F; desc: boolean }[] = [];
@@ -176,7 +186,8 @@ export function parseSort<F extends string>(sort: string | null, allowed: readon
     const s = raw.trim();
     const desc = s.startsWith('-');
     const name = desc ? s.slice(1) : s;
-    if (!(allowed as readonly string[]).includes(name)) throw ApiErrors.badRequest(`sorting by ${name.slice(0, 64)} is not supported`);
+    // A field that is not sortable is skipped, as Harbor's ORM does (setSorts); only allow-listed names reach SQL.
+    if (!(allowed as readonly string[]).includes(name)) continue;
     out.push({ field: name as F, desc });
   }
   if (out.length > 5) throw ApiErrors.badRequest('too many sort fields');
