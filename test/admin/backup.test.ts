@@ -2,25 +2,19 @@
 // everything acknowledged before the backup began pulls byte-for-byte from the restored Berth; what was pushed
 // during the backup is either there completely or not at all. Also: GC deletes no blob while a backup holds
 // deletion, and restore refuses a deployment that has data. Runs on BERTH_TEST_DATABASE (sqlite or postgres).
-import { suite, test, after } from 'node:test';
+import { suite, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startBerth, openBerthDatabase, testDatabase, type Berth } from '../helpers/berth.ts';
-import { createTestDatabase, dropTestDatabase } from '../helpers/pg.ts';
+import { createTestDatabase } from '../helpers/pg.ts';
 import { RegistryClient, MediaTypes, digestOf } from '../helpers/registry-client.ts';
 import { saveBackupHold } from '../../src/repositories/gc-repository.ts';
-import { berthEnv, cli, deploymentEnv } from './lib.ts';
+import { berthEnv, cli, deploymentEnv, trackResources } from './lib.ts';
 
-const dirs: string[] = [];
-const databases: string[] = [];
-const berths: Berth[] = [];
-after(async () => {
-  for (const b of berths) await b.stop().catch(() => {});
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
-  for (const n of databases) await dropTestDatabase(n).catch(() => {});
-});
+// What a test starts or creates, stopped and removed after the file's tests.
+const { dirs, databases, berths } = trackResources();
 const tmp = (p: string) => {
   const d = mkdtempSync(join(tmpdir(), p));
   dirs.push(d);

@@ -1,24 +1,18 @@
 // The admin commands of the real `berth` CLI (child processes) against real deployments: migrate, reset-admin-
 // password, gc, doctor, and --help of each. Runs on BERTH_TEST_DATABASE (sqlite or postgres).
-import { suite, test, after } from 'node:test';
+import { suite, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startBerth, testDatabase, type Berth } from '../helpers/berth.ts';
-import { createTestDatabase, dropTestDatabase } from '../helpers/pg.ts';
+import { createTestDatabase } from '../helpers/pg.ts';
 import { ApiClient } from '../helpers/api-client.ts';
 import { RegistryClient, MediaTypes, digestOf } from '../helpers/registry-client.ts';
-import { berthEnv, cli, deploymentEnv } from './lib.ts';
+import { berthEnv, cli, deploymentEnv, trackResources } from './lib.ts';
 
-const dirs: string[] = [];
-const databases: string[] = [];
-const berths: Berth[] = [];
-after(async () => {
-  for (const b of berths) await b.stop().catch(() => {});
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
-  for (const n of databases) await dropTestDatabase(n).catch(() => {});
-});
+// What a test starts or creates, stopped and removed after the file's tests.
+const { dirs, databases, berths } = trackResources();
 
 async function freshDeployment(): Promise<Record<string, string>> {
   const dataDir = mkdtempSync(join(tmpdir(), 'berth-admin-'));

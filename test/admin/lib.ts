@@ -1,5 +1,8 @@
 // Runs the real `berth` CLI as a child process against a test deployment (test/helpers/berth.ts).
 import { spawn } from 'node:child_process';
+import { rmSync } from 'node:fs';
+import { after } from 'node:test';
+import { dropTestDatabase } from '../helpers/pg.ts';
 import { join } from 'node:path';
 import { NODE, ROOT, type Berth } from '../helpers/berth.ts';
 
@@ -43,4 +46,15 @@ export function cli(args: string[], env: Record<string, string>, opts: { stdin?:
       res({ code, stdout, stderr });
     });
   });
+}
+
+/** Lists a test file fills with what it starts and creates; all of it is stopped and removed after its tests. */
+export function trackResources(): { dirs: string[]; databases: string[]; berths: Berth[] } {
+  const r = { dirs: [] as string[], databases: [] as string[], berths: [] as Berth[] };
+  after(async () => {
+    for (const b of r.berths) await b.stop().catch(() => {});
+    for (const d of r.dirs) rmSync(d, { recursive: true, force: true });
+    for (const n of r.databases) await dropTestDatabase(n).catch(() => {});
+  });
+  return r;
 }
