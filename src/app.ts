@@ -309,7 +309,7 @@ export async function buildServices(config: Config): Promise<{ services: Service
   const groupRows = new UserGroupRepository(db);
   const groups = new UserGroupService({ db, groups: groupRows, members, audit, ldapLookup: (dn) => ldap.findGroup(dn) });
   const ldapAuth = new LdapAuthenticator({ db, ldap, configs, users, groupRows, groups, audit });
-  const oidc = new OidcService({ db, configs, users, oidcUsers: new OidcUserRepository(db), groupRows, groups, box, audit });
+  const oidc = new OidcService({ db, configs, users, oidcUsers: new OidcUserRepository(db), groupRows, groups, box, audit, guard });
   const auth = new AuthService(users, policy, tokens, {
     // Each handles only usernames of its auth_mode (never the local admin).
     external: new FirstExternalAuthenticator([ldapAuth, oidc]),

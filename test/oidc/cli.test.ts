@@ -24,7 +24,8 @@ describe('docker / podman / skopeo with an OIDC CLI secret', { timeout: 300_000 
 
   before(async () => {
     work = makeTempDir('oidc-cli');
-    berth = await startBerth();
+    // The provider listens on loopback: the outbound guard refuses it unless allow-listed.
+    berth = await startBerth({ env: { BERTH_SECURITY_OUTBOUND_ALLOWLIST: '127.0.0.1/32' } });
     admin = new ApiClient(berth.url, 'admin', berth.adminPassword);
     provider = await startProvider(berth.url, { 'frank-sub': { name: 'frank', email: 'frank@example.com', groups: ['builders'] } });
     const r = await admin.call('PUT', '/configurations', {

@@ -17,7 +17,8 @@ let provider: TestProvider;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 before(async () => {
-  berth = await startBerth();
+  // The provider listens on loopback: the outbound guard refuses it unless allow-listed.
+  berth = await startBerth({ env: { BERTH_SECURITY_OUTBOUND_ALLOWLIST: '127.0.0.1/32' } });
   admin = new ApiClient(berth.url, 'admin', berth.adminPassword);
   provider = await startProvider(berth.url, {
     'alice-sub': { name: 'Alice Liddell', preferred_username: 'alice', email: 'alice@example.com', groups: ['devs', 'berth-admins'] },
@@ -328,8 +329,13 @@ test('outside oidc_auth the OIDC endpoints answer 412', async () => {
   try {
     const r = await fetch(`${other.url}/c/oidc/login`, { redirect: 'manual' });
     assert.equal(r.status, 412);
-    const cli = await new ApiClient(other.url, 'admin', other.adminPassword).call('PUT', '/users/1/cli_secret', { secret: 'Abcdefgh1' });
+    const otherAdmin = new ApiClient(other.url, 'admin', other.adminPassword);
+    const cli = await otherAdmin.call('PUT', '/users/1/cli_secret', { secret: 'Abcdefgh1' });
     assert.equal(cli.status, 412);
+    // Without security.outbound_allowlist the provider's loopback address is refused by the outbound guard.
+    const ping = await otherAdmin.call('POST', '/system/oidc/ping', { url: provider.issuer, verify_cert: true });
+    assert.equal(ping.status, 400);
+    assert.match(ping.json().errors[0].message, /127\.0\.0\.1 is not allowed/);
   } finally {
     await other.stop();
   }

@@ -20,7 +20,8 @@ describe('portal OIDC login', { timeout: 300_000 }, () => {
 
   before(async () => {
     ensurePortalBuilt();
-    berth = await startBerth();
+    // The provider listens on loopback: the outbound guard refuses it unless allow-listed.
+    berth = await startBerth({ env: { BERTH_SECURITY_OUTBOUND_ALLOWLIST: '127.0.0.1/32' } });
     admin = new ApiClient(berth.url, 'admin', berth.adminPassword);
     provider = await startProvider(berth.url, { 'dana-sub': { name: 'Dana Scully', email: 'dana@example.com', groups: ['berth-admins', 'xfiles'] } });
     const r = await admin.call('PUT', '/configurations', {

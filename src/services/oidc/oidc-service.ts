@@ -21,7 +21,8 @@ import type { ExternalAuthenticator } from '../auth/external-auth.ts';
 import type { ConfigValues, Configurations } from '../config/configuration-service.ts';
 import type { SecretBox } from '../security/secret-box.ts';
 import type { UserGroupService } from '../usergroup/user-group-service.ts';
-import { insecureFetch } from '../../drivers/http/insecure-fetch.ts';
+import { guardedFetch } from '../../drivers/http/guarded-fetch.ts';
+import type { OutboundGuard } from '../../drivers/http/outbound-guard.ts';
 
 const OIDC_GROUP = 3 as const;
 // As UserService: Harbor's illegal characters, and ':' would break Basic credentials.
@@ -110,6 +111,8 @@ export class OidcService implements ExternalAuthenticator {
   private readonly groups: UserGroupService;
   private readonly box: SecretBox;
   private readonly audit: AuditSink;
+  /** The provider's URLs are user-given: every request to them goes through the outbound guard. */
+  private readonly guard: OutboundGuard;
   private discovered: { key: string; until: number; config: Promise<oidc.Configuration> } | null = null;
   private jwks: { uri: string; set: ReturnType<typeof createRemoteJWKSet> } | null = null;
 
@@ -122,7 +125,9 @@ export class OidcService implements ExternalAuthenticator {
     groups: UserGroupService;
     box: SecretBox;
     audit: AuditSink;
+    guard: OutboundGuard;
   }) {
+    this.guard = deps.guard;
     this.db = deps.db;
     this.configs = deps.configs;
     this.users = deps.users;
@@ -145,12 +150,12 @@ export class OidcService implements ExternalAuthenticator {
     this.discovered = null;
   }
 
-  private static discoveryOptions(url: URL, verifyCert: boolean): oidc.DiscoveryRequestOptions {
+  private discoveryOptions(url: URL, verifyCert: boolean): oidc.DiscoveryRequestOptions {
     return {
       timeout: HTTP_TIMEOUT_S,
       // Plain http is the operator's choice (a provider on a private network, a test provider); https is advised.
       execute: url.protocol === 'http:' ? [oidc.allowInsecureRequests] : [],
-      ...(verifyCert || url.protocol !== 'https:' ? {} : { [oidc.customFetch]: insecureFetch }),
+      [oidc.customFetch]: guardedFetch(this.guard, { insecure: !verifyCert && url.protocol === 'https:' }),
     };
   }
 
@@ -161,7 +166,7 @@ export class OidcService implements ExternalAuthenticator {
     const now = Date.now();
     if (!this.discovered || this.discovered.key !== key || this.discovered.until <= now) {
       const url = new URL(c.oidc_endpoint);
-      const opts = OidcService.discoveryOptions(url, c.oidc_verify_cert);
+      const opts = this.discoveryOptions(url, c.oidc_verify_cert);
       const config = oidc
         .discovery(url, c.oidc_client_id, { client_secret: c.oidc_client_secret || undefined }, c.oidc_client_secret ? oidc.ClientSecretBasic(c.oidc_client_secret) : oidc.None(), opts)
         .then((cfg) => {
@@ -208,7 +213,7 @@ export class OidcService implements ExternalAuthenticator {
       throw ApiErrors.badRequest('url must be an http:// or https:// URL');
     }
     try {
-      await oidc.discovery(u, 'berth-ping', undefined, oidc.None(), OidcService.discoveryOptions(u, verifyCert !== false));
+      await oidc.discovery(u, 'berth-ping', undefined, oidc.None(), this.discoveryOptions(u, verifyCert !== false));
     } catch (e) {
       throw ApiErrors.badRequest(`failed to verify connection: ${OidcService.reason(e)}`);
     }
@@ -396,7 +401,7 @@ export class OidcService implements ExternalAuthenticator {
       if (!meta.jwks_uri) return null;
       if (this.jwks?.uri !== meta.jwks_uri) {
         const insecure = !c.oidc_verify_cert && meta.jwks_uri.startsWith('https:');
-        this.jwks = { uri: meta.jwks_uri, set: createRemoteJWKSet(new URL(meta.jwks_uri), insecure ? { [joseFetch]: insecureFetch } : {}) };
+        this.jwks = { uri: meta.jwks_uri, set: createRemoteJWKSet(new URL(meta.jwks_uri), { [joseFetch]: guardedFetch(this.guard, { insecure }) }) };
       }
       const { payload } = await jwtVerify(token, this.jwks.set, { issuer: meta.issuer, audience: c.oidc_client_id });
       if (typeof payload.sub !== 'string' || typeof payload.iss !== 'string') return null;
