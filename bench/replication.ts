@@ -94,8 +94,14 @@ async function replicate(src: Berth, api: ApiClient, name: string, endpoint: num
   const r = await api.call('POST', '/replication/executions', { policy_id: pid });
   if (r.status !== 201) throw new Error(`start: ${r.status} ${r.text}`);
   const ex = Number(r.headers.get('location')!.split('/').pop());
+  let traced = performance.now();
   for (;;) {
     peak = Math.max(peak, rss(pidOs));
+    // BENCH_TRACE=1: the source's RSS every 2 s (does it grow with the run or plateau?).
+    if (process.env.BENCH_TRACE && performance.now() - traced > 2000) {
+      traced = performance.now();
+      log(`    ${name}: RSS ${(rss(pidOs) / 1e6).toFixed(0)} MB at ${((traced - t) / 1000).toFixed(0)} s`);
+    }
     const e = (await api.call('GET', `/replication/executions/${ex}`)).json();
     if (e.status !== 'InProgress') {
       if (e.status !== 'Succeed') throw new Error(`execution ${ex}: ${JSON.stringify(e)}`);
