@@ -16,15 +16,14 @@ import { instrumentRequests } from './metrics.ts';
 import { enforceBodyRate, limitConnections } from './slow-clients.ts';
 import { logStream, requestId } from '../logging/logger.ts';
 
-export function buildHttpServer(config: Config, services: Services, opts: { serverFactory?: FastifyServerFactory } = {}): FastifyInstance {
+export function buildHttpServer(config: Config, services: Services, opts: { serverFactory?: FastifyServerFactory; logStream?: { write(chunk: string): unknown } } = {}): FastifyInstance {
   const app = Fastify({
     // Built-in TLS (http/tls.ts) brings its own secure server.
     ...(opts.serverFactory ? { serverFactory: opts.serverFactory } : {}),
-    logger: config.log.level === 'silent' ? false : { level: config.log.level, stream: logStream(config.log) },
+    logger: config.log.level === 'silent' ? false : { level: config.log.level, stream: opts.logStream ?? logStream(config.log) },
     // Every route's request id (X-Request-Id in and out), and pino's records of a request carry it as req_id.
     genReqId: (req) => requestId(req.headers['x-request-id']),
     requestIdHeader: false,
-    requestIdLogLabel: 'req_id',
     // Blob uploads may take long: no overall request timeout; a body slower than http.body_min_rate is cut off
     // (slow-clients.ts) and idle sockets are closed by keepAliveTimeout.
     requestTimeout: 0,
@@ -34,7 +33,7 @@ export function buildHttpServer(config: Config, services: Services, opts: { serv
     exposeHeadRoutes: false,
     schemaController: SCHEMA_CONTROLLER,
     return503OnClosing: true,
-    logController: new LogController({ disableRequestLogging: true }),
+    logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: 'req_id' }),
     frameworkErrors: (err, req, reply) => {
       const url = req.raw.url ?? '';
       const e = Errors.nameInvalid(url.slice(0, 200), `malformed request: ${err.message}`);
