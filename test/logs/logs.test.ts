@@ -4,7 +4,8 @@
 // and no password, token or Authorization header value is in any of them.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startBerth, type Berth } from '../helpers/berth.ts';
 
@@ -15,11 +16,10 @@ let b: Berth;
 let logDir: string;
 
 before(async () => {
-  b = await startBerth({ env: { BERTH_LOG_LEVEL: 'info', BERTH_LOG_FORMAT: 'json', BERTH_LOG_ROTATE_SIZE: String(ROTATE_SIZE), BERTH_LOG_ROTATE_COUNT: String(ROTATE_COUNT) } });
-  // The data dir is only known after start: the log file goes there on a second start (same data, same port).
-  logDir = join(b.dataDir, 'logs');
-  await b.stop({ keepData: true });
-  b = await startBerth({ dataDir: b.dataDir, env: { BERTH_LOG_LEVEL: 'info', BERTH_LOG_FORMAT: 'json', BERTH_LOG_FILE: join(logDir, 'berth.log'), BERTH_LOG_ROTATE_SIZE: String(ROTATE_SIZE), BERTH_LOG_ROTATE_COUNT: String(ROTATE_COUNT) } });
+  // The log file lives in the data dir, so the helper removes both at stop.
+  const dataDir = mkdtempSync(join(tmpdir(), 'berth-logs-'));
+  logDir = join(dataDir, 'logs');
+  b = await startBerth({ dataDir, env: { BERTH_LOG_LEVEL: 'info', BERTH_LOG_FORMAT: 'json', BERTH_LOG_FILE: join(logDir, 'berth.log'), BERTH_LOG_ROTATE_SIZE: String(ROTATE_SIZE), BERTH_LOG_ROTATE_COUNT: String(ROTATE_COUNT) } });
 });
 after(async () => {
   await b?.stop();
