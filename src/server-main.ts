@@ -11,6 +11,7 @@ import { registerGcJob } from './services/registry/gc-job.ts';
 import { registerPurgeAuditJob } from './services/audit/audit-purge-job.ts';
 import { createRedirectServer, createTls } from './http/tls.ts';
 import type { Server as HttpServer } from 'node:http';
+import { logStream } from './logging/logger.ts';
 
 export async function startServer(config: Config): Promise<{ close(): Promise<void>; port: number }> {
   const started = Date.now();
@@ -23,8 +24,10 @@ export async function startServer(config: Config): Promise<{ close(): Promise<vo
   // TLS files are read (and the pair checked) before anything else opens, so a bad certificate stops the start.
   const tlsLog = (level: 'info' | 'error', msg: string) => process.stderr.write(`berth: ${level === 'error' ? 'error: ' : ''}${msg}\n`);
   const tls = config.https.enabled ? createTls(config, tlsLog) : null;
+  // The log file too: one that cannot be created stops the start before anything runs (a ConfigError naming log.file).
+  const logOut = config.log.level === 'silent' ? undefined : logStream(config.log);
   const { services, bootstrap } = await buildServices(config);
-  const app = buildHttpServer(config, services, tls ? { serverFactory: tls.serverFactory as never } : {});
+  const app = buildHttpServer(config, services, { ...(tls ? { serverFactory: tls.serverFactory as never } : {}), ...(logOut ? { logStream: logOut } : {}) });
   // The metrics listener (metric.enabled) comes up first, so it is there when "listening" is printed.
   const metricsApp = services.metrics ? buildMetricsServer(config, services.metrics) : null;
   if (metricsApp) await metricsApp.listen({ host: config.http.host, port: config.metric.port });

@@ -93,7 +93,14 @@ export interface Config {
     /** Seconds a handled event stays in the outbox before it is pruned. */
     readonly retention: number;
   };
-  readonly log: { readonly level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent' };
+  readonly log: {
+    readonly level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+    readonly format: 'json' | 'text';
+    /** '' = stdout. */
+    readonly file: string;
+    readonly rotateSize: number;
+    readonly rotateCount: number;
+  };
   /** Prometheus metrics on a separate listener (Harbor's harbor.yml `metric:` block). */
   readonly metric: {
     readonly enabled: boolean;
@@ -184,6 +191,8 @@ interface KeySpec {
   values?: readonly string[];
   min?: number;
   max?: number;
+  /** An int that also takes harbor.yml's size notation (`200M`, `1G`, `512K`, binary multiples). */
+  size?: boolean;
   default: string | number | ((raw: Raw) => string | number);
 }
 type Raw = Record<string, string | number>;
@@ -241,6 +250,12 @@ const KEYS: Record<string, KeySpec> = {
   'events.poll_interval': { kind: 'int', min: 10, max: 60_000, default: 500 },
   'events.retention': { kind: 'int', min: 0, max: 30 * 86400, default: 3600 },
   'log.level': { kind: 'enum', values: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], default: 'info' },
+  // pino's JSON lines (the default: what log collectors parse) or one readable line per record.
+  'log.format': { kind: 'enum', values: ['json', 'text'], default: 'json' },
+  // '' = stdout (containers); otherwise a file Berth rotates itself (src/logging/rotating-file.ts).
+  'log.file': { kind: 'string', default: '' },
+  'log.rotate_size': { kind: 'int', min: 1024, max: Number.MAX_SAFE_INTEGER, size: true, default: 200 * 1024 * 1024 },
+  'log.rotate_count': { kind: 'int', min: 0, max: 1000, default: 50 },
   'configurations.overwrite_json': { kind: 'string', default: '' },
   'metric.enabled': { kind: 'enum', values: ['true', 'false'], default: 'false' },
   'metric.port': { kind: 'int', min: 0, max: 65535, default: 9090 },
@@ -345,7 +360,7 @@ export function loadConfig(opts: LoadOptions = {}): Config {
     if (!(key in given) || given[key] === undefined || given[key] === null) continue;
     const v = given[key];
     if (spec.kind === 'int') {
-      const n = typeof v === 'number' ? v : typeof v === 'string' && /^-?\d+$/.test(v.trim()) ? Number(v.trim()) : NaN;
+      const n = typeof v === 'number' ? v : typeof v === 'string' ? (spec.size ? parseSize(v) : /^-?\d+$/.test(v.trim()) ? Number(v.trim()) : NaN) : NaN;
       if (!Number.isInteger(n)) problems.push(`${label(key)}: expected an integer, got ${JSON.stringify(v)}`);
       else if ((spec.min !== undefined && n < spec.min) || (spec.max !== undefined && n > spec.max))
         problems.push(`${label(key)}: ${n} is out of range ${spec.min}..${spec.max}`);
@@ -471,7 +486,13 @@ export function loadConfig(opts: LoadOptions = {}): Config {
     quota: { defaultStorageLimit: num('quota.default_storage_limit') },
     jobservice: { maxJobWorkers: num('jobservice.max_job_workers'), taskLease: num('jobservice.task_lease') },
     events: { pollInterval: num('events.poll_interval'), retention: num('events.retention') },
-    log: { level: str('log.level') as Config['log']['level'] },
+    log: {
+      level: str('log.level') as Config['log']['level'],
+      format: str('log.format') as Config['log']['format'],
+      file: str('log.file'),
+      rotateSize: num('log.rotate_size'),
+      rotateCount: num('log.rotate_count'),
+    },
     configurations: { overwriteJson: str('configurations.overwrite_json') },
     metric: { enabled: str('metric.enabled') === 'true', port: num('metric.port'), path: metricPath },
     notification: {
@@ -583,4 +604,13 @@ export function describeKeys(): string[] {
     const def = typeof s.default === 'function' ? '(derived)' : JSON.stringify(s.default);
     return `${k.padEnd(36)} ${envName(k).padEnd(44)} default ${def}`;
   });
+}
+
+/** `200M`-style sizes (harbor.yml's log.local.rotate_size): a number with an optional K/M/G suffix, binary multiples. */
+export function parseSize(v: string): number {
+  const m = /^\s*(\d+)\s*([kmg]i?b?|b)?\s*$/i.exec(v);
+  if (!m) return NaN;
+  const unit = (m[2] ?? '').toLowerCase()[0];
+  const mult = unit === 'k' ? 1024 : unit === 'm' ? 1024 ** 2 : unit === 'g' ? 1024 ** 3 : 1;
+  return Number(m[1]) * mult;
 }

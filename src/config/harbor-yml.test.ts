@@ -54,8 +54,14 @@ test("Harbor 2.15's harbor.yml.tmpl: every key with a meaning is mapped, the res
   assert.equal(c.registry.uploadIdleTimeout, 168 * 3600, 'upload_purging.age 168h');
   assert.equal(c.registry.uploadPurgeInterval, 24 * 3600, 'upload_purging.interval 24h');
   assert.equal(warnings.length, 1, `exactly one warning: ${warnings.join('\n')}`);
-  for (const k of ['log.local.rotate_count', 'log.local.rotate_size', 'log.local.location', 'jobservice.max_job_duration_hours'])
-    assert.ok(warnings[0].includes(k), `${k} is named: ${warnings[0]}`);
+  assert.ok(warnings[0].includes('jobservice.max_job_duration_hours'), warnings[0]);
+  // Harbor's local log rotation maps onto Berth's own log file.
+  for (const k of ['log.local.rotate_count', 'log.local.rotate_size', 'log.local.location'])
+    assert.ok(!warnings[0].includes(k), `${k} is supported: ${warnings[0]}`);
+  assert.equal(c.log.file, '/var/log/harbor/berth.log');
+  assert.equal(c.log.rotateSize, 200 * 1024 * 1024, '200M');
+  assert.equal(c.log.rotateCount, 50);
+  assert.equal(c.harborYml!.mapped['log.local.location'], 'log.file');
   assert.doesNotMatch(warnings[0], /Harbor12345|root123/, 'values are never shown');
   const h = c.harborYml!;
   assert.equal(h.mapped.hostname, 'http.external_url');
@@ -76,8 +82,13 @@ test('a 1.8-era harbor.yml (plain HTTP, proxy under clair, log rotation under lo
   assert.equal(c.auth.adminInitialPassword, 'Harbor12345');
   assert.equal(c.jobservice.maxJobWorkers, 10);
   assert.equal(warnings.length, 1);
-  for (const k of ['clair.updaters_interval', 'clair.no_proxy', 'chart.absolute_url', 'log.rotate_count', 'log.rotate_size', 'log.location'])
+  for (const k of ['clair.updaters_interval', 'clair.no_proxy', 'chart.absolute_url'])
     assert.ok(warnings[0].includes(k), `${k} is named: ${warnings[0]}`);
+  // 1.8's log rotation keys (under log, not log.local) map too.
+  assert.doesNotMatch(warnings[0], /log\.(rotate_count|rotate_size|location)/);
+  assert.equal(c.log.file, '/var/log/harbor/berth.log');
+  assert.equal(c.log.rotateSize, 200 * 1024 * 1024);
+  assert.equal(c.log.rotateCount, 50);
   // Empty values (http_proxy:) set nothing, in Harbor as here.
   assert.doesNotMatch(warnings[0], /clair\.http_proxy|clair\.https_proxy/);
   assert.ok(c.harborYml!.noted['database.password']);

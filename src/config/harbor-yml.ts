@@ -232,11 +232,14 @@ export function mapHarborYml(doc: Obj, opts: HarborMapOptions): HarborMapping {
   const level = str('log.level');
   // Harbor's levels are debug, info, warning, error, fatal.
   if (level !== undefined) set('log.level', level === 'warning' ? 'warn' : level, 'log.level');
-  for (const k of ['log.local.rotate_count', 'log.local.rotate_size', 'log.local.location', 'log.rotate_count', 'log.rotate_size', 'log.location'])
-    if (get(k) !== undefined) {
-      use(k);
-      r.unsupported[k] = 'Berth writes its log to stdout (rotate it with the service manager)';
-    }
+  // Harbor's local log (log.local.*; log.* in 1.8): Berth writes <location>/berth.log and rotates it the same way.
+  for (const prefix of ['log.local', 'log']) {
+    direct(`${prefix}.rotate_count`, 'log.rotate_count');
+    direct(`${prefix}.rotate_size`, 'log.rotate_size', (v) => (typeof v === 'number' ? v : String(v)));
+    use(`${prefix}.location`);
+    const loc = get(`${prefix}.location`);
+    if (!isEmpty(loc)) set('log.file', `${String(loc).replace(/\/+$/, '')}/berth.log`, `${prefix}.location`);
+  }
   const syslog = get('log.external_endpoint');
   use('log.external_endpoint');
   if (syslog !== undefined && syslog !== null)

@@ -14,12 +14,16 @@ import { registerOpenApi, SCHEMA_CONTROLLER } from './api/openapi.ts';
 import { portalSessionRoutes } from './portal-session.ts';
 import { instrumentRequests } from './metrics.ts';
 import { enforceBodyRate, limitConnections } from './slow-clients.ts';
+import { logStream, requestId } from '../logging/logger.ts';
 
-export function buildHttpServer(config: Config, services: Services, opts: { serverFactory?: FastifyServerFactory } = {}): FastifyInstance {
+export function buildHttpServer(config: Config, services: Services, opts: { serverFactory?: FastifyServerFactory; logStream?: { write(chunk: string): unknown } } = {}): FastifyInstance {
   const app = Fastify({
     // Built-in TLS (http/tls.ts) brings its own secure server.
     ...(opts.serverFactory ? { serverFactory: opts.serverFactory } : {}),
-    logger: config.log.level === 'silent' ? false : { level: config.log.level },
+    logger: config.log.level === 'silent' ? false : { level: config.log.level, stream: opts.logStream ?? logStream(config.log) },
+    // Every route's request id (X-Request-Id in and out), and pino's records of a request carry it as req_id.
+    genReqId: (req) => requestId(req.headers['x-request-id']),
+    requestIdHeader: false,
     // Blob uploads may take long: no overall request timeout; a body slower than http.body_min_rate is cut off
     // (slow-clients.ts) and idle sockets are closed by keepAliveTimeout.
     requestTimeout: 0,
@@ -29,12 +33,22 @@ export function buildHttpServer(config: Config, services: Services, opts: { serv
     exposeHeadRoutes: false,
     schemaController: SCHEMA_CONTROLLER,
     return503OnClosing: true,
-    logController: new LogController({ disableRequestLogging: true }),
+    logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: 'req_id' }),
     frameworkErrors: (err, req, reply) => {
       const url = req.raw.url ?? '';
       const e = Errors.nameInvalid(url.slice(0, 200), `malformed request: ${err.message}`);
       return url.startsWith('/v2') ? sendOciError(reply, e) : sendHarborError(reply, e);
     },
+  });
+  app.addHook('onRequest', async (req, reply) => {
+    reply.header('X-Request-Id', req.id);
+  });
+  // One record per request (Fastify's own request logging is off: it would log the URL with its query and
+  // the headers). Path without the query string, so nothing a client put there lands in the log.
+  app.addHook('onResponse', async (req, reply) => {
+    const url = req.raw.url ?? '';
+    const q = url.indexOf('?');
+    req.log.info({ method: req.method, path: q < 0 ? url : url.slice(0, q), status: reply.statusCode, ms: Math.round(reply.elapsedTime) }, 'request');
   });
   limitConnections(app.server, config.http);
   enforceBodyRate(app, config.http);

@@ -19,14 +19,16 @@ const TEMPLATE = readFileSync(join(ROOT, 'test', 'fixtures', 'harbor-yml', 'harb
 const ADMIN_PASSWORD = 'Harbor-E2e-12345';
 
 /** The template as an operator fills it in; `extra` is appended (e.g. external_database). */
-function fillTemplate(o: { httpPort: number; httpsPort: number; cert: string; key: string; dataVolume: string; extra?: string }): string {
+function fillTemplate(o: { httpPort: number; httpsPort: number; cert: string; key: string; dataVolume: string; logDir: string; extra?: string }): string {
   const text = TEMPLATE.replace(/^hostname: .*$/m, 'hostname: 127.0.0.1')
     .replace(/^http:\n(\s+#.*\n)*\s+port: 80$/m, (m) => m.replace('port: 80', `port: ${o.httpPort}`))
     .replace(/^(https:\n(?:\s+#.*\n)*\s+)port: 443$/m, `$1port: ${o.httpsPort}`)
     .replace('/data/cert/reg.mydomain.com.crt', o.cert)
     .replace('/data/cert/reg.mydomain.com.key', o.key)
     .replace(/^harbor_admin_password: .*$/m, `harbor_admin_password: ${ADMIN_PASSWORD}`)
-    .replace(/^data_volume: .*$/m, `data_volume: ${o.dataVolume}`);
+    .replace(/^data_volume: .*$/m, `data_volume: ${o.dataVolume}`)
+    // The fixture logs to /var/log/harbor: a temp dir here, or the server would try to write there.
+    .replace('location: /var/log/harbor', `location: ${o.logDir}`);
   assert.match(text, new RegExp(`port: ${o.httpPort}\\b`));
   assert.match(text, new RegExp(`port: ${o.httpsPort}\\b`));
   return text + (o.extra ?? '');
@@ -74,7 +76,7 @@ describe(`Berth from a harbor.yml (${testDatabase()})`, { timeout: 600_000 }, ()
       extra = externalDatabase(pgDatabaseUrl(pgName));
     }
     file = join(work, 'harbor.yml');
-    writeFileSync(file, fillTemplate({ httpPort, httpsPort, cert: pair.cert, key: pair.key, dataVolume: join(work, 'data'), extra }));
+    writeFileSync(file, fillTemplate({ httpPort, httpsPort, cert: pair.cert, key: pair.key, dataVolume: join(work, 'data'), logDir: join(work, 'logs'), extra }));
     // Only the listen address comes from the environment (harbor.yml has none: Harbor listens on every interface).
     child = spawn(NODE, [...NODE_FLAGS, CLI, 'serve', '--config', file], {
       cwd: work,
@@ -114,7 +116,8 @@ describe(`Berth from a harbor.yml (${testDatabase()})`, { timeout: 600_000 }, ()
     assert.match(out, new RegExp(`HTTP on http://127\\.0\\.0\\.1:${httpPort} redirects to HTTPS`));
     const warnings = out.split('\n').filter((l) => l.includes('warning'));
     assert.equal(warnings.length, 1, out);
-    assert.match(warnings[0], /harbor\.yml keys not supported by Berth, ignored: .*log\.local\.rotate_count/);
+    assert.match(warnings[0], /harbor\.yml keys not supported by Berth, ignored: .*jobservice\.max_job_duration_hours/);
+    assert.doesNotMatch(warnings[0], /log\.local/, 'log.local.* are supported');
     assert.doesNotMatch(out, new RegExp(ADMIN_PASSWORD), 'the admin password is never printed');
     assert.doesNotMatch(out, /Generated the initial password/, 'harbor_admin_password was used');
   });
@@ -151,7 +154,11 @@ describe(`Berth from a harbor.yml (${testDatabase()})`, { timeout: 600_000 }, ()
     assert.equal(c.jobservice.maxJobWorkers, 10);
     assert.equal(c.harborYml.mapped.harbor_admin_password, 'auth.admin_initial_password');
     assert.ok(c.harborYml.noted['trivy.offline_scan']);
-    assert.ok(c.harborYml.unsupported['log.local.rotate_size']);
+    assert.equal(c.harborYml.mapped['log.local.rotate_size'], 'log.rotate_size');
+    assert.equal(c.log.file, join(work, 'logs', 'berth.log'));
+    // log.local.location: the server's JSON log is there, not on stdout.
+    const lines = readFileSync(join(work, 'logs', 'berth.log'), 'utf8').trim().split('\n');
+    assert.ok(lines.length > 0 && lines.every((l) => typeof JSON.parse(l).level === 'number'));
     if (pgName) {
       assert.equal(c.database.type, 'postgres');
       assert.equal(c.database.postgresMaxConnections, 10);

@@ -1,6 +1,5 @@
 // /api/v2.0: Harbor's management API. JSON bodies, Harbor's error envelope, X-Request-Id, and HTTP Basic
 // authentication (portal sessions come later). Handlers parse, authorize with AccessPolicy and call services.
-import { randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { ApiErrors } from '../../errors.ts';
 import { csrfHook } from '../portal-session.ts';
@@ -70,11 +69,7 @@ export async function apiRoutes(app: FastifyInstance, deps: ApiDeps): Promise<vo
       return u ? { kind: 'user', id: u.id, username: u.username, sysadmin: u.sysadmin || !!u.adminRoleInAuth } : null;
     },
   );
-  app.addHook('onRequest', async (req, reply) => {
-    const given = req.headers['x-request-id'];
-    const id = typeof given === 'string' && /^[\x21-\x7e]{1,128}$/.test(given) ? given : randomUUID();
-    reply.header('X-Request-Id', id);
-  });
+  // X-Request-Id: set on every route by http/server.ts.
   // Cookie sessions: CSRF token echoed, unsafe methods without it refused (Basic-auth calls are not affected).
   app.addHook('onRequest', csrfHook(deps.sessions));
   // Wrong credentials are a 401 before the body is validated (a 400 would answer an unauthenticated caller).
