@@ -92,14 +92,16 @@ test('untarGz and chartFiles read the top-level chart files (pax long names too)
   assert.throws(() => untarGz(gzipSync(Buffer.alloc(2 * 1024 * 1024)), 1024 * 1024));
 });
 
-test('parseArtifactQ: allow-listed keys and operators only', () => {
+test('parseArtifactQ: allow-listed keys and operators; other keys ignored', () => {
   assert.deepEqual(parseArtifactQ('tags=*'), { tags: { op: 'any' } });
   assert.deepEqual(parseArtifactQ('tags=nil,base=*'), { tags: { op: 'none' }, all: true });
   assert.deepEqual(parseArtifactQ('tags=~v1'), { tags: { op: 'like', value: 'v1' } });
   assert.deepEqual(parseArtifactQ('labels=(1 2)'), { labels: [1, 2] });
   assert.deepEqual(parseArtifactQ('push_time=[1000~2000]'), { pushTime: { min: 1000, max: 2000 } });
   assert.deepEqual(parseArtifactQ('pull_time=[2024-01-01 00:00:00~]'), { pullTime: { min: Date.UTC(2024, 0, 1), max: null } });
-  const bad = ['repository_id=1', 'labels=(1 OR 1=1)', 'tags={a b}', 'base=x', 'digest=abc', 'type=X', 'tags=a)', 'tags="a', 'media_type=~x', 'x', 'tags=a,tags=b'];
+  // A key that is not filterable is ignored, as Harbor's ORM does.
+  assert.deepEqual(parseArtifactQ('repository_id=1'), {});
+  const bad = ['labels=(1 OR 1=1)', 'tags={a b}', 'base=x', 'digest=abc', 'type=X', 'tags=a)', 'tags="a', 'media_type=~x', 'x', 'tags=a,tags=b'];
   for (const q of bad) assert.throws(() => parseArtifactQ(q), (e: unknown) => e instanceof ApiError && e.status === 400, q);
 });
 
