@@ -7,3 +7,5 @@ const { services } = await buildServices(loadConfig({ env: process.env }));
 const report = await services.gc.run({ deleteUntagged: true, workers: 2, batchSize: Number(process.env.BERTH_TEST_GC_BATCH ?? 200) });
 process.stdout.write(JSON.stringify(report) + '\n');
 await services.db.close();
+// Other handles (the PostgreSQL cache-invalidation listener) would keep the process alive: the run is done.
+process.exit(0);
